@@ -1,0 +1,110 @@
+/**
+ * Base classes of every command: error → one line + exit code, and (for commands that touch the
+ * database) the shared flags, THE settings resolution and opening/closing the store.
+ */
+import {Command, Flags, type Interfaces} from '@oclif/core'
+
+import {findClientsElsewhere, openStore, type OpenedStore} from './config/open-store.js'
+import {resolveSettings, type ResolvedSettings} from './config/settings.js'
+import {ClientDatabase} from './core/database.js'
+import {isHivemindError} from './core/errors.js'
+import {BackendRegistry} from './core/registry.js'
+import type {StoreMode} from './core/store.js'
+
+/** Base of every hivemind-core command. */
+export abstract class BaseCommand extends Command {
+  static override enableJsonFlag = true
+
+  private registryPromise?: Promise<BackendRegistry>
+
+  /** The backends of every installed plugin, loaded once per invocation. */
+  protected registry(): Promise<BackendRegistry> {
+    this.registryPromise ??= BackendRegistry.fromOclif(this.config)
+    return this.registryPromise
+  }
+
+  /** A notice on stderr (suppressed in --json mode is NOT wanted: notices are not output). */
+  protected notice(message: string): void {
+    process.stderr.write(`${message}\n`)
+  }
+
+  /** True when a person is at the keyboard (prompts allowed). */
+  protected interactive(): boolean {
+    return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !this.jsonEnabled()
+  }
+
+  /**
+   * Errors raised on purpose print one line (with the suggestion) and exit with their code;
+   * oclif's own usage errors keep oclif's handling (exit 2); anything else is a bug: one line
+   * too, and the stack only with HIVEMIND_DEBUG=1.
+   */
+  protected override async catch(error: Error & {oclif?: {exit?: number}}): Promise<unknown> {
+    if (error.oclif?.exit !== undefined) return super.catch(error)
+    const debug = Boolean(process.env.HIVEMIND_DEBUG)
+    if (isHivemindError(error)) {
+      if (this.jsonEnabled()) this.logJson({error: {code: error.code, message: error.message, suggestion: error.suggestion}})
+      else process.stderr.write(`Error: ${error.message}${error.suggestion ? `\nHint: ${error.suggestion}` : ''}\n`)
+      if (debug) process.stderr.write(`${error.stack}\n${error.cause instanceof Error ? error.cause.stack : ''}\n`)
+      this.exit(error.exitCode)
+    }
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
+    if (this.jsonEnabled()) this.logJson({error: {code: 'INTERNAL', message}})
+    else process.stderr.write(`Error: ${message}\n${debug ? `${error.stack}\n` : 'Hint: set HIVEMIND_DEBUG=1 for details\n'}`)
+    this.exit(1)
+    return undefined
+  }
+}
+
+/** Flags of every command that opens the database. */
+export const databaseFlags = {
+  config: Flags.string({description: 'config file to use instead of searching for .hivemindrc* (env HIVEMIND_CONFIG)', helpGroup: 'DATABASE'}),
+  'db-backend': Flags.string({description: 'database backend: sqlite, json, redis or a plugin (env HIVEMIND_DB_BACKEND)', helpGroup: 'DATABASE'}),
+  'db-path': Flags.string({description: 'database file of a file backend (env HIVEMIND_DB_PATH)', helpGroup: 'DATABASE'}),
+  'db-option': Flags.string({description: 'any backend option as key=value (repeatable)', multiple: true, helpGroup: 'DATABASE'}),
+  'redis-url': Flags.string({description: 'redis[s]://[user:pass@]host:port/db (env HIVEMIND_REDIS_URL)', helpGroup: 'DATABASE'}),
+  'redis-host': Flags.string({description: 'Redis host (env HIVEMIND_REDIS_HOST)', helpGroup: 'DATABASE'}),
+  'redis-port': Flags.integer({description: 'Redis port (env HIVEMIND_REDIS_PORT)', min: 1, max: 65_535, helpGroup: 'DATABASE'}),
+  'redis-password': Flags.string({description: 'Redis password; prefer env HIVEMIND_REDIS_PASSWORD (visible in ps)', helpGroup: 'DATABASE'}),
+  'redis-db': Flags.integer({description: 'Redis database number (env HIVEMIND_REDIS_DB)', min: 0, helpGroup: 'DATABASE'}),
+  quiet: Flags.boolean({char: 'q', description: 'do not print which database is used', helpGroup: 'DATABASE'}),
+}
+
+type StoreFlags = Interfaces.InferredFlags<typeof databaseFlags>
+
+/** Base of every command that reads or writes the client database. */
+export abstract class StoreCommand extends BaseCommand {
+  static override baseFlags = databaseFlags
+
+  /** The resolved settings (valid after {@link resolve}). */
+  protected settings!: ResolvedSettings
+
+  /** Resolves the settings through THE one path (flags > env > config file > defaults). */
+  protected async resolve(flags: Partial<StoreFlags> & Record<string, unknown>): Promise<ResolvedSettings> {
+    this.settings = await resolveSettings({flags, env: process.env, cwd: process.cwd(), registry: await this.registry()})
+    for (const message of this.settings.notices) this.notice(`Warning: ${message}`)
+    return this.settings
+  }
+
+  /**
+   * Opens the store, runs `work` with it, and always closes it. States which database is used
+   * on stderr (unless --quiet) and runs the agreement guard when the store is empty.
+   */
+  protected async withDatabase<T>(flags: Partial<StoreFlags> & Record<string, unknown>, mode: StoreMode, work: (db: ClientDatabase, opened: OpenedStore) => Promise<T>): Promise<T> {
+    const settings = await this.resolve(flags)
+    const quiet = Boolean(flags.quiet)
+    const opened = await openStore(settings, mode, (message) => this.notice(`Warning: ${message}`))
+    try {
+      if (!quiet) this.notice(`Database: ${opened.description}`)
+      if (!quiet && (opened.missing || (await opened.store.count({includeRevoked: true})) === 0)) {
+        const elsewhere = await findClientsElsewhere(settings, await this.registry(), opened.store.location)
+        if (elsewhere.length > 0) {
+          this.notice(`Note: this database is ${opened.missing ? 'missing' : 'empty'}, but:`)
+          for (const line of elsewhere) this.notice(`  ${line}`)
+        }
+      }
+      return await work(new ClientDatabase(opened.store), opened)
+    } finally {
+      await opened.store.close()
+    }
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Base of commands that act on one client named by NODE_ID (a client id or an access key).
+ */
+import {Args} from '@oclif/core'
+
+import {StoreCommand} from '../base-command.js'
+import type {ClientRecord} from '../core/client.js'
+import type {ClientDatabase} from '../core/database.js'
+import {InvalidInputError, UsageError} from '../core/errors.js'
+
+/** The NODE_ID positional argument (optional: a terminal gets a picker). */
+export const nodeIdArg = Args.string({
+  name: 'NODE_ID',
+  description: 'client id or access key (omit on a terminal to pick from a list)',
+  required: false,
+})
+
+export abstract class NodeCommand extends StoreCommand {
+  /**
+   * The client NODE_ID names. Without NODE_ID: an interactive picker on a terminal, a usage
+   * error (exit 2) in a script.
+   */
+  protected async selectNode(db: ClientDatabase, nodeId: string | undefined): Promise<ClientRecord> {
+    if (nodeId !== undefined) return db.findNode(nodeId)
+    if (!this.interactive()) {
+      throw new UsageError('missing NODE_ID (a client id or an access key)', {suggestion: 'see the ids with: hivemind-core list-clients'})
+    }
+    const clients = await db.all()
+    if (clients.length === 0) throw new InvalidInputError('there are no clients yet', {suggestion: 'enrol one with: hivemind-core add-client'})
+    const {select} = await import('@inquirer/prompts')
+    const id = await select({
+      message: 'Which client?',
+      choices: clients.map((client) => ({name: `${client.client_id}  ${client.name}${client.is_admin ? '  (admin)' : ''}`, value: client.client_id})),
+    })
+    return db.findNode(String(id))
+  }
+}
+
+/** "client 3 (kitchen)" — how commands name a client in messages. */
+export function clientLabel(record: ClientRecord): string {
+  return `client ${record.client_id}${record.name ? ` (${record.name})` : ''}`
+}

@@ -1,0 +1,60 @@
+/**
+ * Finds and reads the config file with cosmiconfig (module name `hivemind`).
+ */
+import {existsSync} from 'node:fs'
+import path from 'node:path'
+
+import {cosmiconfig} from 'cosmiconfig'
+
+import {ConfigError, HivemindError} from '../core/errors.js'
+
+/** The cosmiconfig module name: `.hivemindrc*`, `hivemind.config.*`, `package.json#hivemind`. */
+export const CONFIG_MODULE_NAME = 'hivemind'
+
+/** A config file as read from disk, before validation. */
+export interface LoadedConfigFile {
+  /** Absolute path of the file. */
+  filepath: string
+  /** Parsed content (validated later by the schema). */
+  content: unknown
+  /** How it was found: named by `--config` / HIVEMIND_CONFIG, or found by searching. */
+  how: 'explicit' | 'search'
+}
+
+/**
+ * Reads the named file, or searches from `cwd` upwards to the home directory and then the per-user
+ * config directory (`$XDG_CONFIG_HOME/hivemind/config.*`). Returns undefined when nothing is found.
+ * A file that exists but cannot be parsed is a ConfigError naming it: never a silent default.
+ */
+export async function loadConfigFile(explicitPath: string | undefined, cwd: string): Promise<LoadedConfigFile | undefined> {
+  const explorer = cosmiconfig(CONFIG_MODULE_NAME, {searchStrategy: 'global', cache: false})
+  if (explicitPath !== undefined) {
+    const filepath = path.resolve(cwd, explicitPath)
+    if (!existsSync(filepath)) {
+      throw new HivemindError('CONFIG_NOT_FOUND', `config file ${filepath} does not exist`, {
+        suggestion: 'check --config / HIVEMIND_CONFIG, or copy .hivemindrc.example',
+      })
+    }
+    const result = await guard(filepath, () => explorer.load(filepath))
+    return {filepath, content: result?.config ?? {}, how: 'explicit'}
+  }
+  const result = await guard(cwd, () => explorer.search(cwd))
+  if (!result) return undefined
+  return {filepath: result.filepath, content: result.isEmpty ? {} : result.config, how: 'search'}
+}
+
+async function guard<T>(where: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load()
+  } catch (error) {
+    if (error instanceof HivemindError) throw error
+    const raw = error instanceof Error ? error.message : String(error)
+    // cosmiconfig prefixes YAML/JSON errors with the path already; keep one line.
+    const message = raw.split('\n').find((line) => line.trim().length > 0) ?? raw
+    const named = message.includes(where) ? message : `${where}: ${message}`
+    throw new ConfigError(`cannot read config file: ${named}`, {
+      cause: error,
+      suggestion: 'fix the syntax (see .hivemindrc.example)',
+    })
+  }
+}

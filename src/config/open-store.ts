@@ -1,0 +1,83 @@
+/**
+ * Opens the store that resolved settings select, and the agreement guard: when that store is
+ * empty or missing while another well-known location holds clients, say so and how to fix it.
+ */
+import {MemoryStore} from '../core/memory-store.js'
+import type {BackendRegistry} from '../core/registry.js'
+import type {BackendContext, ClientStore, StoreMode} from '../core/store.js'
+import {describeSource, optionValues, type ResolvedSettings, resolveBackendOptions} from './settings.js'
+
+/** An opened store, and what to tell the operator about it. */
+export interface OpenedStore {
+  store: ClientStore
+  /** "sqlite /home/u/.local/share/hivemind-core/clients.db (from ./.hivemindrc.json)". */
+  description: string
+  /** True when the location does not exist yet and a read-only command got an empty view of it. */
+  missing: boolean
+}
+
+/**
+ * Opens the selected store. In 'read' mode a location that does not exist yet is not created:
+ * the command sees an empty store (and the guard explains where clients may be instead).
+ */
+export async function openStore(settings: ResolvedSettings, mode: StoreMode, warn: (message: string) => void): Promise<OpenedStore> {
+  const {descriptor} = settings.registered
+  const options = optionValues(settings.backendOptions)
+  const context: BackendContext = {paths: settings.paths, mode, warn}
+  const location = descriptor.describeLocation(options)
+  const description = `${descriptor.name} ${location} (${describeOrigin(settings)})`
+
+  if (mode === 'read' && descriptor.probe) {
+    const probe = await descriptor.probe(options, context)
+    if (probe && !probe.exists) {
+      const empty = new MemoryStore(location)
+      await empty.open()
+      return {store: empty, description, missing: true}
+    }
+  }
+  const store = await descriptor.create(options, context)
+  await store.open()
+  return {store, description, missing: false}
+}
+
+/** Where the backend and its location came from, for the "Database:" line. */
+export function describeOrigin(settings: ResolvedSettings): string {
+  const backendSource = describeSource(settings.backend.source, settings.cwd)
+  const locationKey = ['path', 'url', 'host'].find((key) => key in settings.backendOptions)
+  const locationSource = locationKey ? describeSource(settings.backendOptions[locationKey]!.source, settings.cwd) : backendSource
+  if (locationSource === backendSource) return `from ${backendSource}`
+  return `backend from ${backendSource}, ${locationKey} from ${locationSource}`
+}
+
+/**
+ * The agreement guard. Looks at the default location of every backend that can be probed
+ * cheaply, and returns one notice per location (other than the selected one) holding clients.
+ */
+export async function findClientsElsewhere(settings: ResolvedSettings, registry: BackendRegistry, selectedLocation: string): Promise<string[]> {
+  const notices: string[] = []
+  for (const candidate of registry.list()) {
+    const {descriptor} = candidate
+    if (!descriptor.probe) continue
+    let options: Record<string, unknown>
+    try {
+      options = optionValues(resolveBackendOptions(candidate, {fileDir: settings.cwd, flags: {}, env: {}, cwd: settings.cwd, paths: settings.paths, notices: []}))
+    } catch {
+      continue
+    }
+    const location = descriptor.describeLocation(options)
+    if (descriptor.name === settings.registered.descriptor.name && location === selectedLocation) continue
+    try {
+      const probe = await descriptor.probe(options, {paths: settings.paths, mode: 'read', warn() {}})
+      if (probe?.exists && (probe.clients ?? 0) > 0) {
+        notices.push(
+          `${descriptor.name} ${probe.location} holds ${probe.clients} client(s). ` +
+            `To use it: --db-backend ${descriptor.name}${'path' in options ? ` --db-path ${probe.location}` : ''}; ` +
+            `to move them here: hivemind-core migrate-db --from ${descriptor.name} --to ${settings.registered.descriptor.name}`,
+        )
+      }
+    } catch {
+      // A location that cannot be probed is simply not reported; the guard is advice, not a check.
+    }
+  }
+  return notices
+}

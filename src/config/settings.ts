@@ -1,0 +1,336 @@
+/**
+ * THE settings resolution path. Every command that touches the database gets its settings from
+ * {@link resolveSettings}, which merges, per key and highest first:
+ *   1. command-line flags, 2. environment variables, 3. the config file, 4. defaults.
+ * Because there is one path, `listen` and `add-client` cannot look at different databases unless
+ * the operator told them to.
+ */
+import {existsSync} from 'node:fs'
+import path from 'node:path'
+
+import {BackendOptionsError, ConfigError, HivemindError} from '../core/errors.js'
+import type {BackendRegistry, RegisteredBackend} from '../core/registry.js'
+import type {HivemindPaths, OptionSpec} from '../core/store.js'
+import {type LoadedConfigFile, loadConfigFile} from './load.js'
+import {expandPath, resolvePaths, UnsetVariableError} from './paths.js'
+import {type ConfigFileContent, validateConfigFile} from './schema.js'
+
+/** Where a setting's value came from. */
+export type SettingSource =
+  | {kind: 'flag'; name: string}
+  | {kind: 'env'; name: string}
+  | {kind: 'file'; path: string; key: string}
+  | {kind: 'default'; note?: string}
+
+/** A value with its origin. */
+export interface Sourced<T> {
+  value: T
+  source: SettingSource
+}
+
+/** The database flags every store command accepts (see src/commands/flags.ts). */
+export interface DatabaseFlagValues {
+  config?: string
+  'db-backend'?: string
+  'db-path'?: string
+  'db-option'?: string[]
+  'redis-url'?: string
+  'redis-host'?: string
+  'redis-port'?: number
+  'redis-password'?: string
+  'redis-db'?: number
+}
+
+/** Flags of the listener's own settings (only `listen` defines them). */
+export interface ListenFlagValues {
+  host?: string
+  port?: number
+  'agent-url'?: string
+}
+
+/**
+ * Flags that set an option of one named backend section, whichever backend is selected
+ * (`--redis-port` is meaningful in a config that selects redis from elsewhere).
+ */
+export const SECTION_FLAGS: ReadonlyArray<{flag: keyof DatabaseFlagValues; section: string; key: string}> = [
+  {flag: 'redis-url', section: 'redis', key: 'url'},
+  {flag: 'redis-host', section: 'redis', key: 'host'},
+  {flag: 'redis-port', section: 'redis', key: 'port'},
+  {flag: 'redis-password', section: 'redis', key: 'password'},
+  {flag: 'redis-db', section: 'redis', key: 'db'},
+]
+
+/** Defaults of the non-database settings. */
+export const LISTEN_DEFAULTS = {host: '0.0.0.0', port: 5678, agentUrl: 'ws://127.0.0.1:8181/core'} as const
+
+/** The settings of one invocation, each with its origin. */
+export interface ResolvedSettings {
+  /** The config file that was read, if any. */
+  configFile?: {path: string; how: LoadedConfigFile['how']}
+  /** Selected backend name. */
+  backend: Sourced<string>
+  /** The selected backend's registration. */
+  registered: RegisteredBackend
+  /** Every option of the selected backend: validated, defaulted, paths expanded. */
+  backendOptions: Record<string, Sourced<unknown>>
+  listen: {host: Sourced<string>; port: Sourced<number>}
+  agent: {url: Sourced<string>}
+  /** Notices for the operator (ignored flags, password on the command line...). Never secrets. */
+  notices: string[]
+  paths: HivemindPaths
+  cwd: string
+}
+
+/** Everything resolution depends on, so tests can pass their own. */
+export interface SettingsInput {
+  flags: DatabaseFlagValues & ListenFlagValues
+  env: NodeJS.ProcessEnv
+  cwd: string
+  registry: BackendRegistry
+}
+
+/** Resolves the settings of one invocation (see the module comment for the precedence). */
+export async function resolveSettings(input: SettingsInput): Promise<ResolvedSettings> {
+  const {flags, env, cwd, registry} = input
+  const paths = resolvePaths(env)
+  const notices: string[] = []
+
+  const explicitConfig = flags.config ?? nonEmpty(env.HIVEMIND_CONFIG)
+  const loaded = await loadConfigFile(explicitConfig, cwd)
+  const file: ConfigFileContent = loaded ? validateConfigFile(loaded.content, loaded.filepath, registry) : {}
+  const fileDir = loaded ? path.dirname(loaded.filepath) : cwd
+
+  const backend = pick<string>([
+    fromFlag(flags['db-backend'], '--db-backend'),
+    fromEnv(env, 'HIVEMIND_DB_BACKEND'),
+    loaded && file.database?.backend !== undefined
+      ? {value: file.database.backend, source: {kind: 'file', path: loaded.filepath, key: 'database.backend'}}
+      : undefined,
+  ]) ?? defaultBackend(paths)
+  const registered = registry.get(backend.value, describeSource(backend.source, cwd))
+
+  const backendOptions = resolveBackendOptions(registered, {
+    fileSection: file.database?.[registered.descriptor.name] as Record<string, unknown> | undefined,
+    filePath: loaded?.filepath,
+    fileDir,
+    flags,
+    env,
+    cwd,
+    paths,
+    notices,
+  })
+
+  for (const {flag, section} of SECTION_FLAGS) {
+    if (flags[flag] !== undefined && section !== registered.descriptor.name) {
+      notices.push(`--${flag} is ignored: the selected backend is ${registered.descriptor.name}, not ${section}`)
+    }
+  }
+  if (flags['redis-password'] !== undefined) {
+    notices.push('a password on the command line is visible to other local users (ps); prefer HIVEMIND_REDIS_PASSWORD or the config file')
+  }
+
+  const fileSource = (key: string): SettingSource => ({kind: 'file', path: loaded?.filepath ?? '', key})
+  const listenHost = pick<string>([
+    fromFlag(flags.host, '--host'),
+    fromEnv(env, 'HIVEMIND_LISTEN_HOST'),
+    file.listen?.host === undefined ? undefined : {value: file.listen.host, source: fileSource('listen.host')},
+  ]) ?? {value: LISTEN_DEFAULTS.host, source: {kind: 'default'}}
+  const listenPort = pick<number>([
+    fromFlag(flags.port, '--port'),
+    coerceEnv(env, 'HIVEMIND_LISTEN_PORT', {type: 'integer', description: 'listener port'}),
+    file.listen?.port === undefined ? undefined : {value: file.listen.port, source: fileSource('listen.port')},
+  ]) ?? {value: LISTEN_DEFAULTS.port, source: {kind: 'default'}}
+  const agentUrl = pick<string>([
+    fromFlag(flags['agent-url'], '--agent-url'),
+    fromEnv(env, 'HIVEMIND_AGENT_URL'),
+    file.agent?.url === undefined ? undefined : {value: file.agent.url, source: fileSource('agent.url')},
+  ]) ?? {value: LISTEN_DEFAULTS.agentUrl, source: {kind: 'default'}}
+
+  return {
+    configFile: loaded ? {path: loaded.filepath, how: loaded.how} : undefined,
+    backend,
+    registered,
+    backendOptions,
+    listen: {host: listenHost, port: listenPort},
+    agent: {url: agentUrl},
+    notices,
+    paths,
+    cwd,
+  }
+}
+
+/**
+ * The default backend: sqlite, except when the data directory holds a `clients.json` and no
+ * `clients.db` (an existing Python install keeps working untouched).
+ */
+export function defaultBackend(paths: HivemindPaths): Sourced<string> {
+  const json = path.join(paths.dataDir, 'clients.json')
+  const sqlite = path.join(paths.dataDir, 'clients.db')
+  if (existsSync(json) && !existsSync(sqlite)) {
+    return {value: 'json', source: {kind: 'default', note: `${json} exists and ${sqlite} does not`}}
+  }
+  return {value: 'sqlite', source: {kind: 'default'}}
+}
+
+interface OptionLayers {
+  fileSection?: Record<string, unknown>
+  filePath?: string
+  fileDir: string
+  flags: DatabaseFlagValues
+  env: NodeJS.ProcessEnv
+  cwd: string
+  paths: HivemindPaths
+  notices: string[]
+}
+
+/**
+ * Resolves every option of one backend from its schema: per key flag > env > file > default.
+ * Generic flags: `--db-path` sets the `path` option, `--db-option key=value` any option, and the
+ * section flags (`--redis-*`) the options of the section they name. Environment variables are
+ * `HIVEMIND_DB_PATH` and `HIVEMIND_<BACKEND>_<KEY>` (e.g. HIVEMIND_REDIS_KEY_PREFIX).
+ */
+export function resolveBackendOptions(registered: RegisteredBackend, layers: OptionLayers): Record<string, Sourced<unknown>> {
+  const {descriptor} = registered
+  const schema = descriptor.optionsSchema
+  const resolved: Record<string, Sourced<unknown>> = {}
+
+  const flagValues = new Map<string, Sourced<unknown>>()
+  for (const entry of layers.flags['db-option'] ?? []) {
+    const at = entry.indexOf('=')
+    if (at <= 0) throw new BackendOptionsError(`--db-option must look like key=value, got "${entry.split('=')[0]}"`)
+    const key = entry.slice(0, at)
+    const spec = requireSpec(descriptor.name, schema, key, '--db-option')
+    flagValues.set(key, coerceString(entry.slice(at + 1), spec, `--db-option ${key}`, {kind: 'flag', name: `--db-option ${key}`}))
+  }
+  for (const {flag, section, key} of SECTION_FLAGS) {
+    const value = layers.flags[flag]
+    if (value === undefined || section !== descriptor.name) continue
+    const spec = requireSpec(descriptor.name, schema, key, `--${flag}`)
+    const source: SettingSource = {kind: 'flag', name: `--${flag}`}
+    flagValues.set(key, typeof value === 'string' ? coerceString(value, spec, `--${flag}`, source) : {value, source})
+  }
+  if (layers.flags['db-path'] !== undefined) {
+    if (schema.path?.type !== 'path') {
+      throw new BackendOptionsError(`--db-path does not apply to the ${descriptor.name} backend (it has no file path)`, {
+        suggestion: `its options are: ${Object.keys(schema).join(', ') || 'none'}`,
+      })
+    }
+    flagValues.set('path', {value: layers.flags['db-path'], source: {kind: 'flag', name: '--db-path'}})
+  }
+
+  const envPrefix = `HIVEMIND_${envName(descriptor.name)}_`
+  for (const [key, spec] of Object.entries(schema)) {
+    const envCandidates = [`${envPrefix}${envName(key)}`]
+    if (key === 'path' && spec.type === 'path') envCandidates.unshift('HIVEMIND_DB_PATH')
+    let chosen = flagValues.get(key)
+    for (const name of envCandidates) chosen ??= coerceEnv(layers.env, name, spec)
+    if (!chosen && layers.fileSection && key in layers.fileSection) {
+      chosen = {value: layers.fileSection[key], source: {kind: 'file', path: layers.filePath ?? '', key: `database.${descriptor.name}.${key}`}}
+    }
+    if (!chosen && spec.default !== undefined) {
+      const value = typeof spec.default === 'function' ? (spec.default as (p: HivemindPaths) => unknown)(layers.paths) : spec.default
+      chosen = {value, source: {kind: 'default'}}
+    }
+    if (!chosen) continue
+    if (spec.type === 'path' && typeof chosen.value === 'string') {
+      const base = chosen.source.kind === 'file' ? layers.fileDir : layers.cwd
+      chosen = {...chosen, value: expandOrFail(chosen.value, base, layers.env, chosen.source, layers.cwd)}
+    }
+    resolved[key] = chosen
+  }
+  return resolved
+}
+
+/** Plain option values of resolved settings, for `descriptor.create`. */
+export function optionValues(options: Record<string, Sourced<unknown>>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(options).map(([key, sourced]) => [key, sourced.value]))
+}
+
+/** "flag --db-path", "env HIVEMIND_DB_PATH", "./.hivemindrc.json", "default". */
+export function describeSource(source: SettingSource, cwd: string): string {
+  switch (source.kind) {
+    case 'flag': {
+      return `flag ${source.name}`
+    }
+    case 'env': {
+      return `env ${source.name}`
+    }
+    case 'file': {
+      const relative = path.relative(cwd, source.path)
+      const shown = relative.startsWith('..') || path.isAbsolute(relative) ? source.path : `./${relative}`
+      return `${shown} ${source.key}`
+    }
+    case 'default': {
+      return source.note ? `default: ${source.note}` : 'default'
+    }
+  }
+}
+
+/** Converts a camelCase / kebab key to an env var fragment: keyPrefix → KEY_PREFIX. */
+export function envName(key: string): string {
+  return key.replaceAll(/([a-z0-9])([A-Z])/g, '$1_$2').replaceAll('-', '_').toUpperCase()
+}
+
+function requireSpec(backend: string, schema: Record<string, OptionSpec>, key: string, origin: string): OptionSpec {
+  const spec = schema[key]
+  if (!spec) {
+    throw new BackendOptionsError(`${origin}: the ${backend} backend has no option "${key}"`, {
+      suggestion: `its options are: ${Object.keys(schema).join(', ') || 'none'}`,
+    })
+  }
+  return spec
+}
+
+function pick<T>(candidates: Array<Sourced<T> | undefined>): Sourced<T> | undefined {
+  return candidates.find((candidate) => candidate !== undefined)
+}
+
+function fromFlag<T>(value: T | undefined, name: string): Sourced<T> | undefined {
+  return value === undefined ? undefined : {value, source: {kind: 'flag', name}}
+}
+
+function fromEnv(env: NodeJS.ProcessEnv, name: string): Sourced<string> | undefined {
+  const value = nonEmpty(env[name])
+  return value === undefined ? undefined : {value, source: {kind: 'env', name}}
+}
+
+function coerceEnv<T = unknown>(env: NodeJS.ProcessEnv, name: string, spec: OptionSpec): Sourced<T> | undefined {
+  const value = nonEmpty(env[name])
+  if (value === undefined) return undefined
+  return coerceString(value, spec, name, {kind: 'env', name}) as Sourced<T>
+}
+
+/** Converts a string from a flag or the environment to the option's type. */
+function coerceString(raw: string, spec: OptionSpec, origin: string, source: SettingSource): Sourced<unknown> {
+  switch (spec.type) {
+    case 'integer': {
+      if (!/^-?\d+$/.test(raw.trim())) throw new BackendOptionsError(`${origin} must be an integer`)
+      return {value: Number.parseInt(raw, 10), source}
+    }
+    case 'boolean': {
+      const lowered = raw.trim().toLowerCase()
+      if (['1', 'true', 'yes', 'on'].includes(lowered)) return {value: true, source}
+      if (['0', 'false', 'no', 'off'].includes(lowered)) return {value: false, source}
+      throw new BackendOptionsError(`${origin} must be true or false`)
+    }
+    default: {
+      return {value: raw, source}
+    }
+  }
+}
+
+function expandOrFail(value: string, base: string, env: NodeJS.ProcessEnv, source: SettingSource, cwd: string): string {
+  try {
+    return expandPath(value, base, env)
+  } catch (error) {
+    if (error instanceof UnsetVariableError) {
+      const where = describeSource(source, cwd)
+      throw (source.kind === 'file' ? new ConfigError(`${where}: ${error.message}`) : new BackendOptionsError(`${where}: ${error.message}`))
+    }
+    throw error instanceof HivemindError ? error : new ConfigError(String(error))
+  }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value
+}

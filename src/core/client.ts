@@ -1,0 +1,227 @@
+/**
+ * The client record: one satellite's credentials and permissions, with the field names and
+ * defaults of the Python hivemind-core (so files and exports stay interchangeable).
+ */
+import {StoreCorruptError} from './errors.js'
+
+/** The literal access key that marks a revoked record (a tombstone). It never authenticates. */
+export const REVOKED_API_KEY = 'revoked'
+
+/** Bus message types a new client may send (upstream defaults). */
+export const DEFAULT_ALLOWED_TYPES: readonly string[] = Object.freeze([
+  'recognizer_loop:utterance',
+  'recognizer_loop:record_begin',
+  'recognizer_loop:record_end',
+  'recognizer_loop:audio_output_start',
+  'recognizer_loop:audio_output_end',
+  'recognizer_loop:b64_transcribe',
+  'speak:b64_audio',
+  'ovos.common_play.SEI.get.response',
+])
+
+/** A stored client, exactly as upstream names its fields. */
+export interface ClientRecord {
+  /** Assigned by the store from a monotonic counter; never reused. */
+  client_id: number
+  /** The access key a satellite presents; {@link REVOKED_API_KEY} marks a tombstone. */
+  api_key: string
+  /** Friendly name. Default "". */
+  name: string
+  /** Default "". */
+  description: string
+  /** Default false. */
+  is_admin: boolean
+  /** Unix seconds (float) of the last activity; -1 = never. */
+  last_seen: number
+  /** `skill_id:intent_name` entries the client may not trigger. Default []. */
+  intent_blacklist: string[]
+  /** Skill ids the client may not trigger. Default []. */
+  skill_blacklist: string[]
+  /** Bus message types never sent TO this client. Default []. */
+  message_blacklist: string[]
+  /** Bus message types the client may SEND. Default {@link DEFAULT_ALLOWED_TYPES}. */
+  allowed_types: string[]
+  /** Legacy 16-character pre-shared AES key, or null. Default null. */
+  crypto_key: string | null
+  /** Shared secret of the password handshake, or null. */
+  password: string | null
+  /** Default true. */
+  can_broadcast: boolean
+  /** Default true. */
+  can_escalate: boolean
+  /** Default true. */
+  can_propagate: boolean
+  /** Free-form; unknown keys of old records are folded in here. Default {}. */
+  metadata: Record<string, unknown>
+}
+
+/** What `add` takes: everything but the id; omitted fields get their defaults. */
+export type NewClient = Partial<Omit<ClientRecord, 'client_id'>> & {api_key: string}
+
+/** What `update` takes: any subset of the mutable fields. */
+export type ClientPatch = Partial<Omit<ClientRecord, 'client_id'>>
+
+/** Field names in their canonical (upstream) order. */
+export const CLIENT_FIELDS = [
+  'client_id',
+  'api_key',
+  'name',
+  'description',
+  'is_admin',
+  'last_seen',
+  'intent_blacklist',
+  'skill_blacklist',
+  'message_blacklist',
+  'allowed_types',
+  'crypto_key',
+  'password',
+  'can_broadcast',
+  'can_escalate',
+  'can_propagate',
+  'metadata',
+] as const satisfies readonly (keyof ClientRecord)[]
+
+/** Names of the fields that hold secrets: masked in listings, cleared on revocation. */
+export const SECRET_FIELDS = ['api_key', 'password', 'crypto_key'] as const
+
+const LIST_FIELDS = ['intent_blacklist', 'skill_blacklist', 'message_blacklist', 'allowed_types'] as const
+const FLAG_FIELDS = ['is_admin', 'can_broadcast', 'can_escalate', 'can_propagate'] as const
+
+/** A full record from an id and a partial one, filling upstream defaults. Lists are copied. */
+export function buildClient(id: number, fields: NewClient | ClientPatch): ClientRecord {
+  return {
+    client_id: id,
+    api_key: fields.api_key ?? '',
+    name: fields.name ?? '',
+    description: fields.description ?? '',
+    is_admin: fields.is_admin ?? false,
+    last_seen: fields.last_seen ?? -1,
+    intent_blacklist: [...(fields.intent_blacklist ?? [])],
+    skill_blacklist: [...(fields.skill_blacklist ?? [])],
+    message_blacklist: [...(fields.message_blacklist ?? [])],
+    allowed_types: [...(fields.allowed_types ?? DEFAULT_ALLOWED_TYPES)],
+    crypto_key: fields.crypto_key ?? null,
+    password: fields.password ?? null,
+    can_broadcast: fields.can_broadcast ?? true,
+    can_escalate: fields.can_escalate ?? true,
+    can_propagate: fields.can_propagate ?? true,
+    metadata: {...(fields.metadata ?? {})},
+  }
+}
+
+/** A deep copy, so callers can never mutate what a store holds. */
+export function cloneClient(record: ClientRecord): ClientRecord {
+  return structuredClone(record)
+}
+
+/** Applies a patch to a record (the id never changes). */
+export function applyPatch(record: ClientRecord, patch: ClientPatch): ClientRecord {
+  const merged: ClientRecord = {...record}
+  for (const field of CLIENT_FIELDS) {
+    if (field === 'client_id' || !(field in patch)) continue
+    const value = patch[field]
+    if (value !== undefined) (merged as unknown as Record<string, unknown>)[field] = structuredClone(value)
+  }
+  return merged
+}
+
+/** The tombstone a revocation leaves: same id and name, the key `revoked`, secrets cleared. */
+export function tombstoneOf(record: ClientRecord): ClientRecord {
+  return {...cloneClient(record), api_key: REVOKED_API_KEY, password: null, crypto_key: null}
+}
+
+/** True for a tombstone. */
+export function isRevoked(record: Pick<ClientRecord, 'api_key'>): boolean {
+  return record.api_key === REVOKED_API_KEY
+}
+
+/**
+ * Reads a record written by any version of hivemind-core (ours or the Python one), validating
+ * every field. Unknown top-level keys are folded into `metadata`; missing fields get defaults.
+ * `where` names the source in errors ("clients.json, record \"3\"").
+ */
+export function parseClientRecord(raw: unknown, where: string, idHint?: number): ClientRecord {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new StoreCorruptError(`${where}: expected an object, found ${describeType(raw)}`)
+  }
+  const input = raw as Record<string, unknown>
+  const fail = (field: string, expected: string): never => {
+    throw new StoreCorruptError(`${where}: field "${field}" must be ${expected}, found ${describeType(input[field])}`)
+  }
+  const id = input.client_id ?? idHint
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) fail('client_id', 'a positive integer')
+  const record = buildClient(id as number, {api_key: ''})
+  if (typeof input.api_key !== 'string') fail('api_key', 'a string')
+  record.api_key = input.api_key as string
+  for (const field of ['name', 'description'] as const) {
+    if (input[field] === undefined || input[field] === null) continue
+    if (typeof input[field] !== 'string') fail(field, 'a string')
+    record[field] = input[field] as string
+  }
+  for (const field of FLAG_FIELDS) {
+    const value = input[field]
+    if (value === undefined || value === null) continue
+    // SQLite and old exports store booleans as 0/1.
+    if (value === 0 || value === 1) record[field] = value === 1
+    else if (typeof value === 'boolean') record[field] = value
+    else fail(field, 'a boolean')
+  }
+  if (input.last_seen !== undefined && input.last_seen !== null) {
+    if (typeof input.last_seen !== 'number' || !Number.isFinite(input.last_seen)) fail('last_seen', 'a number')
+    record.last_seen = input.last_seen as number
+  }
+  for (const field of LIST_FIELDS) {
+    const value = input[field]
+    if (value === undefined || value === null) continue
+    if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) fail(field, 'a list of strings')
+    record[field] = [...(value as string[])]
+  }
+  for (const field of ['crypto_key', 'password'] as const) {
+    const value = input[field]
+    if (value === undefined || value === null) continue
+    if (typeof value !== 'string') fail(field, 'a string or null')
+    record[field] = value as string
+  }
+  const metadata: Record<string, unknown> = {}
+  if (input.metadata !== undefined && input.metadata !== null) {
+    if (typeof input.metadata !== 'object' || Array.isArray(input.metadata)) fail('metadata', 'an object')
+    Object.assign(metadata, input.metadata)
+  }
+  const known = new Set<string>(CLIENT_FIELDS)
+  for (const [key, value] of Object.entries(input)) {
+    if (!known.has(key) && !(key in metadata)) metadata[key] = value
+  }
+  record.metadata = metadata
+  return record
+}
+
+/** The record as a plain object with fields in canonical order (for JSON output and comparison). */
+export function toPlainRecord(record: ClientRecord): ClientRecord {
+  const out: Record<string, unknown> = {}
+  for (const field of CLIENT_FIELDS) out[field] = structuredClone(record[field])
+  return out as unknown as ClientRecord
+}
+
+/**
+ * Canonical JSON of a record: fields in upstream order, metadata keys sorted recursively. Two
+ * records are the same client exactly when their canonical forms are equal.
+ */
+export function canonicalJson(record: ClientRecord): string {
+  return JSON.stringify(sortKeysDeep(toPlainRecord(record)))
+}
+
+function sortKeysDeep(value: unknown, top = true): unknown {
+  if (Array.isArray(value)) return value.map((item) => sortKeysDeep(item, false))
+  if (value === null || typeof value !== 'object') return value
+  const entries = Object.entries(value as Record<string, unknown>)
+  // The top level keeps the canonical field order; nested objects are sorted.
+  if (!top) entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  return Object.fromEntries(entries.map(([key, item]) => [key, sortKeysDeep(item, false)]))
+}
+
+function describeType(value: unknown): string {
+  if (value === undefined) return 'nothing'
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'a list'
+  return `a ${typeof value}`
+}

@@ -1,0 +1,142 @@
+/**
+ * ClientDatabase: the rules of client management on top of any ClientStore — key generation,
+ * input validation, node lookup by id or access key, idempotent permission changes.
+ */
+import {randomBytes} from 'node:crypto'
+
+import {type ClientRecord, isRevoked, REVOKED_API_KEY} from './client.js'
+import {ClientNotFoundError, DuplicateApiKeyError, InvalidInputError} from './errors.js'
+import type {ClientStore} from './store.js'
+import {checkIdentifier, checkSecret, checkText, CRYPTO_KEY_LENGTH} from './validate.js'
+
+/** What `add-client` accepts. Omitted secrets are generated. */
+export interface AddClientRequest {
+  /** Default: `HiveMind-Node-<id>`, filled in after the id is known (upstream behaviour). */
+  name?: string
+  description?: string
+  /** Default: 32 random hex characters (128 bits) from node:crypto. */
+  accessKey?: string
+  /** Default: 32 random hex characters (128 bits) from node:crypto. */
+  password?: string
+  /** Legacy pre-shared key; exactly 16 characters. Default: none. */
+  cryptoKey?: string
+  /** Default false. */
+  admin?: boolean
+}
+
+/** Permission lists that hold strings. */
+export type ListField = 'allowed_types' | 'message_blacklist' | 'skill_blacklist' | 'intent_blacklist'
+/** Boolean permissions. */
+export type FlagField = 'is_admin' | 'can_broadcast' | 'can_escalate' | 'can_propagate'
+
+/** The outcome of an idempotent change: `changed` is false when it was already so. */
+export interface ChangeResult {
+  changed: boolean
+  record: ClientRecord
+}
+
+/** 128 random bits as 32 lower-case hex characters. */
+export function generateSecret(): string {
+  return randomBytes(16).toString('hex')
+}
+
+export class ClientDatabase {
+  constructor(readonly store: ClientStore) {}
+
+  /** Enrols a client; generated secrets are returned in the record (print them once). */
+  async addClient(request: AddClientRequest): Promise<ClientRecord> {
+    const apiKey = request.accessKey === undefined ? generateSecret() : checkSecret(request.accessKey, 'the access key')
+    if (apiKey === REVOKED_API_KEY) throw new InvalidInputError('"revoked" is reserved and cannot be an access key')
+    const password = request.password === undefined ? generateSecret() : checkSecret(request.password, 'the password')
+    const cryptoKey = request.cryptoKey === undefined ? null : checkSecret(request.cryptoKey, 'the crypto key', CRYPTO_KEY_LENGTH)
+    if (request.name !== undefined) checkText(request.name, 'the name')
+    if (request.description !== undefined) checkText(request.description, 'the description')
+    // Checked before writing so the common mistake gets a clear message; the store enforces it too.
+    const holder = await this.store.getByApiKey(apiKey)
+    if (holder) throw new DuplicateApiKeyError(holder.client_id)
+    const record = await this.store.add({
+      api_key: apiKey,
+      password,
+      crypto_key: cryptoKey,
+      name: request.name ?? '',
+      description: request.description ?? '',
+      is_admin: request.admin ?? false,
+    })
+    if (request.name === undefined) return this.store.update(record.client_id, {name: `HiveMind-Node-${record.client_id}`})
+    return record
+  }
+
+  /**
+   * Finds a client by NODE_ID: a positive integer is a client id (tombstones included), anything
+   * else an access key (never a tombstone). The key is never echoed in the error.
+   */
+  async findNode(nodeId: string): Promise<ClientRecord> {
+    const trimmed = nodeId.trim()
+    if (/^\d+$/.test(trimmed)) {
+      const id = Number(trimmed)
+      const byId = Number.isSafeInteger(id) && id > 0 ? await this.store.get(id) : undefined
+      if (byId) return byId
+      // A purely numeric access key is legal (given with --access-key): try it before giving up.
+      const byKey = await this.store.getByApiKey(nodeId)
+      if (byKey) return byKey
+      throw new ClientNotFoundError(`id ${trimmed}`)
+    }
+    if (/^-\d+$/.test(trimmed) || /^\d*\.\d+$/.test(trimmed)) {
+      throw new InvalidInputError(`NODE_ID must be a positive client id or an access key, got ${trimmed.slice(0, 20)}`)
+    }
+    const byKey = nodeId.length > 0 && nodeId.length <= 1024 && !isRevoked({api_key: nodeId}) ? await this.store.getByApiKey(nodeId) : undefined
+    if (!byKey) throw new ClientNotFoundError('that access key (NODE_ID is a client id or an access key)')
+    return byKey
+  }
+
+  /** Adds `value` to a permission list; unchanged when present. */
+  async addToList(record: ClientRecord, field: ListField, value: string, what: string): Promise<ChangeResult> {
+    checkIdentifier(value, what)
+    this.assertLive(record)
+    if (record[field].includes(value)) return {changed: false, record}
+    return {changed: true, record: await this.store.update(record.client_id, {[field]: [...record[field], value]})}
+  }
+
+  /** Removes `value` from a permission list; unchanged when absent. */
+  async removeFromList(record: ClientRecord, field: ListField, value: string, what: string): Promise<ChangeResult> {
+    checkIdentifier(value, what)
+    this.assertLive(record)
+    if (!record[field].includes(value)) return {changed: false, record}
+    return {changed: true, record: await this.store.update(record.client_id, {[field]: record[field].filter((item) => item !== value)})}
+  }
+
+  /** Sets a boolean permission; unchanged when it already has that value. */
+  async setFlag(record: ClientRecord, field: FlagField, value: boolean): Promise<ChangeResult> {
+    this.assertLive(record)
+    if (record[field] === value) return {changed: false, record}
+    return {changed: true, record: await this.store.update(record.client_id, {[field]: value})}
+  }
+
+  async rename(record: ClientRecord, name: string): Promise<ChangeResult> {
+    checkText(name, 'the name')
+    this.assertLive(record)
+    if (record.name === name) return {changed: false, record}
+    return {changed: true, record: await this.store.update(record.client_id, {name})}
+  }
+
+  /** Revokes (tombstones) a client; unchanged when already revoked. */
+  async revoke(record: ClientRecord): Promise<ChangeResult> {
+    if (isRevoked(record)) return {changed: false, record}
+    return {changed: true, record: await this.store.revoke(record.client_id)}
+  }
+
+  /** Every live client (or every record), in id order. */
+  async all(includeRevoked = false): Promise<ClientRecord[]> {
+    const records: ClientRecord[] = []
+    for await (const record of this.store.list({includeRevoked})) records.push(record)
+    return records
+  }
+
+  private assertLive(record: ClientRecord): void {
+    if (isRevoked(record)) {
+      throw new InvalidInputError(`client ${record.client_id} is revoked; its permissions can no longer change`, {
+        suggestion: 'enrol the satellite again with add-client',
+      })
+    }
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Typed, coded errors. Every failure a user can cause or fix is one of these: the CLI prints
+ * `message` (and `suggestion`) on one line and exits with `exitCode`; nothing else is shown unless
+ * HIVEMIND_DEBUG is set. Messages never contain secrets (access keys, passwords, crypto keys).
+ */
+
+/** Stable machine-readable error codes (printed by `--json` error output). */
+export type HivemindErrorCode =
+  | 'CONFIG_INVALID'
+  | 'CONFIG_NOT_FOUND'
+  | 'BACKEND_UNKNOWN'
+  | 'BACKEND_CONFLICT'
+  | 'BACKEND_OPTIONS_INVALID'
+  | 'CLIENT_NOT_FOUND'
+  | 'DUPLICATE_API_KEY'
+  | 'INVALID_INPUT'
+  | 'USAGE'
+  | 'STORE_UNAVAILABLE'
+  | 'STORE_CORRUPT'
+  | 'STORE_READ_ONLY'
+  | 'STORE_CLOSED'
+  | 'CANCELLED'
+
+export interface HivemindErrorOptions {
+  /** What the user can do about it, e.g. "pass --db-backend json". */
+  suggestion?: string
+  /** The underlying error, kept for debugging; never printed by default. */
+  cause?: unknown
+  /** Process exit code; defaults to 1 (2 for usage errors). */
+  exitCode?: number
+}
+
+/** Base class of every error this project raises on purpose. */
+export class HivemindError extends Error {
+  readonly code: HivemindErrorCode
+  readonly suggestion?: string
+  readonly exitCode: number
+
+  constructor(code: HivemindErrorCode, message: string, options: HivemindErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    this.name = new.target.name
+    this.code = code
+    this.suggestion = options.suggestion
+    this.exitCode = options.exitCode ?? 1
+  }
+}
+
+/** The config file cannot be read, parsed or validated. */
+export class ConfigError extends HivemindError {
+  constructor(message: string, options: HivemindErrorOptions = {}) {
+    super('CONFIG_INVALID', message, options)
+  }
+}
+
+/** `--db-backend` (or the config) names a backend no installed plugin provides. */
+export class UnknownBackendError extends HivemindError {
+  constructor(readonly backend: string, readonly available: readonly string[], origin?: string) {
+    super(
+      'BACKEND_UNKNOWN',
+      `unknown database backend "${backend}"${origin ? ` (from ${origin})` : ''}; available: ${available.join(', ') || 'none'}`,
+      {suggestion: 'pick one of the available backends, or install the plugin that provides it (hivemind-core list-backends)'},
+    )
+  }
+}
+
+/** Options for a backend are of the wrong type or unknown to it. */
+export class BackendOptionsError extends HivemindError {
+  constructor(message: string, options: HivemindErrorOptions = {}) {
+    super('BACKEND_OPTIONS_INVALID', message, options)
+  }
+}
+
+/** No client with that id / access key. The access key itself is never echoed. */
+export class ClientNotFoundError extends HivemindError {
+  constructor(readonly what: string) {
+    super('CLIENT_NOT_FOUND', `no client with ${what}`, {suggestion: 'see the ids with: hivemind-core list-clients'})
+  }
+}
+
+/** A live client already uses this access key. */
+export class DuplicateApiKeyError extends HivemindError {
+  constructor(readonly existingClientId?: number) {
+    super(
+      'DUPLICATE_API_KEY',
+      `that access key is already used by ${existingClientId === undefined ? 'another client' : `client ${existingClientId}`}`,
+      {suggestion: 'omit --access-key to generate a fresh one'},
+    )
+  }
+}
+
+/** Input that fails validation (bad name, bad crypto key, bad id...). */
+export class InvalidInputError extends HivemindError {
+  constructor(message: string, options: HivemindErrorOptions = {}) {
+    super('INVALID_INPUT', message, options)
+  }
+}
+
+/** Wrong command-line usage (missing argument in a script, conflicting flags). Exit code 2. */
+export class UsageError extends HivemindError {
+  constructor(message: string, options: HivemindErrorOptions = {}) {
+    super('USAGE', message, {...options, exitCode: 2})
+  }
+}
+
+/** The backing store cannot be reached or is busy; retrying later may work. */
+export class StoreUnavailableError extends HivemindError {
+  constructor(message: string, options: HivemindErrorOptions = {}) {
+    super('STORE_UNAVAILABLE', message, options)
+  }
+}
+
+/** The stored data cannot be understood; it is left untouched. */
+export class StoreCorruptError extends HivemindError {
+  constructor(message: string, options: HivemindErrorOptions = {}) {
+    super('STORE_CORRUPT', message, options)
+  }
+}
+
+/** The operator declined a confirmation. */
+export class CancelledError extends HivemindError {
+  constructor(message = 'cancelled; nothing was changed') {
+    super('CANCELLED', message, {exitCode: 1})
+  }
+}
+
+/** True for errors this project raised on purpose (as opposed to bugs). */
+export function isHivemindError(error: unknown): error is HivemindError {
+  return error instanceof HivemindError
+}

@@ -1,0 +1,125 @@
+/**
+ * The one contract every storage backend implements, and the descriptor through which a backend
+ * (built in or from a plugin) is registered with the `hivemind:backends` oclif hook.
+ */
+import type {ClientPatch, ClientRecord, NewClient} from './client.js'
+
+/** Options of `list` and `count`. */
+export interface ListOptions {
+  /** Include revoked tombstones. Default false. */
+  includeRevoked?: boolean
+}
+
+/**
+ * A client database. All members are async. Implementations must be safe to use from several
+ * processes at once (the CLI and `listen` share one store).
+ *
+ * | member | contract |
+ * |---|---|
+ * | `open` / `close` | connect and check/upgrade the schema explicitly; `close` is idempotent and flushes |
+ * | `add` | next id from a monotonic counter owned by the store; duplicate live api_key → DuplicateApiKeyError |
+ * | `put` | insert or replace with the given id; advances the counter past it |
+ * | `get` / `getByApiKey` | undefined when missing; getByApiKey never returns a tombstone; indexed |
+ * | `update` | partial update; unknown id → ClientNotFoundError |
+ * | `revoke` | tombstone: keeps the id, api_key "revoked", password and crypto_key null |
+ * | `list` / `count` | stable order by id; agree with each other |
+ * | `revision` | a cheap token that changes whenever any process changed the data |
+ */
+export interface ClientStore {
+  /** Backend name, e.g. "sqlite". */
+  readonly name: string
+  /** Human-readable location for messages, e.g. "/home/u/.local/share/hivemind-core/clients.db". Never holds a secret. */
+  readonly location: string
+  open(): Promise<void>
+  close(): Promise<void>
+  add(client: NewClient): Promise<ClientRecord>
+  put(client: ClientRecord): Promise<ClientRecord>
+  get(id: number): Promise<ClientRecord | undefined>
+  getByApiKey(apiKey: string): Promise<ClientRecord | undefined>
+  update(id: number, patch: ClientPatch): Promise<ClientRecord>
+  revoke(id: number): Promise<ClientRecord>
+  list(options?: ListOptions): AsyncIterable<ClientRecord>
+  count(options?: ListOptions): Promise<number>
+  revision(): Promise<string>
+  /**
+   * Optional: store many records with their ids in one atomic step where the backend can
+   * (a transaction). Callers fall back to `put` one by one when absent.
+   */
+  putMany?(clients: readonly ClientRecord[]): Promise<void>
+}
+
+/** The type of one backend option, as the settings layer validates and expands it. */
+export type OptionType = 'string' | 'integer' | 'boolean' | 'path'
+
+/** Describes one option a backend accepts (config key `database.<backend>.<key>`). */
+export interface OptionSpec {
+  type: OptionType
+  /** One line for `print-config`, docs and errors. */
+  description: string
+  /** Default value, or a function of the standard directories. Absent = unset. */
+  default?: unknown | ((paths: HivemindPaths) => unknown)
+  /** Masked in every output (passwords). Default false. */
+  secret?: boolean
+  /** Accepts null (meaning "unset"). Default false. */
+  nullable?: boolean
+}
+
+/** The options a backend accepts, by key. `path` keys also receive `--db-path`. */
+export type OptionsSchema = Record<string, OptionSpec>
+
+/** Standard directories, resolved from $HOME and $XDG_* at startup. */
+export interface HivemindPaths {
+  /** `$XDG_DATA_HOME/hivemind-core` (default `~/.local/share/hivemind-core`). */
+  dataDir: string
+  /** `$XDG_CONFIG_HOME/hivemind-core` (default `~/.config/hivemind-core`). */
+  configDir: string
+  /** `$XDG_STATE_HOME/hivemind-core` (default `~/.local/state/hivemind-core`). */
+  stateDir: string
+  /** The user's home directory. */
+  home: string
+}
+
+/** How a command intends to use the store. */
+export type StoreMode = 'read' | 'write'
+
+/** What a backend receives besides its options. */
+export interface BackendContext {
+  paths: HivemindPaths
+  /** 'read' for commands that never write (list-clients, listen's lookups); lets a backend avoid creating files. */
+  mode: StoreMode
+  /** One-line notices for the operator (stderr). Never pass secrets. */
+  warn(message: string): void
+}
+
+/** What a backend reports about a location without creating or changing anything. */
+export interface StoreProbe {
+  /** The location exists (file present, server reachable with data). */
+  exists: boolean
+  /** Number of live clients, when cheaply known. */
+  clients?: number
+  /** Human-readable location, as `ClientStore.location`. */
+  location: string
+}
+
+/**
+ * A backend as registered through the `hivemind:backends` hook. Importing the module that
+ * declares a descriptor must be cheap: heavy libraries are imported inside `create`.
+ */
+export interface BackendDescriptor<Options extends Record<string, unknown> = Record<string, unknown>> {
+  /** Unique name, used by `--db-backend` and `database.backend`. Lower case. */
+  name: string
+  /** One line for `list-backends`. */
+  summary: string
+  /** The options this backend accepts, with types and defaults. */
+  optionsSchema: OptionsSchema
+  /** Builds a store (not yet opened). Options are already validated, defaulted and path-expanded. */
+  create(options: Options, context: BackendContext): ClientStore | Promise<ClientStore>
+  /**
+   * Optional: inspects a location without creating or changing it (for the agreement guard,
+   * which looks for clients in the other well-known locations). Return undefined when the
+   * backend cannot tell cheaply.
+   */
+  probe?(options: Options, context: BackendContext): Promise<StoreProbe | undefined>
+  /** Human-readable location of these options, without opening anything. Never includes a secret. */
+  describeLocation(options: Options): string
+}

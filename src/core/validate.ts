@@ -1,0 +1,56 @@
+/**
+ * Checks shared by every store, so that no backend can persist a malformed record, and the
+ * input rules of the client-management commands.
+ */
+import {type ClientRecord, parseClientRecord} from './client.js'
+import {InvalidInputError, StoreCorruptError} from './errors.js'
+
+/** Throws InvalidInputError unless the record is well-formed (types, positive id, non-empty key). */
+export function assertStorableRecord(record: ClientRecord): void {
+  try {
+    parseClientRecord(record, `client ${record.client_id}`)
+  } catch (error) {
+    if (error instanceof StoreCorruptError) throw new InvalidInputError(error.message)
+    throw error
+  }
+  if (record.api_key.length === 0) throw new InvalidInputError(`client ${record.client_id}: the access key must not be empty`)
+}
+
+/** Longest name / description accepted (the upstream SQLite columns are VARCHAR(255)). */
+export const MAX_TEXT_LENGTH = 255
+/** Longest access key or password accepted. */
+export const MAX_SECRET_LENGTH = 255
+/** Length of a legacy crypto key (AES-128). */
+export const CRYPTO_KEY_LENGTH = 16
+
+// C0 controls, DEL and C1 controls: never part of a name, key or bus message type.
+const CONTROL_CHARACTERS = /[\u0000-\u001F\u007F-\u009F]/
+
+/** A printable single-line text of bounded length (names, descriptions). */
+export function checkText(value: string, what: string, max = MAX_TEXT_LENGTH): string {
+  if (CONTROL_CHARACTERS.test(value)) throw new InvalidInputError(`${what} must not contain control characters (newline, NUL, …)`)
+  if ([...value].length > max) throw new InvalidInputError(`${what} is too long (${[...value].length} characters; at most ${max})`)
+  return value
+}
+
+/**
+ * A secret given on the command line (access key, password, crypto key). The value itself never
+ * appears in the error message.
+ */
+export function checkSecret(value: string, what: string, exactLength?: number): string {
+  if (value.length === 0) throw new InvalidInputError(`${what} must not be empty`)
+  if (CONTROL_CHARACTERS.test(value) || /\s/.test(value)) throw new InvalidInputError(`${what} must not contain spaces or control characters`)
+  if (exactLength !== undefined && [...value].length !== exactLength) {
+    throw new InvalidInputError(`${what} must be exactly ${exactLength} characters (got ${[...value].length})`)
+  }
+  if ([...value].length > MAX_SECRET_LENGTH) throw new InvalidInputError(`${what} is too long (at most ${MAX_SECRET_LENGTH} characters)`)
+  return value
+}
+
+/** A bus message type, skill id or intent id: non-empty, no whitespace or control characters. */
+export function checkIdentifier(value: string, what: string): string {
+  if (value.length === 0) throw new InvalidInputError(`${what} must not be empty`)
+  if (CONTROL_CHARACTERS.test(value) || /\s/.test(value)) throw new InvalidInputError(`${what} must not contain spaces or control characters`)
+  if ([...value].length > MAX_TEXT_LENGTH) throw new InvalidInputError(`${what} is too long (at most ${MAX_TEXT_LENGTH} characters)`)
+  return value
+}

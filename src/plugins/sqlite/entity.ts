@@ -1,0 +1,99 @@
+/**
+ * The TypeORM mapping of the upstream `clients` table. Every column has an explicit type (tsx
+ * emits no decorator metadata, hence an EntitySchema). Lists and metadata are JSON in TEXT
+ * columns, booleans 0/1, exactly as the Python hivemind-core writes them.
+ */
+import {EntitySchema, type ValueTransformer} from 'typeorm'
+
+import {type ClientRecord, parseClientRecord} from '../../core/client.js'
+import {StoreCorruptError} from '../../core/errors.js'
+
+/** A row as stored: lists and metadata still JSON text, booleans 0/1, text columns nullable. */
+export interface ClientRow {
+  client_id: number
+  api_key: string
+  name: string | null
+  description: string | null
+  is_admin: number | boolean | null
+  last_seen: number | null
+  intent_blacklist: string | null
+  skill_blacklist: string | null
+  message_blacklist: string | null
+  allowed_types: string | null
+  crypto_key: string | null
+  password: string | null
+  can_broadcast: number | boolean | null
+  can_escalate: number | boolean | null
+  can_propagate: number | boolean | null
+  metadata?: string | null
+}
+
+/** JSON text ⇄ value. Unparsable text is reported by {@link rowToRecord}, never guessed. */
+const jsonText: ValueTransformer = {
+  to: (value: unknown) => (value === undefined ? undefined : JSON.stringify(value)),
+  from: (value: unknown) => value,
+}
+
+/** The entity: the stored row shape (conversion to records happens in rowToRecord). */
+export const ClientEntity = new EntitySchema<ClientRow>({
+  name: 'Client',
+  tableName: 'clients',
+  columns: {
+    client_id: {type: 'integer', primary: true},
+    api_key: {type: 'varchar', length: 255},
+    name: {type: 'varchar', length: 255, nullable: true},
+    description: {type: 'varchar', length: 255, nullable: true},
+    is_admin: {type: 'boolean', default: false},
+    last_seen: {type: 'real', default: -1},
+    intent_blacklist: {type: 'text', nullable: true, transformer: jsonText},
+    skill_blacklist: {type: 'text', nullable: true, transformer: jsonText},
+    message_blacklist: {type: 'text', nullable: true, transformer: jsonText},
+    allowed_types: {type: 'text', nullable: true, transformer: jsonText},
+    crypto_key: {type: 'varchar', length: 16, nullable: true},
+    password: {type: 'text', nullable: true},
+    can_broadcast: {type: 'boolean', default: true},
+    can_escalate: {type: 'boolean', default: true},
+    can_propagate: {type: 'boolean', default: true},
+    metadata: {type: 'text', nullable: true, transformer: jsonText},
+  },
+})
+
+const JSON_COLUMNS = ['intent_blacklist', 'skill_blacklist', 'message_blacklist', 'allowed_types', 'metadata'] as const
+
+/** A stored row (raw or through TypeORM) as a record; a row that does not parse is StoreCorruptError. */
+export function rowToRecord(row: ClientRow, file: string): ClientRecord {
+  const decoded: Record<string, unknown> = {...row}
+  const where = `${file}: clients row ${row.client_id}`
+  for (const column of JSON_COLUMNS) {
+    const text = row[column]
+    if (typeof text !== 'string') continue
+    try {
+      decoded[column] = JSON.parse(text)
+    } catch {
+      throw new StoreCorruptError(`${where}: column ${column} does not hold valid JSON`)
+    }
+  }
+  return parseClientRecord(decoded, where)
+}
+
+/** A record as the values to store (lists and metadata as JSON, booleans as 0/1 by TypeORM). */
+export function recordToRow(record: ClientRecord): Record<string, unknown> {
+  return {
+    client_id: record.client_id,
+    api_key: record.api_key,
+    name: record.name,
+    description: record.description,
+    is_admin: record.is_admin,
+    last_seen: record.last_seen,
+    intent_blacklist: record.intent_blacklist,
+    skill_blacklist: record.skill_blacklist,
+    message_blacklist: record.message_blacklist,
+    allowed_types: record.allowed_types,
+    crypto_key: record.crypto_key,
+    password: record.password,
+    can_broadcast: record.can_broadcast,
+    can_escalate: record.can_escalate,
+    can_propagate: record.can_propagate,
+    metadata: record.metadata,
+  }
+}

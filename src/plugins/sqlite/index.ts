@@ -1,0 +1,26 @@
+/**
+ * The sqlite backend's registration (`hivemind:backends` hook). Cheap to import: TypeORM and the
+ * store are loaded only when this backend is selected.
+ */
+import type {Hook} from '@oclif/core'
+
+import type {BackendDescriptor} from '../../core/store.js'
+import {type SqliteOptions, sqliteOptionsSchema} from './options.js'
+
+export const sqliteBackend: BackendDescriptor<SqliteOptions> = {
+  name: 'sqlite',
+  summary: 'SQLite file through TypeORM + better-sqlite3 (the default; compatible with upstream clients.db)',
+  optionsSchema: sqliteOptionsSchema,
+  describeLocation: (options) => options.path,
+  async create(options, context) {
+    const {SqliteClientStore} = await import('./store.js')
+    return new SqliteClientStore(options, context)
+  },
+  async probe(options) {
+    const {probeSqliteFile} = await import('./probe.js')
+    return probeSqliteFile(options.path)
+  },
+}
+
+const hook: Hook<'hivemind:backends'> = async () => [sqliteBackend as unknown as BackendDescriptor]
+export default hook

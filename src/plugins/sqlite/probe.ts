@@ -1,0 +1,23 @@
+/**
+ * Looks into a SQLite file without TypeORM and without writing (for the agreement guard).
+ */
+import {existsSync} from 'node:fs'
+
+import Database from 'better-sqlite3'
+
+import type {StoreProbe} from '../../core/store.js'
+
+export function probeSqliteFile(file: string): StoreProbe {
+  if (!existsSync(file)) return {exists: false, location: file}
+  try {
+    const db = new Database(file, {readonly: true, fileMustExist: true, timeout: 1000})
+    try {
+      const row = db.prepare("SELECT COUNT(*) AS n FROM clients WHERE api_key != 'revoked'").get() as {n: number}
+      return {exists: true, clients: row.n, location: file}
+    } finally {
+      db.close()
+    }
+  } catch {
+    return {exists: true, location: file}
+  }
+}
