@@ -32,7 +32,20 @@ export function relativeTime(unixSeconds: number, now = Date.now()): string {
 
 /** A plain table (no colours: it goes into logs and pipes too). */
 export function renderTable(head: string[], rows: Array<Array<string | number>>): string {
-  const table = new Table({head, style: {head: [], border: []}})
+  const table = new Table({head, style: {head: [], border: [], compact: true}})
   for (const row of rows) table.push(row.map(String))
   return table.toString()
+}
+
+/** A setting value fit to print: secrets masked, and so is the password part of a URL. */
+export function maskSettingValue(value: unknown, secret: boolean): unknown {
+  if (value === null || value === undefined) return value
+  if (secret) return '********'
+  if (typeof value === 'string') return maskUrlPassword(value)
+  return value
+}
+
+/** redis://user:secret@host → redis://user:********@host (any scheme). */
+export function maskUrlPassword(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@]*:)[^@/]*@/i, '$1********@')
 }

@@ -1,0 +1,57 @@
+import {existsSync, statSync} from 'node:fs'
+import path from 'node:path'
+
+import {Flags} from '@oclif/core'
+import writeFileAtomic from 'write-file-atomic'
+
+import {StoreCommand} from '../base-command.js'
+import {toCsv, toUpstreamJson} from '../core/interchange.js'
+import {HivemindError} from '../core/errors.js'
+
+/** What `export-clients --json` prints. */
+export interface ExportResult {
+  format: 'csv' | 'json'
+  path: string | null
+  count: number
+}
+
+export default class ExportClients extends StoreCommand {
+  static override summary = 'Export the clients with their credentials (CSV as upstream, or JSON for import-clients).'
+  static override description = `csv (default): the upstream columns client_id,name,is_admin,access_key,password,crypto_key, live clients only.
+json: every record with every permission, tombstones included, in the upstream clients.json shape; import-clients reads both.
+The export holds secrets: files are written atomically with mode 0600. A directory --path gets hivemind_clients.csv (or clients.json) inside it; no --path writes to stdout.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --path ~/backup/',
+    '<%= config.bin %> <%= command.id %> --format json --path hive.json',
+    '<%= config.bin %> <%= command.id %> > clients.csv',
+  ]
+
+  static override flags = {
+    path: Flags.string({description: 'file or directory to write (default: stdout)'}),
+    format: Flags.string({description: 'csv (upstream) or json (full records)', options: ['csv', 'json'], default: 'csv'}),
+  }
+
+  async run(): Promise<ExportResult> {
+    const {flags} = await this.parse(ExportClients)
+    const format = flags.format as 'csv' | 'json'
+    const records = await this.withDatabase(flags, 'read', (db) => db.all(format === 'json'))
+    const text = format === 'json' ? toUpstreamJson(records) : toCsv(records)
+    const count = format === 'json' ? records.length : records.filter((record) => record.api_key !== 'revoked').length
+    if (flags.path === undefined) {
+      if (!this.jsonEnabled()) process.stdout.write(text)
+      return {format, path: null, count}
+    }
+    let target = path.resolve(flags.path)
+    if (flags.path.endsWith(path.sep) || (existsSync(target) && statSync(target).isDirectory())) {
+      target = path.join(target, format === 'json' ? 'clients.json' : 'hivemind_clients.csv')
+    }
+    try {
+      await writeFileAtomic(target, text, {mode: 0o600})
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error'
+      throw new HivemindError('INVALID_INPUT', `cannot write ${target} (${code})`, {cause: error, suggestion: 'check that the directory exists and is writable'})
+    }
+    this.log(`Exported ${count} client(s) to ${target} (${format}, mode 0600). It holds secrets: keep it safe.`)
+    return {format, path: target, count}
+  }
+}

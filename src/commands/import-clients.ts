@@ -1,0 +1,126 @@
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {Args, Flags} from '@oclif/core'
+
+import {StoreCommand} from '../base-command.js'
+import {type ClientRecord, canonicalJson, isRevoked} from '../core/client.js'
+import {HivemindError, InvalidInputError} from '../core/errors.js'
+import {type ImportedRecord, parseClientsFile} from '../core/interchange.js'
+import type {ClientStore} from '../core/store.js'
+
+/** What `import-clients --json` prints. */
+export interface ImportResult {
+  file: string
+  added: number
+  replaced: number
+  identical: number
+  conflicts: Array<{client_id: number; reason: string}>
+  dryRun: boolean
+}
+
+export default class ImportClients extends StoreCommand {
+  static override summary = 'Import clients from an export-clients file or an upstream clients.json.'
+  static override description = `Reads the JSON that export-clients --format json writes (the upstream clients.json shape, which also means a clients.json of the Python hivemind-core), a JSON list of records, or the CSV of export-clients. Ids are preserved.
+A client whose id is free is added; one identical to the stored record is skipped; a different one is a conflict: nothing is written and the conflicts are listed, unless --force replaces them. An access key used by another live client is always a conflict.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> hive.json',
+    '<%= config.bin %> <%= command.id %> ~/.local/share/hivemind-core/clients.json --dry-run',
+    '<%= config.bin %> <%= command.id %> hivemind_clients.csv --force',
+  ]
+
+  static override args = {
+    file: Args.string({name: 'FILE', description: 'file to import', required: true}),
+  }
+
+  static override flags = {
+    force: Flags.boolean({description: 'replace stored clients that differ from the file', default: false}),
+    'dry-run': Flags.boolean({description: 'report what would happen, write nothing', default: false}),
+  }
+
+  async run(): Promise<ImportResult> {
+    const {args, flags} = await this.parse(ImportClients)
+    const file = path.resolve(args.file)
+    let text: string
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (error) {
+      throw new InvalidInputError(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+    }
+    const incoming = parseClientsFile(text, file)
+    return this.withDatabase(flags, flags['dry-run'] ? 'read' : 'write', async (db) => {
+      const plan = await planImport(db.store, incoming, flags.force)
+      const result: ImportResult = {
+        file,
+        added: plan.add.length,
+        replaced: plan.replace.length,
+        identical: plan.identical,
+        conflicts: plan.conflicts,
+        dryRun: flags['dry-run'],
+      }
+      for (const conflict of plan.conflicts) this.logToStderr(`  conflict: client ${conflict.client_id}: ${conflict.reason}`)
+      if (plan.conflicts.length > 0 && !flags['dry-run']) {
+        throw new HivemindError('INVALID_INPUT', `${plan.conflicts.length} conflicting client(s); nothing was imported`, {
+          suggestion: plan.conflicts.some((conflict) => conflict.reason.startsWith('access key'))
+            ? 'revoke or re-key the clients holding those access keys first'
+            : 'pass --force to replace the stored clients with the file\'s',
+        })
+      }
+      const writes = [...plan.add, ...plan.replace]
+      if (!flags['dry-run'] && writes.length > 0) {
+        if (db.store.putMany) await db.store.putMany(writes)
+        else for (const record of writes) await db.store.put(record)
+      }
+      const verb = flags['dry-run'] ? 'Would import' : 'Imported'
+      this.log(`${verb} ${plan.add.length} new client(s), ${flags['dry-run'] ? 'would replace' : 'replaced'} ${plan.replace.length}, ${plan.identical} already identical, ${plan.conflicts.length} conflict(s).`)
+      return result
+    })
+  }
+}
+
+interface ImportPlan {
+  add: ClientRecord[]
+  replace: ClientRecord[]
+  identical: number
+  conflicts: Array<{client_id: number; reason: string}>
+}
+
+/** Decides, without writing, what importing `incoming` into `store` does. */
+async function planImport(store: ClientStore, incoming: ImportedRecord[], force: boolean): Promise<ImportPlan> {
+  const plan: ImportPlan = {add: [], replace: [], identical: 0, conflicts: []}
+  const incomingById = new Map(incoming.map((item) => [item.record.client_id, item.record]))
+  const keysInFile = new Map<string, number>()
+  for (const {record, fields} of incoming) {
+    const stored = await store.get(record.client_id)
+    if (!isRevoked(record)) {
+      const twin = keysInFile.get(record.api_key)
+      if (twin !== undefined) {
+        plan.conflicts.push({client_id: record.client_id, reason: `access key also used by client ${twin} in the same file`})
+        continue
+      }
+      keysInFile.set(record.api_key, record.client_id)
+      const holder = await store.getByApiKey(record.api_key)
+      // The key may only move to this id when the import also gives its current holder another key.
+      const holderInFile = holder ? incomingById.get(holder.client_id) : undefined
+      if (holder && holder.client_id !== record.client_id && (!holderInFile || holderInFile.api_key === holder.api_key)) {
+        plan.conflicts.push({client_id: record.client_id, reason: `access key already used by client ${holder.client_id}`})
+        continue
+      }
+    }
+    if (!stored) {
+      plan.add.push(record)
+      continue
+    }
+    // Compare only what the file holds (a CSV row has no permissions).
+    const merged: ClientRecord = {...stored}
+    for (const field of fields) (merged as unknown as Record<string, unknown>)[field] = record[field]
+    if (canonicalJson(merged) === canonicalJson(stored)) {
+      plan.identical++
+    } else if (force) {
+      plan.replace.push(merged)
+    } else {
+      plan.conflicts.push({client_id: record.client_id, reason: `differs from the stored client${stored.name ? ` "${stored.name}"` : ''}`})
+    }
+  }
+  return plan
+}

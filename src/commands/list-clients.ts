@@ -1,0 +1,46 @@
+import {Flags} from '@oclif/core'
+
+import {StoreCommand} from '../base-command.js'
+import {presentRecord, relativeTime, renderTable} from '../cli/output.js'
+import {type ClientRecord, isRevoked} from '../core/client.js'
+
+export default class ListClients extends StoreCommand {
+  static override summary = 'List the clients (satellites) of the hive.'
+  static override description = 'Secrets are masked unless --show-secrets. Revoked clients (tombstones) are hidden unless --all. --json prints the records with their upstream field names.'
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --all',
+    '<%= config.bin %> <%= command.id %> --json --quiet',
+  ]
+
+  static override flags = {
+    all: Flags.boolean({description: 'include revoked clients', default: false}),
+    'show-secrets': Flags.boolean({description: 'show access keys, passwords and crypto keys in full', default: false}),
+  }
+
+  async run(): Promise<ClientRecord[]> {
+    const {flags} = await this.parse(ListClients)
+    const records = await this.withDatabase(flags, 'read', (db) => db.all(flags.all))
+    const shown = records.map((record) => presentRecord(record, flags['show-secrets']))
+    if (shown.length === 0) {
+      this.log(flags.all ? 'No clients.' : 'No clients. Enrol one with: hivemind-core add-client --name <name>')
+    } else {
+      const head = ['id', 'name', 'access key', 'admin', 'allowed types', 'last seen', 'revoked']
+      if (flags['show-secrets']) head.push('password', 'crypto key')
+      this.log(renderTable(head, shown.map((record) => {
+        const row: Array<string | number> = [
+          record.client_id,
+          record.name,
+          record.api_key,
+          record.is_admin ? 'yes' : 'no',
+          record.allowed_types.length,
+          relativeTime(record.last_seen),
+          isRevoked(record) ? 'yes' : 'no',
+        ]
+        if (flags['show-secrets']) row.push(record.password ?? '', record.crypto_key ?? '')
+        return row
+      })))
+    }
+    return shown
+  }
+}
