@@ -26,8 +26,9 @@ export interface LoadedConfigFile {
  * config directory (`$XDG_CONFIG_HOME/hivemind/config.*`). Returns undefined when nothing is found.
  * A file that exists but cannot be parsed is a ConfigError naming it: never a silent default.
  */
-export async function loadConfigFile(explicitPath: string | undefined, cwd: string): Promise<LoadedConfigFile | undefined> {
-  const explorer = cosmiconfig(CONFIG_MODULE_NAME, {searchStrategy: 'global', cache: false})
+export async function loadConfigFile(explicitPath: string | undefined, cwd: string, home: string): Promise<LoadedConfigFile | undefined> {
+  // 'global': cwd upwards to the home directory, then $XDG_CONFIG_HOME/hivemind/config.*.
+  const explorer = cosmiconfig(CONFIG_MODULE_NAME, {searchStrategy: 'global', stopDir: home, cache: false})
   if (explicitPath !== undefined) {
     const filepath = path.resolve(cwd, explicitPath)
     if (!existsSync(filepath)) {

@@ -5,7 +5,7 @@
 import {MemoryStore} from '../core/memory-store.js'
 import type {BackendRegistry} from '../core/registry.js'
 import type {BackendContext, ClientStore, StoreMode} from '../core/store.js'
-import {describeSource, optionValues, type ResolvedSettings, resolveBackendOptions} from './settings.js'
+import {describeSource, optionValues, type ResolvedSettings, resolveBackendOptions, type SettingSource} from './settings.js'
 
 /** An opened store, and what to tell the operator about it. */
 export interface OpenedStore {
@@ -42,11 +42,13 @@ export async function openStore(settings: ResolvedSettings, mode: StoreMode, war
 
 /** Where the backend and its location came from, for the "Database:" line. */
 export function describeOrigin(settings: ResolvedSettings): string {
-  const backendSource = describeSource(settings.backend.source, settings.cwd)
+  // A file is named without its keys here: "(from ./.hivemindrc.json)".
+  const where = (source: SettingSource) => describeSource(source.kind === 'file' ? {...source, key: ''} : source, settings.cwd).trim()
+  const backendFrom = where(settings.backend.source)
   const locationKey = ['path', 'url', 'host'].find((key) => key in settings.backendOptions)
-  const locationSource = locationKey ? describeSource(settings.backendOptions[locationKey]!.source, settings.cwd) : backendSource
-  if (locationSource === backendSource) return `from ${backendSource}`
-  return `backend from ${backendSource}, ${locationKey} from ${locationSource}`
+  const locationFrom = locationKey ? where(settings.backendOptions[locationKey]!.source) : backendFrom
+  if (locationFrom === backendFrom || locationFrom === 'default') return `from ${backendFrom}`
+  return `backend from ${backendFrom}, ${locationKey} from ${locationFrom}`
 }
 
 /**

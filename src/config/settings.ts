@@ -96,7 +96,7 @@ export async function resolveSettings(input: SettingsInput): Promise<ResolvedSet
   const notices: string[] = []
 
   const explicitConfig = flags.config ?? nonEmpty(env.HIVEMIND_CONFIG)
-  const loaded = await loadConfigFile(explicitConfig, cwd)
+  const loaded = await loadConfigFile(explicitConfig, cwd, paths.home)
   const file: ConfigFileContent = loaded ? validateConfigFile(loaded.content, loaded.filepath, registry) : {}
   const fileDir = loaded ? path.dirname(loaded.filepath) : cwd
 

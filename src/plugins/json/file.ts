@@ -1,0 +1,53 @@
+/**
+ * Reading and checking the clients file. A file that does not decode, parse or validate is an
+ * error naming the path and the position; it is never treated as empty and never rewritten.
+ */
+import {existsSync, readFileSync} from 'node:fs'
+
+import {type ClientRecord} from '../../core/client.js'
+import {StoreCorruptError} from '../../core/errors.js'
+import {fromJsonDocument, parseJsonText} from '../../core/interchange.js'
+import type {StoreProbe} from '../../core/store.js'
+
+/** Decodes and validates the bytes of a clients file. */
+export function parseClientsJson(bytes: Buffer, file: string): ClientRecord[] {
+  if (bytes.length === 0) {
+    throw new StoreCorruptError(`${file}: the file is empty (an interrupted write by an older tool?)`, {
+      suggestion: 'restore it from a backup, or write {} into it to start an empty hive',
+    })
+  }
+  const invalid = firstInvalidUtf8(bytes)
+  if (invalid !== undefined) throw new StoreCorruptError(`${file}: invalid UTF-8 at byte ${invalid}`)
+  const document = parseJsonText(bytes.toString('utf8'), file)
+  if (Array.isArray(document) || typeof document !== 'object' || document === null) {
+    throw new StoreCorruptError(`${file}: expected an object of clients keyed by id, found ${Array.isArray(document) ? 'a list' : document === null ? 'null' : typeof document}`)
+  }
+  return fromJsonDocument(document, file).map((item) => item.record)
+}
+
+/** Offset of the first byte that is not valid UTF-8, or undefined. */
+export function firstInvalidUtf8(bytes: Uint8Array): number | undefined {
+  let index = 0
+  while (index < bytes.length) {
+    const byte = bytes[index]!
+    const length = byte < 0x80 ? 1 : byte >= 0xc2 && byte <= 0xdf ? 2 : byte >= 0xe0 && byte <= 0xef ? 3 : byte >= 0xf0 && byte <= 0xf4 ? 4 : 0
+    if (length === 0 || index + length > bytes.length) return index
+    for (let next = 1; next < length; next++) if ((bytes[index + next]! & 0xc0) !== 0x80) return index
+    // Overlong 3/4-byte forms, UTF-16 surrogates and code points above U+10FFFF.
+    const second = bytes[index + 1]!
+    if ((byte === 0xe0 && second < 0xa0) || (byte === 0xed && second > 0x9f) || (byte === 0xf0 && second < 0x90) || (byte === 0xf4 && second > 0x8f)) return index
+    index += length
+  }
+  return undefined
+}
+
+/** Inspects a clients file without locking or writing (for the agreement guard). */
+export function probeJsonFile(file: string): StoreProbe {
+  if (!existsSync(file)) return {exists: false, location: file}
+  try {
+    const records = parseClientsJson(readFileSync(file), file)
+    return {exists: true, clients: records.filter((record) => record.api_key !== 'revoked').length, location: file}
+  } catch {
+    return {exists: true, location: file}
+  }
+}

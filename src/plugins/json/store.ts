@@ -1,0 +1,316 @@
+/**
+ * The json ClientStore: the upstream clients.json file, made safe for several processes.
+ *
+ * - Every read-modify-write holds a cross-process lock (proper-lockfile, `<file>.lock`), re-reads
+ *   the file under it, and replaces the file atomically (write-file-atomic: temp file, fsync,
+ *   rename, mode 0600). A lock left by a killed process goes stale and is taken over; temp files a
+ *   killed writer left behind are swept by the next writer (under the lock, so never a live one).
+ * - Lookups never re-read the file: an in-memory index (by id, by access key) is revalidated by
+ *   one `stat` (inode, size, mtime, ctime), so a change by another process is seen at once.
+ */
+import {chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
+import path from 'node:path'
+
+import lockfile from 'proper-lockfile'
+import writeFileAtomic from 'write-file-atomic'
+
+import {applyPatch, buildClient, type ClientPatch, type ClientRecord, cloneClient, isRevoked, type NewClient, REVOKED_API_KEY, tombstoneOf} from '../../core/client.js'
+import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreUnavailableError} from '../../core/errors.js'
+import {toUpstreamJson} from '../../core/interchange.js'
+import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
+import {assertStorableRecord} from '../../core/validate.js'
+import {parseClientsJson} from './file.js'
+import type {JsonOptions} from './options.js'
+
+/** What identifies one version of the file on disk. */
+type FileIdentity = string
+
+/** The parsed file and its indexes. */
+interface Snapshot {
+  identity: FileIdentity
+  records: Map<number, ClientRecord>
+  idByKey: Map<string, number>
+}
+
+const MISSING: FileIdentity = 'missing'
+
+export class JsonClientStore implements ClientStore {
+  readonly name = 'json'
+  readonly location: string
+  private snapshot?: Snapshot
+  private opened = false
+  /** In-process queue: proper-lockfile locks are per process, so writes of one process go one by one. */
+  private writeQueue: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    private readonly options: JsonOptions,
+    private readonly context: BackendContext,
+  ) {
+    this.location = options.path
+  }
+
+  async open(): Promise<void> {
+    const dir = path.dirname(this.location)
+    try {
+      if (!existsSync(dir)) {
+        mkdirSync(path.dirname(dir), {recursive: true})
+        mkdirSync(dir, {mode: 0o700})
+      }
+    } catch (error) {
+      throw this.ioError(error, 'create the directory of')
+    }
+    // Validates the file now: a corrupt file fails open (and `listen` refuses to start).
+    this.current()
+    if (this.context.mode === 'write' && existsSync(this.location)) {
+      try {
+        if ((statSync(this.location).mode & 0o077) !== 0) chmodSync(this.location, 0o600)
+      } catch {
+        // Not ours to tighten.
+      }
+    }
+    this.opened = true
+  }
+
+  async close(): Promise<void> {
+    await this.writeQueue.catch(() => {})
+    this.opened = false
+    this.snapshot = undefined
+  }
+
+  async add(client: NewClient): Promise<ClientRecord> {
+    return this.mutate((records, idByKey) => {
+      // Ids never come back: the next id is past every id in the file, tombstones included.
+      const id = Math.max(0, ...records.keys()) + 1
+      const record = buildClient(id, client)
+      assertStorableRecord(record)
+      assertKeyFree(record, idByKey)
+      records.set(id, record)
+      return record
+    })
+  }
+
+  async put(client: ClientRecord): Promise<ClientRecord> {
+    return this.mutate((records, idByKey) => putInto(records, idByKey, client))
+  }
+
+  async putMany(clients: readonly ClientRecord[]): Promise<void> {
+    await this.mutate((records, idByKey) => {
+      for (const client of clients) putInto(records, idByKey, client)
+    })
+  }
+
+  async get(id: number): Promise<ClientRecord | undefined> {
+    const record = this.current().records.get(id)
+    return record ? cloneClient(record) : undefined
+  }
+
+  async getByApiKey(apiKey: string): Promise<ClientRecord | undefined> {
+    if (apiKey === REVOKED_API_KEY) return undefined
+    const snapshot = this.current()
+    const id = snapshot.idByKey.get(apiKey)
+    return id === undefined ? undefined : cloneClient(snapshot.records.get(id)!)
+  }
+
+  async update(id: number, patch: ClientPatch): Promise<ClientRecord> {
+    return this.mutate((records, idByKey) => {
+      const current = records.get(id)
+      if (!current) throw new ClientNotFoundError(`id ${id}`)
+      const next = applyPatch(current, patch)
+      assertStorableRecord(next)
+      assertKeyFree(next, idByKey)
+      records.set(id, next)
+      return next
+    })
+  }
+
+  async revoke(id: number): Promise<ClientRecord> {
+    return this.mutate((records) => {
+      const current = records.get(id)
+      if (!current) throw new ClientNotFoundError(`id ${id}`)
+      const tombstone = tombstoneOf(current)
+      records.set(id, tombstone)
+      return tombstone
+    })
+  }
+
+  async *list(options: ListOptions = {}): AsyncIterable<ClientRecord> {
+    const {records} = this.current()
+    for (const id of [...records.keys()].sort((a, b) => a - b)) {
+      const record = records.get(id)!
+      if (options.includeRevoked || !isRevoked(record)) yield cloneClient(record)
+    }
+  }
+
+  async count(options: ListOptions = {}): Promise<number> {
+    let total = 0
+    for (const record of this.current().records.values()) if (options.includeRevoked || !isRevoked(record)) total++
+    return total
+  }
+
+  async revision(): Promise<string> {
+    this.assertOpen()
+    return this.identity()
+  }
+
+  // --- internals -------------------------------------------------------------------------
+
+  /** The file's identity: a new inode on every atomic replace, plus size and times. */
+  private identity(): FileIdentity {
+    try {
+      const stat = statSync(this.location, {bigint: true})
+      return `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return MISSING
+      throw this.ioError(error, 'stat')
+    }
+  }
+
+  /** The snapshot, re-read only when the file changed since it was taken. */
+  private current(): Snapshot {
+    const identity = this.identity()
+    if (this.snapshot?.identity === identity) return this.snapshot
+    this.snapshot = this.load(identity)
+    return this.snapshot
+  }
+
+  private load(identity: FileIdentity): Snapshot {
+    const records = new Map<number, ClientRecord>()
+    const idByKey = new Map<string, number>()
+    if (identity !== MISSING) {
+      let bytes: Buffer
+      try {
+        bytes = readFileSync(this.location)
+      } catch (error) {
+        throw this.ioError(error, 'read')
+      }
+      for (const record of parseClientsJson(bytes, this.location)) {
+        records.set(record.client_id, record)
+        if (!isRevoked(record)) {
+          const other = idByKey.get(record.api_key)
+          if (other !== undefined) {
+            throw new HivemindError('STORE_CORRUPT', `${this.location}: clients ${other} and ${record.client_id} share an access key`, {
+              suggestion: 'revoke one of them by editing the file, then retry',
+            })
+          }
+          idByKey.set(record.api_key, record.client_id)
+        }
+      }
+    }
+    return {identity, records, idByKey}
+  }
+
+  /**
+   * One read-modify-write under the cross-process lock. `change` edits a private copy of the
+   * records; it is written only when `change` returns without throwing.
+   */
+  private mutate<T>(change: (records: Map<number, ClientRecord>, idByKey: Map<string, number>) => T): Promise<T> {
+    const run = async (): Promise<T> => {
+      this.assertOpen()
+      const release = await this.lock()
+      try {
+        // Re-read under the lock: another process may have written since our last look.
+        const fresh = this.load(this.identity())
+        const records = new Map([...fresh.records].map(([id, record]) => [id, cloneClient(record)]))
+        const result = change(records, fresh.idByKey)
+        await this.write(records)
+        this.snapshot = undefined
+        return structuredClone(result)
+      } finally {
+        await release().catch(() => {})
+      }
+    }
+    const result = this.writeQueue.then(run, run)
+    this.writeQueue = result.catch(() => {})
+    return result
+  }
+
+  private async lock(): Promise<() => Promise<void>> {
+    const stale = Math.max(2000, this.options.lockStaleMs)
+    // Enough retries to outlast a stale lock left by a killed process.
+    const retries = {retries: Math.ceil(this.options.lockWaitMs / 100), factor: 1.2, minTimeout: 5, maxTimeout: 100, randomize: true}
+    try {
+      return await lockfile.lock(this.location, {realpath: false, stale, retries, onCompromised: () => {}})
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
+        throw new StoreUnavailableError(`${this.location} is locked by another process (waited ${this.options.lockWaitMs} ms)`, {
+          cause: error,
+          suggestion: `retry; a lock left by a killed process (${this.location}.lock) is taken over after ${stale} ms`,
+        })
+      }
+      throw this.ioError(error, 'lock')
+    }
+  }
+
+  private async write(records: Map<number, ClientRecord>): Promise<void> {
+    const ordered = [...records.keys()].sort((a, b) => a - b).map((id) => records.get(id)!)
+    this.sweepTempFiles()
+    try {
+      await writeFileAtomic(this.location, toUpstreamJson(ordered), {mode: 0o600, fsync: true})
+      this.syncDirectory()
+    } catch (error) {
+      throw this.ioError(error, 'write')
+    }
+  }
+
+  /** Makes the rename durable (a power cut must not bring the old file back). */
+  private syncDirectory(): void {
+    let fd: number | undefined
+    try {
+      fd = openSync(path.dirname(this.location), 'r')
+      fsyncSync(fd)
+    } catch {
+      // Some filesystems refuse fsync on a directory; the rename itself is still atomic.
+    } finally {
+      if (fd !== undefined) closeSync(fd)
+    }
+  }
+
+  /** Removes temp files (`clients.json.<number>`) a killed writer left. Runs under the lock. */
+  private sweepTempFiles(): void {
+    const dir = path.dirname(this.location)
+    const base = path.basename(this.location)
+    const pattern = new RegExp(`^${base.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.\\d+$`)
+    try {
+      for (const entry of readdirSync(dir)) if (pattern.test(entry)) rmSync(path.join(dir, entry), {force: true})
+    } catch {
+      // Sweeping is housekeeping: never a reason to fail a write.
+    }
+  }
+
+  private assertOpen(): void {
+    if (!this.opened) throw new HivemindError('STORE_CLOSED', `the json store ${this.location} is not open`)
+  }
+
+  private ioError(error: unknown, what: string): HivemindError {
+    if (error instanceof HivemindError) return error
+    const code = (error as NodeJS.ErrnoException).code ?? 'error'
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      return new HivemindError('STORE_READ_ONLY', `cannot ${what} ${this.location} (${code}); nothing was changed`, {
+        cause: error,
+        suggestion: 'check the permissions of the file and its directory',
+      })
+    }
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      return new StoreUnavailableError(`cannot ${what} ${this.location}: the disk is full; the file was left as it was`, {cause: error})
+    }
+    return new StoreUnavailableError(`cannot ${what} ${this.location} (${code})`, {cause: error})
+  }
+}
+
+function assertKeyFree(record: ClientRecord, idByKey: Map<string, number>): void {
+  if (isRevoked(record)) return
+  const holder = idByKey.get(record.api_key)
+  if (holder !== undefined && holder !== record.client_id) throw new DuplicateApiKeyError(holder)
+}
+
+/** Stores a record with its id into the working copy, keeping the key index right. */
+function putInto(records: Map<number, ClientRecord>, idByKey: Map<string, number>, client: ClientRecord): ClientRecord {
+  const record = cloneClient(client)
+  assertStorableRecord(record)
+  assertKeyFree(record, idByKey)
+  const previous = records.get(record.client_id)
+  if (previous && !isRevoked(previous)) idByKey.delete(previous.api_key)
+  if (!isRevoked(record)) idByKey.set(record.api_key, record.client_id)
+  records.set(record.client_id, record)
+  return record
+}

@@ -1,0 +1,144 @@
+/**
+ * The one settings path, seen from real CLI processes: every command resolves the same database.
+ */
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {expect} from 'chai'
+
+import {type CliSandbox, createSandbox} from '../helpers/sandbox.js'
+
+describe('settings through the CLI', () => {
+  let sandbox: CliSandbox
+
+  beforeEach(() => {
+    sandbox = createSandbox()
+  })
+
+  afterEach(() => sandbox.cleanup())
+
+  it('add-client and list-clients from subdirectories of a project use its .hivemindrc.json database', async () => {
+    const project = path.join(sandbox.home, 'project')
+    mkdirSync(path.join(project, 'a', 'b'), {recursive: true})
+    mkdirSync(path.join(project, 'c'), {recursive: true})
+    writeFileSync(path.join(project, '.hivemindrc.json'), JSON.stringify({database: {backend: 'sqlite', sqlite: {path: './hive.db'}}}))
+
+    const added = await sandbox.run(['add-client', '--name', 'kitchen', '--json'], {cwd: path.join(project, 'a', 'b')})
+    expect(added.code, added.stderr).to.equal(0)
+    expect(added.stderr).to.contain(`Database: sqlite ${path.join(project, 'hive.db')} (from ${path.join(project, '.hivemindrc.json')})`)
+
+    const listed = await sandbox.run(['list-clients', '--json'], {cwd: path.join(project, 'c')})
+    expect(listed.code, listed.stderr).to.equal(0)
+    const records = JSON.parse(listed.stdout) as Array<{client_id: number; name: string}>
+    expect(records.map((record) => [record.client_id, record.name])).to.deep.equal([[1, 'kitchen']])
+    // And nothing went to the default location.
+    const outside = await sandbox.run(['list-clients', '--json', '--quiet'], {cwd: sandbox.home})
+    expect(JSON.parse(outside.stdout)).to.deep.equal([])
+  })
+
+  it('each level overrides the next: flag > env > file > default', async () => {
+    writeFileSync(path.join(sandbox.home, '.hivemindrc.json'), JSON.stringify({database: {sqlite: {path: 'file.db'}}}))
+    const cases: Array<[string[], NodeJS.ProcessEnv, string, string]> = [
+      [[], {}, path.join(sandbox.home, 'file.db'), '.hivemindrc.json database.sqlite.path'],
+      [[], {HIVEMIND_DB_PATH: path.join(sandbox.home, 'env.db')}, path.join(sandbox.home, 'env.db'), 'env HIVEMIND_DB_PATH'],
+      [['--db-path', path.join(sandbox.home, 'flag.db')], {HIVEMIND_DB_PATH: path.join(sandbox.home, 'env.db')}, path.join(sandbox.home, 'flag.db'), 'flag --db-path'],
+    ]
+    for (const [flags, env, expectedPath, expectedSource] of cases) {
+      const result = await sandbox.run(['print-config', '--json', ...flags], {env})
+      expect(result.code, result.stderr).to.equal(0)
+      const printed = JSON.parse(result.stdout) as {settings: Array<{key: string; value: unknown; from: string}>}
+      const setting = printed.settings.find((entry) => entry.key === 'database.sqlite.path')!
+      expect(setting.value).to.equal(expectedPath)
+      expect(setting.from).to.contain(expectedSource)
+    }
+    const fallback = await sandbox.run(['print-config', '--json'], {cwd: '/'})
+    const defaults = JSON.parse(fallback.stdout) as {settings: Array<{key: string; value: unknown; from: string}>}
+    expect(defaults.settings.find((entry) => entry.key === 'database.sqlite.path')).to.deep.include({
+      value: path.join(sandbox.home, '.local/share/hivemind-core/clients.db'),
+      from: 'default',
+    })
+  })
+
+  it('reads the per-user config file ($XDG_CONFIG_HOME/hivemind/config.json) when no project file exists', async () => {
+    const userDir = path.join(sandbox.home, '.config', 'hivemind')
+    mkdirSync(userDir, {recursive: true})
+    writeFileSync(path.join(userDir, 'config.json'), JSON.stringify({database: {sqlite: {path: '~/user.db'}}}))
+    const result = await sandbox.run(['add-client', '--name', 'x'])
+    expect(result.code, result.stderr).to.equal(0)
+    expect(result.stderr).to.contain(`Database: sqlite ${path.join(sandbox.home, 'user.db')}`)
+  })
+
+  it('an invalid config file is a one-line error naming file and key, exit 1, and nothing is created', async () => {
+    const file = path.join(sandbox.home, '.hivemindrc.json')
+    writeFileSync(file, JSON.stringify({database: {backend: 'sqlite', sqlite: {path: ['not', 'a', 'path']}}}))
+    const result = await sandbox.run(['add-client', '--name', 'x'])
+    expect(result.code).to.equal(1)
+    expect(result.stderr).to.match(new RegExp(`^Error: ${escape(file)}: database.sqlite.path must be a file path`))
+    expect(result.stderr).not.to.contain('    at ')
+    expect(sandbox.exists('.local/share/hivemind-core/clients.db')).to.equal(false)
+
+    writeFileSync(file, '{"database": ')
+    const unparsable = await sandbox.run(['list-clients'])
+    expect(unparsable.code).to.equal(1)
+    expect(unparsable.stderr).to.contain(file).and.to.contain('cannot read config file')
+  })
+
+  it('an unknown backend fails listing the available ones', async () => {
+    const result = await sandbox.run(['list-clients', '--db-backend', 'foo'])
+    expect(result.code).to.equal(1)
+    expect(result.stderr).to.match(/^Error: unknown database backend "foo" \(from flag --db-backend\); available: .*sqlite/)
+  })
+
+  it('the agreement guard points at the location that holds the clients', async () => {
+    expect((await sandbox.run(['add-client', '--name', 'kitchen'])).code).to.equal(0)
+    const elsewhere = path.join(sandbox.home, 'other.db')
+    const result = await sandbox.run(['list-clients', '--db-path', elsewhere])
+    expect(result.code).to.equal(0)
+    const defaultDb = path.join(sandbox.home, '.local/share/hivemind-core/clients.db')
+    expect(result.stderr).to.contain('Note: this database is missing, but:')
+    expect(result.stderr).to.contain(`sqlite ${defaultDb} holds 1 client(s)`)
+    expect(result.stderr).to.contain(`--db-backend sqlite --db-path ${defaultDb}`)
+    // A read-only command did not create the file it was pointed at.
+    expect(sandbox.exists('other.db')).to.equal(false)
+    // --quiet silences the Database line and the guard.
+    const quiet = await sandbox.run(['list-clients', '--db-path', elsewhere, '--quiet'])
+    expect(quiet.stderr).to.equal('')
+  })
+
+  it('an upstream install (clients.json, no clients.db) is detected by default', async () => {
+    const dataDir = path.join(sandbox.home, '.local/share/hivemind-core')
+    mkdirSync(dataDir, {recursive: true})
+    writeFileSync(path.join(dataDir, 'clients.json'), '{}')
+    const result = await sandbox.run(['print-config', '--json'])
+    const printed = JSON.parse(result.stdout) as {settings: Array<{key: string; value: unknown; from: string}>}
+    expect(printed.settings[0]).to.deep.include({key: 'database.backend', value: 'json'})
+    expect(printed.settings[0]!.from).to.contain('clients.json exists')
+  })
+
+  it('hivemind-core --help does not load TypeORM or better-sqlite3', async () => {
+    const log = path.join(sandbox.root, 'loaded.txt')
+    const hook = path.join(sandbox.root, 'hook.mjs')
+    writeFileSync(hook, `import {register} from 'node:module'
+import {appendFileSync} from 'node:fs'
+register('data:text/javascript,' + encodeURIComponent(\`
+  import {appendFileSync} from 'node:fs'
+  export async function resolve(specifier, context, next) {
+    const result = await next(specifier, context)
+    appendFileSync(${JSON.stringify(log)}, result.url + '\\\\n')
+    return result
+  }\`))
+appendFileSync(${JSON.stringify(log)}, 'hook installed\\n')
+`)
+    const help = await sandbox.run(['--help'], {env: {NODE_OPTIONS: `--import ${hook}`}})
+    expect(help.code, help.stderr).to.equal(0)
+    expect(help.stdout).to.contain('add-client')
+    const loaded = readFileSync(log, 'utf8')
+    expect(loaded).to.contain('hook installed').and.to.contain('@oclif/core')
+    expect(loaded).not.to.contain('/typeorm/')
+    expect(loaded).not.to.contain('/better-sqlite3/')
+  })
+})
+
+function escape(text: string): string {
+  return text.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}

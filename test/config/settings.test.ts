@@ -1,0 +1,223 @@
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+import {expect} from 'chai'
+
+import {defaultBackend, envName, resolveSettings, type SettingsInput} from '../../src/config/settings.js'
+import {MemoryStore} from '../../src/core/memory-store.js'
+import {BackendRegistry} from '../../src/core/registry.js'
+import type {BackendDescriptor} from '../../src/core/store.js'
+import {sqliteBackend} from '../../src/plugins/sqlite/index.js'
+
+/** A second backend with the option kinds the settings layer handles (never opened here). */
+const remoteBackend: BackendDescriptor = {
+  name: 'redis',
+  summary: 'a backend with network options, for resolution tests',
+  optionsSchema: {
+    url: {type: 'string', description: 'server url', default: 'redis://127.0.0.1:6379/0'},
+    host: {type: 'string', description: 'host'},
+    port: {type: 'integer', description: 'port'},
+    password: {type: 'string', description: 'password', secret: true, nullable: true},
+    db: {type: 'integer', description: 'db'},
+    keyPrefix: {type: 'string', description: 'prefix', default: 'hivemind:'},
+  },
+  describeLocation: (options) => String(options.url),
+  create: () => new MemoryStore(),
+}
+
+describe('settings resolution', () => {
+  let root: string
+  let home: string
+  let project: string
+  let registry: BackendRegistry
+
+  beforeEach(() => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'hm-settings-'))
+    home = path.join(root, 'home')
+    project = path.join(home, 'project')
+    mkdirSync(path.join(project, 'sub', 'deeper'), {recursive: true})
+    registry = new BackendRegistry()
+    registry.register(sqliteBackend, 'hivemind-core')
+    registry.register(remoteBackend, 'test-plugin')
+  })
+
+  afterEach(() => rmSync(root, {recursive: true, force: true}))
+
+  const input = (overrides: Partial<SettingsInput> = {}): SettingsInput => ({
+    flags: {},
+    env: {HOME: home},
+    cwd: project,
+    registry,
+    ...overrides,
+  })
+
+  const writeConfig = (dir: string, content: unknown, name = '.hivemindrc.json') => {
+    const file = path.join(dir, name)
+    writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content))
+    return file
+  }
+
+  describe('precedence: flag > env > file > default', () => {
+    it('defaults to sqlite in $XDG_DATA_HOME/hivemind-core/clients.db', async () => {
+      const settings = await resolveSettings(input())
+      expect(settings.backend).to.deep.equal({value: 'sqlite', source: {kind: 'default'}})
+      expect(settings.backendOptions.path!.value).to.equal(path.join(home, '.local/share/hivemind-core/clients.db'))
+      const xdg = await resolveSettings(input({env: {HOME: home, XDG_DATA_HOME: path.join(root, 'data')}}))
+      expect(xdg.backendOptions.path!.value).to.equal(path.join(root, 'data/hivemind-core/clients.db'))
+    })
+
+    it('a config file overrides the defaults, relative paths resolve against the file', async () => {
+      const file = writeConfig(project, {database: {backend: 'sqlite', sqlite: {path: './db/clients.db'}}})
+      const settings = await resolveSettings(input({cwd: path.join(project, 'sub', 'deeper')}))
+      expect(settings.configFile?.path).to.equal(file)
+      expect(settings.backendOptions.path!.value).to.equal(path.join(project, 'db/clients.db'))
+      expect(settings.backendOptions.path!.source).to.deep.equal({kind: 'file', path: file, key: 'database.sqlite.path'})
+      expect(settings.backend.source.kind).to.equal('file')
+    })
+
+    it('the environment overrides the file', async () => {
+      writeConfig(project, {database: {backend: 'sqlite', sqlite: {path: './db/clients.db'}}})
+      const settings = await resolveSettings(input({env: {HOME: home, HIVEMIND_DB_PATH: 'env.db', HIVEMIND_DB_BACKEND: 'sqlite'}}))
+      expect(settings.backendOptions.path!.value).to.equal(path.join(project, 'env.db'))
+      expect(settings.backendOptions.path!.source).to.deep.equal({kind: 'env', name: 'HIVEMIND_DB_PATH'})
+      expect(settings.backend.source).to.deep.equal({kind: 'env', name: 'HIVEMIND_DB_BACKEND'})
+    })
+
+    it('flags override the environment', async () => {
+      writeConfig(project, {database: {backend: 'redis'}})
+      const settings = await resolveSettings(input({
+        flags: {'db-backend': 'sqlite', 'db-path': '/tmp/flag.db'},
+        env: {HOME: home, HIVEMIND_DB_PATH: 'env.db', HIVEMIND_DB_BACKEND: 'redis'},
+      }))
+      expect(settings.backend).to.deep.equal({value: 'sqlite', source: {kind: 'flag', name: '--db-backend'}})
+      expect(settings.backendOptions.path).to.deep.equal({value: '/tmp/flag.db', source: {kind: 'flag', name: '--db-path'}})
+    })
+
+    it('resolves each option independently (a flag for one key, the file for another)', async () => {
+      writeConfig(project, {database: {backend: 'redis', redis: {url: 'redis://file:1/0', keyPrefix: 'file:'}}})
+      const settings = await resolveSettings(input({flags: {'redis-port': 7000}, env: {HOME: home, HIVEMIND_REDIS_PASSWORD: 'hunter2'}}))
+      expect(settings.backend.value).to.equal('redis')
+      expect(settings.backendOptions.port).to.deep.equal({value: 7000, source: {kind: 'flag', name: '--redis-port'}})
+      expect(settings.backendOptions.password).to.deep.equal({value: 'hunter2', source: {kind: 'env', name: 'HIVEMIND_REDIS_PASSWORD'}})
+      expect(settings.backendOptions.keyPrefix!.value).to.equal('file:')
+      expect(settings.backendOptions.url!.value).to.equal('redis://file:1/0')
+    })
+
+    it('--config and HIVEMIND_CONFIG name the file instead of searching; the flag wins', async () => {
+      writeConfig(project, {database: {sqlite: {path: 'searched.db'}}})
+      const envFile = writeConfig(root, {database: {sqlite: {path: 'env.db'}}}, 'env.json')
+      const flagFile = writeConfig(root, {database: {sqlite: {path: 'flag.db'}}}, 'flag.json')
+      const fromEnv = await resolveSettings(input({env: {HOME: home, HIVEMIND_CONFIG: envFile}}))
+      expect(fromEnv.backendOptions.path!.value).to.equal(path.join(root, 'env.db'))
+      const fromFlag = await resolveSettings(input({flags: {config: flagFile}, env: {HOME: home, HIVEMIND_CONFIG: envFile}}))
+      expect(fromFlag.backendOptions.path!.value).to.equal(path.join(root, 'flag.db'))
+      expect(fromFlag.configFile).to.deep.equal({path: flagFile, how: 'explicit'})
+    })
+
+    it('finds YAML, package.json#hivemind and hivemind.config.cjs files', async () => {
+      writeFileSync(path.join(project, '.hivemindrc.yaml'), 'database:\n  sqlite:\n    path: yaml.db\n')
+      expect((await resolveSettings(input())).backendOptions.path!.value).to.equal(path.join(project, 'yaml.db'))
+      rmSync(path.join(project, '.hivemindrc.yaml'))
+      writeFileSync(path.join(project, 'package.json'), JSON.stringify({name: 'x', hivemind: {database: {sqlite: {path: 'pkg.db'}}}}))
+      expect((await resolveSettings(input())).backendOptions.path!.value).to.equal(path.join(project, 'pkg.db'))
+      rmSync(path.join(project, 'package.json'))
+      writeFileSync(path.join(project, 'hivemind.config.cjs'), 'module.exports = {database: {sqlite: {path: "cjs.db"}}}\n')
+      expect((await resolveSettings(input())).backendOptions.path!.value).to.equal(path.join(project, 'cjs.db'))
+    })
+  })
+
+  describe('defaults for an existing upstream install', () => {
+    it('selects json when clients.json exists and clients.db does not', () => {
+      const dataDir = path.join(home, '.local/share/hivemind-core')
+      mkdirSync(dataDir, {recursive: true})
+      const paths = {home, dataDir, configDir: '', stateDir: ''}
+      expect(defaultBackend(paths).value).to.equal('sqlite')
+      writeFileSync(path.join(dataDir, 'clients.json'), '{}')
+      expect(defaultBackend(paths).value).to.equal('json')
+      writeFileSync(path.join(dataDir, 'clients.db'), '')
+      expect(defaultBackend(paths).value).to.equal('sqlite')
+    })
+  })
+
+  describe('expansion', () => {
+    it('expands ~, $XDG_* (with spec defaults when unset) and ${VAR}', async () => {
+      writeConfig(project, {database: {sqlite: {path: '$XDG_DATA_HOME/x/${NAME}.db'}}})
+      const settings = await resolveSettings(input({env: {HOME: home, NAME: 'hive'}}))
+      expect(settings.backendOptions.path!.value).to.equal(path.join(home, '.local/share/x/hive.db'))
+      const tilde = await resolveSettings(input({flags: {'db-path': '~/t.db'}}))
+      expect(tilde.backendOptions.path!.value).to.equal(path.join(home, 't.db'))
+    })
+
+    it('an unset variable in a path is an error naming it, not an empty string', async () => {
+      writeConfig(project, {database: {sqlite: {path: '$NOPE/clients.db'}}})
+      await expectError(resolveSettings(input()), 'CONFIG_INVALID', ['.hivemindrc.json database.sqlite.path', 'NOPE'])
+    })
+  })
+
+  describe('invalid input is an error naming the file and the key', () => {
+    const cases: Array<[string, string, string[]]> = [
+      ['unparsable JSON', '{"database": {', ['.hivemindrc.json']],
+      ['an unknown backend', JSON.stringify({database: {backend: 'mongo'}}), ['database.backend', 'mongo', 'sqlite']],
+      ['a wrong type', JSON.stringify({database: {sqlite: {path: 42}}}), ['database.sqlite.path', 'number']],
+      ['an unknown key', JSON.stringify({database: {sqlite: {pth: 'x'}}}), ['database.sqlite.pth']],
+      ['an unknown top-level key', JSON.stringify({databse: {}}), ['"databse"']],
+      ['a bad port', JSON.stringify({listen: {port: 99_999}}), ['listen.port']],
+      ['a non-object', '[1,2]', ['top level']],
+    ]
+    for (const [what, content, mentions] of cases) {
+      it(`rejects ${what}`, async () => {
+        const file = writeConfig(project, content)
+        await expectError(resolveSettings(input()), 'CONFIG_INVALID', [file, ...mentions])
+      })
+    }
+
+    it('never echoes a secret of the wrong type', async () => {
+      writeConfig(project, {database: {redis: {password: 123_456_789}}})
+      const error = await expectError(resolveSettings(input()), 'CONFIG_INVALID', ['database.redis.password'])
+      expect(error.message).not.to.contain('123456789')
+    })
+
+    it('an explicit config file that does not exist is an error', async () => {
+      await expectError(resolveSettings(input({flags: {config: 'missing.json'}})), 'CONFIG_NOT_FOUND', ['missing.json'])
+    })
+
+    it('an unknown --db-backend lists the available backends', async () => {
+      await expectError(resolveSettings(input({flags: {'db-backend': 'foo'}})), 'BACKEND_UNKNOWN', ['"foo"', 'redis, sqlite'])
+    })
+
+    it('--db-path on a backend without a path is an error', async () => {
+      await expectError(resolveSettings(input({flags: {'db-backend': 'redis', 'db-path': 'x'}})), 'BACKEND_OPTIONS_INVALID', ['--db-path', 'redis'])
+    })
+
+    it('a non-integer environment value for an integer option is an error', async () => {
+      await expectError(resolveSettings(input({env: {HOME: home, HIVEMIND_DB_BACKEND: 'redis', HIVEMIND_REDIS_PORT: 'abc'}})), 'BACKEND_OPTIONS_INVALID', ['HIVEMIND_REDIS_PORT'])
+    })
+  })
+
+  describe('notices', () => {
+    it('warns about a password on the command line and about flags of another backend', async () => {
+      const settings = await resolveSettings(input({flags: {'redis-password': 'pw', 'redis-host': 'h'}}))
+      expect(settings.notices.join('\n')).to.contain('--redis-host is ignored').and.to.contain('visible to other local users')
+      expect(settings.notices.join('\n')).not.to.contain('pw ')
+    })
+  })
+
+  it('derives env names from option keys', () => {
+    expect(envName('keyPrefix')).to.equal('KEY_PREFIX')
+    expect(envName('busyTimeoutMs')).to.equal('BUSY_TIMEOUT_MS')
+  })
+})
+
+async function expectError(promise: Promise<unknown>, code: string, mentions: string[]): Promise<Error & {code: string}> {
+  try {
+    await promise
+  } catch (error) {
+    const typed = error as Error & {code: string}
+    expect(typed.code, typed.message).to.equal(code)
+    for (const mention of mentions) expect(typed.message).to.contain(mention)
+    expect(typed.message).not.to.contain('\n')
+    return typed
+  }
+  throw new Error(`expected a ${code} error`)
+}
