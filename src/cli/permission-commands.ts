@@ -63,23 +63,27 @@ interface ListCommandSpec {
 
 /** A command that adds a value to, or removes it from, one permission list of a client. */
 export function listCommand(spec: ListCommandSpec): typeof NodeCommand {
-  const valueArg = Args.string({name: spec.argName, description: spec.argDescription, required: true})
+  // oclif shows an argument by its key: msg_type → MSG_TYPE in the usage line.
+  const valueKey = spec.argName.toLowerCase()
+  const valueArg = Args.string({description: spec.argDescription, required: true})
   class ListCommand extends NodeCommand {
     static override summary = spec.summary
     static override description = spec.description
-    static override args = {value: valueArg, node_id: nodeIdArg}
+    static override args: Record<string, typeof nodeIdArg> = {[valueKey]: valueArg as typeof nodeIdArg, node_id: nodeIdArg}
     static override examples = [`<%= config.bin %> <%= command.id %> ${spec.example} 3`, `<%= config.bin %> <%= command.id %> ${spec.example} 3 --json`]
 
     async run(): Promise<PermissionChangeResult> {
       const {args, flags} = await this.parse(ListCommand)
+      const value = args[valueKey] as string
+      const nodeId = args.node_id
       return this.withDatabase(flags, 'write', async (db) => {
-        const target = await this.selectNode(db, args.node_id)
+        const target = await this.selectNode(db, nodeId)
         const what = spec.argName
         const {changed, record} =
           spec.operation === 'add'
-            ? await db.addToList(target, spec.field, args.value, what)
-            : await db.removeFromList(target, spec.field, args.value, what)
-        this.log(`${capitalised(clientLabel(record))} ${changed ? spec.done : spec.already} ${args.value}.`)
+            ? await db.addToList(target, spec.field, value, what)
+            : await db.removeFromList(target, spec.field, value, what)
+        this.log(`${capitalised(clientLabel(record))} ${changed ? spec.done : spec.already} ${value}.`)
         return result(record, changed, spec.field, record[spec.field])
       })
     }
