@@ -1,0 +1,266 @@
+import {createHash} from 'node:crypto'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+import {expect} from 'chai'
+
+import {DEFAULT_ALLOWED_TYPES} from '../../../src/core/client.js'
+import type {ClientStore} from '../../../src/core/store.js'
+import {jsonBackend} from '../../../src/plugins/json/index.js'
+import type {JsonOptions} from '../../../src/plugins/json/options.js'
+import {barrierAdd, type ChildStoreSpec, startLoopingWriter} from '../../helpers/children.js'
+import {createSandbox} from '../../helpers/sandbox.js'
+
+const context = {paths: {home: '', dataDir: '', configDir: '', stateDir: ''}, mode: 'write' as const, warn() {}}
+
+function jsonOptions(file: string, overrides: Partial<JsonOptions> = {}): JsonOptions {
+  return {path: file, lockStaleMs: 2000, lockWaitMs: 30_000, ...overrides}
+}
+
+async function openJson(file: string, overrides: Partial<JsonOptions> = {}): Promise<ClientStore> {
+  const store = await jsonBackend.create(jsonOptions(file, overrides), context)
+  await store.open()
+  return store
+}
+
+function digest(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex')
+}
+
+describe('json backend', () => {
+  let dir: string
+  let file: string
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'hm-json-'))
+    file = path.join(dir, 'data', 'clients.json')
+  })
+
+  afterEach(() => rmSync(dir, {recursive: true, force: true}))
+
+  describe('the upstream file format', () => {
+    it('writes an object keyed by string id, snake_case, 4-space indent, non-ASCII as-is', async () => {
+      const store = await openJson(file)
+      await store.add({api_key: 'k1', name: 'Küche 🐝', password: 'p'})
+      await store.close()
+      const text = readFileSync(file, 'utf8')
+      expect(text).to.equal(`{
+    "1": {
+        "client_id": 1,
+        "api_key": "k1",
+        "name": "Küche 🐝",
+        "description": "",
+        "is_admin": false,
+        "last_seen": -1,
+        "intent_blacklist": [],
+        "skill_blacklist": [],
+        "message_blacklist": [],
+        "allowed_types": [
+${DEFAULT_ALLOWED_TYPES.map((type) => `            "${type}"`).join(',\n')}
+        ],
+        "crypto_key": null,
+        "password": "p",
+        "can_broadcast": true,
+        "can_escalate": true,
+        "can_propagate": true,
+        "metadata": {}
+    }
+}
+`)
+    })
+
+    it('reads a file written by the Python hivemind-core: no metadata, extra keys folded into metadata', async () => {
+      mkdirSync(path.dirname(file), {recursive: true})
+      writeFileSync(file, JSON.stringify({
+        '1': {client_id: 1, api_key: 'abc', name: 'old', description: '', is_admin: true, last_seen: 1_700_000_000.5, intent_blacklist: [], skill_blacklist: ['s'], message_blacklist: [], allowed_types: ['speak'], crypto_key: '0123456789abcdef', password: 'pw', can_broadcast: false, can_escalate: true, can_propagate: true, legacy_flag: 7},
+        '3': {client_id: 3, api_key: 'revoked', name: 'gone', is_admin: false},
+      }, null, 4))
+      const store = await openJson(file)
+      const first = await store.getByApiKey('abc')
+      expect(first).to.deep.include({client_id: 1, name: 'old', is_admin: true, last_seen: 1_700_000_000.5, can_broadcast: false, crypto_key: '0123456789abcdef'})
+      expect(first!.metadata).to.deep.equal({legacy_flag: 7})
+      expect(first!.allowed_types).to.deep.equal(['speak'])
+      expect(await store.count()).to.equal(1)
+      expect(await store.count({includeRevoked: true})).to.equal(2)
+      // The next id is past the tombstone: ids are never reused.
+      expect((await store.add({api_key: 'new'})).client_id).to.equal(4)
+      await store.close()
+    })
+  })
+
+  describe('a corrupt file (R9) is an error with path and position, and is never rewritten', () => {
+    const cases: Array<[string, Buffer, RegExp]> = [
+      ['empty', Buffer.alloc(0), /the file is empty/],
+      ['truncated', Buffer.from('{"1": {"client_id": 1, "api_key": "a'), /invalid JSON at line 1, column \d+/],
+      ['invalid UTF-8', Buffer.concat([Buffer.from('{"1": {"name": "'), Buffer.from([0xff, 0xfe]), Buffer.from('"}}')]), /invalid UTF-8 at byte 16/],
+      ['an array', Buffer.from('[{"client_id": 1}]'), /expected an object of clients keyed by id, found a list/],
+      ['wrong types', Buffer.from('{"1": {"client_id": 1, "api_key": 5}}'), /client "1": field "api_key" must be a string/],
+      ['a non-numeric key', Buffer.from('{"x": {"api_key": "a"}}'), /keys must be client ids/],
+    ]
+    for (const [what, bytes, pattern] of cases) {
+      it(`${what}: store and CLI refuse, bytes unchanged`, async () => {
+        mkdirSync(path.dirname(file), {recursive: true})
+        writeFileSync(file, bytes)
+        const before = digest(file)
+        let error: Error | undefined
+        try {
+          await openJson(file)
+        } catch (error_) {
+          error = error_ as Error
+        }
+        expect(error?.message).to.contain(file).and.to.match(pattern)
+        const sandbox = createSandbox()
+        try {
+          for (const args of [['list-clients'], ['add-client', '--name', 'x']]) {
+            const result = await sandbox.run([...args, '--db-backend', 'json', '--db-path', file])
+            expect(result.code, result.stderr).to.equal(1)
+            expect(result.stderr).to.contain(file).and.to.match(pattern)
+            expect(result.stderr).not.to.contain('    at ')
+          }
+        } finally {
+          sandbox.cleanup()
+        }
+        expect(digest(file)).to.equal(before)
+      })
+    }
+  })
+
+  describe('lookups', () => {
+    it('see a change made by another process at once (stat-revalidated index)', async () => {
+      const reader = await openJson(file)
+      const writer = await openJson(file)
+      await writer.add({api_key: 'first'})
+      expect(await reader.getByApiKey('first')).to.include({client_id: 1})
+      const revision = await reader.revision()
+      await writer.update(1, {api_key: 'second'})
+      expect(await reader.revision()).not.to.equal(revision)
+      expect(await reader.getByApiKey('first')).to.equal(undefined)
+      expect(await reader.getByApiKey('second')).to.include({client_id: 1})
+      await writer.revoke(1)
+      expect(await reader.getByApiKey('second')).to.equal(undefined)
+      await reader.close()
+      await writer.close()
+    })
+  })
+
+  describe('files', () => {
+    it('are 0600 in a 0700 directory under umask 022 (R14), and a looser existing file is tightened', async () => {
+      const previous = process.umask(0o022)
+      try {
+        const store = await openJson(file)
+        await store.add({api_key: 'k'})
+        await store.close()
+        expect(statSync(file).mode & 0o777).to.equal(0o600)
+        expect(statSync(path.dirname(file)).mode & 0o777).to.equal(0o700)
+        chmodSync(file, 0o644)
+        const again = await openJson(file)
+        await again.close()
+        expect(statSync(file).mode & 0o777).to.equal(0o600)
+      } finally {
+        process.umask(previous)
+      }
+    })
+  })
+
+  describe('concurrent writers', () => {
+    const spec = (target: string): ChildStoreSpec => ({module: 'plugins/json/index.ts', descriptorExport: 'jsonBackend', options: jsonOptions(target)})
+
+    it('R1: 20 barrier-started writers lose nothing', async function () {
+      this.timeout(120_000)
+      const results = await barrierAdd(dir, spec(file), 20)
+      for (const result of results) expect(result.code, result.stderr).to.equal(0)
+      const ids = results.map((result) => Number(result.stdout.trim()))
+      expect(new Set(ids).size).to.equal(20)
+      const stored = JSON.parse(readFileSync(file, 'utf8')) as Record<string, {name: string}>
+      expect(Object.keys(stored)).to.have.length(20)
+      expect(Object.values(stored).map((record) => record.name).sort()).to.deep.equal(Array.from({length: 20}, (_, index) => `child-${index}`).sort())
+    })
+
+    it('R1 through the CLI: 20 add-client processes at once, 20 stored, all exit 0', async function () {
+      this.timeout(120_000)
+      const sandbox = createSandbox()
+      try {
+        const results = await Promise.all(Array.from({length: 20}, (_, index) => sandbox.run(['add-client', '--name', `cli-${index}`, '--db-backend', 'json', '--db-path', file, '--json', '--quiet'])))
+        for (const result of results) expect(result.code, result.stderr).to.equal(0)
+        const ids = results.map((result) => (JSON.parse(result.stdout) as {client_id: number}).client_id)
+        expect(new Set(ids).size).to.equal(20)
+        expect(Object.keys(JSON.parse(readFileSync(file, 'utf8')) as object)).to.have.length(20)
+      } finally {
+        sandbox.cleanup()
+      }
+    })
+
+    it('R4: kill -9 during writes, 60 times: the file always parses, every acknowledged client is there, temp files are swept', async function () {
+      this.timeout(600_000)
+      const acknowledged = new Map<number, string>()
+      for (let round = 0; round < 60; round++) {
+        const {child, done} = startLoopingWriter(dir, spec(file), `r${round}`)
+        // Kill at a random point after the writer got going (its first acknowledged write).
+        await new Promise<void>((resolve) => {
+          const onData = () => {
+            child.stdout!.off('data', onData)
+            setTimeout(resolve, Math.random() * 40)
+          }
+          child.stdout!.on('data', onData)
+          child.on('close', () => resolve())
+        })
+        child.kill('SIGKILL')
+        const result = await done
+        expect(result.signal, result.stderr).to.equal('SIGKILL')
+        for (const line of result.stdout.split('\n')) {
+          const match = /^(\d+):(.+)$/.exec(line)
+          if (match) acknowledged.set(Number(match[1]), match[2]!)
+        }
+        const stored = JSON.parse(readFileSync(file, 'utf8')) as Record<string, {name: string}>
+        for (const [id, name] of acknowledged) expect(stored[String(id)]?.name, `round ${round}: client ${id}`).to.equal(name)
+      }
+      expect(acknowledged.size).to.be.greaterThan(60)
+      // The next writer takes over any stale lock and sweeps the temp files killed writers left.
+      const store = await openJson(file)
+      await store.add({api_key: 'after'})
+      await store.close()
+      const leftovers = readdirSync(path.dirname(file)).filter((entry) => entry !== 'clients.json')
+      expect(leftovers).to.deep.equal([])
+      expect(existsSync(`${file}.lock`)).to.equal(false)
+    })
+  })
+
+  describe('locks', () => {
+    it('a lock left by a killed process is taken over after lockStaleMs', async function () {
+      this.timeout(30_000)
+      mkdirSync(`${file}.lock`, {recursive: true})
+      const old = new Date(Date.now() - 60_000)
+      const {utimesSync} = await import('node:fs')
+      utimesSync(`${file}.lock`, old, old)
+      const store = await openJson(file)
+      expect((await store.add({api_key: 'k'})).client_id).to.equal(1)
+      await store.close()
+      expect(existsSync(`${file}.lock`)).to.equal(false)
+    })
+
+    it('a live lock held too long is a clear "locked" error, and nothing is written', async function () {
+      this.timeout(30_000)
+      const holder = await openJson(file)
+      await holder.add({api_key: 'k'})
+      const before = digest(file)
+      const lockfile = (await import('proper-lockfile')).default
+      const release = await lockfile.lock(file, {realpath: false, stale: 10_000})
+      try {
+        const waiter = await openJson(file, {lockWaitMs: 500})
+        let error: Error | undefined
+        try {
+          await waiter.add({api_key: 'other'})
+        } catch (error_) {
+          error = error_ as Error
+        }
+        expect(error?.message).to.contain('is locked by another process')
+        await waiter.close()
+      } finally {
+        await release()
+      }
+      expect(digest(file)).to.equal(before)
+      await holder.close()
+    })
+  })
+})
