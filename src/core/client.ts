@@ -84,6 +84,7 @@ export const CLIENT_FIELDS = [
 /** Names of the fields that hold secrets: masked in listings, cleared on revocation. */
 export const SECRET_FIELDS = ['api_key', 'password', 'crypto_key'] as const
 
+const KNOWN_FIELDS: ReadonlySet<string> = new Set(CLIENT_FIELDS)
 const LIST_FIELDS = ['intent_blacklist', 'skill_blacklist', 'message_blacklist', 'allowed_types'] as const
 const FLAG_FIELDS = ['is_admin', 'can_broadcast', 'can_escalate', 'can_propagate'] as const
 
@@ -111,7 +112,20 @@ export function buildClient(id: number, fields: NewClient | ClientPatch): Client
 
 /** A deep copy, so callers can never mutate what a store holds. */
 export function cloneClient(record: ClientRecord): ClientRecord {
-  return structuredClone(record)
+  // Hand-written: this runs on every credential lookup, and structuredClone costs several times more.
+  return {
+    ...record,
+    intent_blacklist: [...record.intent_blacklist],
+    skill_blacklist: [...record.skill_blacklist],
+    message_blacklist: [...record.message_blacklist],
+    allowed_types: [...record.allowed_types],
+    metadata: isEmptyObject(record.metadata) ? {} : structuredClone(record.metadata),
+  }
+}
+
+function isEmptyObject(value: object): boolean {
+  for (const _key in value) return false
+  return true
 }
 
 /** Applies a patch to a record (the id never changes). */
@@ -187,9 +201,8 @@ export function parseClientRecord(raw: unknown, where: string, idHint?: number):
     if (typeof input.metadata !== 'object' || Array.isArray(input.metadata)) fail('metadata', 'an object')
     Object.assign(metadata, input.metadata)
   }
-  const known = new Set<string>(CLIENT_FIELDS)
-  for (const [key, value] of Object.entries(input)) {
-    if (!known.has(key) && !(key in metadata)) metadata[key] = value
+  for (const key in input) {
+    if (!KNOWN_FIELDS.has(key) && !(key in metadata)) metadata[key] = input[key]
   }
   record.metadata = metadata
   return record

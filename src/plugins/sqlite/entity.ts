@@ -62,18 +62,18 @@ const JSON_COLUMNS = ['intent_blacklist', 'skill_blacklist', 'message_blacklist'
 
 /** A stored row (raw or through TypeORM) as a record; a row that does not parse is StoreCorruptError. */
 export function rowToRecord(row: ClientRow, file: string): ClientRecord {
-  const decoded: Record<string, unknown> = {...row}
-  const where = `${file}: clients row ${row.client_id}`
+  // Decoded in place: rows come fresh from the driver and are not shared.
+  const decoded = row as unknown as Record<string, unknown>
   for (const column of JSON_COLUMNS) {
     const text = row[column]
     if (typeof text !== 'string') continue
     try {
       decoded[column] = JSON.parse(text)
     } catch {
-      throw new StoreCorruptError(`${where}: column ${column} does not hold valid JSON`)
+      throw new StoreCorruptError(`${file}: clients row ${row.client_id}: column ${column} does not hold valid JSON`)
     }
   }
-  return parseClientRecord(decoded, where)
+  return parseClientRecord(decoded, `${file}: clients row ${row.client_id}`)
 }
 
 /** A record as the values to store (lists and metadata as JSON, booleans as 0/1 by TypeORM). */

@@ -1,0 +1,152 @@
+/**
+ * `npm run bench`: each row prints our figure, a baseline measured in the same run, and the ratio
+ * (median of interleaved rounds). Benchmarks are not tests: nothing here asserts a time.
+ * Rows: P1 (sqlite getByApiKey), P2 (json getByApiKey), P4 (CLI cold start).
+ */
+import {spawnSync} from 'node:child_process'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import Database from 'better-sqlite3'
+
+import {buildClient, type ClientRecord} from '../src/core/client.js'
+import type {BackendDescriptor, ClientStore} from '../src/core/store.js'
+import {jsonBackend} from '../src/plugins/json/index.js'
+import {sqliteBackend} from '../src/plugins/sqlite/index.js'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const ROUNDS = 5
+const CLIENTS = 10_000
+const context = {paths: {home: '', dataDir: '', configDir: '', stateDir: ''}, mode: 'write' as const, warn() {}}
+
+interface Row {
+  id: string
+  what: string
+  ours: number
+  baseline: number
+  unit: string
+  /** true when bigger is better (throughput), false for durations. */
+  higherIsBetter: boolean
+  goal: string
+}
+
+const rows: Row[] = []
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]!
+}
+
+/** Lookups per second of `lookup` over `keys`. */
+async function throughput(keys: string[], lookup: (key: string) => unknown): Promise<number> {
+  const start = process.hrtime.bigint()
+  for (const key of keys) await lookup(key)
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9
+  return keys.length / seconds
+}
+
+function clients(count: number): ClientRecord[] {
+  return Array.from({length: count}, (_, index) => buildClient(index + 1, {api_key: `key-${index + 1}-${'x'.repeat(20)}`, name: `client ${index + 1}`, password: 'p'}))
+}
+
+function sample(count: number): string[] {
+  return Array.from({length: count}, () => `key-${1 + Math.floor(Math.random() * CLIENTS)}-${'x'.repeat(20)}`)
+}
+
+async function openStore(descriptor: BackendDescriptor, options: Record<string, unknown>): Promise<ClientStore> {
+  const store = await descriptor.create(options, context)
+  await store.open()
+  return store
+}
+
+async function benchSqlite(dir: string): Promise<void> {
+  const file = path.join(dir, 'clients.db')
+  const store = await openStore(sqliteBackend as unknown as BackendDescriptor, {path: file, busyTimeoutMs: 10_000})
+  await store.putMany!(clients(CLIENTS))
+  const raw = new Database(file, {readonly: true})
+  const statement = raw.prepare("SELECT * FROM clients WHERE api_key = ? AND api_key != 'revoked'")
+  const ours: number[] = []
+  const baseline: number[] = []
+  for (let round = 0; round < ROUNDS; round++) {
+    const keys = sample(20_000)
+    baseline.push(await throughput(keys, (key) => statement.get(key)))
+    ours.push(await throughput(keys, (key) => store.getByApiKey(key)))
+  }
+  raw.close()
+  await store.close()
+  rows.push({id: 'P1', what: `sqlite getByApiKey, ${CLIENTS} clients`, ours: median(ours), baseline: median(baseline), unit: 'lookups/s', higherIsBetter: true, goal: '≥ 0.5× raw prepared get'})
+}
+
+async function benchJson(dir: string): Promise<void> {
+  const file = path.join(dir, 'clients.json')
+  const store = await openStore(jsonBackend as unknown as BackendDescriptor, {path: file, lockStaleMs: 10_000, lockWaitMs: 30_000})
+  await store.putMany!(clients(CLIENTS))
+  const ours: number[] = []
+  const baseline: number[] = []
+  const stats: number[] = []
+  for (let round = 0; round < ROUNDS; round++) {
+    // The upstream behaviour: re-read, parse and scan the whole file on every lookup.
+    baseline.push(await throughput(sample(50), (key) => Object.values(JSON.parse(readFileSync(file, 'utf8')) as Record<string, ClientRecord>).find((record) => record.api_key === key)))
+    const keys = sample(20_000)
+    ours.push(await throughput(keys, (key) => store.getByApiKey(key)))
+    stats.push(await throughput(keys, () => statSync(file, {bigint: true})))
+  }
+  await store.close()
+  rows.push({id: 'P2', what: `json getByApiKey, ${CLIENTS} clients`, ours: median(ours), baseline: median(baseline), unit: 'lookups/s', higherIsBetter: true, goal: '≥ 100× re-read+parse+scan'})
+  rows.push({id: 'P2b', what: 'json getByApiKey vs one fs.stat', ours: median(ours), baseline: median(stats), unit: 'ops/s', higherIsBetter: true, goal: '≥ 0.5× (a lookup ≤ 2 stats)'})
+}
+
+/** Wall time of one process run, ms. */
+function timeRun(args: string[], env: NodeJS.ProcessEnv, cwd: string): number {
+  const start = process.hrtime.bigint()
+  const result = spawnSync(process.execPath, args, {env, cwd, stdio: 'ignore'})
+  if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}`)
+  return Number(process.hrtime.bigint() - start) / 1e6
+}
+
+async function benchColdStart(dir: string): Promise<void> {
+  // A bare oclif CLI with one "hello" command, on the same @oclif/core.
+  const bare = path.join(dir, 'bare')
+  mkdirSync(path.join(bare, 'commands'), {recursive: true})
+  writeFileSync(path.join(bare, 'package.json'), JSON.stringify({name: 'bare', version: '1.0.0', type: 'module', oclif: {bin: 'bare', commands: './commands'}}))
+  writeFileSync(path.join(bare, 'commands', 'hello.js'), `import {Command} from ${JSON.stringify(path.join(ROOT, 'node_modules/@oclif/core/lib/index.js'))}\nexport default class Hello extends Command { async run() { this.log('hello') } }\n`)
+  writeFileSync(path.join(bare, 'run.js'), `import {execute} from ${JSON.stringify(path.join(ROOT, 'node_modules/@oclif/core/lib/index.js'))}\nawait execute({dir: import.meta.url})\n`)
+  const home = path.join(dir, 'home')
+  mkdirSync(home)
+  const env = {PATH: process.env.PATH, HOME: home}
+  const cli = path.join(ROOT, 'bin/run.js')
+  for (const backend of ['json', 'sqlite']) spawnSync(process.execPath, [cli, 'add-client', '--db-backend', backend, '-q'], {env, cwd: home, stdio: 'ignore'})
+  const cases: Array<[string, string[], string]> = [
+    ['--help', ['--help'], '≤ 1.1×'],
+    ['list-clients on json', ['list-clients', '--db-backend', 'json', '-q'], '≤ 1.5×'],
+    ['list-clients on sqlite', ['list-clients', '--db-backend', 'sqlite', '-q'], '≤ 2.0×'],
+  ]
+  for (const [label, args, goal] of cases) {
+    const ours: number[] = []
+    const baseline: number[] = []
+    for (let round = 0; round < ROUNDS; round++) {
+      baseline.push(timeRun([path.join(bare, 'run.js'), 'hello'], env, home))
+      ours.push(timeRun([cli, ...args], env, home))
+    }
+    rows.push({id: 'P4', what: `cold start: ${label}`, ours: median(ours), baseline: median(baseline), unit: 'ms', higherIsBetter: false, goal: `${goal} bare oclif hello`})
+  }
+}
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'hivemind-bench-'))
+try {
+  await benchSqlite(dir)
+  await benchJson(dir)
+  await benchColdStart(dir)
+} finally {
+  rmSync(dir, {recursive: true, force: true})
+}
+
+const format = (value: number) => (value >= 100 ? Math.round(value).toLocaleString('en') : value.toFixed(1))
+console.log(`median of ${ROUNDS} interleaved rounds; ratio = ours / baseline${''}`)
+console.log(['id', 'what', 'ours', 'baseline', 'unit', 'ratio', 'goal'].join('\t'))
+for (const row of rows) {
+  const ratio = row.ours / row.baseline
+  console.log([row.id, row.what, format(row.ours), format(row.baseline), row.unit, `${ratio.toFixed(2)}×`, row.goal].join('\t'))
+}
