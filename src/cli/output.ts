@@ -4,6 +4,7 @@
 import Table from 'cli-table3'
 
 import {type ClientRecord, SECRET_FIELDS, toPlainRecord} from '../core/client.js'
+import {maskUrlPassword} from '../core/redact.js'
 
 /** How a hidden secret is shown: its first 4 characters (enough to tell keys apart) and dots. */
 export function maskSecret(value: string | null): string | null {
@@ -43,9 +44,4 @@ export function maskSettingValue(value: unknown, secret: boolean): unknown {
   if (secret) return '********'
   if (typeof value === 'string') return maskUrlPassword(value)
   return value
-}
-
-/** redis://user:secret@host → redis://user:********@host (any scheme). */
-export function maskUrlPassword(value: string): string {
-  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@]*:)[^@/]*@/i, '$1********@')
 }

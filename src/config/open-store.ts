@@ -3,7 +3,7 @@
  * empty or missing while another well-known location holds clients, say so and how to fix it.
  */
 import {MemoryStore} from '../core/memory-store.js'
-import type {BackendRegistry} from '../core/registry.js'
+import {type BackendRegistry, describeLocation} from '../core/registry.js'
 import type {BackendContext, ClientStore, StoreMode} from '../core/store.js'
 import {describeSource, optionValues, type ResolvedSettings, resolveBackendOptions, type SettingSource} from './settings.js'
 
@@ -24,7 +24,7 @@ export async function openStore(settings: ResolvedSettings, mode: StoreMode, war
   const {descriptor} = settings.registered
   const options = optionValues(settings.backendOptions)
   const context: BackendContext = {paths: settings.paths, mode, warn}
-  const location = descriptor.describeLocation(options)
+  const location = describeLocation(descriptor, options)
   const description = `${descriptor.name} ${location} (${describeOrigin(settings)})`
 
   if (mode === 'read' && descriptor.probe) {
@@ -66,7 +66,7 @@ export async function findClientsElsewhere(settings: ResolvedSettings, registry:
     } catch {
       continue
     }
-    const location = descriptor.describeLocation(options)
+    const location = describeLocation(descriptor, options)
     if (descriptor.name === settings.registered.descriptor.name && location === selectedLocation) continue
     try {
       const probe = await descriptor.probe(options, {paths: settings.paths, mode: 'read', warn() {}})

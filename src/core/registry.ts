@@ -5,6 +5,7 @@
 import type {Config} from '@oclif/core'
 
 import {BackendOptionsError, HivemindError, UnknownBackendError} from './errors.js'
+import {maskUrlPassword} from './redact.js'
 import type {BackendDescriptor} from './store.js'
 
 declare module '@oclif/core' {
@@ -106,7 +107,9 @@ function describeInvalidDescriptor(value: unknown): string | undefined {
     return `invalid backend name ${JSON.stringify(candidate.name)} (lower-case letters, digits and dashes)`
   }
   if (typeof candidate.create !== 'function') return `backend "${candidate.name}" has no create() function`
-  if (typeof candidate.describeLocation !== 'function') return `backend "${candidate.name}" has no describeLocation() function`
+  if (candidate.describeLocation !== undefined && typeof candidate.describeLocation !== 'function') {
+    return `backend "${candidate.name}": describeLocation must be a function`
+  }
   if (typeof candidate.optionsSchema !== 'object' || candidate.optionsSchema === null) {
     return `backend "${candidate.name}" has no optionsSchema`
   }
@@ -116,4 +119,16 @@ function describeInvalidDescriptor(value: unknown): string | undefined {
 function oneLine(error: unknown): string {
   const message = error instanceof HivemindError || error instanceof Error ? error.message : String(error)
   return message.split('\n')[0] ?? message
+}
+
+/**
+ * Where a backend's options point, for messages: its own describeLocation, else the first of
+ * the non-secret options path, url and host, else the backend name.
+ */
+export function describeLocation(descriptor: BackendDescriptor, options: Record<string, unknown>): string {
+  if (descriptor.describeLocation) return descriptor.describeLocation(options)
+  for (const key of ['path', 'url', 'host']) {
+    if (typeof options[key] === 'string' && descriptor.optionsSchema[key]?.secret !== true) return maskUrlPassword(options[key] as string)
+  }
+  return descriptor.name
 }

@@ -120,6 +120,9 @@ export interface BackendDescriptor<Options extends Record<string, unknown> = Rec
    * backend cannot tell cheaply.
    */
   probe?(options: Options, context: BackendContext): Promise<StoreProbe | undefined>
-  /** Human-readable location of these options, without opening anything. Never includes a secret. */
-  describeLocation(options: Options): string
+  /**
+   * Optional: human-readable location of these options, without opening anything. Never
+   * includes a secret. Default: the `path`, `url` or `host` option, else the backend name.
+   */
+  describeLocation?(options: Options): string
 }
