@@ -226,18 +226,21 @@ export class JsonClientStore implements ClientStore {
 
   private async lock(): Promise<() => Promise<void>> {
     const stale = Math.max(2000, this.options.lockStaleMs)
-    // Enough retries to outlast a stale lock left by a killed process.
-    const retries = {retries: Math.ceil(this.options.lockWaitMs / 100), factor: 1.2, minTimeout: 5, maxTimeout: 100, randomize: true}
-    try {
-      return await lockfile.lock(this.location, {realpath: false, stale, retries, onCompromised: () => {}})
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
-        throw new StoreUnavailableError(`${this.location} is locked by another process (waited ${this.options.lockWaitMs} ms)`, {
-          cause: error,
-          suggestion: `retry; a lock left by a killed process (${this.location}.lock) is taken over after ${stale} ms`,
-        })
+    const deadline = Date.now() + this.options.lockWaitMs
+    // Our own retry loop: only a held lock is worth waiting for; EROFS, EACCES… fail at once.
+    for (let delay = 5; ; delay = Math.min(100, delay * 1.5)) {
+      try {
+        return await lockfile.lock(this.location, {realpath: false, stale, retries: 0, onCompromised: () => {}})
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw this.ioError(error, 'lock')
+        if (Date.now() >= deadline) {
+          throw new StoreUnavailableError(`${this.location} is locked by another process (waited ${this.options.lockWaitMs} ms)`, {
+            cause: error,
+            suggestion: `retry; a lock left by a killed process (${this.location}.lock) is taken over after ${stale} ms`,
+          })
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random())))
       }
-      throw this.ioError(error, 'lock')
     }
   }
 

@@ -1,7 +1,9 @@
+import {spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import {fileURLToPath} from 'node:url'
 
 import {expect} from 'chai'
 
@@ -12,6 +14,7 @@ import type {JsonOptions} from '../../../src/plugins/json/options.js'
 import {barrierAdd, type ChildStoreSpec, startLoopingWriter} from '../../helpers/children.js'
 import {createSandbox} from '../../helpers/sandbox.js'
 
+const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/upstream-clients.json')
 const context = {paths: {home: '', dataDir: '', configDir: '', stateDir: ''}, mode: 'write' as const, warn() {}}
 
 function jsonOptions(file: string, overrides: Partial<JsonOptions> = {}): JsonOptions {
@@ -86,6 +89,26 @@ ${DEFAULT_ALLOWED_TYPES.map((type) => `            "${type}"`).join(',\n')}
       // The next id is past the tombstone: ids are never reused.
       expect((await store.add({api_key: 'new'})).client_id).to.equal(4)
       await store.close()
+    })
+
+    it('reads the committed upstream fixture field for field (unicode, tombstone, admin, no metadata, extra key)', async () => {
+      mkdirSync(path.dirname(file), {recursive: true})
+      copyFileSync(FIXTURE, file)
+      const store = await openJson(file)
+      const records = []
+      for await (const record of store.list({includeRevoked: true})) records.push(record)
+      await store.close()
+      const raw = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Record<string, Record<string, unknown>>
+      expect(records.map((record) => record.client_id)).to.deep.equal([1, 2, 3])
+      for (const record of records) {
+        const source = raw[String(record.client_id)]!
+        const {metadata, ...rest} = record
+        const {metadata: sourceMetadata, satellite_version: extra, ...sourceRest} = source
+        expect(rest).to.deep.equal(sourceRest)
+        expect(metadata).to.deep.equal({...(sourceMetadata as object | undefined), ...(extra === undefined ? {} : {satellite_version: extra})})
+      }
+      // Nothing was written by reading.
+      expect(readFileSync(file)).to.deep.equal(readFileSync(FIXTURE))
     })
   })
 
@@ -223,6 +246,65 @@ ${DEFAULT_ALLOWED_TYPES.map((type) => `            "${type}"`).join(',\n')}
       const leftovers = readdirSync(path.dirname(file)).filter((entry) => entry !== 'clients.json')
       expect(leftovers).to.deep.equal([])
       expect(existsSync(`${file}.lock`)).to.equal(false)
+    })
+  })
+
+  describe('disk trouble (R18)', () => {
+    let mountPoint: string
+
+    beforeEach(function () {
+      // A tiny tmpfs we can fill up or make read-only (root can write through chmod, not through a ro mount).
+      mountPoint = path.join(dir, 'disk')
+      mkdirSync(mountPoint)
+      const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mountPoint])
+      if (mounted.status !== 0) this.skip()
+    })
+
+    afterEach(() => {
+      spawnSync('umount', [mountPoint])
+    })
+
+    const seed = async (target: string) => {
+      const store = await openJson(target)
+      for (let index = 0; index < 20; index++) await store.add({api_key: `seed-${index}`, name: `seed ${index}`, description: 'd'.repeat(200)})
+      await store.close()
+    }
+
+    it('disk full: a clear error, the file byte-identical, no temp file left', async () => {
+      const target = path.join(mountPoint, 'clients.json')
+      await seed(target)
+      const before = digest(target)
+      // Fill what is left so the next (larger) file cannot be written.
+      spawnSync('dd', ['if=/dev/zero', `of=${path.join(mountPoint, 'filler')}`, 'bs=1k', 'count=1024'])
+      const store = await openJson(target)
+      let error: Error | undefined
+      try {
+        await store.add({api_key: 'one-too-many', description: 'x'.repeat(200)})
+      } catch (error_) {
+        error = error_ as Error
+      }
+      await store.close()
+      expect(error?.message).to.contain('the disk is full').and.to.contain(target)
+      expect(digest(target)).to.equal(before)
+      expect(readdirSync(mountPoint).sort()).to.deep.equal(['clients.json', 'filler'])
+    })
+
+    it('read-only filesystem: a clear error, the file byte-identical, no temp file left', async () => {
+      const target = path.join(mountPoint, 'clients.json')
+      await seed(target)
+      const before = digest(target)
+      expect(spawnSync('mount', ['-o', 'remount,ro', mountPoint]).status).to.equal(0)
+      const sandbox = createSandbox()
+      try {
+        const result = await sandbox.run(['add-client', '--name', 'x', '--db-backend', 'json', '--db-path', target])
+        expect(result.code).to.equal(1)
+        expect(result.stderr).to.contain(target).and.to.match(/EROFS/)
+        expect(result.stderr).not.to.contain('    at ')
+      } finally {
+        sandbox.cleanup()
+      }
+      expect(digest(target)).to.equal(before)
+      expect(readdirSync(mountPoint)).to.deep.equal(['clients.json'])
     })
   })
 
