@@ -9,6 +9,7 @@ import {resolveSettings, type ResolvedSettings} from './config/settings.js'
 import {ClientDatabase} from './core/database.js'
 import {isHivemindError} from './core/errors.js'
 import {BackendRegistry} from './core/registry.js'
+import {readMark} from './migrate/marker.js'
 import type {StoreMode} from './core/store.js'
 
 /** Base of every hivemind-core command. */
@@ -95,6 +96,10 @@ export abstract class StoreCommand extends BaseCommand {
     const opened = await openStore(settings, mode, (message) => this.notice(`Warning: ${message}`))
     try {
       if (!quiet) this.notice(`Database: ${opened.description}`)
+      const mark = readMark(settings.paths.stateDir, `${settings.registered.descriptor.name} ${opened.store.location}`)
+      if (mark?.state === 'incomplete') {
+        this.notice(`Warning: this database is an INCOMPLETE migration from ${mark.from}; finish it by re-running the same hivemind-core migrate-db command`)
+      }
       if (!quiet && (opened.missing || (await opened.store.count({includeRevoked: true})) === 0)) {
         const elsewhere = await findClientsElsewhere(settings, await this.registry(), opened.store.location)
         if (elsewhere.length > 0) {

@@ -3,8 +3,8 @@
  * empty or missing while another well-known location holds clients, say so and how to fix it.
  */
 import {MemoryStore} from '../core/memory-store.js'
-import {type BackendRegistry, describeLocation} from '../core/registry.js'
-import type {BackendContext, ClientStore, StoreMode} from '../core/store.js'
+import {type BackendRegistry, describeLocation, type RegisteredBackend} from '../core/registry.js'
+import type {BackendContext, ClientStore, HivemindPaths, StoreMode} from '../core/store.js'
 import {describeSource, optionValues, type ResolvedSettings, resolveBackendOptions, type SettingSource} from './settings.js'
 
 /** An opened store, and what to tell the operator about it. */
@@ -21,12 +21,16 @@ export interface OpenedStore {
  * the command sees an empty store (and the guard explains where clients may be instead).
  */
 export async function openStore(settings: ResolvedSettings, mode: StoreMode, warn: (message: string) => void): Promise<OpenedStore> {
-  const {descriptor} = settings.registered
-  const options = optionValues(settings.backendOptions)
-  const context: BackendContext = {paths: settings.paths, mode, warn}
-  const location = describeLocation(descriptor, options)
-  const description = `${descriptor.name} ${location} (${describeOrigin(settings)})`
+  const opened = await openBackend(settings.registered, optionValues(settings.backendOptions), settings.paths, mode, warn)
+  return {...opened, description: `${settings.registered.descriptor.name} ${opened.store.location} (${describeOrigin(settings)})`}
+}
 
+/** Opens a backend with given options (see {@link openStore} for 'read' mode on a missing location). */
+export async function openBackend(registered: RegisteredBackend, options: Record<string, unknown>, paths: HivemindPaths, mode: StoreMode, warn: (message: string) => void): Promise<OpenedStore> {
+  const {descriptor} = registered
+  const context: BackendContext = {paths, mode, warn}
+  const location = describeLocation(descriptor, options)
+  const description = `${descriptor.name} ${location}`
   if (mode === 'read' && descriptor.probe) {
     const probe = await descriptor.probe(options, context)
     if (probe && !probe.exists) {

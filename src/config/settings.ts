@@ -79,6 +79,10 @@ export interface ResolvedSettings {
   notices: string[]
   paths: HivemindPaths
   cwd: string
+  /** The validated config file content ({} without a file), for resolving other backends' options. */
+  file: ConfigFileContent
+  /** Directory relative paths of the config file resolve against (cwd without a file). */
+  fileDir: string
 }
 
 /** Everything resolution depends on, so tests can pass their own. */
@@ -156,7 +160,28 @@ export async function resolveSettings(input: SettingsInput): Promise<ResolvedSet
     notices,
     paths,
     cwd,
+    file,
+    fileDir,
   }
+}
+
+/**
+ * Options of ANY backend from a side's own flags (e.g. migrate-db's --to-path), the
+ * backend-specific environment (HIVEMIND_<BACKEND>_<KEY>, not the generic HIVEMIND_DB_PATH,
+ * which belongs to the selected backend), the config file's section, and defaults.
+ */
+export function resolveOtherBackendOptions(settings: ResolvedSettings, registered: RegisteredBackend, flags: DatabaseFlagValues, env: NodeJS.ProcessEnv): Record<string, Sourced<unknown>> {
+  return resolveBackendOptions(registered, {
+    fileSection: settings.file.database?.[registered.descriptor.name] as Record<string, unknown> | undefined,
+    filePath: settings.configFile?.path,
+    fileDir: settings.fileDir,
+    flags,
+    env,
+    cwd: settings.cwd,
+    paths: settings.paths,
+    notices: settings.notices,
+    genericEnv: false,
+  })
 }
 
 /**
@@ -181,6 +206,8 @@ interface OptionLayers {
   cwd: string
   paths: HivemindPaths
   notices: string[]
+  /** Whether HIVEMIND_DB_PATH applies (true for the selected backend). Default true. */
+  genericEnv?: boolean
 }
 
 /**
@@ -221,7 +248,7 @@ export function resolveBackendOptions(registered: RegisteredBackend, layers: Opt
   const envPrefix = `HIVEMIND_${envName(descriptor.name)}_`
   for (const [key, spec] of Object.entries(schema)) {
     const envCandidates = [`${envPrefix}${envName(key)}`]
-    if (key === 'path' && spec.type === 'path') envCandidates.unshift('HIVEMIND_DB_PATH')
+    if (key === 'path' && spec.type === 'path' && layers.genericEnv !== false) envCandidates.unshift('HIVEMIND_DB_PATH')
     let chosen = flagValues.get(key)
     for (const name of envCandidates) chosen ??= coerceEnv(layers.env, name, spec)
     if (!chosen && layers.fileSection && key in layers.fileSection) {

@@ -76,6 +76,12 @@ export class MemoryStore implements ClientStore {
     for (const client of clients) await this.put(client)
   }
 
+  async clear(): Promise<void> {
+    this.assertOpen()
+    this.records.clear()
+    this.writes++
+  }
+
   async get(id: number): Promise<ClientRecord | undefined> {
     this.assertOpen()
     const record = this.records.get(id)

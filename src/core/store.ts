@@ -46,6 +46,11 @@ export interface ClientStore {
    * (a transaction). Callers fall back to `put` one by one when absent.
    */
   putMany?(clients: readonly ClientRecord[]): Promise<void>
+  /**
+   * Optional: removes every record (tombstones included) but keeps the id counter, so ids are
+   * still never reused. Used by `migrate-db --force` to replace a target's contents.
+   */
+  clear?(): Promise<void>
 }
 
 /** The type of one backend option, as the settings layer validates and expands it. */

@@ -99,6 +99,14 @@ export class JsonClientStore implements ClientStore {
     })
   }
 
+  async clear(): Promise<void> {
+    // The upstream format has no counter besides its records: ids restart past whatever is
+    // written next (documented for migrate-db --force).
+    await this.mutate((records) => {
+      records.clear()
+    })
+  }
+
   async get(id: number): Promise<ClientRecord | undefined> {
     const record = this.current().records.get(id)
     return record ? cloneClient(record) : undefined

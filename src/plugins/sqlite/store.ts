@@ -116,6 +116,13 @@ export class SqliteClientStore implements ClientStore {
     })
   }
 
+  async clear(): Promise<void> {
+    // The counter in hivemind_meta stays: ids are still never reused.
+    await this.write(async (runner) => {
+      await runner.query('DELETE FROM clients')
+    })
+  }
+
   async get(id: number): Promise<ClientRecord | undefined> {
     const row = await this.repo().findOneBy({client_id: id})
     return row ? rowToRecord(row, this.location) : undefined

@@ -1,0 +1,226 @@
+import {Flags} from '@oclif/core'
+
+import {StoreCommand} from '../base-command.js'
+import {openBackend, type OpenedStore, openStore} from '../config/open-store.js'
+import {type DatabaseFlagValues, describeSource, optionValues, resolveOtherBackendOptions, type Sourced} from '../config/settings.js'
+import {describeSwitch, switchBackend, userConfigFile} from '../config/switch.js'
+import {HivemindError, UsageError} from '../core/errors.js'
+import {copyRecords, type MigrationPlan, planMigration, verifyMigration} from '../migrate/migrate.js'
+import {readMark, writeMark} from '../migrate/marker.js'
+
+/** Exit codes of migrate-db, for CI (documented in the README). */
+export const MIGRATE_EXIT = {done: 0, error: 1, usage: 2, refused: 3, verifyFailed: 4} as const
+
+/** What `migrate-db --json` prints. */
+export interface MigrateResult {
+  from: string
+  to: string
+  copied: number
+  skipped: number
+  verified: boolean
+  durationMs: number
+  dryRun: boolean
+  switched: string | null
+}
+
+function sideFlags(side: 'from' | 'to') {
+  const group = side === 'from' ? 'SOURCE' : 'TARGET'
+  return {
+    [`${side}-path`]: Flags.string({description: `${side === 'from' ? 'source' : 'target'} file of a file backend`, helpGroup: group}),
+    [`${side}-option`]: Flags.string({description: 'any backend option as key=value (repeatable)', multiple: true, helpGroup: group}),
+    [`${side}-redis-url`]: Flags.string({description: 'redis[s]://[user:pass@]host:port/db', helpGroup: group}),
+    [`${side}-redis-host`]: Flags.string({description: 'Redis host', helpGroup: group}),
+    [`${side}-redis-port`]: Flags.integer({description: 'Redis port', min: 1, max: 65_535, helpGroup: group}),
+    [`${side}-redis-password`]: Flags.string({description: 'Redis password (prefer the config file or HIVEMIND_REDIS_PASSWORD)', helpGroup: group}),
+    [`${side}-redis-db`]: Flags.integer({description: 'Redis database number', min: 0, helpGroup: group}),
+  }
+}
+
+/** The --from-* / --to-* flags of one side, as the settings layer's flag names. */
+function pickSide(flags: Record<string, unknown>, side: 'from' | 'to'): {given: boolean; values: DatabaseFlagValues} {
+  const values: DatabaseFlagValues = {
+    'db-path': flags[`${side}-path`] as string | undefined,
+    'db-option': flags[`${side}-option`] as string[] | undefined,
+    'redis-url': flags[`${side}-redis-url`] as string | undefined,
+    'redis-host': flags[`${side}-redis-host`] as string | undefined,
+    'redis-port': flags[`${side}-redis-port`] as number | undefined,
+    'redis-password': flags[`${side}-redis-password`] as string | undefined,
+    'redis-db': flags[`${side}-redis-db`] as number | undefined,
+  }
+  return {given: Object.values(values).some((value) => value !== undefined), values}
+}
+
+export default class MigrateDb extends StoreCommand {
+  static override summary = 'Copy every client from one backend to another, verify, and optionally switch to it.'
+  static override description = `The source defaults to the database the current settings select (exactly what add-client would use); the target's options come from --to-* flags, its section of the config file, and its defaults. Every record is copied with its id, tombstones included, in batches (inside transactions where the target has them); the source is never written. Afterwards both are compared record by record; a difference leaves the target marked incomplete and exits 4.
+A target that already holds clients is refused (exit 3) unless it holds exactly what this migration put there (a re-run is a no-op; an interrupted run resumes); --merge adds what is missing and accepts identical records; --force replaces the target's contents.
+Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not empty / conflicts), 4 verification failed.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --to sqlite',
+    '<%= config.bin %> <%= command.id %> --from json --to sqlite --switch',
+    '<%= config.bin %> <%= command.id %> --to redis --to-redis-url redis://10.0.0.5:6379/0 --dry-run',
+    '<%= config.bin %> <%= command.id %> --from sqlite --from-path old.db --to json --to-path new.json --merge --json',
+  ]
+
+  static override flags = {
+    to: Flags.string({description: 'target backend', required: true}),
+    from: Flags.string({description: 'source backend (default: the current database)'}),
+    ...sideFlags('from'),
+    ...sideFlags('to'),
+    merge: Flags.boolean({description: 'add missing records to a non-empty target; identical ones are accepted', exclusive: ['force'], default: false}),
+    force: Flags.boolean({description: 'replace the contents of a non-empty target', exclusive: ['merge'], default: false}),
+    'dry-run': Flags.boolean({description: 'report what would be copied and any conflicts; write nothing', default: false}),
+    switch: Flags.boolean({description: 'afterwards point the config file at the target, so every command uses it', default: false}),
+    'batch-size': Flags.integer({description: 'records per batch (one transaction each where the target has them)', default: 500, min: 1}),
+  }
+
+  async run(): Promise<MigrateResult> {
+    const {flags} = await this.parse(MigrateDb)
+    const started = Date.now()
+    const settings = await this.resolve(flags)
+    const registry = await this.registry()
+    const warn = (message: string) => this.notice(`Warning: ${message}`)
+    const raw = flags as unknown as Record<string, unknown>
+
+    const fromSide = pickSide(raw, 'from')
+    const sourceBackend = flags.from ? registry.get(flags.from, 'flag --from') : settings.registered
+    const useCurrent = !flags.from && !fromSide.given
+    const sourceOptions = useCurrent ? settings.backendOptions : resolveOtherBackendOptions(settings, sourceBackend, fromSide.values, process.env)
+    const targetBackend = registry.get(flags.to, 'flag --to')
+    const toSide = pickSide(raw, 'to')
+    const targetOptions = resolveOtherBackendOptions(settings, targetBackend, toSide.values, process.env)
+
+    const source: OpenedStore = useCurrent
+      ? await openStore(settings, 'read', warn)
+      : await openBackend(sourceBackend, optionValues(sourceOptions), settings.paths, 'read', warn)
+    let target: OpenedStore | undefined
+    try {
+      const sourceLabel = `${sourceBackend.descriptor.name} ${source.store.location}`
+      if (source.missing) throw new HivemindError('INVALID_INPUT', `the source ${sourceLabel} does not exist`, {suggestion: 'name the source with --from and --from-path / --from-redis-url'})
+      if (!flags.quiet) this.notice(`Source: ${useCurrent ? source.description : `${sourceLabel} (from flag --from)`}`)
+      target = await openBackend(targetBackend, optionValues(targetOptions), settings.paths, flags['dry-run'] ? 'read' : 'write', warn)
+      const targetLabel = `${targetBackend.descriptor.name} ${target.store.location}`
+      if (targetLabel === sourceLabel) {
+        // Typical after a completed migration: the new database became the default, so the same
+        // command now names it as both source and target. That is success, not a mistake.
+        const done = readMark(settings.paths.stateDir, targetLabel)
+        if (done?.state === 'complete') {
+          this.log(`Nothing to do: ${targetLabel} is already the current database (migrated from ${done.from} on ${done.updatedAt}).`)
+          return {from: done.from, to: targetLabel, copied: 0, skipped: await source.store.count({includeRevoked: true}), verified: true, durationMs: Date.now() - started, dryRun: flags['dry-run'], switched: null}
+        }
+        throw new UsageError(`source and target are the same database (${targetLabel})`, {suggestion: 'name the source with --from (and --from-path)'})
+      }
+      if (!flags.quiet) this.notice(`Target: ${targetLabel}`)
+
+      const plan = await planMigration(source.store, target.store)
+      const mark = readMark(settings.paths.stateDir, targetLabel)
+      const resuming = mark?.state === 'incomplete' && mark.from === sourceLabel
+      this.checkTarget(plan, flags.merge ? 'merge' : flags.force ? 'force' : 'refuse', resuming, targetLabel, target.store.clear !== undefined)
+
+      const writes = flags.force ? [...plan.toCopy, ...plan.conflicting] : plan.toCopy
+      const result: MigrateResult = {
+        from: sourceLabel,
+        to: targetLabel,
+        copied: writes.length,
+        skipped: plan.identical,
+        verified: false,
+        durationMs: 0,
+        dryRun: flags['dry-run'],
+        switched: null,
+      }
+      if (flags['dry-run']) {
+        this.log(`Dry run: would copy ${writes.length} record(s) (${plan.sourceCount} in the source, ${plan.identical} already in the target${flags.force ? `, ${plan.conflicts.length} replaced, ${plan.extra.length} removed` : ''}); nothing was written.`)
+        result.durationMs = Date.now() - started
+        return result
+      }
+
+      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'incomplete'})
+      if (flags.force && plan.extra.length > 0) {
+        // Only reachable with clear(): checkTarget refuses otherwise. The source is re-copied whole.
+        await target.store.clear!()
+        writes.splice(0, writes.length, ...plan.toCopy, ...plan.conflicting)
+        for await (const record of source.store.list({includeRevoked: true})) if (!writes.some((item) => item.client_id === record.client_id)) writes.push(record)
+        result.copied = writes.length
+      }
+      await this.copyWithProgress(target.store, writes, flags['batch-size'])
+
+      // --merge leaves the target's own records in place: they must still be there, unchanged.
+      const verification = await verifyMigration(source.store, target.store, flags.merge ? new Set(plan.extra) : new Set())
+      if (!verification.ok) {
+        const parts = [
+          verification.sourceCount === verification.targetCount ? undefined : `${verification.sourceCount} records in the source, ${verification.targetCount} in the target`,
+          verification.missing.length > 0 ? `missing ids ${verification.missing.slice(0, 20).join(', ')}` : undefined,
+          verification.extra.length > 0 ? `unexpected ids ${verification.extra.slice(0, 20).join(', ')}` : undefined,
+          verification.different.length > 0 ? `different: ${verification.different.slice(0, 20).map((item) => `${item.client_id} (${item.fields.join(', ')})`).join('; ')}` : undefined,
+        ].filter(Boolean)
+        throw new HivemindError('STORE_CORRUPT', `verification failed: ${parts.join('; ')}; the target is marked incomplete`, {
+          exitCode: MIGRATE_EXIT.verifyFailed,
+          suggestion: 'fix the cause and re-run the same command (it resumes)',
+        })
+      }
+      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'complete'})
+      result.verified = true
+      const switchOptions = Object.fromEntries(Object.entries(targetOptions).filter(([, sourced]) => (sourced as Sourced<unknown>).source.kind === 'flag').map(([key, sourced]) => [key, sourced.value]))
+      for (const key of Object.keys(switchOptions)) if (targetBackend.descriptor.optionsSchema[key]?.secret) delete switchOptions[key]
+      this.log(
+        writes.length === 0
+          ? `Nothing to copy: ${targetLabel} already holds all ${plan.sourceCount} record(s) of ${sourceLabel}; verified.`
+          : `Migrated ${writes.length} record(s) from ${sourceLabel} to ${targetLabel} (${plan.identical} already there); verified ${verification.targetCount} record(s).`,
+      )
+      if (flags.switch) {
+        const switched = await switchBackend(settings.configFile?.path, userConfigFile(process.env, settings.paths.home), targetBackend.descriptor.name, switchOptions)
+        result.switched = switched.file
+        this.log(`Switched: ${switched.file} now selects ${targetBackend.descriptor.name}${switched.backup ? ` (previous version kept as ${switched.backup})` : ' (created)'}.`)
+      } else if (targetBackend.descriptor.name !== settings.registered.descriptor.name || Object.keys(switchOptions).length > 0) {
+        const where = settings.configFile ? settings.configFile.path : userConfigFile(process.env, settings.paths.home)
+        this.log(`Commands still use ${settings.registered.descriptor.name} (${describeSource(settings.backend.source, settings.cwd)}). To use the new database, re-run with --switch, or set in ${where}: ${describeSwitch(targetBackend.descriptor.name, switchOptions)}`)
+      }
+      result.durationMs = Date.now() - started
+      return result
+    } finally {
+      await target?.store.close()
+      await source.store.close()
+    }
+  }
+
+  /** Applies the non-empty-target rules; throws (exit 3) when the migration must not run. */
+  private checkTarget(plan: MigrationPlan, policy: 'refuse' | 'merge' | 'force', resuming: boolean, targetLabel: string, canClear: boolean): void {
+    if (plan.targetCount === 0) return
+    const conflictList = plan.conflicts.slice(0, 20).map((item) => `${item.client_id} (${item.fields.join(', ')})`).join('; ')
+    const refused = (message: string, suggestion: string) => new HivemindError('INVALID_INPUT', message, {exitCode: MIGRATE_EXIT.refused, suggestion})
+    if (policy === 'force') {
+      if (plan.extra.length > 0 && !canClear) {
+        throw refused(`${targetLabel} holds ${plan.extra.length} record(s) that are not in the source, and this backend cannot remove them`, 'empty the target by other means first')
+      }
+      return
+    }
+    if (plan.conflicts.length > 0) {
+      throw refused(`${targetLabel} holds ${plan.conflicts.length} record(s) that differ from the source: ${conflictList}`, policy === 'merge' ? 'resolve them, or use --force to replace the target\'s contents' : 'use --force to replace the target\'s contents')
+    }
+    if (policy === 'merge') return
+    // refuse: a target holding only records identical to the source is this migration, done or interrupted.
+    const onlyOurs = plan.extra.length === 0
+    if (onlyOurs && (plan.toCopy.length === 0 || resuming)) return
+    throw refused(
+      onlyOurs
+        ? `${targetLabel} is not empty: it holds ${plan.targetCount} record(s), all identical to the source's, and the source has ${plan.toCopy.length} more`
+        : `${targetLabel} is not empty: it holds ${plan.targetCount} record(s), ${plan.extra.length} of them not in the source`,
+      '--merge adds the missing records, --force replaces the contents; nothing was written',
+    )
+  }
+
+  private async copyWithProgress(target: OpenedStore['store'], records: Parameters<typeof copyRecords>[1], batchSize: number): Promise<void> {
+    // The bar is for people: hidden when stdout is not a terminal (CI, pipes) and in --json mode.
+    const showBar = Boolean(process.stdout.isTTY) && !this.jsonEnabled() && records.length > 0
+    if (!showBar) return copyRecords(target, records, batchSize, () => {})
+    const {SingleBar, Presets} = await import('cli-progress')
+    const bar = new SingleBar({format: 'Copying [{bar}] {value}/{total} records', hideCursor: true, clearOnComplete: true, stream: process.stderr}, Presets.shades_classic)
+    bar.start(records.length, 0)
+    try {
+      await copyRecords(target, records, batchSize, (done) => bar.update(done))
+    } finally {
+      bar.stop()
+    }
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * `migrate-db --switch`: points the config file at a new backend, so every command then uses it.
+ * The file is rewritten atomically with its mode kept, after a backup copy; YAML comments survive.
+ * Without a config file, the per-user one ($XDG_CONFIG_HOME/hivemind/config.json) is created.
+ */
+import {copyFileSync, existsSync, mkdirSync, readFileSync, statSync} from 'node:fs'
+import path from 'node:path'
+
+import writeFileAtomic from 'write-file-atomic'
+import {parseDocument} from 'yaml'
+
+import {ConfigError} from '../core/errors.js'
+import {CONFIG_MODULE_NAME} from './load.js'
+
+/** What --switch did. */
+export interface SwitchResult {
+  file: string
+  /** Backup of the previous file; undefined when the file was created. */
+  backup?: string
+  created: boolean
+}
+
+/** The per-user config file cosmiconfig finds last ($XDG_CONFIG_HOME/hivemind/config.json). */
+export function userConfigFile(env: NodeJS.ProcessEnv, home: string): string {
+  const base = env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : path.join(home, '.config')
+  return path.join(base, CONFIG_MODULE_NAME, 'config.json')
+}
+
+/** The lines an operator would change by hand (printed when --switch is not given). */
+export function describeSwitch(backend: string, options: Record<string, unknown>): string {
+  return JSON.stringify({database: {backend, ...(Object.keys(options).length > 0 ? {[backend]: options} : {})}})
+}
+
+/**
+ * Sets `database.backend` (and `database.<backend>.<key>` for the given options) in `file`,
+ * or creates `fallback` when there is no file.
+ */
+export async function switchBackend(file: string | undefined, fallback: string, backend: string, options: Record<string, unknown>): Promise<SwitchResult> {
+  if (file === undefined || !existsSync(file)) {
+    const target = file ?? fallback
+    mkdirSync(path.dirname(target), {recursive: true})
+    await writeFileAtomic(target, `${JSON.stringify(setBackend({}, backend, options), null, 2)}\n`, {mode: 0o600})
+    return {file: target, created: true}
+  }
+  const text = readFileSync(file, 'utf8')
+  const updated = rewrite(file, text, backend, options)
+  const backup = `${file}.${new Date().toISOString().replaceAll(/[:.]/g, '-')}.bak`
+  copyFileSync(file, backup)
+  await writeFileAtomic(file, updated, {mode: statSync(file).mode & 0o777})
+  return {file, backup, created: false}
+}
+
+function rewrite(file: string, text: string, backend: string, options: Record<string, unknown>): string {
+  const base = path.basename(file)
+  if (base === 'package.json') {
+    const pkg = JSON.parse(text) as Record<string, unknown>
+    pkg[CONFIG_MODULE_NAME] = setBackend((pkg[CONFIG_MODULE_NAME] ?? {}) as Record<string, unknown>, backend, options)
+    return `${JSON.stringify(pkg, null, detectIndent(text))}\n`
+  }
+  if (/\.(c|m)?js$/.test(base)) {
+    throw new ConfigError(`${file} is a JavaScript config file; --switch cannot rewrite it`, {
+      suggestion: `set ${describeSwitch(backend, options)} in it by hand`,
+    })
+  }
+  const trimmed = text.trim()
+  if (/\.json$/.test(base) || trimmed.startsWith('{')) {
+    const content = trimmed.length === 0 ? {} : (JSON.parse(text) as Record<string, unknown>)
+    return `${JSON.stringify(setBackend(content, backend, options), null, detectIndent(text))}\n`
+  }
+  // YAML (.hivemindrc, .yaml, .yml): edit the document so comments and layout survive.
+  const document = parseDocument(text)
+  document.setIn(['database', 'backend'], backend)
+  for (const [key, value] of Object.entries(options)) document.setIn(['database', backend, key], value)
+  return document.toString()
+}
+
+function setBackend(content: Record<string, unknown>, backend: string, options: Record<string, unknown>): Record<string, unknown> {
+  const database: Record<string, unknown> = {...((content.database ?? {}) as Record<string, unknown>), backend}
+  if (Object.keys(options).length > 0) database[backend] = {...((database[backend] ?? {}) as Record<string, unknown>), ...options}
+  return {...content, database}
+}
+
+function detectIndent(text: string): number {
+  const match = /\n( +)"/.exec(text)
+  return match ? match[1]!.length : 2
+}

@@ -1,0 +1,51 @@
+/**
+ * Marks a migration target as incomplete until it is verified, so an interrupted or failed
+ * migration is never presented as done: `migrate-db` resumes it, and every other command opening
+ * that store warns. Kept in `$XDG_STATE_HOME/hivemind-core/migrations.json` (0600): the contract
+ * has no place for it inside the store, and it must work for every backend.
+ */
+import {existsSync, mkdirSync, readFileSync} from 'node:fs'
+import path from 'node:path'
+
+import writeFileAtomic from 'write-file-atomic'
+
+/** The state of one target. */
+export interface MigrationMark {
+  /** "json /home/u/.local/share/hivemind-core/clients.json": the source. */
+  from: string
+  state: 'incomplete' | 'complete'
+  /** ISO time of the last change. */
+  updatedAt: string
+}
+
+function markerFile(stateDir: string): string {
+  return path.join(stateDir, 'migrations.json')
+}
+
+function readAll(stateDir: string): Record<string, MigrationMark> {
+  const file = markerFile(stateDir)
+  if (!existsSync(file)) return {}
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, MigrationMark>) : {}
+  } catch {
+    // A damaged marker file only loses advice; the migration itself verifies the data.
+    return {}
+  }
+}
+
+/** The mark of a target ("sqlite /path/clients.db"), if any. */
+export function readMark(stateDir: string, target: string): MigrationMark | undefined {
+  return readAll(stateDir)[target]
+}
+
+/** Records the state of a target. */
+export async function writeMark(stateDir: string, target: string, mark: Omit<MigrationMark, 'updatedAt'>): Promise<void> {
+  const all = readAll(stateDir)
+  all[target] = {...mark, updatedAt: new Date().toISOString()}
+  if (!existsSync(stateDir)) {
+    mkdirSync(path.dirname(stateDir), {recursive: true})
+    mkdirSync(stateDir, {mode: 0o700})
+  }
+  await writeFileAtomic(markerFile(stateDir), `${JSON.stringify(all, null, 2)}\n`, {mode: 0o600})
+}

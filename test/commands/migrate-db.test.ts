@@ -1,0 +1,272 @@
+import {type ChildProcess, spawn} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {expect} from 'chai'
+
+import {canonicalJson, type ClientRecord} from '../../src/core/client.js'
+import type {BackendDescriptor, ClientStore} from '../../src/core/store.js'
+import {jsonBackend} from '../../src/plugins/json/index.js'
+import {sqliteBackend} from '../../src/plugins/sqlite/index.js'
+import {CLI, type CliSandbox, createSandbox} from '../helpers/sandbox.js'
+import {variedClients} from '../helpers/varied-clients.js'
+
+/** How each backend under test is opened in-process and named on the command line. */
+interface BackendUnderTest {
+  name: string
+  descriptor: BackendDescriptor
+  options(location: string): Record<string, unknown>
+  /** --from-* / --to-* flags naming the location. */
+  flags(side: 'from' | 'to', location: string): string[]
+  /** A location inside the sandbox. */
+  location(sandbox: CliSandbox, tag: string): string
+}
+
+const BACKENDS: Record<string, BackendUnderTest> = {
+  json: {
+    name: 'json',
+    descriptor: jsonBackend as unknown as BackendDescriptor,
+    options: (location) => ({path: location, lockStaleMs: 2000, lockWaitMs: 30_000}),
+    flags: (side, location) => [`--${side}`, 'json', `--${side}-path`, location],
+    location: (sandbox, tag) => path.join(sandbox.root, `${tag}.json`),
+  },
+  sqlite: {
+    name: 'sqlite',
+    descriptor: sqliteBackend as unknown as BackendDescriptor,
+    options: (location) => ({path: location, busyTimeoutMs: 10_000}),
+    flags: (side, location) => [`--${side}`, 'sqlite', `--${side}-path`, location],
+    location: (sandbox, tag) => path.join(sandbox.root, `${tag}.db`),
+  },
+}
+
+const context = {paths: {home: '', dataDir: '', configDir: '', stateDir: ''}, mode: 'write' as const, warn() {}}
+
+async function withStore<T>(backend: BackendUnderTest, location: string, work: (store: ClientStore) => Promise<T>): Promise<T> {
+  const store = await backend.descriptor.create(backend.options(location), context)
+  await store.open()
+  try {
+    return await work(store)
+  } finally {
+    await store.close()
+  }
+}
+
+async function seed(backend: BackendUnderTest, location: string, records: ClientRecord[]): Promise<void> {
+  await withStore(backend, location, (store) => store.putMany!(records))
+}
+
+/** Canonical JSON of every record, tombstones included, in id order. */
+async function contents(backend: BackendUnderTest, location: string): Promise<string[]> {
+  if (!existsSync(location)) return []
+  return withStore(backend, location, async (store) => {
+    const all: string[] = []
+    for await (const record of store.list({includeRevoked: true})) all.push(canonicalJson(record))
+    return all
+  })
+}
+
+function digest(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex')
+}
+
+describe('migrate-db', function () {
+  this.timeout(120_000)
+  let sandbox: CliSandbox
+
+  beforeEach(() => {
+    sandbox = createSandbox()
+  })
+
+  afterEach(() => sandbox.cleanup())
+
+  const migrate = (from: BackendUnderTest, fromLocation: string, to: BackendUnderTest, toLocation: string, extra: string[] = []) =>
+    sandbox.run(['migrate-db', ...from.flags('from', fromLocation), ...to.flags('to', toLocation), '--quiet', ...extra])
+
+  for (const [fromName, toName] of [['json', 'sqlite'], ['sqlite', 'json'], ['sqlite', 'sqlite'], ['json', 'json']] as const) {
+    it(`${fromName} → ${toName}: 1000 varied clients with their ids and tombstones, verified; a re-run is a no-op`, async () => {
+      const from = BACKENDS[fromName]!
+      const to = BACKENDS[toName]!
+      const source = from.location(sandbox, 'source')
+      const target = to.location(sandbox, 'target')
+      const records = variedClients(1000)
+      await seed(from, source, records)
+      const before = await contents(from, source)
+      expect(before).to.deep.equal(records.map((record) => canonicalJson(record)))
+
+      const result = await migrate(from, source, to, target, ['--json'])
+      expect(result.code, result.stderr).to.equal(0)
+      const summary = JSON.parse(result.stdout) as Record<string, unknown>
+      expect(Object.keys(summary).sort()).to.deep.equal(['copied', 'dryRun', 'durationMs', 'from', 'skipped', 'switched', 'to', 'verified'])
+      expect(summary).to.deep.include({from: `${fromName} ${source}`, to: `${toName} ${target}`, copied: 1000, skipped: 0, verified: true})
+      expect(await contents(to, target)).to.deep.equal(before)
+      expect(await contents(from, source)).to.deep.equal(before)
+
+      const again = await migrate(from, source, to, target, ['--json'])
+      expect(again.code, again.stderr).to.equal(0)
+      expect(JSON.parse(again.stdout)).to.deep.include({copied: 0, skipped: 1000, verified: true})
+    })
+  }
+
+  it('R11: json → sqlite → json round trip keeps every record identical (canonical form)', async () => {
+    const json = BACKENDS.json!
+    const sqlite = BACKENDS.sqlite!
+    const first = json.location(sandbox, 'first')
+    const middle = sqlite.location(sandbox, 'middle')
+    const last = json.location(sandbox, 'last')
+    await seed(json, first, variedClients(1000))
+    expect((await migrate(json, first, sqlite, middle)).code).to.equal(0)
+    expect((await migrate(sqlite, middle, json, last)).code).to.equal(0)
+    expect(await contents(json, last)).to.deep.equal(await contents(json, first))
+    // Same file format too: the JSON written at the end is byte-identical to the one we started from.
+    expect(digest(last)).to.equal(digest(first))
+  })
+
+  describe('a target that already holds clients', () => {
+    const json = BACKENDS.json!
+    const sqlite = BACKENDS.sqlite!
+    let source: string
+    let target: string
+
+    beforeEach(async () => {
+      source = json.location(sandbox, 'source')
+      target = sqlite.location(sandbox, 'target')
+      await seed(json, source, variedClients(20))
+    })
+
+    it('is refused without flags (exit 3), and nothing changes on either side', async () => {
+      await seed(sqlite, target, variedClients(3, 500))
+      const sourceDigest = digest(source)
+      const targetBefore = await contents(sqlite, target)
+      const result = await migrate(json, source, sqlite, target)
+      expect(result.code).to.equal(3)
+      expect(result.stderr).to.contain(`sqlite ${target} is not empty: it holds 3 record(s), 3 of them not in the source`)
+      expect(digest(source)).to.equal(sourceDigest)
+      expect(await contents(sqlite, target)).to.deep.equal(targetBefore)
+    })
+
+    it('--merge adds the missing records and accepts identical ones; a conflicting one is an error naming it', async () => {
+      const all = variedClients(20)
+      await seed(sqlite, target, [...all.slice(0, 5), ...variedClients(2, 500)])
+      const merged = await migrate(json, source, sqlite, target, ['--merge', '--json'])
+      expect(merged.code, merged.stderr).to.equal(0)
+      expect(JSON.parse(merged.stdout)).to.deep.include({copied: 15, skipped: 5})
+      expect(await contents(sqlite, target)).to.have.length(22)
+
+      await withStore(sqlite, target, (store) => store.update(3, {name: 'changed in the target'}))
+      const before = await contents(sqlite, target)
+      const conflict = await migrate(json, source, sqlite, target, ['--merge'])
+      expect(conflict.code).to.equal(3)
+      expect(conflict.stderr).to.contain('1 record(s) that differ from the source: 3 (name)')
+      expect(await contents(sqlite, target)).to.deep.equal(before)
+    })
+
+    it('--force replaces the target contents with the source', async () => {
+      const conflicting = variedClients(5).map((record) => ({...record, name: `target ${record.client_id}`}))
+      await seed(sqlite, target, [...conflicting, ...variedClients(2, 500)])
+      const result = await migrate(json, source, sqlite, target, ['--force'])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(await contents(sqlite, target)).to.deep.equal(await contents(json, source))
+    })
+
+    it('--dry-run reports and writes nothing (digests of both sides unchanged)', async () => {
+      await seed(sqlite, target, variedClients(5))
+      const sourceDigest = digest(source)
+      const targetBefore = await contents(sqlite, target)
+      const result = await migrate(json, source, sqlite, target, ['--dry-run', '--merge'])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(result.stdout).to.contain('Dry run: would copy 15 record(s)')
+      expect(digest(source)).to.equal(sourceDigest)
+      expect(await contents(sqlite, target)).to.deep.equal(targetBefore)
+      const missingTarget = sqlite.location(sandbox, 'never-created')
+      expect((await migrate(json, source, sqlite, missingTarget, ['--dry-run'])).code).to.equal(0)
+      expect(existsSync(missingTarget)).to.equal(false)
+    })
+  })
+
+  it('an upstream install: migrate-db --to sqlite --switch needs no flags, and then every command uses sqlite', async () => {
+    const dataDir = path.join(sandbox.home, '.local/share/hivemind-core')
+    mkdirSync(dataDir, {recursive: true})
+    const upstream = path.join(dataDir, 'clients.json')
+    await seed(BACKENDS.json!, upstream, variedClients(30))
+    const before = await contents(BACKENDS.json!, upstream)
+    const result = await sandbox.run(['migrate-db', '--to', 'sqlite', '--switch'])
+    expect(result.code, result.stderr).to.equal(0)
+    expect(result.stderr).to.contain(`Source: json ${upstream} (from default: ${upstream} exists`)
+    const userConfig = path.join(sandbox.home, '.config/hivemind/config.json')
+    expect(result.stdout).to.contain(`Switched: ${userConfig} now selects sqlite (created)`)
+    expect(JSON.parse(readFileSync(userConfig, 'utf8'))).to.deep.equal({database: {backend: 'sqlite'}})
+    const listed = await sandbox.run(['list-clients', '--json', '--all', '--show-secrets'])
+    expect(listed.stderr).to.contain(`Database: sqlite ${path.join(dataDir, 'clients.db')}`)
+    expect((JSON.parse(listed.stdout) as ClientRecord[]).map((record) => canonicalJson(record))).to.deep.equal(before)
+    // The upstream file was only read.
+    expect(await contents(BACKENDS.json!, upstream)).to.deep.equal(before)
+    // Running the same command again is a success with nothing to do.
+    const again = await sandbox.run(['migrate-db', '--to', 'sqlite'])
+    expect(again.code, again.stderr).to.equal(0)
+    expect(again.stdout).to.contain('Nothing to do')
+  })
+
+  it('--switch rewrites the project config atomically and keeps a backup; YAML comments survive', async () => {
+    const project = path.join(sandbox.home, 'project')
+    mkdirSync(project)
+    const config = path.join(project, '.hivemindrc')
+    writeFileSync(config, '# our hive\ndatabase:\n  backend: json # old\n  json:\n    path: ./clients.json\n')
+    const json = BACKENDS.json!
+    await seed(json, path.join(project, 'clients.json'), variedClients(10))
+    const target = path.join(project, 'hive.db')
+    const result = await sandbox.run(['migrate-db', '--to', 'sqlite', '--to-path', target, '--switch', '--quiet'], {cwd: project})
+    expect(result.code, result.stderr).to.equal(0)
+    const text = readFileSync(config, 'utf8')
+    expect(text).to.contain('# our hive').and.to.contain('backend: sqlite').and.to.contain(`path: ${target}`)
+    expect(readdirSync(project).filter((entry) => entry.endsWith('.bak'))).to.have.length(1)
+    const listed = await sandbox.run(['list-clients', '--json', '--quiet'], {cwd: project})
+    expect(JSON.parse(listed.stdout)).to.have.length(9)
+    const where = await sandbox.run(['print-config', '--json'], {cwd: project})
+    expect(JSON.parse(where.stdout).settings).to.deep.include.members([{key: 'database.sqlite.path', value: target, source: {kind: 'file', path: config, key: 'database.sqlite.path'}, from: './.hivemindrc database.sqlite.path'}])
+  })
+
+  it('without --switch it prints the exact setting to change', async () => {
+    const json = BACKENDS.json!
+    const source = json.location(sandbox, 'source')
+    await seed(json, source, variedClients(3))
+    const target = path.join(sandbox.root, 'hive.db')
+    const result = await sandbox.run(['migrate-db', '--from', 'json', '--from-path', source, '--to', 'sqlite', '--to-path', target, '--quiet'])
+    expect(result.code, result.stderr).to.equal(0)
+    expect(result.stdout).to.contain(`{"database":{"backend":"sqlite","sqlite":{"path":"${target}"}}}`)
+  })
+
+  it('R10: killed at random points, the source is unchanged and a re-run completes with identical records', async function () {
+    this.timeout(300_000)
+    const json = BACKENDS.json!
+    const sqlite = BACKENDS.sqlite!
+    const source = json.location(sandbox, 'source')
+    await seed(json, source, variedClients(3000))
+    const sourceDigest = digest(source)
+    const expected = await contents(json, source)
+    for (let round = 0; round < 8; round++) {
+      const target = sqlite.location(sandbox, `target-${round}`)
+      const args = [CLI, 'migrate-db', ...json.flags('from', source), ...sqlite.flags('to', target), '--quiet', '--batch-size', '100']
+      const child: ChildProcess = spawn(process.execPath, args, {env: sandbox.env, cwd: sandbox.home, stdio: 'ignore'})
+      const exited = new Promise<void>((resolve) => child.on('close', () => resolve()))
+      await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 1500))
+      child.kill('SIGKILL')
+      await exited
+      expect(digest(source), `round ${round}`).to.equal(sourceDigest)
+      const rerun = await migrate(json, source, sqlite, target)
+      expect(rerun.code, `round ${round}: ${rerun.stderr}`).to.equal(0)
+      expect(await contents(sqlite, target)).to.deep.equal(expected)
+    }
+  })
+
+  it('usage errors: same database on both sides, unknown backend, --merge with --force', async () => {
+    const json = BACKENDS.json!
+    const source = json.location(sandbox, 'source')
+    await seed(json, source, variedClients(2))
+    expect((await migrate(json, source, json, source)).code).to.equal(2)
+    const unknown = await sandbox.run(['migrate-db', '--to', 'mongo'])
+    expect(unknown.code).to.equal(1)
+    expect(unknown.stderr).to.contain('unknown database backend "mongo"')
+    expect((await sandbox.run(['migrate-db', '--to', 'sqlite', '--merge', '--force'])).code).to.equal(2)
+  })
+})
