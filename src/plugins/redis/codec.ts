@@ -1,0 +1,84 @@
+/**
+ * How a client record is stored in its Redis hash: one hash field per record field.
+ *
+ * | record field | hash field value |
+ * |---|---|
+ * | strings (`api_key`, `name`, `description`, `crypto_key`, `password`) | the string as is (`""` stays `""`) |
+ * | `crypto_key` / `password` = null | the field is ABSENT (so null and `""` stay distinct) |
+ * | `client_id`, `last_seen` | decimal text (`"7"`, `"-1"`, `"1732547000.25"`) |
+ * | booleans | `"1"` / `"0"` when written; `"true"` / `"false"` are accepted when read |
+ * | the four lists | a JSON array of strings |
+ * | `metadata` | a JSON object |
+ *
+ * Fields the record does not know (a hash edited by hand) are folded into `metadata` as strings,
+ * as for upstream records with extra keys.
+ */
+import {CLIENT_FIELDS, type ClientRecord, parseClientRecord} from '../../core/client.js'
+import {StoreCorruptError} from '../../core/errors.js'
+
+const NUMBER_FIELDS = new Set(['client_id', 'last_seen'])
+const FLAG_FIELDS = new Set(['is_admin', 'can_broadcast', 'can_escalate', 'can_propagate'])
+const JSON_FIELDS = new Set(['intent_blacklist', 'skill_blacklist', 'message_blacklist', 'allowed_types', 'metadata'])
+/** Fields that may be null (stored as an absent hash field). */
+export const NULLABLE_FIELDS = new Set(['crypto_key', 'password'])
+
+/** One field's stored text, or null for a null value (the field is then absent). */
+export function encodeField(field: string, value: unknown): string | null {
+  if (value === null || value === undefined) return null
+  if (FLAG_FIELDS.has(field)) return value ? '1' : '0'
+  if (NUMBER_FIELDS.has(field)) return String(value)
+  if (JSON_FIELDS.has(field)) return JSON.stringify(value)
+  return String(value)
+}
+
+/** The hash of a (validated) record as flat `field, value, …` pairs; null fields are left out. */
+export function encodeRecord(record: ClientRecord): string[] {
+  const pairs: string[] = []
+  for (const field of CLIENT_FIELDS) {
+    const text = encodeField(field, record[field])
+    if (text !== null) pairs.push(field, text)
+  }
+  return pairs
+}
+
+/**
+ * A record from its hash (as flat pairs or an object). `key` names the hash in errors; a stored
+ * value is never echoed (it may be a secret).
+ */
+export function decodeRecord(hash: readonly string[] | Record<string, string>, key: string): ClientRecord {
+  const entries: Array<[string, string]> = Array.isArray(hash) ? pairsOf(hash as readonly string[]) : Object.entries(hash)
+  const raw: Record<string, unknown> = {}
+  const corrupt = (field: string, expected: string): never => {
+    throw new StoreCorruptError(`Redis key ${key}: field "${field}" must be ${expected}`, {
+      suggestion: 'fix or delete the field with redis-cli; hivemind-core never writes such a value',
+    })
+  }
+  for (const [field, text] of entries) {
+    if (NUMBER_FIELDS.has(field)) {
+      const value = text.trim() === '' ? Number.NaN : Number(text)
+      if (!Number.isFinite(value)) corrupt(field, 'a number')
+      raw[field] = value
+    } else if (FLAG_FIELDS.has(field)) {
+      if (text === '1' || text === 'true') raw[field] = true
+      else if (text === '0' || text === 'false') raw[field] = false
+      else corrupt(field, '"1", "0", "true" or "false"')
+    } else if (JSON_FIELDS.has(field)) {
+      try {
+        raw[field] = JSON.parse(text)
+      } catch {
+        corrupt(field, field === 'metadata' ? 'a JSON object' : 'a JSON array of strings')
+      }
+    } else {
+      raw[field] = text
+    }
+  }
+  const idHint = /client:(\d+)$/.exec(key)?.[1]
+  return parseClientRecord(raw, `Redis key ${key}`, idHint === undefined ? undefined : Number(idHint))
+}
+
+/** Flat `[f1, v1, f2, v2…]` (what a Lua HGETALL returns) as entries. */
+export function pairsOf(flat: readonly string[]): Array<[string, string]> {
+  const entries: Array<[string, string]> = []
+  for (let i = 0; i + 1 < flat.length; i += 2) entries.push([flat[i]!, flat[i + 1]!])
+  return entries
+}

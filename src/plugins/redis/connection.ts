@@ -1,0 +1,309 @@
+/**
+ * One ioredis connection with the settings a credential store needs, and the translation of
+ * every connection or server failure into one clear, secret-free StoreUnavailableError.
+ *
+ * Two policies:
+ * - fail-fast (one-shot CLI commands, the default): no offline queue, no retries, no reconnect,
+ *   a short connect deadline — a dead server fails the command within the deadline, never 10+ s.
+ * - reconnect (long-running `listen`): the same deadlines for `open()`, then endless reconnects
+ *   with a backoff capped at 1 s. Commands issued while disconnected still fail at once (no
+ *   offline queue), so a lookup during an outage reports "store unavailable" instead of waiting.
+ *
+ * ioredis reports TLS, DNS and authentication failures only on the client's `error` event (the
+ * `connect()` promise just says "Connection is closed."), so the first error is captured and
+ * named in the message.
+ */
+import {readFileSync} from 'node:fs'
+
+import {Redis, type RedisOptions as IoRedisOptions} from 'ioredis'
+
+import {BackendOptionsError, HivemindError, StoreCorruptError, StoreUnavailableError} from '../../core/errors.js'
+import {hostPort, type RedisTarget} from './options.js'
+
+/** Deadline of one command once connected (a stalled server must not hang a command forever). */
+export const COMMAND_TIMEOUT_MS = 10_000
+/** Longest pause between two reconnection attempts in reconnect mode. */
+export const MAX_RECONNECT_DELAY_MS = 1000
+
+/** What the caller was doing, for messages. */
+export type Activity = 'connect' | 'read' | 'write'
+
+/** Node's TLS verification failure codes (a bad CA, an expired or mismatched certificate…). */
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'EPROTO',
+])
+
+export class RedisConnection {
+  readonly client: Redis
+  /** "127.0.0.1:6379" — what every message names. */
+  readonly where: string
+  /** Errors the client reported during the current `connect()` (the first one is the real cause). */
+  private connectErrors: Error[] = []
+  /** The latest error the client reported (why a connection was lost). */
+  private lastError?: Error
+  private connected = false
+  private connecting = false
+
+  constructor(
+    private readonly target: RedisTarget,
+    private readonly settings: {reconnect: boolean; commandTimeoutMs?: number},
+  ) {
+    this.where = hostPort(target)
+    this.client = new Redis(this.ioredisOptions())
+    // Always listened to: without a listener ioredis prints "[ioredis] Unhandled error event" with a stack.
+    this.client.on('error', (error: Error) => {
+      // Kept only while connect() runs (a reconnecting listener must not pile them up).
+      if (this.connecting) this.connectErrors.push(error)
+      this.lastError = error
+    })
+  }
+
+  /**
+   * Connects, authenticates and passes the ready check within `budgetMs`, or throws a
+   * StoreUnavailableError naming host:port and the real cause. Never leaves a reconnect loop
+   * running behind a failure.
+   */
+  async connect(budgetMs = this.target.connectTimeoutMs): Promise<void> {
+    const deadline = runningTimeDeadline(budgetMs, `no answer within ${budgetMs} ms`)
+    this.connectErrors = []
+    this.connecting = true
+    try {
+      await Promise.race([this.client.connect(), deadline.expired])
+    } catch (error) {
+      this.client.disconnect()
+      // The captured event error is the real cause ("Connection is closed." says nothing).
+      throw this.translate(this.connectErrors[0] ?? error, 'connect')
+    } finally {
+      deadline.cancel()
+      this.connecting = false
+    }
+    // ioredis only reports a failed SELECT (database out of range) on the error event and goes on
+    // with database 0: refuse, rather than read or write another database.
+    const selectError = this.connectErrors.find((error) => /DB index|invalid DB/i.test(error.message))
+    if (selectError) {
+      this.client.disconnect()
+      throw this.translate(selectError, 'connect')
+    }
+    this.connected = true
+    // From now on ioredis's own (plain) connect timeout guards the reconnection attempts.
+    this.client.options.connectTimeout = this.target.connectTimeoutMs
+  }
+
+  /** Closes politely (QUIT), or at once when the server does not answer. Idempotent. */
+  async close(): Promise<void> {
+    if (this.client.status === 'end') return
+    if (this.connected && this.client.status === 'ready') {
+      let timer: NodeJS.Timeout | undefined
+      try {
+        await Promise.race([
+          this.client.quit(),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, 1000)
+          }),
+        ])
+      } catch {
+        // Closing anyway.
+      } finally {
+        clearTimeout(timer)
+      }
+    }
+    this.client.disconnect()
+  }
+
+  /**
+   * A typed, secret-free error for anything the client or server threw. Errors this project
+   * raised pass through unchanged.
+   */
+  translate(error: unknown, activity: Activity): HivemindError {
+    if (error instanceof HivemindError) return error
+    const cause = this.scrubbedError(error)
+    const raw = cause.message
+    const code = String((error as NodeJS.ErrnoException | undefined)?.code ?? '')
+    const where = `Redis at ${this.where}`
+    const options = (suggestion?: string) => ({cause, ...(suggestion ? {suggestion} : {})})
+    const passwordHint = 'set the password with env HIVEMIND_REDIS_PASSWORD or database.redis.password in the config file (or the URL)'
+    const addressHint = 'start redis-server, or check --redis-url / --redis-host / --redis-port (database.redis.* in the config file)'
+
+    // Authentication: the server's own words, which never contain the password.
+    if (/\bWRONGPASS\b/.test(raw) || /invalid password/i.test(raw)) {
+      const who = this.target.username ? `user "${this.target.username}"` : 'the password'
+      return new StoreUnavailableError(`${where}: authentication failed (${this.target.username ? `wrong password for ${who}, or the user is disabled` : 'wrong password'})`, options(passwordHint))
+    }
+    if (/\bNOAUTH\b/.test(raw)) {
+      return new StoreUnavailableError(`${where}: authentication failed (the server requires a password and none was given)`, options(passwordHint))
+    }
+    if (/\bNOPERM\b/.test(raw)) {
+      return new StoreUnavailableError(`${where}: the Redis user is not allowed to do this (${firstLine(raw)})`, options('grant the user the commands hivemind-core needs (see docs/redis.md)'))
+    }
+    if (TLS_CODES.has(code) || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /certificate|ssl routines|wrong version number/i.test(raw)) {
+      return new StoreUnavailableError(`${where}: TLS handshake failed: ${firstLine(raw)}${code && !raw.includes(code) ? ` (${code})` : ''}`, options(
+        'check database.redis.tlsCa (the CA that signed the server certificate) and that the host name matches the certificate',
+      ))
+    }
+    switch (code) {
+      case 'ECONNREFUSED': {
+        return new StoreUnavailableError(`${where} is not reachable: connection refused (is redis-server running there?)`, options(addressHint))
+      }
+      case 'ETIMEDOUT': {
+        return new StoreUnavailableError(`${where} is not reachable: ${activity === 'connect' ? 'connecting took too long' : 'no answer'} (${firstLine(raw)})`, options(
+          `check the host and port, or raise database.redis.connectTimeoutMs (now ${this.target.connectTimeoutMs} ms)`,
+        ))
+      }
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN': {
+        return new StoreUnavailableError(`${where} is not reachable: the host name does not resolve (${code})`, options(addressHint))
+      }
+      case 'EHOSTUNREACH':
+      case 'ENETUNREACH':
+      case 'EADDRNOTAVAIL': {
+        return new StoreUnavailableError(`${where} is not reachable (${code})`, options(addressHint))
+      }
+      case 'ECONNRESET':
+      case 'EPIPE': {
+        return new StoreUnavailableError(`${where} closed the connection (${code})${this.target.tls ? '' : '; if the server requires TLS, use rediss:// or database.redis.tls'}`, options())
+      }
+      default:
+    }
+    if (/^LOADING\b/.test(raw)) return new StoreUnavailableError(`${where} is loading its data set; retry in a moment`, options())
+    if (/^READONLY\b/.test(raw)) return new StoreUnavailableError(`${where} is a read-only replica; point hivemind-core at the primary`, options())
+    if (/^OOM\b/.test(raw)) return new StoreUnavailableError(`${where} is out of memory (maxmemory); nothing was written`, options())
+    if (/^WRONGTYPE\b/.test(raw)) {
+      return new StoreCorruptError(`${where}: a key of this hive holds the wrong type of value (WRONGTYPE); was it written by something else?`, options(
+        'list the keys with: redis-cli --scan --pattern "<keyPrefix>{hive}*" (docs/redis.md describes the layout)',
+      ))
+    }
+    if (/^ERR (DB index is out of range|invalid DB index)/i.test(raw)) {
+      return new BackendOptionsError(`${where}: database ${this.target.db} does not exist on this server`, options('check --redis-db / database.redis.db'))
+    }
+    if (/timed out/i.test(raw)) {
+      return new StoreUnavailableError(`${where} did not answer within ${this.settings.commandTimeoutMs ?? COMMAND_TIMEOUT_MS} ms`, options())
+    }
+    const connectionLost = /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|reached the max retries|Command aborted/i.test(raw) ||
+      (error as {name?: string})?.name === 'MaxRetriesPerRequestError'
+    if (connectionLost) {
+      // The event error, when there is one, says why (refused, reset, TLS...).
+      const last = this.lastError
+      const reason = last && last !== error && !/Connection is closed/i.test(last.message)
+        ? this.translate(last, activity).message.replace(where, '').replace(/^[:\s]+/, '').replace(/^is not reachable: /, '')
+        : 'connection lost'
+      const outcome = activity === 'write' ? '; the last write may or may not have been applied' : ''
+      return new StoreUnavailableError(`${where} is not available: ${reason}${outcome}`, options(addressHint))
+    }
+    return new StoreUnavailableError(`${where}: ${activity} failed: ${firstLine(raw)}`, options())
+  }
+
+  /** Replaces every occurrence of the password in a text. */
+  scrub(text: string): string {
+    const secret = this.target.password
+    if (!secret) return text
+    let out = text.split(secret).join('********')
+    const encoded = encodeURIComponent(secret)
+    if (encoded !== secret) out = out.split(encoded).join('********')
+    return out
+  }
+
+  /** A copy of an error whose message and stack hold no secret (it is kept as `cause`). */
+  private scrubbedError(error: unknown): Error {
+    const original = error instanceof Error ? error : new Error(String(error))
+    const copy = new Error(this.scrub(original.message))
+    copy.name = original.name
+    if (original.stack) copy.stack = this.scrub(original.stack)
+    const code = (original as NodeJS.ErrnoException).code
+    if (code !== undefined) (copy as NodeJS.ErrnoException).code = code
+    return copy
+  }
+
+  private ioredisOptions(): IoRedisOptions {
+    const {target} = this
+    const options: IoRedisOptions = {
+      host: target.host,
+      port: target.port,
+      db: target.db,
+      lazyConnect: true,
+      // 0 = none: the first connection is bounded by connect()'s deadline, which is not fooled by
+      // a CPU-starved process (see runningTimeDeadline); set to connectTimeoutMs once connected.
+      connectTimeout: 0,
+      commandTimeout: this.settings.commandTimeoutMs ?? COMMAND_TIMEOUT_MS,
+      enableOfflineQueue: false,
+      // In-flight commands fail when the connection drops instead of waiting for a reconnect.
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      retryStrategy: this.settings.reconnect ? (attempt: number) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS) : () => null,
+      connectionName: 'hivemind-core',
+      // No CLIENT SETINFO round trips (and no noise in MONITOR).
+      disableClientInfo: true,
+    }
+    if (target.username !== undefined) options.username = target.username
+    if (target.password !== undefined) options.password = target.password
+    if (target.tls) {
+      options.tls = {
+        ...(target.tls.ca ? {ca: readTlsFile(target.tls.ca, 'tlsCa')} : {}),
+        ...(target.tls.cert ? {cert: readTlsFile(target.tls.cert, 'tlsCert')} : {}),
+        ...(target.tls.key ? {key: readTlsFile(target.tls.key, 'tlsKey')} : {}),
+      }
+    }
+    return options
+  }
+}
+
+/**
+ * A deadline that counts the time this process could run, not wall-clock time: a timer that fires
+ * late (the process was starved of CPU, e.g. twenty CLI processes starting on two cores) counts
+ * for at most two ticks. Against an unresponsive server on an idle machine it expires after
+ * `budgetMs`, like a plain timer; on a busy machine it does not fail a connection whose reply is
+ * already waiting to be read. Expiry is reported after pending I/O had one more chance.
+ */
+export function runningTimeDeadline(budgetMs: number, message: string): {expired: Promise<never>; cancel(): void} {
+  const tick = 50
+  let credited = 0
+  let last = performance.now()
+  let interval: NodeJS.Timeout | undefined
+  let immediate: NodeJS.Immediate | undefined
+  const expired = new Promise<never>((_, reject) => {
+    interval = setInterval(() => {
+      const now = performance.now()
+      credited += Math.min(now - last, tick * 2)
+      last = now
+      if (credited < budgetMs) return
+      clearInterval(interval)
+      // setImmediate runs after the poll phase: a reply that already arrived is handled first.
+      immediate = setImmediate(() => {
+        const error = new Error(message) as NodeJS.ErrnoException
+        error.code = 'ETIMEDOUT'
+        reject(error)
+      })
+    }, tick)
+  })
+  // A deadline nobody awaits any more must not become an unhandled rejection.
+  expired.catch(() => {})
+  return {
+    expired,
+    cancel() {
+      clearInterval(interval)
+      if (immediate) clearImmediate(immediate)
+    },
+  }
+}
+
+function readTlsFile(file: string, option: string): Buffer {
+  try {
+    return readFileSync(file)
+  } catch (error) {
+    throw new BackendOptionsError(`cannot read database.redis.${option} ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, {cause: error})
+  }
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text
+}

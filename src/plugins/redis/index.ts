@@ -1,0 +1,26 @@
+/**
+ * The redis backend's registration (`hivemind:backends` hook). Cheap to import: ioredis and the
+ * store are loaded only inside create() / probe(), when this backend is used.
+ */
+import type {Hook} from '@oclif/core'
+
+import type {BackendDescriptor} from '../../core/store.js'
+import {describeTarget, type RedisOptions, redisOptionsSchema, resolveTarget} from './options.js'
+
+export const redisBackend: BackendDescriptor<RedisOptions> = {
+  name: 'redis',
+  summary: 'Redis server (ioredis): a hash per client, atomic Lua scripts, keyPrefix to share a server',
+  optionsSchema: redisOptionsSchema,
+  describeLocation: (options) => describeTarget(resolveTarget(options)),
+  async create(options, context) {
+    const {RedisClientStore} = await import('./store.js')
+    return new RedisClientStore(options, context)
+  },
+  async probe(options) {
+    const {probeRedis} = await import('./probe.js')
+    return probeRedis(options)
+  },
+}
+
+const hook: Hook<'hivemind:backends'> = async () => [redisBackend as unknown as BackendDescriptor]
+export default hook

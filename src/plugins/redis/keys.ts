@@ -1,0 +1,54 @@
+/**
+ * The key layout of one hive on a Redis server (docs/redis.md has the full picture).
+ *
+ * Every key is `<keyPrefix>{hive}<name>`. The `{hive}` hash tag makes Redis Cluster put all keys
+ * of a hive in ONE slot, which multi-key Lua scripts require (a script may only touch keys of one
+ * slot; the record keys are computed inside the scripts, so they must share the tag). Because the
+ * prefix comes first and is the same for every key, the hash tag stays one and the same even when
+ * a prefix itself contains braces.
+ */
+
+/** The hash tag shared by every key. */
+export const HASH_TAG = '{hive}'
+
+/** Version of this layout, kept in the meta hash (field `layout`). */
+export const LAYOUT_VERSION = 1
+
+/** The keys of one hive. */
+export interface RedisKeys {
+  /** `<prefix>{hive}`: what every key starts with. */
+  readonly base: string
+  /** `<prefix>{hive}client:` — append an id for a record hash. */
+  readonly clientPrefix: string
+  /** HASH access key → client id, live clients only (the key "revoked" never appears). */
+  readonly index: string
+  /** ZSET of every client id (score = id), tombstones included: ordered listing and counting. */
+  readonly ids: string
+  /** ZSET of the live client ids (score = id). */
+  readonly live: string
+  /** STRING: the highest id ever assigned (INCR); never decremented. */
+  readonly lastId: string
+  /** STRING: incremented by every write; `revision()` returns it. */
+  readonly revision: string
+  /** HASH of layout facts: `layout` = {@link LAYOUT_VERSION}. */
+  readonly meta: string
+  /** The record hash of one client. */
+  client(id: number): string
+}
+
+/** The keys of the hive with this prefix. */
+export function redisKeys(keyPrefix: string): RedisKeys {
+  const base = `${keyPrefix}${HASH_TAG}`
+  const clientPrefix = `${base}client:`
+  return {
+    base,
+    clientPrefix,
+    index: `${base}index`,
+    ids: `${base}ids`,
+    live: `${base}live`,
+    lastId: `${base}last_id`,
+    revision: `${base}revision`,
+    meta: `${base}meta`,
+    client: (id: number) => `${clientPrefix}${id}`,
+  }
+}

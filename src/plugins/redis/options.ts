@@ -1,0 +1,159 @@
+/**
+ * Options of the redis backend (config section `database.redis`, flags `--redis-*`, environment
+ * `HIVEMIND_REDIS_<KEY>`), and how they combine into one connection target.
+ *
+ * Cheap to import (no ioredis): the descriptor uses it to describe a location without connecting.
+ */
+import {BackendOptionsError} from '../../core/errors.js'
+import type {OptionsSchema} from '../../core/store.js'
+
+/** Port used when neither `port` nor the URL names one. */
+export const DEFAULT_PORT = 6379
+/** Host used when neither `host` nor the URL names one. */
+export const DEFAULT_HOST = '127.0.0.1'
+/** Key prefix used when `keyPrefix` is not set. */
+export const DEFAULT_KEY_PREFIX = 'hivemind:'
+/** How long connecting (TCP + TLS + AUTH + ready check) may take, in ms. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 2000
+
+/**
+ * Validated options of the redis backend. Every key is optional except `keyPrefix`; the settings
+ * layer leaves out what nobody set.
+ */
+export interface RedisOptions extends Record<string, unknown> {
+  /** `redis://[user:pass@]host:port/db` or `rediss://…` (TLS). Parts given by the options below win over the URL's. */
+  url?: string
+  /** Server host. Default 127.0.0.1 (or the URL's). */
+  host?: string
+  /** Server port. Default 6379 (or the URL's). */
+  port?: number
+  /** ACL user name (Redis 6+). Default: none (the `default` user). */
+  username?: string
+  /** Password. Secret: masked by print-config, never in a message. Prefer env HIVEMIND_REDIS_PASSWORD or the config file. */
+  password?: string | null
+  /** Database number. Default 0 (or the URL's). */
+  db?: number
+  /** Prefix of every key this hive uses, so several hives can share a server. Default "hivemind:". */
+  keyPrefix: string
+  /** Connect with TLS. Default: true for a `rediss://` URL or when a tls* file is given, else false. */
+  tls?: boolean
+  /** PEM file of the CA(s) that signed the server certificate. Default: the system CAs. */
+  tlsCa?: string
+  /** PEM client certificate (servers with `tls-auth-clients yes`). */
+  tlsCert?: string
+  /** PEM private key of the client certificate. */
+  tlsKey?: string
+  /** Connection (TCP, TLS, AUTH, ready check) deadline in ms. Default 2000. */
+  connectTimeoutMs?: number
+  /**
+   * Keep reconnecting after the connection drops (for long-running `listen`), instead of failing
+   * fast (one-shot CLI commands). Even then, `open()` fails fast when the server is unreachable,
+   * and commands issued while disconnected fail at once with "store unavailable". Default false.
+   */
+  reconnect?: boolean
+}
+
+export const redisOptionsSchema: OptionsSchema = {
+  url: {type: 'string', description: 'redis[s]://[user:pass@]host:port/db (options below override its parts)'},
+  host: {type: 'string', description: `server host (default ${DEFAULT_HOST} when no url)`},
+  port: {type: 'integer', description: `server port (default ${DEFAULT_PORT} when no url)`},
+  username: {type: 'string', description: 'ACL user name (Redis 6+)'},
+  password: {type: 'string', description: 'password (prefer env HIVEMIND_REDIS_PASSWORD or the config file)', secret: true, nullable: true},
+  db: {type: 'integer', description: 'database number (default 0 when no url)'},
+  keyPrefix: {type: 'string', description: 'prefix of every key of this hive (several hives can share a server)', default: DEFAULT_KEY_PREFIX},
+  tls: {type: 'boolean', description: 'connect with TLS (default: true for rediss:// or when a tls* file is set)'},
+  tlsCa: {type: 'path', description: 'PEM file of the CA that signed the server certificate (default: system CAs)'},
+  tlsCert: {type: 'path', description: 'PEM client certificate (servers with tls-auth-clients)'},
+  tlsKey: {type: 'path', description: 'PEM private key of the client certificate'},
+  connectTimeoutMs: {type: 'integer', description: `deadline for connecting, TLS, AUTH and the ready check (ms, default ${DEFAULT_CONNECT_TIMEOUT_MS})`},
+  reconnect: {type: 'boolean', description: 'keep reconnecting after a drop (for listen); CLI commands fail fast (default false)'},
+}
+
+/** Where and how to connect, with every default applied. */
+export interface RedisTarget {
+  host: string
+  port: number
+  db: number
+  username?: string
+  /** Never printed. */
+  password?: string
+  tls?: {ca?: string; cert?: string; key?: string}
+  keyPrefix: string
+  connectTimeoutMs: number
+  reconnect: boolean
+}
+
+/**
+ * Combines the URL and the explicit options (explicit wins), applies defaults and checks ranges.
+ * Errors never echo the URL (it may hold a password).
+ */
+export function resolveTarget(options: RedisOptions): RedisTarget {
+  let fromUrl: Partial<Pick<RedisTarget, 'host' | 'port' | 'db' | 'username' | 'password'>> & {tls?: boolean} = {}
+  if (options.url !== undefined && options.url !== '') fromUrl = parseRedisUrl(options.url)
+
+  const host = nonEmpty(options.host) ?? fromUrl.host ?? DEFAULT_HOST
+  const port = options.port ?? fromUrl.port ?? DEFAULT_PORT
+  const db = options.db ?? fromUrl.db ?? 0
+  const username = nonEmpty(options.username) ?? fromUrl.username
+  // null means "unset" (OptionSpec.nullable), so the URL's password still applies.
+  const password = (options.password === null ? undefined : options.password) ?? fromUrl.password
+  const keyPrefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
+
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new BackendOptionsError(`the Redis port must be between 1 and 65535, got ${port}`)
+  if (!Number.isInteger(db) || db < 0) throw new BackendOptionsError(`the Redis database number must be 0 or more, got ${db}`)
+  if (!Number.isInteger(connectTimeoutMs) || connectTimeoutMs < 100) {
+    throw new BackendOptionsError(`database.redis.connectTimeoutMs must be at least 100 (ms), got ${connectTimeoutMs}`)
+  }
+  if (/[\s\u0000-\u001F\u007F]/.test(keyPrefix)) throw new BackendOptionsError('database.redis.keyPrefix must not contain spaces or control characters')
+
+  const tlsFiles = {ca: options.tlsCa, cert: options.tlsCert, key: options.tlsKey}
+  const anyTlsFile = Object.values(tlsFiles).some((file) => file !== undefined)
+  const useTls = options.tls ?? (fromUrl.tls === true || anyTlsFile)
+  const target: RedisTarget = {host, port, db, keyPrefix, connectTimeoutMs, reconnect: options.reconnect === true}
+  if (username !== undefined) target.username = username
+  if (password !== undefined && password !== '') target.password = password
+  if (useTls) target.tls = Object.fromEntries(Object.entries(tlsFiles).filter(([, file]) => file !== undefined))
+  return target
+}
+
+/** `redis://127.0.0.1:6379/0 prefix hivemind:` — never the user name or password. */
+export function describeTarget(target: Pick<RedisTarget, 'host' | 'port' | 'db' | 'tls' | 'keyPrefix'>): string {
+  return `${target.tls ? 'rediss' : 'redis'}://${hostPort(target)}/${target.db} prefix ${target.keyPrefix}`
+}
+
+/** "127.0.0.1:6379", "[::1]:6379": what messages name. */
+export function hostPort(target: Pick<RedisTarget, 'host' | 'port'>): string {
+  return `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`
+}
+
+/** Parses `redis[s]://[user[:pass]@]host[:port][/db]`. The URL itself never appears in an error. */
+export function parseRedisUrl(url: string): Partial<RedisTarget> & {tls: boolean} {
+  const expected = 'expected redis://[user:password@]host[:port][/db] or rediss://… for TLS'
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new BackendOptionsError(`the Redis URL is not a valid URL (${expected})`)
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new BackendOptionsError(`the Redis URL must start with redis:// or rediss://, not ${parsed.protocol}//`)
+  }
+  const result: Partial<RedisTarget> & {tls: boolean} = {tls: parsed.protocol === 'rediss:'}
+  // URL keeps IPv6 hosts in brackets.
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1')
+  if (host) result.host = host
+  if (parsed.port) result.port = Number(parsed.port)
+  if (parsed.username) result.username = decodeURIComponent(parsed.username)
+  if (parsed.password) result.password = decodeURIComponent(parsed.password)
+  const dbPart = parsed.pathname.replace(/^\//, '')
+  if (dbPart !== '') {
+    if (!/^\d+$/.test(dbPart)) throw new BackendOptionsError(`the Redis URL's path must be a database number (${expected})`)
+    result.db = Number(dbPart)
+  }
+  return result
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value
+}

@@ -1,0 +1,259 @@
+/**
+ * The Lua scripts of the redis backend. A script runs atomically on the server, so every write
+ * (record hash + access-key index + id sets + counters) happens as one step, whatever other
+ * processes do; and a credential lookup is one round trip.
+ *
+ * Conventions:
+ * - Write scripts get KEYS = index, ids, live, last_id, revision, meta (see keys.ts) and
+ *   ARGV[1] = the record key prefix (`<keyPrefix>{hive}client:`), ARGV[2] = the layout version.
+ *   Record keys are built inside the scripts from that prefix; they carry the same hash tag as the
+ *   declared keys, so on Redis Cluster they live in the same slot.
+ * - Ids travel as decimal text (`string.format('%d')`), never as Lua numbers turned into text
+ *   (which could come out as "1e+15").
+ * - Replies: `{'ok', …}` on success; `{'dup', holderId}` when a live client already holds the
+ *   access key; `{'missing'}` for an unknown id; `{'corrupt', what}` for a record without api_key.
+ *   A script that refuses writes nothing.
+ */
+
+/** The literal of a revoked record's access key; never indexed. */
+const REVOKED = "'revoked'"
+
+/** Shared Lua: the api_key among `field, value` pairs of ARGV[first..last]. */
+const FIND_API_KEY = `
+local function findApiKey(first, last)
+  for i = first, last, 2 do
+    if ARGV[i] == 'api_key' then return ARGV[i + 1] end
+  end
+  return nil
+end
+`
+
+/** Shared Lua: stores one whole record (pairs ARGV[first..last]) under idText. Checks done before. */
+const PUT_ONE = `
+local function putOne(idText, first, last, apiKey)
+  local key = ARGV[1] .. idText
+  local id = tonumber(idText)
+  local old = redis.call('HGET', key, 'api_key')
+  if old and old ~= apiKey and old ~= ${REVOKED} and redis.call('HGET', KEYS[1], old) == idText then
+    redis.call('HDEL', KEYS[1], old)
+  end
+  -- Replace the whole hash: a field absent from the record (a null secret) must not survive.
+  redis.call('DEL', key)
+  redis.call('HSET', key, unpack(ARGV, first, last))
+  redis.call('ZADD', KEYS[2], id, idText)
+  if apiKey ~= ${REVOKED} then
+    redis.call('HSET', KEYS[1], apiKey, idText)
+    redis.call('ZADD', KEYS[3], id, idText)
+  else
+    redis.call('ZREM', KEYS[3], idText)
+  end
+  -- The counter only moves forward: add() never hands out an id put() used.
+  local last = tonumber(redis.call('GET', KEYS[4]) or '0')
+  if last < id then redis.call('SET', KEYS[4], idText) end
+end
+`
+
+/** Shared Lua: marks the hive's layout and counts the write. */
+const FINISH_WRITE = `
+redis.call('HSETNX', KEYS[6], 'layout', ARGV[2])
+redis.call('INCR', KEYS[5])
+`
+
+/** A script and its number of KEYS, for ioredis `defineCommand`. */
+export interface ScriptDefinition {
+  numberOfKeys: number
+  lua: string
+}
+
+/**
+ * add: ARGV[3..] = the record's `field, value` pairs without client_id.
+ * Reply `{'ok', idText}` or `{'dup', holderId}`.
+ */
+const add: ScriptDefinition = {
+  numberOfKeys: 6,
+  lua: `${FIND_API_KEY}
+local apiKey = findApiKey(3, #ARGV)
+if not apiKey then return {'corrupt', 'api_key'} end
+if apiKey ~= ${REVOKED} then
+  local holder = redis.call('HGET', KEYS[1], apiKey)
+  if holder then return {'dup', holder} end
+end
+local id = redis.call('INCR', KEYS[4])
+-- Never overwrite a client, even if the counter was reset by hand.
+local top = redis.call('ZREVRANGE', KEYS[2], 0, 0)
+if top[1] and tonumber(top[1]) >= id then
+  id = tonumber(top[1]) + 1
+  redis.call('SET', KEYS[4], string.format('%d', id))
+end
+local idText = string.format('%d', id)
+while redis.call('EXISTS', ARGV[1] .. idText) == 1 do
+  idText = string.format('%d', redis.call('INCR', KEYS[4]))
+end
+local key = ARGV[1] .. idText
+redis.call('HSET', key, 'client_id', idText, unpack(ARGV, 3))
+redis.call('ZADD', KEYS[2], tonumber(idText), idText)
+if apiKey ~= ${REVOKED} then
+  redis.call('HSET', KEYS[1], apiKey, idText)
+  redis.call('ZADD', KEYS[3], tonumber(idText), idText)
+end
+${FINISH_WRITE}
+return {'ok', idText}
+`,
+}
+
+/**
+ * put (one or many records, all or nothing): ARGV[3] = number of records, then per record:
+ * idText, number of pair strings, the pairs (client_id included). Every access key is checked
+ * first, in order, as if the records were stored one after the other; only then is anything
+ * written. Reply `{'ok'}` or `{'dup', holderId, idText}`.
+ */
+const put: ScriptDefinition = {
+  numberOfKeys: 6,
+  lua: `${FIND_API_KEY}${PUT_ONE}
+local records = {}
+local pos = 4
+for r = 1, tonumber(ARGV[3]) do
+  local count = tonumber(ARGV[pos + 1])
+  local first = pos + 2
+  local last = first + count - 1
+  local apiKey = findApiKey(first, last)
+  if not apiKey then return {'corrupt', 'api_key'} end
+  records[r] = {idText = ARGV[pos], first = first, last = last, apiKey = apiKey}
+  pos = last + 1
+end
+-- Check pass. staged: id -> key as the batch leaves it; holderOf: key -> id for keys the batch gave.
+local staged = {}
+local holderOf = {}
+for _, rec in ipairs(records) do
+  if rec.apiKey ~= ${REVOKED} then
+    local holder = holderOf[rec.apiKey]
+    if holder == nil then
+      local stored = redis.call('HGET', KEYS[1], rec.apiKey)
+      -- A stored holder the batch already re-stored no longer holds its old key.
+      if stored and staged[stored] == nil then holder = stored end
+    end
+    if holder and holder ~= rec.idText then return {'dup', holder, rec.idText} end
+  end
+  local previous = staged[rec.idText]
+  if previous and holderOf[previous] == rec.idText then holderOf[previous] = nil end
+  staged[rec.idText] = rec.apiKey
+  if rec.apiKey ~= ${REVOKED} then holderOf[rec.apiKey] = rec.idText end
+end
+for _, rec in ipairs(records) do
+  putOne(rec.idText, rec.first, rec.last, rec.apiKey)
+end
+${FINISH_WRITE}
+return {'ok'}
+`,
+}
+
+/**
+ * update: ARGV[3] = idText, ARGV[4] = number of pair strings to set, then the pairs, then the
+ * names of fields to clear (null). Reply `{'ok', hgetall}`, `{'missing'}` or `{'dup', holderId}`.
+ */
+const update: ScriptDefinition = {
+  numberOfKeys: 6,
+  lua: `${FIND_API_KEY}
+local idText = ARGV[3]
+local key = ARGV[1] .. idText
+if redis.call('EXISTS', key) == 0 then return {'missing'} end
+local count = tonumber(ARGV[4])
+local first = 5
+local last = 4 + count
+local old = redis.call('HGET', key, 'api_key')
+local new = findApiKey(first, last) or old
+if not new then return {'corrupt', 'api_key'} end
+if new ~= ${REVOKED} then
+  local holder = redis.call('HGET', KEYS[1], new)
+  if holder and holder ~= idText then return {'dup', holder} end
+end
+if old and old ~= new and old ~= ${REVOKED} and redis.call('HGET', KEYS[1], old) == idText then
+  redis.call('HDEL', KEYS[1], old)
+end
+if new ~= ${REVOKED} then
+  redis.call('HSET', KEYS[1], new, idText)
+  redis.call('ZADD', KEYS[3], tonumber(idText), idText)
+else
+  redis.call('ZREM', KEYS[3], idText)
+end
+if count > 0 then redis.call('HSET', key, unpack(ARGV, first, last)) end
+if #ARGV > last then redis.call('HDEL', key, unpack(ARGV, last + 1)) end
+${FINISH_WRITE}
+return {'ok', redis.call('HGETALL', key)}
+`,
+}
+
+/**
+ * revoke: ARGV[3] = idText. Leaves the tombstone (api_key "revoked", password and crypto_key
+ * removed = null), drops the index entry and the live-set entry. Reply `{'ok', hgetall}` or `{'missing'}`.
+ */
+const revoke: ScriptDefinition = {
+  numberOfKeys: 6,
+  lua: `
+local idText = ARGV[3]
+local key = ARGV[1] .. idText
+if redis.call('EXISTS', key) == 0 then return {'missing'} end
+local old = redis.call('HGET', key, 'api_key')
+if old and old ~= ${REVOKED} and redis.call('HGET', KEYS[1], old) == idText then
+  redis.call('HDEL', KEYS[1], old)
+end
+redis.call('HSET', key, 'api_key', ${REVOKED})
+redis.call('HDEL', key, 'password', 'crypto_key')
+redis.call('ZREM', KEYS[3], idText)
+redis.call('ZADD', KEYS[2], tonumber(idText), idText)
+${FINISH_WRITE}
+return {'ok', redis.call('HGETALL', key)}
+`,
+}
+
+/**
+ * byKey (read only): KEYS[1] = index; ARGV[1] = record key prefix, ARGV[2] = access key.
+ * HGET index + HGETALL record in ONE round trip. Replies the record's pairs, or nil when the key
+ * is unknown, "revoked", or (should the index ever disagree) the record holds another key.
+ */
+const byKey: ScriptDefinition = {
+  numberOfKeys: 1,
+  lua: `
+if ARGV[2] == ${REVOKED} then return false end
+local idText = redis.call('HGET', KEYS[1], ARGV[2])
+if not idText then return false end
+local fields = redis.call('HGETALL', ARGV[1] .. idText)
+for i = 1, #fields, 2 do
+  if fields[i] == 'api_key' then
+    if fields[i + 1] == ARGV[2] then return fields end
+    return false
+  end
+end
+return false
+`,
+}
+
+/**
+ * page (read only): KEYS[1] = the ids or live set; ARGV[1] = record key prefix, ARGV[2] = the
+ * last id already seen (exclusive), ARGV[3] = page size. Replies `{id, pairs, id, pairs, …}` in id
+ * order, read atomically (a page never mixes before and after a concurrent write).
+ */
+const page: ScriptDefinition = {
+  numberOfKeys: 1,
+  lua: `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[2], '+inf', 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for _, idText in ipairs(ids) do
+  out[#out + 1] = idText
+  out[#out + 1] = redis.call('HGETALL', ARGV[1] .. idText)
+end
+return out
+`,
+}
+
+/** Every script, by the name it is defined under on the ioredis client. */
+export const SCRIPTS = {
+  hivemindAdd: add,
+  hivemindPut: put,
+  hivemindUpdate: update,
+  hivemindRevoke: revoke,
+  hivemindByKey: byKey,
+  hivemindPage: page,
+} as const
+
+export type ScriptName = keyof typeof SCRIPTS

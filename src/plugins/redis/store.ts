@@ -1,0 +1,255 @@
+/**
+ * The redis ClientStore: one hash per client, an access-key index, id sets and counters, all
+ * under one key prefix and one hash tag (docs/redis.md; keys.ts). Every write is one Lua script
+ * (scripts.ts), so it is atomic against every other process; `getByApiKey` is one round trip.
+ *
+ * Connections fail fast by default (one-shot CLI commands); `reconnect` (option, or the
+ * constructor's `policy`) keeps a long-running process such as `listen` reconnecting.
+ */
+import {
+  applyPatch,
+  buildClient,
+  CLIENT_FIELDS,
+  type ClientPatch,
+  type ClientRecord,
+  cloneClient,
+  isRevoked,
+  type NewClient,
+  parseClientRecord,
+  REVOKED_API_KEY,
+} from '../../core/client.js'
+import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreCorruptError} from '../../core/errors.js'
+import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
+import {assertStorableRecord} from '../../core/validate.js'
+import {decodeRecord, encodeField, encodeRecord} from './codec.js'
+import {type Activity, RedisConnection} from './connection.js'
+import {LAYOUT_VERSION, type RedisKeys, redisKeys} from './keys.js'
+import {describeTarget, type RedisOptions, type RedisTarget, resolveTarget} from './options.js'
+import {type ScriptName, SCRIPTS} from './scripts.js'
+
+/** Records fetched per round trip while listing. */
+export const PAGE_SIZE = 500
+
+/** How the connection behaves after `open()`. */
+export interface ConnectionPolicy {
+  /** Reconnect after a drop (listen) instead of failing fast (CLI). Default: the `reconnect` option. */
+  reconnect?: boolean
+}
+
+type ScriptReply = [string, ...unknown[]] | null
+type ScriptRunner = (...args: Array<string | number>) => Promise<unknown>
+
+export class RedisClientStore implements ClientStore {
+  readonly name = 'redis'
+  readonly location: string
+  /** The key layout of this hive (tests and tools inspect it). */
+  readonly keys: RedisKeys
+  private readonly target: RedisTarget
+  private connection?: RedisConnection
+
+  /**
+   * @param options validated options (as the settings layer resolves them); only `keyPrefix` is required
+   * @param _context the backend context (unused: nothing is created before the first write)
+   * @param policy overrides the `reconnect` option (the listener passes `{reconnect: true}`)
+   */
+  constructor(options: RedisOptions, _context?: BackendContext, policy: ConnectionPolicy = {}) {
+    this.target = resolveTarget(options)
+    if (policy.reconnect !== undefined) this.target = {...this.target, reconnect: policy.reconnect}
+    this.location = describeTarget(this.target)
+    this.keys = redisKeys(this.target.keyPrefix)
+  }
+
+  /** True when a dropped connection is re-established in the background. */
+  get reconnects(): boolean {
+    return this.target.reconnect
+  }
+
+  async open(): Promise<void> {
+    if (this.connection) return
+    const connection = new RedisConnection(this.target, {reconnect: this.target.reconnect})
+    await connection.connect()
+    try {
+      for (const [name, script] of Object.entries(SCRIPTS)) connection.client.defineCommand(name, script)
+      await this.checkLayout(connection)
+    } catch (error) {
+      await connection.close()
+      throw connection.translate(error, 'connect')
+    }
+    this.connection = connection
+  }
+
+  async close(): Promise<void> {
+    const connection = this.connection
+    this.connection = undefined
+    await connection?.close()
+  }
+
+  async add(client: NewClient): Promise<ClientRecord> {
+    // Validated with a placeholder id; the script assigns the real one.
+    const record = buildClient(1, client)
+    assertStorableRecord(record)
+    const pairs = encodeRecord(record).slice(2)
+    const reply = await this.runWrite('hivemindAdd', pairs)
+    this.expectOk(reply, record)
+    return {...record, client_id: Number(reply![1])}
+  }
+
+  async put(client: ClientRecord): Promise<ClientRecord> {
+    await this.putMany([client])
+    return cloneClient(client)
+  }
+
+  /** All or nothing: every access key is checked before anything is written (one script). */
+  async putMany(clients: readonly ClientRecord[]): Promise<void> {
+    if (clients.length === 0) return
+    const args: Array<string | number> = [clients.length]
+    for (const client of clients) {
+      const record = cloneClient(client)
+      assertStorableRecord(record)
+      const pairs = encodeRecord(record)
+      args.push(String(record.client_id), pairs.length, ...pairs)
+    }
+    this.expectOk(await this.runWrite('hivemindPut', args))
+  }
+
+  async get(id: number): Promise<ClientRecord | undefined> {
+    if (!Number.isSafeInteger(id) || id < 1) return undefined
+    const key = this.keys.client(id)
+    const hash = await this.call('read', (client) => client.hgetall(key))
+    return Object.keys(hash).length === 0 ? undefined : decodeRecord(hash, key)
+  }
+
+  async getByApiKey(apiKey: string): Promise<ClientRecord | undefined> {
+    const client = this.client()
+    if (apiKey === REVOKED_API_KEY || apiKey === '') return undefined
+    // One round trip: the script reads the index and the record together.
+    const reply = (await this.call('read', () => this.script(client, 'hivemindByKey')(this.keys.index, this.keys.clientPrefix, apiKey))) as string[] | null
+    if (!reply) return undefined
+    const idAt = reply.indexOf('client_id')
+    const record = decodeRecord(reply, this.keys.clientPrefix + (idAt >= 0 && idAt % 2 === 0 ? reply[idAt + 1] : '?'))
+    return isRevoked(record) || record.api_key !== apiKey ? undefined : record
+  }
+
+  async update(id: number, patch: ClientPatch): Promise<ClientRecord> {
+    if (!Number.isSafeInteger(id) || id < 1) throw new ClientNotFoundError(`id ${id}`)
+    // Validates the patched fields (on a placeholder record); the script applies them to the
+    // stored record, so concurrent updates of different fields both survive.
+    const checked = applyPatch(buildClient(id, {api_key: 'placeholder'}), patch)
+    assertStorableRecord(checked)
+    const normalized = parseClientRecord(checked, `client ${id}`)
+    const set: string[] = []
+    const clear: string[] = []
+    for (const field of CLIENT_FIELDS) {
+      if (field === 'client_id' || !(field in patch) || patch[field] === undefined) continue
+      const text = encodeField(field, normalized[field])
+      if (text === null) clear.push(field)
+      else set.push(field, text)
+    }
+    const reply = await this.runWrite('hivemindUpdate', [String(id), set.length, ...set, ...clear])
+    if (reply?.[0] === 'missing') throw new ClientNotFoundError(`id ${id}`)
+    this.expectOk(reply)
+    return decodeRecord(reply![1] as string[], this.keys.client(id))
+  }
+
+  async revoke(id: number): Promise<ClientRecord> {
+    if (!Number.isSafeInteger(id) || id < 1) throw new ClientNotFoundError(`id ${id}`)
+    const reply = await this.runWrite('hivemindRevoke', [String(id)])
+    if (reply?.[0] === 'missing') throw new ClientNotFoundError(`id ${id}`)
+    this.expectOk(reply)
+    return decodeRecord(reply![1] as string[], this.keys.client(id))
+  }
+
+  async *list(options: ListOptions = {}): AsyncIterable<ClientRecord> {
+    const set = options.includeRevoked ? this.keys.ids : this.keys.live
+    let after = '0'
+    for (;;) {
+      const client = this.client()
+      // eslint-disable-next-line no-await-in-loop -- one page at a time: a huge hive never sits in memory.
+      const reply = (await this.call('read', () => this.script(client, 'hivemindPage')(set, this.keys.clientPrefix, after, PAGE_SIZE))) as Array<string | string[]>
+      for (let i = 0; i + 1 < reply.length; i += 2) {
+        const idText = reply[i] as string
+        const key = `${this.keys.clientPrefix}${idText}`
+        const hash = reply[i + 1] as string[]
+        if (hash.length === 0) {
+          throw new StoreCorruptError(`Redis key ${key} is missing, but ${set} lists client ${idText}`, {
+            suggestion: `remove the id with: redis-cli ZREM '${set}' ${idText} (or restore the record)`,
+          })
+        }
+        const record = decodeRecord(hash, key)
+        // The live set never holds a tombstone; a hand-edited one is not let through either.
+        if (options.includeRevoked || !isRevoked(record)) yield record
+      }
+      if (reply.length < PAGE_SIZE * 2) return
+      after = reply.at(-2) as string
+    }
+  }
+
+  async count(options: ListOptions = {}): Promise<number> {
+    const set = options.includeRevoked ? this.keys.ids : this.keys.live
+    return this.call('read', (client) => client.zcard(set))
+  }
+
+  async revision(): Promise<string> {
+    const value = await this.call('read', (client) => client.get(this.keys.revision))
+    return value ?? '0'
+  }
+
+  // --- internals -------------------------------------------------------------------------
+
+  /** Refuses a hive written by a newer layout instead of misreading it. Writes nothing. */
+  private async checkLayout(connection: RedisConnection): Promise<void> {
+    const layout = await connection.client.hget(this.keys.meta, 'layout')
+    if (layout !== null && !(Number(layout) <= LAYOUT_VERSION)) {
+      throw new StoreCorruptError(
+        `${this.location}: the hive was written by a newer hivemind-core (key layout ${layout}; this version understands ${LAYOUT_VERSION})`,
+        {suggestion: 'upgrade hivemind-core, or use another keyPrefix'},
+      )
+    }
+  }
+
+  private client(): RedisConnection['client'] {
+    if (!this.connection) throw new HivemindError('STORE_CLOSED', `the redis store ${this.location} is not open`)
+    return this.connection.client
+  }
+
+  private script(client: RedisConnection['client'], name: ScriptName): ScriptRunner {
+    const runner = (client as unknown as Record<string, ScriptRunner | undefined>)[name]
+    if (!runner) throw new HivemindError('STORE_CLOSED', `the redis store ${this.location} is not open`)
+    return runner.bind(client)
+  }
+
+  private async runWrite(name: ScriptName, args: Array<string | number>): Promise<ScriptReply> {
+    const keys = this.keys
+    return (await this.call('write', (client) =>
+      this.script(client, name)(keys.index, keys.ids, keys.live, keys.lastId, keys.revision, keys.meta, keys.clientPrefix, LAYOUT_VERSION, ...args),
+    )) as ScriptReply
+  }
+
+  /** Runs one command, turning every failure into a typed error naming host:port. */
+  private async call<T>(activity: Activity, work: (client: RedisConnection['client']) => Promise<T>): Promise<T> {
+    const client = this.client()
+    try {
+      return await work(client)
+    } catch (error) {
+      throw this.connection ? this.connection.translate(error, activity) : error
+    }
+  }
+
+  /** Throws the error a refusing script reply stands for. */
+  private expectOk(reply: ScriptReply, record?: ClientRecord): void {
+    switch (reply?.[0]) {
+      case 'ok': {
+        return
+      }
+      case 'dup': {
+        throw new DuplicateApiKeyError(Number(reply[1]))
+      }
+      case 'corrupt': {
+        throw new StoreCorruptError(`${this.location}: a record of this hive has no ${String(reply[1])} field`)
+      }
+      default: {
+        throw new StoreCorruptError(`${this.location}: unexpected reply from a hivemind script${record ? ` for client ${record.client_id}` : ''}`)
+      }
+    }
+  }
+}

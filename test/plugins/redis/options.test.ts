@@ -1,0 +1,81 @@
+/**
+ * Redis options: URL parsing, precedence of explicit options over the URL, defaults, and
+ * locations that never hold a password. No server needed.
+ */
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {expect} from 'chai'
+
+import {redisBackend} from '../../../src/plugins/redis/index.js'
+import {describeTarget, parseRedisUrl, type RedisOptions, resolveTarget} from '../../../src/plugins/redis/options.js'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
+const options = (extra: Partial<RedisOptions>): RedisOptions => ({keyPrefix: 'hivemind:', ...extra})
+
+describe('redis options', () => {
+  it('defaults to 127.0.0.1:6379/0, prefix hivemind:, fail-fast, 2000 ms', () => {
+    const target = resolveTarget(options({}))
+    expect(target).to.deep.equal({host: '127.0.0.1', port: 6379, db: 0, keyPrefix: 'hivemind:', connectTimeoutMs: 2000, reconnect: false})
+    expect(redisBackend.describeLocation(options({}))).to.equal('redis://127.0.0.1:6379/0 prefix hivemind:')
+  })
+
+  it('takes host, port, user, password and db from the URL; explicit options override each part', () => {
+    const url = 'redis://alice:s%40cret@cache.example:7000/3'
+    expect(resolveTarget(options({url}))).to.include({host: 'cache.example', port: 7000, db: 3, username: 'alice', password: 's@cret'})
+    const overridden = resolveTarget(options({url, host: 'other', port: 7001, db: 4, password: 'explicit'}))
+    expect(overridden).to.include({host: 'other', port: 7001, db: 4, username: 'alice', password: 'explicit'})
+    // null means "unset": the URL's password still applies.
+    expect(resolveTarget(options({url, password: null})).password).to.equal('s@cret')
+  })
+
+  it('rediss:// and the tls* files turn TLS on; tls: false turns it off', () => {
+    expect(resolveTarget(options({url: 'rediss://h:1/0'})).tls).to.deep.equal({})
+    expect(resolveTarget(options({tlsCa: '/ca.pem'})).tls).to.deep.equal({ca: '/ca.pem'})
+    expect(resolveTarget(options({url: 'rediss://h:1/0', tls: false})).tls).to.equal(undefined)
+    expect(describeTarget(resolveTarget(options({url: 'rediss://[::1]:6380/2'})))).to.equal('rediss://[::1]:6380/2 prefix hivemind:')
+  })
+
+  it('never puts the password (or the user) in a location or an error', () => {
+    const url = 'redis://bob:hunter2-secret@10.0.0.5:6390/1'
+    const location = redisBackend.describeLocation(options({url, password: 'other-secret'}))
+    expect(location).to.equal('redis://10.0.0.5:6390/1 prefix hivemind:')
+    for (const bad of ['redis://bob:hunter2-secret@host:notaport/0', 'http://bob:hunter2-secret@host/0', 'redis://bob:hunter2-secret@host/zero']) {
+      expect(() => resolveTarget(options({url: bad}))).to.throw().that.satisfies((error: Error) => !error.message.includes('hunter2-secret'))
+    }
+    expect(parseRedisUrl('redis://:only-password@h').password).to.equal('only-password')
+  })
+
+  it('rejects out-of-range values with a clear message', () => {
+    expect(() => resolveTarget(options({port: 70_000}))).to.throw(/port must be between 1 and 65535/)
+    expect(() => resolveTarget(options({db: -1}))).to.throw(/database number/)
+    expect(() => resolveTarget(options({connectTimeoutMs: 5}))).to.throw(/connectTimeoutMs/)
+    expect(() => resolveTarget(options({keyPrefix: 'a b'}))).to.throw(/keyPrefix/)
+  })
+
+  it('the schema marks the password secret and nullable, and keyPrefix defaults to "hivemind:"', () => {
+    expect(redisBackend.optionsSchema.password).to.include({secret: true, nullable: true, type: 'string'})
+    expect(redisBackend.optionsSchema.keyPrefix!.default).to.equal('hivemind:')
+    expect(Object.keys(redisBackend.optionsSchema)).to.include.members(['url', 'host', 'port', 'username', 'password', 'db', 'keyPrefix', 'tls', 'tlsCa', 'tlsCert', 'tlsKey', 'connectTimeoutMs'])
+    for (const key of ['tlsCa', 'tlsCert', 'tlsKey']) expect(redisBackend.optionsSchema[key]!.type).to.equal('path')
+  })
+
+  it('the registration module does not import ioredis (it is loaded by create()/probe() only)', () => {
+    // Walks the static imports of the hook module; dynamic import() calls are allowed.
+    const seen = new Set<string>()
+    const visit = (file: string) => {
+      if (seen.has(file)) return
+      seen.add(file)
+      const source = readFileSync(file, 'utf8')
+      for (const match of source.matchAll(/^\s*(?:import|export)\s[^;]*?\sfrom\s+'([^']+)'/gm)) {
+        const specifier = match[1]!
+        if (/^import\s+type\s/.test(match[0].trim())) continue
+        expect(specifier, `${path.relative(root, file)} imports ${specifier}`).not.to.match(/^(ioredis|typeorm|better-sqlite3)/)
+        if (specifier.startsWith('.')) visit(path.resolve(path.dirname(file), specifier.replace(/\.js$/, '.ts')))
+      }
+    }
+    visit(path.join(root, 'src/plugins/redis/index.ts'))
+    expect(seen.size).to.be.greaterThan(1)
+  })
+})

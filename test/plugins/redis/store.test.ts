@@ -1,0 +1,795 @@
+/**
+ * The redis backend against real redis-server processes started by the tests (never the
+ * machine's own 6379): key layout, atomicity (R3), fail-fast connection errors (R7, R8, TLS),
+ * reconnection, and the CLI end to end.
+ */
+import {type ChildProcessWithoutNullStreams, execFileSync, spawn} from 'node:child_process'
+import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {expect} from 'chai'
+import {Redis} from 'ioredis'
+
+import {buildClient, type ClientRecord, REVOKED_API_KEY} from '../../../src/core/client.js'
+import {DuplicateApiKeyError, HivemindError, StoreCorruptError, StoreUnavailableError} from '../../../src/core/errors.js'
+import {probeRedis} from '../../../src/plugins/redis/probe.js'
+import {PAGE_SIZE, RedisClientStore} from '../../../src/plugins/redis/store.js'
+import {type CliResult, type CliSandbox, createSandbox} from '../../helpers/sandbox.js'
+import {freePort, type RedisServer, startRedisServer} from '../../helpers/redis-server.js'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
+
+/** The Redis Cluster hash tag of a key (the part between the first `{` and the next `}`), or the whole key. */
+function hashTag(key: string): string {
+  const start = key.indexOf('{')
+  if (start < 0) return key
+  const end = key.indexOf('}', start + 1)
+  return end < 0 || end === start + 1 ? key : key.slice(start + 1, end)
+}
+
+/** Every key of the server matching `<prefix>*` (KEYS is fine on a test server). */
+async function keysOf(redis: Redis, prefix: string): Promise<string[]> {
+  const escaped = prefix.replaceAll(/[*?[\]\\]/g, '\\$&')
+  return (await redis.keys(`${escaped}*`)).sort()
+}
+
+/** Collects an async iterable. */
+async function all<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = []
+  for await (const item of iterable) out.push(item)
+  return out
+}
+
+/** Awaits a promise that must fail, and returns the error. */
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise
+  } catch (error) {
+    return error as Error
+  }
+  throw new Error('expected a failure')
+}
+
+/**
+ * R3's invariant: every index entry points at a record holding that key, every live record is
+ * indexed, and the id sets agree with the records.
+ */
+async function expectConsistent(redis: Redis, store: RedisClientStore): Promise<void> {
+  const {keys} = store
+  const index = await redis.hgetall(keys.index)
+  for (const [apiKey, id] of Object.entries(index)) {
+    expect(apiKey).not.to.equal(REVOKED_API_KEY)
+    expect(await redis.hget(keys.client(Number(id)), 'api_key'), `index ${apiKey} → ${id}`).to.equal(apiKey)
+  }
+  const ids = (await redis.zrange(keys.ids, 0, -1)).map(Number)
+  const live = (await redis.zrange(keys.live, 0, -1)).map(Number)
+  const recordKeys = (await keysOf(redis, keys.clientPrefix)).map((key) => Number(key.slice(keys.clientPrefix.length))).sort((a, b) => a - b)
+  expect(ids).to.deep.equal(recordKeys)
+  const liveFromRecords: number[] = []
+  for (const id of ids) {
+    const apiKey = await redis.hget(keys.client(id), 'api_key')
+    expect(await redis.hget(keys.client(id), 'client_id')).to.equal(String(id))
+    if (apiKey !== REVOKED_API_KEY) {
+      liveFromRecords.push(id)
+      expect(index[apiKey!], `record ${id} is indexed`).to.equal(String(id))
+    }
+  }
+  expect(live).to.deep.equal(liveFromRecords)
+  expect(Object.keys(index)).to.have.length(live.length)
+  expect(Number(await redis.get(keys.lastId))).to.be.at.least(Math.max(0, ...ids))
+}
+
+/**
+ * The commands the CLIENTS sent while `action` ran (MONITOR; commands run inside scripts, shown
+ * with source "lua", are left out), between two markers the observer sends.
+ */
+async function clientCommands(server: RedisServer, observer: Redis, action: () => Promise<unknown>): Promise<string[][]> {
+  const monitor = await new Redis({port: server.port, lazyConnect: true}).monitor()
+  const seen: Array<{source: string; args: string[]}> = []
+  monitor.on('monitor', (_time: string, args: string[], source: string) => seen.push({source, args}))
+  try {
+    const marker = `marker-${Math.random()}`
+    await observer.echo(`${marker}-start`)
+    await action()
+    await observer.echo(`${marker}-end`)
+    const deadline = Date.now() + 5000
+    while (!seen.some(({args}) => args[1] === `${marker}-end`) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+    const start = seen.findIndex(({args}) => args[1] === `${marker}-start`)
+    const end = seen.findIndex(({args}) => args[1] === `${marker}-end`)
+    return seen.slice(start + 1, end).filter(({source}) => source !== 'lua').map(({args}) => args)
+  } finally {
+    monitor.disconnect()
+  }
+}
+
+/** Runs the built CLI and measures how long it took. */
+async function timed(run: () => Promise<CliResult>): Promise<CliResult & {ms: number}> {
+  const started = performance.now()
+  const result = await run()
+  return {...result, ms: Math.round(performance.now() - started)}
+}
+
+describe('redis backend', function () {
+  this.timeout(60_000)
+
+  let server: RedisServer
+  let observer: Redis
+  let serial = 0
+  const opened: RedisClientStore[] = []
+
+  before(async () => {
+    server = await startRedisServer()
+    observer = new Redis({port: server.port})
+  })
+
+  after(async () => {
+    observer?.disconnect()
+    await server?.stop()
+  })
+
+  afterEach(async () => {
+    for (const store of opened.splice(0)) await store.close()
+  })
+
+  /** A unique prefix per call: every store made from it starts empty on the shared server. */
+  const uniquePrefix = () => `t${process.pid}-${++serial}:`
+
+  /**
+   * The factory for the shared conformance suite: a fresh, EMPTY, not yet opened store per call
+   * (a unique keyPrefix on the one test server).
+   */
+  const createStore = (extra: Record<string, unknown> = {}) => new RedisClientStore({port: server.port, keyPrefix: uniquePrefix(), ...extra})
+
+  /** An opened store (closed after the test). */
+  async function openStore(extra: Record<string, unknown> = {}): Promise<RedisClientStore> {
+    const store = createStore(extra)
+    await store.open()
+    opened.push(store)
+    return store
+  }
+
+  /** A second, separately connected store on the same hive. */
+  async function sameHive(store: RedisClientStore, extra: Record<string, unknown> = {}): Promise<RedisClientStore> {
+    const other = new RedisClientStore({port: server.port, keyPrefix: store.keys.base.replace('{hive}', ''), ...extra})
+    await other.open()
+    opened.push(other)
+    return other
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // CONFORMANCE SUITE — placeholder. src/testing/index.ts (runStoreConformance) is being written
+  // in parallel and does not exist on this branch yet. When it lands, the one call goes here:
+  //
+  //   runStoreConformance('redis', () => createStore(), {/* backend options of the suite, if any */})
+  //
+  // (createStore returns a fresh, empty, unopened store each time; `server` is started in the
+  // `before` hook above.) Everything below is redis-specific.
+  // ---------------------------------------------------------------------------------------
+
+  describe('key layout', () => {
+    it('stores a client as one hash, fields as documented, null secrets as absent fields', async () => {
+      const store = await openStore()
+      const added = await store.add({
+        api_key: 'key-a',
+        password: 'pw-a',
+        crypto_key: null,
+        name: 'kitchen',
+        is_admin: true,
+        can_escalate: false,
+        last_seen: 1_732_547_000.25,
+        skill_blacklist: ['skill.a'],
+        allowed_types: [],
+        metadata: {room: 'kitchen', nested: {n: 1}},
+      })
+      expect(added.client_id).to.equal(1)
+      const {keys} = store
+      expect(keys.client(1)).to.equal(`${keys.base}client:1`)
+      expect(await observer.hgetall(keys.client(1))).to.deep.equal({
+        client_id: '1',
+        api_key: 'key-a',
+        name: 'kitchen',
+        description: '',
+        is_admin: '1',
+        last_seen: '1732547000.25',
+        intent_blacklist: '[]',
+        skill_blacklist: '["skill.a"]',
+        message_blacklist: '[]',
+        allowed_types: '[]',
+        password: 'pw-a',
+        can_broadcast: '1',
+        can_escalate: '0',
+        can_propagate: '1',
+        metadata: '{"room":"kitchen","nested":{"n":1}}',
+      })
+      expect(await observer.hgetall(keys.index)).to.deep.equal({'key-a': '1'})
+      expect(await observer.zrange(keys.ids, 0, -1, 'WITHSCORES')).to.deep.equal(['1', '1'])
+      expect(await observer.zrange(keys.live, 0, -1, 'WITHSCORES')).to.deep.equal(['1', '1'])
+      expect(await observer.get(keys.lastId)).to.equal('1')
+      expect(await observer.get(keys.revision)).to.equal('1')
+      expect(await observer.hgetall(keys.meta)).to.deep.equal({layout: '1'})
+      expect(await store.get(1)).to.deep.equal(added)
+    })
+
+    it('every key of a hive carries the one hash tag {hive}, and there are no others', async () => {
+      for (const prefix of ['hivemind:', 'weird{tag}:', '']) {
+        const store = new RedisClientStore({port: server.port, keyPrefix: `${prefix}${uniquePrefix()}`})
+        await store.open()
+        opened.push(store)
+        await store.add({api_key: 'k1'})
+        const second = await store.add({api_key: 'k2'})
+        await store.revoke(second.client_id)
+        await store.update(1, {name: 'x'})
+        const keys = await keysOf(observer, store.keys.base)
+        expect(keys).to.deep.equal(
+          [store.keys.client(1), store.keys.client(2), store.keys.ids, store.keys.index, store.keys.lastId, store.keys.live, store.keys.meta, store.keys.revision].sort(),
+        )
+        const tags = new Set(keys.map(hashTag))
+        expect([...tags], `keys ${keys.join(', ')}`).to.have.length(1)
+        if (!prefix.includes('{')) expect([...tags]).to.deep.equal(['hive'])
+      }
+    })
+
+    it('works on a cluster-mode node, and Redis itself puts every key of a hive in one slot', async () => {
+      const cluster = await startRedisServer({args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf']})
+      const admin = new Redis({port: cluster.port})
+      const store = new RedisClientStore({port: cluster.port, keyPrefix: 'hivemind:'})
+      try {
+        await admin.call('CLUSTER', 'ADDSLOTS', ...Array.from({length: 16_384}, (_, slot) => String(slot)))
+        const deadline = Date.now() + 10_000
+        while (!String(await admin.cluster('INFO')).includes('cluster_state:ok') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+        await store.open()
+        await store.add({api_key: 'a'})
+        await store.add({api_key: 'b'})
+        await store.revoke(2)
+        await store.update(1, {name: 'n'})
+        await store.putMany([buildClient(5, {api_key: 'c'})])
+        expect((await store.getByApiKey('c'))?.client_id).to.equal(5)
+        expect((await all(store.list({includeRevoked: true}))).map((record) => record.client_id)).to.deep.equal([1, 2, 5])
+        const keys = await keysOf(admin, store.keys.base)
+        expect(keys).to.have.length(3 + 6)
+        const slots = new Set(await Promise.all(keys.map((key) => admin.cluster('KEYSLOT', key))))
+        expect([...slots]).to.deep.equal([await admin.cluster('KEYSLOT', 'hive')])
+      } finally {
+        await store.close()
+        admin.disconnect()
+        await cluster.stop()
+      }
+    })
+
+    it('keeps null and "" apart, and reads booleans written as "true"/"false"', async () => {
+      const store = await openStore()
+      await store.add({api_key: 'k-null', password: null, crypto_key: null})
+      await store.add({api_key: 'k-empty', password: '', crypto_key: ''})
+      expect(await observer.hexists(store.keys.client(1), 'password')).to.equal(0)
+      expect(await observer.hget(store.keys.client(2), 'password')).to.equal('')
+      expect(await store.get(1)).to.include({password: null, crypto_key: null})
+      expect(await store.get(2)).to.include({password: '', crypto_key: ''})
+
+      await observer.hset(store.keys.client(1), 'is_admin', 'true', 'can_broadcast', 'false')
+      expect(await store.get(1)).to.include({is_admin: true, can_broadcast: false})
+    })
+
+    it('a hand-broken field is a StoreCorruptError naming the key and field, never the value', async () => {
+      const store = await openStore()
+      await store.add({api_key: 'k1'})
+      await observer.hset(store.keys.client(1), 'allowed_types', 'secret-looking{not json')
+      const error = await failure(store.get(1))
+      expect(error).to.be.instanceOf(StoreCorruptError)
+      expect(error.message).to.contain(store.keys.client(1)).and.to.contain('allowed_types').and.not.to.contain('secret-looking')
+    })
+
+    it('refuses a hive written by a newer key layout', async () => {
+      const store = createStore()
+      await observer.hset(store.keys.meta, 'layout', '99')
+      const error = await failure(store.open())
+      expect(error).to.be.instanceOf(StoreCorruptError)
+      expect(error.message).to.contain('newer hivemind-core')
+    })
+  })
+
+  describe('ids, revocation and the index', () => {
+    it('revoke leaves a tombstone, drops the index entry, and "revoked" is never indexed', async () => {
+      const store = await openStore()
+      await store.add({api_key: 'k1', password: 'p1', crypto_key: 'c'.repeat(16), name: 'one'})
+      await store.add({api_key: 'k2'})
+      const tombstone = await store.revoke(1)
+      expect(tombstone).to.include({client_id: 1, api_key: REVOKED_API_KEY, password: null, crypto_key: null, name: 'one'})
+      expect(await observer.hgetall(store.keys.client(1))).to.include({api_key: REVOKED_API_KEY}).and.not.to.have.any.keys('password', 'crypto_key')
+      expect(await observer.hgetall(store.keys.index)).to.deep.equal({k2: '2'})
+      expect(await store.getByApiKey('k1')).to.equal(undefined)
+      expect(await store.getByApiKey(REVOKED_API_KEY)).to.equal(undefined)
+      // A tombstone stored with put is not indexed either.
+      await store.put({...buildClient(7, {api_key: REVOKED_API_KEY, name: 'old'})})
+      expect(await observer.hexists(store.keys.index, REVOKED_API_KEY)).to.equal(0)
+      expect(await store.count()).to.equal(1)
+      expect(await store.count({includeRevoked: true})).to.equal(3)
+      expect((await all(store.list())).map((record) => record.client_id)).to.deep.equal([2])
+      expect((await all(store.list({includeRevoked: true}))).map((record) => record.client_id)).to.deep.equal([1, 2, 7])
+      // The revoked key is free again.
+      expect((await store.add({api_key: 'k1'})).client_id).to.equal(8)
+      await expectConsistent(observer, store)
+    })
+
+    it('the counter never reuses ids, and put advances it past the id it stores', async () => {
+      const store = await openStore()
+      for (const key of ['a', 'b', 'c']) await store.add({api_key: key})
+      await store.revoke(3)
+      expect((await store.add({api_key: 'd'})).client_id).to.equal(4)
+      await store.put(buildClient(50, {api_key: 'fifty'}))
+      expect(await observer.get(store.keys.lastId)).to.equal('50')
+      await store.put(buildClient(10, {api_key: 'ten'}))
+      expect(await observer.get(store.keys.lastId)).to.equal('50')
+      expect((await store.add({api_key: 'e'})).client_id).to.equal(51)
+      // Even a counter reset by hand never hands out a taken id.
+      await observer.set(store.keys.lastId, '0')
+      expect((await store.add({api_key: 'f'})).client_id).to.equal(52)
+      await expectConsistent(observer, store)
+    })
+
+    it('a duplicate live access key is rejected inside the script, naming the holder; nothing is written', async () => {
+      const store = await openStore()
+      await store.add({api_key: 'taken'})
+      await store.add({api_key: 'other'})
+      const revision = await store.revision()
+      for (const attempt of [store.add({api_key: 'taken'}), store.put(buildClient(9, {api_key: 'taken'})), store.update(2, {api_key: 'taken'})]) {
+        const error = await failure(attempt)
+        expect(error).to.be.instanceOf(DuplicateApiKeyError)
+        expect((error as DuplicateApiKeyError).existingClientId).to.equal(1)
+      }
+      expect(await store.revision()).to.equal(revision)
+      expect(await store.count({includeRevoked: true})).to.equal(2)
+      // Re-storing a client with its own key is not a duplicate.
+      await store.put({...(await store.get(1))!, name: 'renamed'})
+      expect(await store.get(1)).to.include({name: 'renamed', api_key: 'taken'})
+      await expectConsistent(observer, store)
+    })
+
+    it('update changes only the given fields, moves the index with the key, and clears nulls', async () => {
+      const store = await openStore()
+      await store.add({api_key: 'old-key', password: 'pw', crypto_key: 'c'.repeat(16), name: 'n'})
+      const updated = await store.update(1, {api_key: 'new-key', crypto_key: null, allowed_types: ['a:b']})
+      expect(updated).to.include({api_key: 'new-key', password: 'pw', crypto_key: null, name: 'n'})
+      expect(updated.allowed_types).to.deep.equal(['a:b'])
+      expect(await observer.hgetall(store.keys.index)).to.deep.equal({'new-key': '1'})
+      expect(await observer.hexists(store.keys.client(1), 'crypto_key')).to.equal(0)
+      expect(await failure(store.update(99, {name: 'x'}))).to.have.property('code', 'CLIENT_NOT_FOUND')
+      expect(await failure(store.revoke(99))).to.have.property('code', 'CLIENT_NOT_FOUND')
+    })
+
+    it('concurrent updates of different fields from two processes both survive', async () => {
+      const store = await openStore()
+      const other = await sameHive(store)
+      await store.add({api_key: 'k'})
+      await Promise.all([store.update(1, {name: 'from-a'}), other.update(1, {description: 'from-b'}), store.update(1, {is_admin: true})])
+      expect(await store.get(1)).to.include({name: 'from-a', description: 'from-b', is_admin: true})
+    })
+
+    it('putMany is all or nothing, checking keys as if stored one after the other', async () => {
+      const store = await openStore()
+      await store.add({api_key: 'a'})
+      const before = await store.revision()
+      const error = await failure(store.putMany([buildClient(5, {api_key: 'x'}), buildClient(6, {api_key: 'y'}), buildClient(7, {api_key: 'x'})]))
+      expect(error).to.be.instanceOf(DuplicateApiKeyError)
+      expect((error as DuplicateApiKeyError).existingClientId).to.equal(5)
+      expect(await store.revision()).to.equal(before)
+      expect(await store.count({includeRevoked: true})).to.equal(1)
+      // Giving client 1 a new key frees its old one for a later record of the same batch.
+      await store.putMany([buildClient(1, {api_key: 'a2'}), buildClient(2, {api_key: 'a'})])
+      expect((await store.getByApiKey('a'))?.client_id).to.equal(2)
+      expect((await store.getByApiKey('a2'))?.client_id).to.equal(1)
+      await expectConsistent(observer, store)
+    })
+  })
+
+  describe('reads', () => {
+    it('getByApiKey costs one round trip: one EVALSHA/EVAL, nothing else', async () => {
+      const store = await openStore()
+      await store.add({api_key: 'lookup-key'})
+      for (let round = 0; round < 2; round++) {
+        let found: ClientRecord | undefined
+        const sent = await clientCommands(server, observer, async () => {
+          found = await store.getByApiKey('lookup-key')
+        })
+        expect(found?.client_id).to.equal(1)
+        expect(sent, JSON.stringify(sent)).to.have.length(1)
+        expect(sent[0]![0]!.toLowerCase()).to.be.oneOf(['evalsha', 'eval'])
+      }
+      // The key "revoked" is refused without asking the server at all.
+      expect(await clientCommands(server, observer, () => store.getByApiKey(REVOKED_API_KEY))).to.deep.equal([])
+    })
+
+    it('list streams in id order, one script call per page, and agrees with count', async () => {
+      const store = await openStore()
+      const total = PAGE_SIZE * 2 + 3
+      await store.putMany(Array.from({length: total}, (_, i) => buildClient(total - i, {api_key: `key-${total - i}`})))
+      for (let id = 3; id <= total; id += 7) await store.revoke(id)
+      let listed: ClientRecord[] = []
+      const sent = await clientCommands(server, observer, async () => {
+        listed = await all(store.list({includeRevoked: true}))
+      })
+      expect(listed.map((record) => record.client_id)).to.deep.equal(Array.from({length: total}, (_, i) => i + 1))
+      expect(sent.map((args) => args[0]!.toLowerCase())).to.satisfy((names: string[]) => names.every((name) => name === 'evalsha' || name === 'eval'))
+      expect(sent).to.have.length(3)
+      const live = await all(store.list())
+      expect(live.every((record) => record.api_key !== REVOKED_API_KEY)).to.equal(true)
+      expect(live.map((record) => record.client_id)).to.deep.equal([...live.map((record) => record.client_id)].sort((a, b) => a - b))
+      expect(await store.count()).to.equal(live.length)
+      expect(await store.count({includeRevoked: true})).to.equal(total)
+    })
+
+    it('revision() is the write counter: +1 per write, unchanged by reads and refused writes', async () => {
+      const store = await openStore()
+      expect(await store.revision()).to.equal('0')
+      const other = await sameHive(store)
+      const steps: Array<() => Promise<unknown>> = [
+        () => store.add({api_key: 'a'}),
+        () => other.update(1, {name: 'b'}),
+        () => store.put(buildClient(3, {api_key: 'c'})),
+        () => other.putMany([buildClient(4, {api_key: 'd'}), buildClient(5, {api_key: 'e'})]),
+        () => store.revoke(1),
+      ]
+      for (const [index, step] of steps.entries()) {
+        await step()
+        expect(await other.revision()).to.equal(String(index + 1))
+      }
+      await store.get(1)
+      await store.getByApiKey('c')
+      await all(store.list())
+      await failure(store.add({api_key: 'c'}))
+      expect(await store.revision()).to.equal(String(steps.length))
+      expect(await observer.get(store.keys.revision)).to.equal(String(steps.length))
+    })
+
+    it('keyPrefix isolates hives on one server', async () => {
+      const a = await openStore()
+      const b = await openStore()
+      await a.add({api_key: 'shared-key', name: 'in a'})
+      await a.add({api_key: 'only-a'})
+      expect(await b.count({includeRevoked: true})).to.equal(0)
+      expect(await b.getByApiKey('shared-key')).to.equal(undefined)
+      // The same access key may exist in both hives; ids start at 1 in each.
+      expect((await b.add({api_key: 'shared-key', name: 'in b'})).client_id).to.equal(1)
+      expect((await a.getByApiKey('shared-key'))?.name).to.equal('in a')
+      expect((await b.getByApiKey('shared-key'))?.name).to.equal('in b')
+      expect(await a.revision()).to.equal('2')
+      expect(await b.revision()).to.equal('1')
+      const keysA = await keysOf(observer, a.keys.base)
+      const keysB = await keysOf(observer, b.keys.base)
+      expect(keysA.filter((key) => keysB.includes(key))).to.deep.equal([])
+    })
+
+    it('probe: nothing there → exists false; clients → live count; no server → undefined', async () => {
+      const store = await openStore()
+      const options = {port: server.port, keyPrefix: store.keys.base.replace('{hive}', '')}
+      expect(await probeRedis(options)).to.deep.include({exists: false, clients: 0})
+      await store.add({api_key: 'a'})
+      await store.add({api_key: 'b'})
+      await store.revoke(2)
+      expect(await probeRedis(options)).to.deep.equal({exists: true, clients: 1, location: store.location})
+      expect(await probeRedis({...options, port: await freePort()})).to.equal(undefined)
+    })
+  })
+
+  describe('atomicity (R3)', () => {
+    it('20 concurrent add() from 20 separately connected stores: 20 unique ids, index and records agree', async () => {
+      const first = await openStore()
+      const stores = [first]
+      for (let i = 1; i < 20; i++) stores.push(await sameHive(first))
+      const added = await Promise.all(stores.map((store, i) => store.add({api_key: `key-${i}`, name: `n${i}`})))
+      expect(added.map((record) => record.client_id).sort((a, b) => a - b)).to.deep.equal(Array.from({length: 20}, (_, i) => i + 1))
+      expect(await first.count()).to.equal(20)
+      expect(await first.revision()).to.equal('20')
+      for (const record of added) expect((await first.getByApiKey(record.api_key))?.client_id).to.equal(record.client_id)
+      await expectConsistent(observer, first)
+    })
+
+    it('20 barrier-started processes adding at once: 20 unique ids, nothing lost', async () => {
+      const prefix = uniquePrefix()
+      const script = path.join(root, 'test/helpers/redis-add-child.ts')
+      const children: ChildProcessWithoutNullStreams[] = []
+      const outputs: string[] = []
+      const exits: Array<Promise<number | null>> = []
+      const ready: Array<Promise<void>> = []
+      for (let i = 0; i < 20; i++) {
+        const child = spawn(process.execPath, ['--import', 'tsx', script, String(server.port), prefix, `p${i}`], {cwd: root, stdio: 'pipe'})
+        children.push(child)
+        outputs[i] = ''
+        ready.push(new Promise((resolve) => {
+          child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+            outputs[i] += chunk
+            if (outputs[i]!.includes('ready\n')) resolve()
+          })
+        }))
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (outputs[i] += chunk))
+        exits.push(new Promise((resolve) => child.on('close', resolve)))
+      }
+      await Promise.all(ready)
+      // The barrier: every child is connected and waiting; release them all at once.
+      for (const child of children) child.stdin.write('go\n')
+      const codes = await Promise.all(exits)
+      expect(codes, outputs.join('\n')).to.deep.equal(Array.from({length: 20}, () => 0))
+      const ids = outputs.map((output) => Number(/id (\d+)/.exec(output)?.[1])).sort((a, b) => a - b)
+      expect(ids).to.deep.equal(Array.from({length: 20}, (_, i) => i + 1))
+      const store = new RedisClientStore({port: server.port, keyPrefix: prefix})
+      await store.open()
+      opened.push(store)
+      expect(await store.count()).to.equal(20)
+      await expectConsistent(observer, store)
+    })
+  })
+
+  describe('connection policy', () => {
+    it('a fail-fast store reports "store unavailable" when the server goes away, and stays down', async () => {
+      const own = await startRedisServer()
+      const store = new RedisClientStore({port: own.port, keyPrefix: 'x:'})
+      try {
+        await store.open()
+        await store.add({api_key: 'k'})
+        await own.stop()
+        const error = await failure(store.getByApiKey('k'))
+        expect(error).to.be.instanceOf(StoreUnavailableError)
+        expect(error.message).to.contain(`127.0.0.1:${own.port}`)
+        const restarted = await startRedisServer({port: own.port})
+        try {
+          expect(await failure(store.count())).to.be.instanceOf(StoreUnavailableError)
+        } finally {
+          await restarted.stop()
+        }
+      } finally {
+        await store.close()
+        await own.stop()
+      }
+    })
+
+    it('a reconnecting store (listen) fails lookups during an outage, never "not found", and recovers', async () => {
+      const own = await startRedisServer()
+      const store = new RedisClientStore({port: own.port, keyPrefix: 'x:'}, undefined, {reconnect: true})
+      let restarted: RedisServer | undefined
+      try {
+        await store.open()
+        expect(store.reconnects).to.equal(true)
+        await store.add({api_key: 'k'})
+        await own.stop()
+        for (let i = 0; i < 3; i++) {
+          const error = await failure(store.getByApiKey('k'))
+          expect(error).to.be.instanceOf(StoreUnavailableError)
+          await new Promise((resolve) => setTimeout(resolve, 100))
+        }
+        restarted = await startRedisServer({port: own.port})
+        const deadline = Date.now() + 10_000
+        let count: number | undefined
+        while (count === undefined && Date.now() < deadline) {
+          count = await store.count().catch(() => undefined)
+          if (count === undefined) await new Promise((resolve) => setTimeout(resolve, 50))
+        }
+        // The restarted server has no persistence: empty, but answering.
+        expect(count).to.equal(0)
+      } finally {
+        await store.close()
+        await restarted?.stop()
+        await own.stop()
+      }
+    })
+
+    it('a server that accepts but never answers: open() fails within the deadline and probe() gives up', async () => {
+      const sockets: net.Socket[] = []
+      const silent = net.createServer((socket) => sockets.push(socket))
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+      const {port} = silent.address() as net.AddressInfo
+      try {
+        const started = performance.now()
+        const error = await failure(new RedisClientStore({port, keyPrefix: 'x:'}).open())
+        // R7's bound: a command against an unusable server ends within 3 s.
+        const ms = Math.round(performance.now() - started)
+        expect(ms).to.be.below(3000)
+        console.log(`      (silent server: open() failed after ${ms} ms)`)
+        expect(error).to.be.instanceOf(StoreUnavailableError)
+        expect(error.message).to.contain(`127.0.0.1:${port}`)
+        expect(await probeRedis({port, keyPrefix: 'x:'})).to.equal(undefined)
+      } finally {
+        for (const socket of sockets) socket.destroy()
+        silent.close()
+      }
+    })
+
+    it('a closed store refuses work; close() is idempotent', async () => {
+      const store = await openStore()
+      await store.close()
+      await store.close()
+      expect(await failure(store.count())).to.be.instanceOf(HivemindError).and.have.property('code', 'STORE_CLOSED')
+    })
+  })
+
+  describe('TLS', () => {
+    let certs: string | undefined
+    let tlsServer: RedisServer | undefined
+    const password = `tls-pw-${process.pid}`
+
+    before(async function () {
+      try {
+        certs = mkdtempSync(path.join(os.tmpdir(), 'hivemind-tls-'))
+        const openssl = (...args: string[]) => execFileSync('openssl', args, {cwd: certs, stdio: 'pipe'})
+        for (const ca of ['ca', 'other-ca']) {
+          openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '2', '-subj', `/CN=hivemind test ${ca}`)
+        }
+        openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost')
+        writeFileSync(path.join(certs, 'san.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n')
+        openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.cnf')
+        tlsServer = await startRedisServer({tls: {cert: path.join(certs, 'server.pem'), key: path.join(certs, 'server.key'), ca: path.join(certs, 'ca.pem')}, password})
+      } catch (error) {
+        // openssl missing, or a redis-server built without TLS: say so instead of failing.
+        console.warn(`    (TLS tests skipped: ${(error as Error).message.split('\n')[0]})`)
+        this.skip()
+      }
+    })
+
+    after(async () => {
+      await tlsServer?.stop()
+      if (certs) rmSync(certs, {recursive: true, force: true})
+    })
+
+    it('connects with the right CA (rediss:// or tls: true)', async () => {
+      for (const options of [{url: `rediss://127.0.0.1:${tlsServer!.port}/0`}, {port: tlsServer!.port, tls: true}]) {
+        const store = new RedisClientStore({...options, password, keyPrefix: uniquePrefix(), tlsCa: path.join(certs!, 'ca.pem')})
+        await store.open()
+        opened.push(store)
+        expect(store.location).to.match(/^rediss:\/\//)
+        await store.add({api_key: 'k'})
+        expect(await store.count()).to.equal(1)
+      }
+    })
+
+    it('a bad CA is a clear certificate error (never just "Connection is closed")', async () => {
+      const started = performance.now()
+      const error = await failure(new RedisClientStore({port: tlsServer!.port, tls: true, password, keyPrefix: 'x:', tlsCa: path.join(certs!, 'other-ca.pem')}).open())
+      expect(performance.now() - started).to.be.below(2000)
+      expect(error).to.be.instanceOf(StoreUnavailableError)
+      expect(error.message).to.match(/TLS handshake failed: .*certificate/).and.to.contain(`127.0.0.1:${tlsServer!.port}`)
+      expect(error.message).not.to.contain('Connection is closed').and.not.to.contain(password)
+    })
+
+    it('plain Redis against a TLS port says the server closed the connection and hints at TLS', async () => {
+      const error = await failure(new RedisClientStore({port: tlsServer!.port, password, keyPrefix: 'x:'}).open())
+      expect(error.message).to.contain('closed the connection').and.to.contain('rediss://')
+    })
+
+    it('R8 through the CLI: a bad CA → non-zero exit within 2 s naming the certificate problem, no password', async () => {
+      const sandbox = createSandbox()
+      try {
+        const env = {HIVEMIND_REDIS_TLS_CA: path.join(certs!, 'other-ca.pem'), HIVEMIND_REDIS_PASSWORD: password}
+        const result = await timed(() => sandbox.run(['list-clients', '--db-backend', 'redis', '--redis-url', `rediss://127.0.0.1:${tlsServer!.port}/0`], {env}))
+        expect(result.code).to.not.equal(0)
+        expect(result.ms).to.be.below(2000)
+        expect(result.stderr).to.match(/TLS handshake failed: .*certificate/)
+        expect(result.stdout + result.stderr).not.to.contain(password).and.not.to.contain('    at ')
+        console.log(`      (R8 TLS bad CA: exit ${result.code} after ${result.ms} ms)`)
+        const good = await sandbox.run(['list-clients', '--json', '--quiet', '--db-backend', 'redis', '--redis-url', `rediss://127.0.0.1:${tlsServer!.port}/0`], {
+          env: {...env, HIVEMIND_REDIS_TLS_CA: path.join(certs!, 'ca.pem')},
+        })
+        expect(good.code, good.stderr).to.equal(0)
+      } finally {
+        sandbox.cleanup()
+      }
+    })
+  })
+
+  describe('through the built CLI', () => {
+    let sandbox: CliSandbox
+
+    before(function () {
+      if (!existsSync(path.join(root, 'dist/plugins/redis/index.js'))) {
+        throw new Error('dist/ is missing the redis backend: run `npm run build` first')
+      }
+    })
+
+    beforeEach(() => {
+      sandbox = createSandbox()
+    })
+
+    afterEach(() => sandbox.cleanup())
+
+    it('add-client, list-clients and delete-client work end to end with --redis-url', async () => {
+      const prefix = uniquePrefix()
+      const db = ['--db-backend', 'redis', '--redis-url', server.url]
+      const env = {HIVEMIND_REDIS_KEY_PREFIX: prefix}
+      const added = await sandbox.run(['add-client', '--name', 'kitchen', '--json', ...db], {env})
+      expect(added.code, added.stderr).to.equal(0)
+      expect(added.stderr).to.contain(`Database: redis redis://127.0.0.1:${server.port}/0 prefix ${prefix}`)
+      const record = JSON.parse(added.stdout) as {client_id: number; api_key: string}
+      expect(record.client_id).to.equal(1)
+      expect(await observer.hget(`${prefix}{hive}client:1`, 'name')).to.equal('kitchen')
+      expect(await observer.hget(`${prefix}{hive}index`, record.api_key)).to.equal('1')
+
+      const duplicate = await sandbox.run(['add-client', '--access-key', record.api_key, ...db], {env})
+      expect(duplicate.code).to.equal(1)
+      expect(duplicate.stderr).to.contain('already used by client 1')
+
+      await sandbox.run(['add-client', '--name', 'bridge', '--admin', '--quiet', ...db], {env})
+      const listed = await sandbox.run(['list-clients', '--json', '--quiet', ...db], {env})
+      expect(listed.code, listed.stderr).to.equal(0)
+      expect((JSON.parse(listed.stdout) as ClientRecord[]).map((client) => [client.client_id, client.name, client.is_admin])).to.deep.equal([
+        [1, 'kitchen', false],
+        [2, 'bridge', true],
+      ])
+
+      const deleted = await sandbox.run(['delete-client', '1', '--yes', '--quiet', ...db], {env})
+      expect(deleted.code, deleted.stderr).to.equal(0)
+      const after = await sandbox.run(['list-clients', '--all', '--json', '--quiet', ...db], {env})
+      expect((JSON.parse(after.stdout) as ClientRecord[]).map((client) => [client.client_id, client.api_key === REVOKED_API_KEY])).to.deep.equal([
+        [1, true],
+        [2, false],
+      ])
+      expect(await observer.hexists(`${prefix}{hive}index`, record.api_key)).to.equal(0)
+    })
+
+    it('20 add-client processes at once (R3 through the CLI): all exit 0, 20 unique ids', async () => {
+      const prefix = uniquePrefix()
+      const db = ['--db-backend', 'redis', '--redis-port', String(server.port), '--json', '--quiet']
+      const results = await Promise.all(Array.from({length: 20}, (_, i) => sandbox.run(['add-client', '--name', `c${i}`, ...db], {env: {HIVEMIND_REDIS_KEY_PREFIX: prefix}})))
+      expect(results.map((result) => result.code), results.map((result) => result.stderr + result.stdout).join('\n')).to.deep.equal(Array.from({length: 20}, () => 0))
+      const ids = results.map((result) => (JSON.parse(result.stdout) as {client_id: number}).client_id).sort((a, b) => a - b)
+      expect(ids).to.deep.equal(Array.from({length: 20}, (_, i) => i + 1))
+      const store = new RedisClientStore({port: server.port, keyPrefix: prefix})
+      await store.open()
+      opened.push(store)
+      await expectConsistent(observer, store)
+    })
+
+    it('R7: Redis down when a command starts → non-zero exit within 3 s naming host:port, no stack trace', async () => {
+      const dead = await freePort()
+      for (const command of [['list-clients'], ['add-client', '--name', 'x']]) {
+        const result = await timed(() => sandbox.run([...command, '--db-backend', 'redis', '--redis-port', String(dead)]))
+        expect(result.code, result.stderr).to.not.equal(0)
+        expect(result.ms, `${command[0]} took ${result.ms} ms`).to.be.below(3000)
+        expect(result.stderr).to.contain(`127.0.0.1:${dead}`).and.to.contain('not reachable')
+        expect(result.stderr + result.stdout).not.to.contain('    at ')
+        console.log(`      (R7 ${command[0]}: exit ${result.code} after ${result.ms} ms)`)
+      }
+    })
+
+    describe('R8: wrong or missing password', () => {
+      let secured: RedisServer
+      const password = `S3cret-${process.pid}-${Date.now()}`
+      const wrong = `Wr0ng-${process.pid}-${Date.now()}`
+
+      before(async () => {
+        secured = await startRedisServer({password})
+      })
+
+      after(async () => secured?.stop())
+
+      const cases: Array<[string, string[], NodeJS.ProcessEnv]> = [
+        ['missing password', [], {}],
+        ['wrong password in HIVEMIND_REDIS_PASSWORD', [], {HIVEMIND_REDIS_PASSWORD: wrong}],
+        ['wrong password in --redis-password', ['--redis-password', wrong], {}],
+        ['wrong password in --redis-url', ['--redis-url', `redis://:${wrong}@127.0.0.1:PORT/0`], {}],
+        ['wrong password, HIVEMIND_DEBUG=1 (stacks shown)', [], {HIVEMIND_REDIS_PASSWORD: wrong, HIVEMIND_DEBUG: '1'}],
+      ]
+      for (const [label, flags, env] of cases) {
+        it(`${label} → non-zero exit within 2 s, "authentication failed", no password anywhere`, async () => {
+          for (const command of [['list-clients'], ['add-client', '--name', 'x']]) {
+            const args = [...command, '--db-backend', 'redis', '--redis-port', String(secured.port), ...flags.map((flag) => flag.replace('PORT', String(secured.port)))]
+            const result = await timed(() => sandbox.run(args, {env}))
+            expect(result.code, result.stderr).to.not.equal(0)
+            expect(result.ms, `${label}: ${command[0]} took ${result.ms} ms`).to.be.below(2000)
+            expect(result.stderr).to.contain('authentication failed').and.to.contain(`127.0.0.1:${secured.port}`)
+            const output = result.stdout + result.stderr
+            expect(output).not.to.contain(password)
+            expect(output).not.to.contain(wrong)
+            if (!env.HIVEMIND_DEBUG) expect(output).not.to.contain('    at ')
+            console.log(`      (R8 ${label}, ${command[0]}: exit ${result.code} after ${result.ms} ms)`)
+          }
+        })
+      }
+
+      it('the right password (env) works', async () => {
+        const result = await sandbox.run(['list-clients', '--json', '--quiet', '--db-backend', 'redis', '--redis-port', String(secured.port)], {env: {HIVEMIND_REDIS_PASSWORD: password}})
+        expect(result.code, result.stderr).to.equal(0)
+        expect(JSON.parse(result.stdout)).to.deep.equal([])
+      })
+    })
+  })
+})
