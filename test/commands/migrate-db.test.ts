@@ -8,7 +8,9 @@ import {expect} from 'chai'
 import {canonicalJson, type ClientRecord} from '../../src/core/client.js'
 import type {BackendDescriptor, ClientStore} from '../../src/core/store.js'
 import {jsonBackend} from '../../src/plugins/json/index.js'
+import {redisBackend} from '../../src/plugins/redis/index.js'
 import {sqliteBackend} from '../../src/plugins/sqlite/index.js'
+import {type RedisServer, startRedisServer} from '../helpers/redis-server.js'
 import {CLI, type CliSandbox, createSandbox} from '../helpers/sandbox.js'
 import {variedClients} from '../helpers/varied-clients.js'
 
@@ -21,7 +23,13 @@ interface BackendUnderTest {
   flags(side: 'from' | 'to', location: string): string[]
   /** A location inside the sandbox. */
   location(sandbox: CliSandbox, tag: string): string
+  /** Whether anything is stored there yet. */
+  exists(location: string): boolean
 }
+
+/** The tests' own redis-server (started in `before`). */
+let redis: RedisServer | undefined
+let prefixes = 0
 
 const BACKENDS: Record<string, BackendUnderTest> = {
   json: {
@@ -30,6 +38,7 @@ const BACKENDS: Record<string, BackendUnderTest> = {
     options: (location) => ({path: location, lockStaleMs: 2000, lockWaitMs: 30_000}),
     flags: (side, location) => [`--${side}`, 'json', `--${side}-path`, location],
     location: (sandbox, tag) => path.join(sandbox.root, `${tag}.json`),
+    exists: (location) => existsSync(location),
   },
   sqlite: {
     name: 'sqlite',
@@ -37,6 +46,16 @@ const BACKENDS: Record<string, BackendUnderTest> = {
     options: (location) => ({path: location, busyTimeoutMs: 10_000}),
     flags: (side, location) => [`--${side}`, 'sqlite', `--${side}-path`, location],
     location: (sandbox, tag) => path.join(sandbox.root, `${tag}.db`),
+    exists: (location) => existsSync(location),
+  },
+  redis: {
+    name: 'redis',
+    descriptor: redisBackend as unknown as BackendDescriptor,
+    // A location is a key prefix on the test server: every test gets fresh, isolated hives.
+    options: (location) => ({url: redis!.url, keyPrefix: location, connectTimeoutMs: 2000, reconnect: false}),
+    flags: (side, location) => [`--${side}`, 'redis', `--${side}-redis-url`, redis!.url, `--${side}-option`, `keyPrefix=${location}`],
+    location: (_sandbox, tag) => `t${++prefixes}-${process.pid}-${tag}:`,
+    exists: () => true,
   },
 }
 
@@ -58,7 +77,7 @@ async function seed(backend: BackendUnderTest, location: string, records: Client
 
 /** Canonical JSON of every record, tombstones included, in id order. */
 async function contents(backend: BackendUnderTest, location: string): Promise<string[]> {
-  if (!existsSync(location)) return []
+  if (!backend.exists(location)) return []
   return withStore(backend, location, async (store) => {
     const all: string[] = []
     for await (const record of store.list({includeRevoked: true})) all.push(canonicalJson(record))
@@ -74,6 +93,14 @@ describe('migrate-db', function () {
   this.timeout(120_000)
   let sandbox: CliSandbox
 
+  before(async () => {
+    redis = await startRedisServer()
+  })
+
+  after(async () => {
+    await redis?.stop()
+  })
+
   beforeEach(() => {
     sandbox = createSandbox()
   })
@@ -83,7 +110,9 @@ describe('migrate-db', function () {
   const migrate = (from: BackendUnderTest, fromLocation: string, to: BackendUnderTest, toLocation: string, extra: string[] = []) =>
     sandbox.run(['migrate-db', ...from.flags('from', fromLocation), ...to.flags('to', toLocation), '--quiet', ...extra])
 
-  for (const [fromName, toName] of [['json', 'sqlite'], ['sqlite', 'json'], ['sqlite', 'sqlite'], ['json', 'json']] as const) {
+  const names = ['sqlite', 'json', 'redis'] as const
+  const pairs = names.flatMap((from) => names.map((to) => [from, to] as const))
+  for (const [fromName, toName] of pairs) {
     it(`${fromName} → ${toName}: 1000 varied clients with their ids and tombstones, verified; a re-run is a no-op`, async () => {
       const from = BACKENDS[fromName]!
       const to = BACKENDS[toName]!
@@ -98,7 +127,8 @@ describe('migrate-db', function () {
       expect(result.code, result.stderr).to.equal(0)
       const summary = JSON.parse(result.stdout) as Record<string, unknown>
       expect(Object.keys(summary).sort()).to.deep.equal(['copied', 'dryRun', 'durationMs', 'from', 'skipped', 'switched', 'to', 'verified'])
-      expect(summary).to.deep.include({from: `${fromName} ${source}`, to: `${toName} ${target}`, copied: 1000, skipped: 0, verified: true})
+      const label = (backend: BackendUnderTest, location: string) => `${backend.name} ${backend.descriptor.describeLocation!(backend.options(location))}`
+      expect(summary).to.deep.include({from: label(from, source), to: label(to, target), copied: 1000, skipped: 0, verified: true})
       expect(await contents(to, target)).to.deep.equal(before)
       expect(await contents(from, source)).to.deep.equal(before)
 
@@ -108,15 +138,18 @@ describe('migrate-db', function () {
     })
   }
 
-  it('R11: json → sqlite → json round trip keeps every record identical (canonical form)', async () => {
+  it('R11: json → sqlite → redis → json round trip keeps every record identical (canonical form)', async () => {
     const json = BACKENDS.json!
     const sqlite = BACKENDS.sqlite!
+    const redisBackendUnderTest = BACKENDS.redis!
     const first = json.location(sandbox, 'first')
     const middle = sqlite.location(sandbox, 'middle')
+    const remote = redisBackendUnderTest.location(sandbox, 'remote')
     const last = json.location(sandbox, 'last')
     await seed(json, first, variedClients(1000))
     expect((await migrate(json, first, sqlite, middle)).code).to.equal(0)
-    expect((await migrate(sqlite, middle, json, last)).code).to.equal(0)
+    expect((await migrate(sqlite, middle, redisBackendUnderTest, remote)).code).to.equal(0)
+    expect((await migrate(redisBackendUnderTest, remote, json, last)).code).to.equal(0)
     expect(await contents(json, last)).to.deep.equal(await contents(json, first))
     // Same file format too: the JSON written at the end is byte-identical to the one we started from.
     expect(digest(last)).to.equal(digest(first))

@@ -207,6 +207,22 @@ return {'ok', redis.call('HGETALL', key)}
 }
 
 /**
+ * clear: removes every record hash, the index and both id sets; keeps the id counter (ids are
+ * never reused) and bumps the revision. Used by migrate-db --force.
+ */
+const clear: ScriptDefinition = {
+  numberOfKeys: 6,
+  lua: `
+for _, idText in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  redis.call('DEL', ARGV[1] .. idText)
+end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+${FINISH_WRITE}
+return {'ok'}
+`,
+}
+
+/**
  * byKey (read only): KEYS[1] = index; ARGV[1] = record key prefix, ARGV[2] = access key.
  * HGET index + HGETALL record in ONE round trip. Replies the record's pairs, or nil when the key
  * is unknown, "revoked", or (should the index ever disagree) the record holds another key.
@@ -252,6 +268,7 @@ export const SCRIPTS = {
   hivemindPut: put,
   hivemindUpdate: update,
   hivemindRevoke: revoke,
+  hivemindClear: clear,
   hivemindByKey: byKey,
   hivemindPage: page,
 } as const

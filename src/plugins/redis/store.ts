@@ -39,6 +39,9 @@ export interface ConnectionPolicy {
 type ScriptReply = [string, ...unknown[]] | null
 type ScriptRunner = (...args: Array<string | number>) => Promise<unknown>
 
+/** Servers already warned about (once per process, per server). */
+const warnedAboutPersistence = new Set<string>()
+
 export class RedisClientStore implements ClientStore {
   readonly name = 'redis'
   readonly location: string
@@ -49,10 +52,10 @@ export class RedisClientStore implements ClientStore {
 
   /**
    * @param options validated options (as the settings layer resolves them); only `keyPrefix` is required
-   * @param _context the backend context (unused: nothing is created before the first write)
+   * @param context the backend context (its warn() tells the operator when the server persists nothing)
    * @param policy overrides the `reconnect` option (the listener passes `{reconnect: true}`)
    */
-  constructor(options: RedisOptions, _context?: BackendContext, policy: ConnectionPolicy = {}) {
+  constructor(options: RedisOptions, private readonly context?: BackendContext, policy: ConnectionPolicy = {}) {
     this.target = resolveTarget(options)
     if (policy.reconnect !== undefined) this.target = {...this.target, reconnect: policy.reconnect}
     this.location = describeTarget(this.target)
@@ -71,6 +74,7 @@ export class RedisClientStore implements ClientStore {
     try {
       for (const [name, script] of Object.entries(SCRIPTS)) connection.client.defineCommand(name, script)
       await this.checkLayout(connection)
+      await this.warnIfNothingPersists(connection)
     } catch (error) {
       await connection.close()
       throw connection.translate(error, 'connect')
@@ -159,6 +163,10 @@ export class RedisClientStore implements ClientStore {
     return decodeRecord(reply![1] as string[], this.keys.client(id))
   }
 
+  async clear(): Promise<void> {
+    this.expectOk(await this.runWrite('hivemindClear', []))
+  }
+
   async *list(options: ListOptions = {}): AsyncIterable<ClientRecord> {
     const set = options.includeRevoked ? this.keys.ids : this.keys.live
     let after = '0'
@@ -195,6 +203,27 @@ export class RedisClientStore implements ClientStore {
   }
 
   // --- internals -------------------------------------------------------------------------
+
+  /**
+   * A server with neither AOF nor RDB save points loses every client on restart: say so, once per
+   * process. Managed servers may forbid CONFIG; then nothing is said.
+   */
+  private async warnIfNothingPersists(connection: RedisConnection): Promise<void> {
+    if (!this.context || warnedAboutPersistence.has(connection.where)) return
+    try {
+      const [, save] = (await connection.client.config('GET', 'save')) as [string, string]
+      const [, appendonly] = (await connection.client.config('GET', 'appendonly')) as [string, string]
+      if ((save ?? '').trim() === '' && appendonly !== 'yes') {
+        warnedAboutPersistence.add(connection.where)
+        this.context.warn(
+          `the Redis server at ${connection.where} persists nothing (no AOF, no RDB save points): a restart loses every client. ` +
+            'Enable persistence, e.g. redis-cli CONFIG SET appendonly yes (and set it in redis.conf)',
+        )
+      }
+    } catch {
+      // CONFIG disabled or renamed: cannot tell, so say nothing.
+    }
+  }
 
   /** Refuses a hive written by a newer layout instead of misreading it. Writes nothing. */
   private async checkLayout(connection: RedisConnection): Promise<void> {

@@ -18,7 +18,7 @@ describe('redis options', () => {
   it('defaults to 127.0.0.1:6379/0, prefix hivemind:, fail-fast, 2000 ms', () => {
     const target = resolveTarget(options({}))
     expect(target).to.deep.equal({host: '127.0.0.1', port: 6379, db: 0, keyPrefix: 'hivemind:', connectTimeoutMs: 2000, reconnect: false})
-    expect(redisBackend.describeLocation(options({}))).to.equal('redis://127.0.0.1:6379/0 prefix hivemind:')
+    expect(redisBackend.describeLocation!(options({}))).to.equal('redis://127.0.0.1:6379/0 prefix hivemind:')
   })
 
   it('takes host, port, user, password and db from the URL; explicit options override each part', () => {
@@ -39,7 +39,7 @@ describe('redis options', () => {
 
   it('never puts the password (or the user) in a location or an error', () => {
     const url = 'redis://bob:hunter2-secret@10.0.0.5:6390/1'
-    const location = redisBackend.describeLocation(options({url, password: 'other-secret'}))
+    const location = redisBackend.describeLocation!(options({url, password: 'other-secret'}))
     expect(location).to.equal('redis://10.0.0.5:6390/1 prefix hivemind:')
     for (const bad of ['redis://bob:hunter2-secret@host:notaport/0', 'http://bob:hunter2-secret@host/0', 'redis://bob:hunter2-secret@host/zero']) {
       expect(() => resolveTarget(options({url: bad}))).to.throw().that.satisfies((error: Error) => !error.message.includes('hunter2-secret'))
