@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: each row prints our figure, a baseline measured in the same run, and the ratio
  * (median of interleaved rounds). Benchmarks are not tests: nothing here asserts a time.
- * Rows: P1 (sqlite getByApiKey), P2 (json getByApiKey), P4 (CLI cold start).
+ * Rows: P1 (sqlite getByApiKey), P2 (json getByApiKey), P3 (redis getByApiKey), P4 (CLI cold start).
  */
 import {spawnSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
@@ -14,7 +14,9 @@ import Database from 'better-sqlite3'
 import {buildClient, type ClientRecord} from '../src/core/client.js'
 import type {BackendDescriptor, ClientStore} from '../src/core/store.js'
 import {jsonBackend} from '../src/plugins/json/index.js'
+import {redisBackend} from '../src/plugins/redis/index.js'
 import {sqliteBackend} from '../src/plugins/sqlite/index.js'
+import {startRedisServer} from '../test/helpers/redis-server.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const ROUNDS = 5
@@ -79,6 +81,42 @@ async function benchSqlite(dir: string): Promise<void> {
   rows.push({id: 'P1', what: `sqlite getByApiKey, ${CLIENTS} clients`, ours: median(ours), baseline: median(baseline), unit: 'lookups/s', higherIsBetter: true, goal: '≥ 0.5× raw prepared get'})
 }
 
+/** requests/s that redis-benchmark reports for one command at a concurrency. */
+function redisBenchmark(port: number, clientsInFlight: number, requests: number, command: string[]): number {
+  const result = spawnSync('redis-benchmark', ['-p', String(port), '-c', String(clientsInFlight), '-n', String(requests), '-q', ...command], {encoding: 'utf8'})
+  const match = /([\d.]+) requests per second/.exec(result.stdout)
+  if (!match) throw new Error(`redis-benchmark printed: ${result.stdout}${result.stderr}`)
+  return Number(match[1])
+}
+
+async function benchRedis(): Promise<void> {
+  const server = await startRedisServer()
+  try {
+    const store = await openStore(redisBackend as unknown as BackendDescriptor, {url: server.url, keyPrefix: 'bench:', connectTimeoutMs: 2000, reconnect: false})
+    const all = clients(CLIENTS)
+    for (let start = 0; start < all.length; start += 500) await store.putMany!(all.slice(start, start + 500))
+    const recordKey = (store as unknown as {keys: {client(id: number): string}}).keys.client(1)
+    for (const inFlight of [1, 50]) {
+      const ours: number[] = []
+      const baseline: number[] = []
+      for (let round = 0; round < ROUNDS; round++) {
+        baseline.push(redisBenchmark(server.port, inFlight, 20_000, ['HGETALL', recordKey]))
+        const keys = sample(20_000)
+        const start = process.hrtime.bigint()
+        let next = 0
+        await Promise.all(Array.from({length: inFlight}, async () => {
+          while (next < keys.length) await store.getByApiKey(keys[next++]!)
+        }))
+        ours.push(keys.length / (Number(process.hrtime.bigint() - start) / 1e9))
+      }
+      rows.push({id: 'P3', what: `redis getByApiKey, ${inFlight} in flight`, ours: median(ours), baseline: median(baseline), unit: 'lookups/s', higherIsBetter: true, goal: '≥ 0.5× redis-benchmark HGETALL'})
+    }
+    await store.close()
+  } finally {
+    await server.stop()
+  }
+}
+
 async function benchJson(dir: string): Promise<void> {
   const file = path.join(dir, 'clients.json')
   const store = await openStore(jsonBackend as unknown as BackendDescriptor, {path: file, lockStaleMs: 10_000, lockWaitMs: 30_000})
@@ -138,13 +176,14 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'hivemind-bench-'))
 try {
   await benchSqlite(dir)
   await benchJson(dir)
+  await benchRedis()
   await benchColdStart(dir)
 } finally {
   rmSync(dir, {recursive: true, force: true})
 }
 
 const format = (value: number) => (value >= 100 ? Math.round(value).toLocaleString('en') : value.toFixed(1))
-console.log(`median of ${ROUNDS} interleaved rounds; ratio = ours / baseline${''}`)
+console.log(`${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; median of ${ROUNDS} interleaved rounds; ratio = ours / baseline`)
 console.log(['id', 'what', 'ours', 'baseline', 'unit', 'ratio', 'goal'].join('\t'))
 for (const row of rows) {
   const ratio = row.ours / row.baseline
