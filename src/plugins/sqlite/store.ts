@@ -39,6 +39,8 @@ export class SqliteClientStore implements ClientStore {
   private writeQueue: Promise<unknown> = Promise.resolve()
   /** Writes by this connection (PRAGMA data_version only counts other connections' commits). */
   private ownWrites = 0
+  /** The close in progress, shared by concurrent close() calls and awaited by open(). */
+  private closing?: Promise<void>
 
   constructor(
     private readonly options: SqliteOptions,
@@ -48,6 +50,7 @@ export class SqliteClientStore implements ClientStore {
   }
 
   async open(): Promise<void> {
+    if (this.closing) await this.closing
     if (this.dataSource?.isInitialized) return
     const file = this.options.path
     this.prepareFile(file)
@@ -81,12 +84,29 @@ export class SqliteClientStore implements ClientStore {
     }
   }
 
+  /**
+   * Flushes and closes. Writes requested BEFORE close still complete (each holds its own
+   * reference to the DataSource); anything requested after it is refused as STORE_CLOSED.
+   * Idempotent; concurrent calls share one close.
+   */
   async close(): Promise<void> {
+    if (this.closing) return this.closing
     const dataSource = this.dataSource
+    if (!dataSource) return
+    // From here on new reads and writes are refused.
     this.dataSource = undefined
-    if (!dataSource?.isInitialized) return
-    await this.writeQueue.catch(() => {})
-    await dataSource.destroy()
+    this.closing = (async () => {
+      await this.writeQueue.catch(() => {})
+      this.repository = undefined
+      this.selectByKey = undefined
+      this.connection = undefined
+      try {
+        if (dataSource.isInitialized) await dataSource.destroy()
+      } finally {
+        this.closing = undefined
+      }
+    })()
+    return this.closing
   }
 
   async add(client: NewClient): Promise<ClientRecord> {
@@ -122,7 +142,7 @@ export class SqliteClientStore implements ClientStore {
   }
 
   async getByApiKey(apiKey: string): Promise<ClientRecord | undefined> {
-    if (!this.selectByKey) throw this.closedError()
+    if (!this.selectByKey || !this.dataSource) throw this.closedError()
     if (apiKey === REVOKED_API_KEY) return undefined
     try {
       const row = this.selectByKey.get(apiKey)
@@ -173,7 +193,7 @@ export class SqliteClientStore implements ClientStore {
   }
 
   async revision(): Promise<string> {
-    if (!this.connection) throw this.closedError()
+    if (!this.connection || !this.dataSource) throw this.closedError()
     // data_version moves when ANOTHER connection commits; the inode catches a replaced file.
     const dataVersion = this.connection.pragma('data_version', {simple: true}) as number
     let inode = 0
@@ -238,9 +258,12 @@ export class SqliteClientStore implements ClientStore {
   }
 
   private write<T>(work: (runner: ReturnType<DataSource['createQueryRunner']>) => Promise<T>): Promise<T> {
+    // Checked when the write is requested, not when its turn comes: a write queued before
+    // close() must still run while close() drains the queue ("close flushes").
+    const dataSource = this.dataSource
+    if (!dataSource?.isInitialized) return Promise.reject(this.closedError())
     const run = async () => {
-      if (!this.dataSource?.isInitialized) throw this.closedError()
-      const runner = this.dataSource.createQueryRunner()
+      const runner = dataSource.createQueryRunner()
       const result = await this.withImmediateTransaction(runner, () => work(runner))
       this.ownWrites++
       return result
