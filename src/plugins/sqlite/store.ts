@@ -64,7 +64,9 @@ export class SqliteClientStore implements ClientStore {
       synchronize: false,
       logging: false,
       timeout: this.options.busyTimeoutMs,
-      enableWAL: true,
+      // Not `enableWAL`: TypeORM would switch the journal mode inside initialize(), rewriting the
+      // header of a file we may still refuse (duplicate live keys, a foreign `clients` table).
+      // WAL is turned on below, once the file is migrated and checked.
     })
     try {
       await dataSource.initialize()
@@ -72,6 +74,7 @@ export class SqliteClientStore implements ClientStore {
       this.connection = (dataSource.driver as unknown as {databaseConnection: Database.Database}).databaseConnection
       await this.migrate()
       this.checkTableShape()
+      this.connection.pragma('journal_mode = WAL')
       this.restrictModes(file)
       this.repository = dataSource.getRepository(ClientEntity)
       this.selectByKey = this.connection.prepare<[string], ClientRow>(
@@ -80,6 +83,7 @@ export class SqliteClientStore implements ClientStore {
     } catch (error) {
       if (dataSource.isInitialized) await dataSource.destroy().catch(() => {})
       this.dataSource = undefined
+      this.connection = undefined
       throw this.translate(error, 'open')
     }
   }
