@@ -218,7 +218,14 @@ export class SqliteClientStore implements ClientStore {
       if (!existsSync(dir)) {
         // Parents get the usual mode; only our own directory is private.
         mkdirSync(path.dirname(dir), {recursive: true})
-        mkdirSync(dir, {mode: 0o700})
+        try {
+          mkdirSync(dir, {mode: 0o700})
+        } catch (error) {
+          // Another process (a second command started at the same moment) created it between
+          // the check and the mkdir: fine, whoever created it made it 0700. A non-directory in
+          // its place still fails below, when the file is opened.
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+        }
       }
       if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600))
     } catch (error) {
