@@ -10,7 +10,7 @@ import {chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync} from 'n
 import path from 'node:path'
 
 import type Database from 'better-sqlite3'
-import {DataSource, MoreThan, Not, type Repository} from 'typeorm'
+import {DataSource, type Logger, MoreThan, Not, type Repository} from 'typeorm'
 
 import {applyPatch, buildClient, type ClientPatch, type ClientRecord, isRevoked, type NewClient, REVOKED_API_KEY, tombstoneOf} from '../../core/client.js'
 import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreCorruptError, StoreUnavailableError} from '../../core/errors.js'
@@ -19,6 +19,19 @@ import {assertStorableRecord} from '../../core/validate.js'
 import {ClientEntity, type ClientRow, recordToRow, rowToRecord} from './entity.js'
 import {MIGRATIONS, MIGRATIONS_TABLE} from './migrations.js'
 import type {SqliteOptions} from './options.js'
+
+/**
+ * TypeORM logs failed migrations with console.log whatever `logging` says, i.e. an extra line on
+ * stdout (breaking `--json`) before our typed error, which already carries the message.
+ */
+const SILENT_LOGGER: Logger = {
+  logQuery() {},
+  logQueryError() {},
+  logQuerySlow() {},
+  logSchemaBuild() {},
+  logMigration() {},
+  log() {},
+}
 
 /** Records fetched per page while listing. */
 const PAGE_SIZE = 500
@@ -63,6 +76,7 @@ export class SqliteClientStore implements ClientStore {
       migrationsRun: false,
       synchronize: false,
       logging: false,
+      logger: SILENT_LOGGER,
       timeout: this.options.busyTimeoutMs,
       // Not `enableWAL`: TypeORM would switch the journal mode inside initialize(), rewriting the
       // header of a file we may still refuse (duplicate live keys, a foreign `clients` table).
