@@ -8,6 +8,7 @@
  */
 import {chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync} from 'node:fs'
 import path from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
 
 import type Database from 'better-sqlite3'
 import {DataSource, type Logger, MoreThan, Not, type Repository} from 'typeorm'
@@ -88,7 +89,7 @@ export class SqliteClientStore implements ClientStore {
       this.connection = (dataSource.driver as unknown as {databaseConnection: Database.Database}).databaseConnection
       await this.migrate()
       this.checkTableShape()
-      this.connection.pragma('journal_mode = WAL')
+      await this.enableWal()
       this.restrictModes(file)
       this.repository = dataSource.getRepository(ClientEntity)
       this.selectByKey = this.connection.prepare<[string], ClientRow>(
@@ -272,6 +273,29 @@ export class SqliteClientStore implements ClientStore {
       if (done[0].n >= MIGRATIONS.length) return
     }
     await this.withImmediateTransaction(runner, () => dataSource.runMigrations({transaction: 'none'}))
+  }
+
+  /**
+   * Switches the file to WAL (a no-op when it already is). Retried on SQLITE_BUSY until the busy
+   * timeout: the switch reads the header under a shared lock, then needs the write lock, and when
+   * another process holds that lock meanwhile SQLite answers SQLITE_BUSY at once, without its busy
+   * handler (deadlock avoidance). That is the normal case when several commands open a new or
+   * upstream file at the same moment: the others are inside their migration transaction.
+   */
+  private async enableWal(): Promise<void> {
+    const deadline = Date.now() + this.options.busyTimeoutMs
+    for (;;) {
+      try {
+        this.connection!.pragma('journal_mode = WAL')
+        return
+      } catch (error) {
+        const code = String((error as {code?: unknown}).code ?? '')
+        if (!code.startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw error
+      }
+      // The lock holder is in a short transaction; a little jitter keeps the waiters apart.
+      // eslint-disable-next-line no-await-in-loop -- retrying is sequential by nature
+      await sleep(5 + Math.random() * 20)
+    }
   }
 
   private checkTableShape(): void {
