@@ -461,7 +461,8 @@ describe('sqlite store (backend-specific)', () => {
 
     function expectAllStored(file: string, outcomes: ChildOutcome[]): void {
       for (const outcome of outcomes) {
-        expect(`${outcome.stdout}\n${outcome.stderr}`, outcome.apiKey).to.not.match(/database is locked|SQLITE_BUSY/i)
+        const output = `${outcome.stdout}\n${outcome.stderr}`
+        expect(/database is locked|SQLITE_BUSY/i.test(output), `${outcome.apiKey} reported a lock error:\n${output}`).to.equal(false)
         expect(outcome.status, `${outcome.apiKey} exit status; stderr: ${outcome.stderr}`).to.equal(0)
       }
       const reported = outcomes.map((outcome) => (JSON.parse(outcome.stdout.split('\n').find((line) => line.startsWith('{'))!) as {id: number}).id)
