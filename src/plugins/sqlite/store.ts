@@ -272,7 +272,13 @@ export class SqliteClientStore implements ClientStore {
       const done = (await runner.query(`SELECT COUNT(*) AS n FROM ${MIGRATIONS_TABLE}`)) as [{n: number}]
       if (done[0].n >= MIGRATIONS.length) return
     }
-    await this.withImmediateTransaction(runner, () => dataSource.runMigrations({transaction: 'none'}))
+    await this.withImmediateTransaction(runner, async () => {
+      // Before any migration touches it: a `clients` table of another shape is refused as it
+      // is. Checked after the migrations only, it had already been given our column, index and
+      // tables (committed) when it was reported as "not written by hivemind-core".
+      this.checkTableShape({missingTableIsFine: true})
+      await dataSource.runMigrations({transaction: 'none'})
+    })
   }
 
   /**
@@ -298,8 +304,10 @@ export class SqliteClientStore implements ClientStore {
     }
   }
 
-  private checkTableShape(): void {
+  /** StoreCorruptError unless the `clients` table has every upstream column (or, if allowed, does not exist yet). */
+  private checkTableShape({missingTableIsFine = false} = {}): void {
     const columns = new Set((this.connection!.pragma('table_info(clients)') as Array<{name: string}>).map((column) => column.name))
+    if (columns.size === 0 && missingTableIsFine) return
     const missing = UPSTREAM_COLUMNS.filter((column) => !columns.has(column))
     if (missing.length > 0) {
       throw new StoreCorruptError(`${this.location}: the clients table lacks column(s) ${missing.join(', ')}; it was not written by hivemind-core`)
