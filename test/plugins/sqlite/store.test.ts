@@ -413,6 +413,37 @@ describe('sqlite store (backend-specific)', () => {
     })
   })
 
+  describe('a clients table that hivemind-core did not write', () => {
+    for (const [label, ddl] of [
+      ['has an api_key but lacks upstream columns', 'CREATE TABLE clients (client_id INTEGER PRIMARY KEY, api_key TEXT NOT NULL, owner TEXT)'],
+      ['lacks api_key', 'CREATE TABLE clients (id INTEGER PRIMARY KEY, token TEXT)'],
+    ] as const) {
+      it(`${label}: StoreCorruptError naming the missing columns, file unchanged`, async () => {
+        const file = path.join(dir, 'clients.db')
+        const db = new Database(file)
+        db.exec(ddl)
+        db.close()
+        const before = sha256(file)
+        const store = await createSqliteStore(file)
+        stores.push(store)
+        const error = await store.open().then(
+          () => undefined,
+          (error_: unknown) => error_,
+        )
+        expectStoreCorrupt(error)
+        expect((error as Error).message).to.match(/lacks column\(s\) .*description/)
+        expect(sha256(file), 'main file bytes').to.equal(before)
+        const check = new Database(file, {readonly: true})
+        try {
+          const objects = (check.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')").all() as Array<{name: string}>).map((row) => row.name)
+          expect(objects, 'no table or index added').to.deep.equal(['clients'])
+        } finally {
+          check.close()
+        }
+      })
+    }
+  })
+
   describe('R2: 20 barrier-started processes each add one client', () => {
     const CHILDREN = 20
 
