@@ -530,6 +530,9 @@ describe('sqlite store (backend-specific)', () => {
       const dataDir = path.join(dir, 'not-yet', 'hivemind-core')
       const file = path.join(dataDir, 'clients.db')
       expectAllStored(file, await runConcurrentAdds(file, 'open-at-barrier'))
+      // Whichever child won the creation race made them private (0700 / 0600 under any umask).
+      expect(octal(mode(dataDir)), 'data directory').to.equal('0700')
+      expect(octal(mode(file)), 'database').to.equal('0600')
       const db = new Database(file, {readonly: true})
       try {
         const applied = db.prepare('SELECT COUNT(*) AS n FROM hivemind_migrations').get() as {n: number}
