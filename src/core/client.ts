@@ -88,7 +88,11 @@ const KNOWN_FIELDS: ReadonlySet<string> = new Set(CLIENT_FIELDS)
 const LIST_FIELDS = ['intent_blacklist', 'skill_blacklist', 'message_blacklist', 'allowed_types'] as const
 const FLAG_FIELDS = ['is_admin', 'can_broadcast', 'can_escalate', 'can_propagate'] as const
 
-/** A full record from an id and a partial one, filling upstream defaults. Lists are copied. */
+/**
+ * A full record from an id and a partial one, filling upstream defaults. Lists and metadata are
+ * copied deeply: a store keeps the result, so nothing in it may stay shared with the caller's
+ * input (a nested metadata object mutated after `add` would otherwise change the stored client).
+ */
 export function buildClient(id: number, fields: NewClient | ClientPatch): ClientRecord {
   return {
     client_id: id,
@@ -106,7 +110,7 @@ export function buildClient(id: number, fields: NewClient | ClientPatch): Client
     can_broadcast: fields.can_broadcast ?? true,
     can_escalate: fields.can_escalate ?? true,
     can_propagate: fields.can_propagate ?? true,
-    metadata: {...(fields.metadata ?? {})},
+    metadata: structuredClone(fields.metadata ?? {}),
   }
 }
 

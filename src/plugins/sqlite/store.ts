@@ -8,9 +8,10 @@
  */
 import {chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync} from 'node:fs'
 import path from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
 
 import type Database from 'better-sqlite3'
-import {DataSource, MoreThan, Not, type Repository} from 'typeorm'
+import {DataSource, type Logger, MoreThan, Not, type Repository} from 'typeorm'
 
 import {applyPatch, buildClient, type ClientPatch, type ClientRecord, isRevoked, type NewClient, REVOKED_API_KEY, tombstoneOf} from '../../core/client.js'
 import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreCorruptError, StoreUnavailableError} from '../../core/errors.js'
@@ -19,6 +20,19 @@ import {assertStorableRecord} from '../../core/validate.js'
 import {ClientEntity, type ClientRow, recordToRow, rowToRecord} from './entity.js'
 import {MIGRATIONS, MIGRATIONS_TABLE} from './migrations.js'
 import type {SqliteOptions} from './options.js'
+
+/**
+ * TypeORM logs failed migrations with console.log whatever `logging` says, i.e. an extra line on
+ * stdout (breaking `--json`) before our typed error, which already carries the message.
+ */
+const SILENT_LOGGER: Logger = {
+  logQuery() {},
+  logQueryError() {},
+  logQuerySlow() {},
+  logSchemaBuild() {},
+  logMigration() {},
+  log() {},
+}
 
 /** Records fetched per page while listing. */
 const PAGE_SIZE = 500
@@ -39,6 +53,8 @@ export class SqliteClientStore implements ClientStore {
   private writeQueue: Promise<unknown> = Promise.resolve()
   /** Writes by this connection (PRAGMA data_version only counts other connections' commits). */
   private ownWrites = 0
+  /** The close in progress, shared by concurrent close() calls and awaited by open(). */
+  private closing?: Promise<void>
 
   constructor(
     private readonly options: SqliteOptions,
@@ -48,6 +64,7 @@ export class SqliteClientStore implements ClientStore {
   }
 
   async open(): Promise<void> {
+    if (this.closing) await this.closing
     if (this.dataSource?.isInitialized) return
     const file = this.options.path
     this.prepareFile(file)
@@ -60,8 +77,11 @@ export class SqliteClientStore implements ClientStore {
       migrationsRun: false,
       synchronize: false,
       logging: false,
+      logger: SILENT_LOGGER,
       timeout: this.options.busyTimeoutMs,
-      enableWAL: true,
+      // Not `enableWAL`: TypeORM would switch the journal mode inside initialize(), rewriting the
+      // header of a file we may still refuse (duplicate live keys, a foreign `clients` table).
+      // WAL is turned on below, once the file is migrated and checked.
     })
     try {
       await dataSource.initialize()
@@ -69,6 +89,7 @@ export class SqliteClientStore implements ClientStore {
       this.connection = (dataSource.driver as unknown as {databaseConnection: Database.Database}).databaseConnection
       await this.migrate()
       this.checkTableShape()
+      await this.enableWal()
       this.restrictModes(file)
       this.repository = dataSource.getRepository(ClientEntity)
       this.selectByKey = this.connection.prepare<[string], ClientRow>(
@@ -77,16 +98,34 @@ export class SqliteClientStore implements ClientStore {
     } catch (error) {
       if (dataSource.isInitialized) await dataSource.destroy().catch(() => {})
       this.dataSource = undefined
+      this.connection = undefined
       throw this.translate(error, 'open')
     }
   }
 
+  /**
+   * Flushes and closes. Writes requested BEFORE close still complete (each holds its own
+   * reference to the DataSource); anything requested after it is refused as STORE_CLOSED.
+   * Idempotent; concurrent calls share one close.
+   */
   async close(): Promise<void> {
+    if (this.closing) return this.closing
     const dataSource = this.dataSource
+    if (!dataSource) return
+    // From here on new reads and writes are refused.
     this.dataSource = undefined
-    if (!dataSource?.isInitialized) return
-    await this.writeQueue.catch(() => {})
-    await dataSource.destroy()
+    this.closing = (async () => {
+      await this.writeQueue.catch(() => {})
+      this.repository = undefined
+      this.selectByKey = undefined
+      this.connection = undefined
+      try {
+        if (dataSource.isInitialized) await dataSource.destroy()
+      } finally {
+        this.closing = undefined
+      }
+    })()
+    return this.closing
   }
 
   async add(client: NewClient): Promise<ClientRecord> {
@@ -129,7 +168,7 @@ export class SqliteClientStore implements ClientStore {
   }
 
   async getByApiKey(apiKey: string): Promise<ClientRecord | undefined> {
-    if (!this.selectByKey) throw this.closedError()
+    if (!this.selectByKey || !this.dataSource) throw this.closedError()
     if (apiKey === REVOKED_API_KEY) return undefined
     try {
       const row = this.selectByKey.get(apiKey)
@@ -180,7 +219,7 @@ export class SqliteClientStore implements ClientStore {
   }
 
   async revision(): Promise<string> {
-    if (!this.connection) throw this.closedError()
+    if (!this.connection || !this.dataSource) throw this.closedError()
     // data_version moves when ANOTHER connection commits; the inode catches a replaced file.
     const dataVersion = this.connection.pragma('data_version', {simple: true}) as number
     let inode = 0
@@ -201,7 +240,14 @@ export class SqliteClientStore implements ClientStore {
       if (!existsSync(dir)) {
         // Parents get the usual mode; only our own directory is private.
         mkdirSync(path.dirname(dir), {recursive: true})
-        mkdirSync(dir, {mode: 0o700})
+        try {
+          mkdirSync(dir, {mode: 0o700})
+        } catch (error) {
+          // Another process (a second command started at the same moment) created it between
+          // the check and the mkdir: fine, whoever created it made it 0700. A non-directory in
+          // its place still fails below, when the file is opened.
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+        }
       }
       if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600))
     } catch (error) {
@@ -233,11 +279,42 @@ export class SqliteClientStore implements ClientStore {
       const done = (await runner.query(`SELECT COUNT(*) AS n FROM ${MIGRATIONS_TABLE}`)) as [{n: number}]
       if (done[0].n >= MIGRATIONS.length) return
     }
-    await this.withImmediateTransaction(runner, () => dataSource.runMigrations({transaction: 'none'}))
+    await this.withImmediateTransaction(runner, async () => {
+      // Before any migration touches it: a `clients` table of another shape is refused as it
+      // is. Checked after the migrations only, it had already been given our column, index and
+      // tables (committed) when it was reported as "not written by hivemind-core".
+      this.checkTableShape({missingTableIsFine: true})
+      await dataSource.runMigrations({transaction: 'none'})
+    })
   }
 
-  private checkTableShape(): void {
+  /**
+   * Switches the file to WAL (a no-op when it already is). Retried on SQLITE_BUSY until the busy
+   * timeout: the switch reads the header under a shared lock, then needs the write lock, and when
+   * another process holds that lock meanwhile SQLite answers SQLITE_BUSY at once, without its busy
+   * handler (deadlock avoidance). That is the normal case when several commands open a new or
+   * upstream file at the same moment: the others are inside their migration transaction.
+   */
+  private async enableWal(): Promise<void> {
+    const deadline = Date.now() + this.options.busyTimeoutMs
+    for (;;) {
+      try {
+        this.connection!.pragma('journal_mode = WAL')
+        return
+      } catch (error) {
+        const code = String((error as {code?: unknown}).code ?? '')
+        if (!code.startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw error
+      }
+      // The lock holder is in a short transaction; a little jitter keeps the waiters apart.
+      // eslint-disable-next-line no-await-in-loop -- retrying is sequential by nature
+      await sleep(5 + Math.random() * 20)
+    }
+  }
+
+  /** StoreCorruptError unless the `clients` table has every upstream column (or, if allowed, does not exist yet). */
+  private checkTableShape({missingTableIsFine = false} = {}): void {
     const columns = new Set((this.connection!.pragma('table_info(clients)') as Array<{name: string}>).map((column) => column.name))
+    if (columns.size === 0 && missingTableIsFine) return
     const missing = UPSTREAM_COLUMNS.filter((column) => !columns.has(column))
     if (missing.length > 0) {
       throw new StoreCorruptError(`${this.location}: the clients table lacks column(s) ${missing.join(', ')}; it was not written by hivemind-core`)
@@ -245,9 +322,12 @@ export class SqliteClientStore implements ClientStore {
   }
 
   private write<T>(work: (runner: ReturnType<DataSource['createQueryRunner']>) => Promise<T>): Promise<T> {
+    // Checked when the write is requested, not when its turn comes: a write queued before
+    // close() must still run while close() drains the queue ("close flushes").
+    const dataSource = this.dataSource
+    if (!dataSource?.isInitialized) return Promise.reject(this.closedError())
     const run = async () => {
-      if (!this.dataSource?.isInitialized) throw this.closedError()
-      const runner = this.dataSource.createQueryRunner()
+      const runner = dataSource.createQueryRunner()
       const result = await this.withImmediateTransaction(runner, () => work(runner))
       this.ownWrites++
       return result

@@ -1,0 +1,99 @@
+/**
+ * Shared by the sqlite tests and the child processes they spawn: building a store the way the
+ * CLI does (descriptor + schema defaults), and writing upstream-format files.
+ */
+import {mkdtempSync, rmSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+import Database from 'better-sqlite3'
+
+import type {ClientStore, HivemindPaths, StoreMode} from '../../../src/core/store.js'
+import {sqliteBackend} from '../../../src/plugins/sqlite/index.js'
+import type {SqliteOptions} from '../../../src/plugins/sqlite/options.js'
+
+/** Standard directories under a temp root, so no test touches the real home. */
+export function testPaths(root: string): HivemindPaths {
+  return {
+    home: root,
+    dataDir: path.join(root, 'data', 'hivemind-core'),
+    configDir: path.join(root, 'config', 'hivemind-core'),
+    stateDir: path.join(root, 'state', 'hivemind-core'),
+  }
+}
+
+/** The backend's options: every schema default, then the given path. */
+export function sqliteOptions(file: string, paths: HivemindPaths): SqliteOptions {
+  const options: Record<string, unknown> = {}
+  for (const [name, spec] of Object.entries(sqliteBackend.optionsSchema)) {
+    if (spec.default !== undefined) options[name] = typeof spec.default === 'function' ? (spec.default as (p: HivemindPaths) => unknown)(paths) : spec.default
+  }
+  options.path = file
+  return options as SqliteOptions
+}
+
+/** An un-opened sqlite store on `file`, created through the descriptor as the CLI does. */
+export async function createSqliteStore(file: string, mode: StoreMode = 'write', warn: (message: string) => void = () => {}): Promise<ClientStore> {
+  const paths = testPaths(path.dirname(file))
+  return sqliteBackend.create(sqliteOptions(file, paths), {paths, mode, warn})
+}
+
+/** A fresh temp directory and its removal. */
+export function tempDir(prefix = 'hivemind-sqlite-'): {dir: string; remove: () => void} {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix))
+  return {dir, remove: () => rmSync(dir, {recursive: true, force: true})}
+}
+
+/** The `clients` table exactly as the Python hivemind-core creates it: no metadata column, no index. */
+export const UPSTREAM_CLIENTS_DDL = `CREATE TABLE clients (
+  client_id INTEGER PRIMARY KEY,
+  api_key VARCHAR(255) NOT NULL,
+  name VARCHAR(255),
+  description VARCHAR(255),
+  is_admin BOOLEAN DEFAULT FALSE,
+  last_seen REAL DEFAULT -1,
+  intent_blacklist TEXT,
+  skill_blacklist TEXT,
+  message_blacklist TEXT,
+  allowed_types TEXT,
+  crypto_key VARCHAR(16),
+  password TEXT,
+  can_broadcast BOOLEAN DEFAULT TRUE,
+  can_escalate BOOLEAN DEFAULT TRUE,
+  can_propagate BOOLEAN DEFAULT TRUE
+)`
+
+/** One upstream row: lists as JSON text (Python's json.dumps spacing), booleans 0/1. */
+export interface UpstreamRow {
+  client_id: number
+  api_key: string
+  name: string | null
+  description: string | null
+  is_admin: 0 | 1
+  last_seen: number
+  intent_blacklist: string | null
+  skill_blacklist: string | null
+  message_blacklist: string | null
+  allowed_types: string | null
+  crypto_key: string | null
+  password: string | null
+  can_broadcast: 0 | 1
+  can_escalate: 0 | 1
+  can_propagate: 0 | 1
+}
+
+/** Writes an upstream-format clients.db (rollback journal, as Python's sqlite3 leaves it). */
+export function writeUpstreamDb(file: string, rows: readonly UpstreamRow[]): void {
+  const db = new Database(file)
+  try {
+    db.exec(UPSTREAM_CLIENTS_DDL)
+    const insert = db.prepare(`INSERT INTO clients VALUES (@client_id, @api_key, @name, @description, @is_admin, @last_seen,
+      @intent_blacklist, @skill_blacklist, @message_blacklist, @allowed_types, @crypto_key, @password,
+      @can_broadcast, @can_escalate, @can_propagate)`)
+    db.transaction(() => {
+      for (const row of rows) insert.run(row)
+    })()
+  } finally {
+    db.close()
+  }
+}
