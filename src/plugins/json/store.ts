@@ -60,7 +60,7 @@ export class JsonClientStore implements ClientStore {
       throw this.ioError(error, 'create the directory of')
     }
     // Validates the file now: a corrupt file fails open (and `listen` refuses to start).
-    this.current()
+    this.snapshot = this.load(this.identity())
     if (this.context.mode === 'write' && existsSync(this.location)) {
       try {
         if ((statSync(this.location).mode & 0o077) !== 0) chmodSync(this.location, 0o600)
@@ -175,6 +175,7 @@ export class JsonClientStore implements ClientStore {
 
   /** The snapshot, re-read only when the file changed since it was taken. */
   private current(): Snapshot {
+    this.assertOpen()
     const identity = this.identity()
     if (this.snapshot?.identity === identity) return this.snapshot
     this.snapshot = this.load(identity)

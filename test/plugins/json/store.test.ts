@@ -10,6 +10,7 @@ import {expect} from 'chai'
 import {DEFAULT_ALLOWED_TYPES} from '../../../src/core/client.js'
 import type {ClientStore} from '../../../src/core/store.js'
 import {jsonBackend} from '../../../src/plugins/json/index.js'
+import {runStoreConformance} from '../../../src/testing/index.js'
 import type {JsonOptions} from '../../../src/plugins/json/options.js'
 import {barrierAdd, type ChildStoreSpec, startLoopingWriter} from '../../helpers/children.js'
 import {createSandbox} from '../../helpers/sandbox.js'
@@ -30,6 +31,16 @@ async function openJson(file: string, overrides: Partial<JsonOptions> = {}): Pro
 function digest(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex')
 }
+
+runStoreConformance(
+  'json',
+  async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hm-json-suite-'))
+    const store = await jsonBackend.create(jsonOptions(path.join(dir, 'clients.json')), context)
+    return {store, cleanup: async () => rmSync(dir, {recursive: true, force: true})}
+  },
+  {reopen: async (closed) => jsonBackend.create(jsonOptions(closed.location), context)},
+)
 
 describe('json backend', () => {
   let dir: string

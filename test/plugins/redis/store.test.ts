@@ -17,6 +17,7 @@ import {buildClient, type ClientRecord, REVOKED_API_KEY} from '../../../src/core
 import {DuplicateApiKeyError, HivemindError, StoreCorruptError, StoreUnavailableError} from '../../../src/core/errors.js'
 import {probeRedis} from '../../../src/plugins/redis/probe.js'
 import {PAGE_SIZE, RedisClientStore} from '../../../src/plugins/redis/store.js'
+import {runStoreConformance} from '../../../src/testing/index.js'
 import {type CliResult, type CliSandbox, createSandbox} from '../../helpers/sandbox.js'
 import {freePort, type RedisServer, startRedisServer} from '../../helpers/redis-server.js'
 
@@ -159,15 +160,11 @@ describe('redis backend', function () {
     return other
   }
 
-  // ---------------------------------------------------------------------------------------
-  // CONFORMANCE SUITE — placeholder. src/testing/index.ts (runStoreConformance) is being written
-  // in parallel and does not exist on this branch yet. When it lands, the one call goes here:
-  //
-  //   runStoreConformance('redis', () => createStore(), {/* backend options of the suite, if any */})
-  //
-  // (createStore returns a fresh, empty, unopened store each time; `server` is started in the
-  // `before` hook above.) Everything below is redis-specific.
-  // ---------------------------------------------------------------------------------------
+  // The shared conformance suite: a fresh, empty, unopened store per test (its own key prefix);
+  // reopening connects a new client to the same hive. Everything after it is redis-specific.
+  runStoreConformance('redis', async () => ({store: createStore()}), {
+    reopen: async (closed) => new RedisClientStore({port: server.port, keyPrefix: (closed as RedisClientStore).keys.base.slice(0, -'{hive}'.length)}),
+  })
 
   describe('key layout', () => {
     it('stores a client as one hash, fields as documented, null secrets as absent fields', async () => {
