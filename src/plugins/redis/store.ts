@@ -111,7 +111,8 @@ export class RedisClientStore implements ClientStore {
       const record = cloneClient(client)
       assertStorableRecord(record)
       const pairs = encodeRecord(record)
-      args.push(String(record.client_id), pairs.length, ...pairs)
+      args.push(String(record.client_id), pairs.length)
+      for (const pair of pairs) args.push(pair)
     }
     this.expectOk(await this.runWrite('hivemindPut', args))
   }
@@ -250,7 +251,9 @@ export class RedisClientStore implements ClientStore {
   private async runWrite(name: ScriptName, args: Array<string | number>): Promise<ScriptReply> {
     const keys = this.keys
     return (await this.call('write', (client) =>
-      this.script(client, name)(keys.index, keys.ids, keys.live, keys.lastId, keys.revision, keys.meta, keys.clientPrefix, LAYOUT_VERSION, ...args),
+      // One array argument (ioredis flattens it): spreading a large putMany batch into a call
+      // overflows the JavaScript stack.
+      (this.script(client, name) as unknown as (all: Array<string | number>) => Promise<unknown>)([keys.index, keys.ids, keys.live, keys.lastId, keys.revision, keys.meta, keys.clientPrefix, LAYOUT_VERSION, ...args]),
     )) as ScriptReply
   }
 

@@ -364,6 +364,13 @@ describe('redis backend', function () {
       expect(await store.get(1)).to.include({name: 'from-a', description: 'from-b', is_admin: true})
     })
 
+    it('putMany takes a large batch (10,000 records) in one script', async () => {
+      const store = await openStore()
+      await store.putMany(Array.from({length: 10_000}, (_, index) => buildClient(index + 1, {api_key: `bulk-${index + 1}`, name: `n${index + 1}`})))
+      expect(await store.count()).to.equal(10_000)
+      expect(await store.getByApiKey('bulk-9999')).to.include({client_id: 9999, name: 'n9999'})
+    })
+
     it('putMany is all or nothing, checking keys as if stored one after the other', async () => {
       const store = await openStore()
       await store.add({api_key: 'a'})
