@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: each row prints our figure, a baseline measured in the same run, and the ratio
  * (median of interleaved rounds). Benchmarks are not tests: nothing here asserts a time.
- * Rows: P1 (sqlite getByApiKey), P2 (json getByApiKey), P3 (redis getByApiKey), P4 (CLI cold start).
+ * Rows: P1 (sqlite getByApiKey), P2 (json getByApiKey), P3 (redis getByApiKey), P4 (CLI cold start),
+ * P7 (migrate-db between every pair, BENCH_P7_CLIENTS clients, default 100k).
  */
 import {spawnSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
@@ -171,12 +172,111 @@ async function benchColdStart(dir: string): Promise<void> {
   }
 }
 
+/** Number of clients of P7 (BENCH_P7_CLIENTS; 0 skips the row). */
+const P7_CLIENTS = Number(process.env.BENCH_P7_CLIENTS ?? 100_000)
+/** Rounds of P7 (100k clients × 6 pairs is slow; BENCH_P7_ROUNDS raises it). */
+const P7_ROUNDS = Number(process.env.BENCH_P7_ROUNDS ?? 3)
+
+/** A migration target of P7: how our store opens on a fresh location, and the raw driver's bulk insert. */
+interface P7Side {
+  name: string
+  descriptor: BackendDescriptor
+  options(tag: string): Record<string, unknown>
+  rawBulkInsert(tag: string, records: ClientRecord[]): Promise<void>
+}
+
+async function benchMigrate(dir: string): Promise<void> {
+  if (P7_CLIENTS <= 0) return
+  const server = await startRedisServer()
+  const {Redis} = await import('ioredis')
+  const redis = new Redis({port: server.port})
+  const {toUpstreamJson} = await import('../src/core/interchange.js')
+  const {recordToRow} = await import('../src/plugins/sqlite/entity.js')
+  const {copyRecords, planMigration, verifyMigration} = await import('../src/migrate/migrate.js')
+  const sides: P7Side[] = [
+    {
+      name: 'sqlite',
+      descriptor: sqliteBackend as unknown as BackendDescriptor,
+      options: (tag) => ({path: path.join(dir, `${tag}.db`), busyTimeoutMs: 10_000}),
+      async rawBulkInsert(tag, records) {
+        // The same schema (created by our migrations), filled by the raw driver in one transaction.
+        const file = path.join(dir, `${tag}.db`)
+        const schema = await openStore(sqliteBackend as unknown as BackendDescriptor, {path: file, busyTimeoutMs: 10_000})
+        await schema.close()
+        const db = new Database(file)
+        const columns = Object.keys(recordToRow(records[0]!))
+        const insert = db.prepare(`INSERT INTO clients (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
+        db.transaction(() => {
+          for (const record of records) {
+            insert.run(...Object.values(recordToRow(record)).map((value) => (typeof value === 'boolean' ? Number(value) : Array.isArray(value) || (typeof value === 'object' && value !== null) ? JSON.stringify(value) : value)))
+          }
+        })()
+        db.close()
+      },
+    },
+    {
+      name: 'json',
+      descriptor: jsonBackend as unknown as BackendDescriptor,
+      options: (tag) => ({path: path.join(dir, `${tag}.json`), lockStaleMs: 10_000, lockWaitMs: 30_000}),
+      async rawBulkInsert(tag, records) {
+        writeFileSync(path.join(dir, `${tag}.json`), toUpstreamJson(records))
+      },
+    },
+    {
+      name: 'redis',
+      descriptor: redisBackend as unknown as BackendDescriptor,
+      options: (tag) => ({url: server.url, keyPrefix: `${tag}:`, connectTimeoutMs: 2000, reconnect: false}),
+      async rawBulkInsert(tag, records) {
+        const pipeline = redis.pipeline()
+        for (const record of records) {
+          pipeline.hset(`${tag}:{hive}client:${record.client_id}`, Object.fromEntries(Object.entries(record).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)])))
+          pipeline.hset(`${tag}:{hive}index`, record.api_key, String(record.client_id))
+        }
+        await pipeline.exec()
+      },
+    },
+  ]
+  const records = clients(P7_CLIENTS)
+  let tags = 0
+  try {
+    for (const from of sides) {
+      const sourceTag = `p7-source-${from.name}`
+      const source = await openStore(from.descriptor, from.options(sourceTag))
+      await source.putMany!(records)
+      for (const to of sides) {
+        if (to === from) continue
+        const ours: number[] = []
+        const baseline: number[] = []
+        for (let round = 0; round < P7_ROUNDS; round++) {
+          let start = process.hrtime.bigint()
+          await to.rawBulkInsert(`p7-raw-${++tags}`, records)
+          baseline.push(P7_CLIENTS / (Number(process.hrtime.bigint() - start) / 1e9))
+          const target = await openStore(to.descriptor, to.options(`p7-ours-${++tags}`))
+          start = process.hrtime.bigint()
+          const plan = await planMigration(source, target)
+          await copyRecords(target, plan.toCopy, 500, () => {})
+          const verification = await verifyMigration(source, target)
+          ours.push(P7_CLIENTS / (Number(process.hrtime.bigint() - start) / 1e9))
+          if (!verification.ok) throw new Error(`P7 ${from.name} → ${to.name}: verification failed`)
+          await target.close()
+        }
+        rows.push({id: 'P7', what: `migrate ${from.name} → ${to.name}, ${P7_CLIENTS} clients (copy + verify)`, ours: median(ours), baseline: median(baseline), unit: 'clients/s', higherIsBetter: true, goal: `≥ 0.5× raw bulk insert (${P7_ROUNDS} rounds)`})
+      }
+      await source.close()
+    }
+  } finally {
+    redis.disconnect()
+    await server.stop()
+  }
+}
+
 const dir = mkdtempSync(path.join(os.tmpdir(), 'hivemind-bench-'))
 try {
   await benchSqlite(dir)
   await benchJson(dir)
   await benchRedis()
   await benchColdStart(dir)
+  await benchMigrate(dir)
 } finally {
   rmSync(dir, {recursive: true, force: true})
 }

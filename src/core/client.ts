@@ -214,8 +214,10 @@ export function parseClientRecord(raw: unknown, where: string, idHint?: number):
 
 /** The record as a plain object with fields in canonical order (for JSON output and comparison). */
 export function toPlainRecord(record: ClientRecord): ClientRecord {
+  // Field by field in canonical order; cloneClient already copied every mutable part.
+  const copy = cloneClient(record)
   const out: Record<string, unknown> = {}
-  for (const field of CLIENT_FIELDS) out[field] = structuredClone(record[field])
+  for (const field of CLIENT_FIELDS) out[field] = copy[field]
   return out as unknown as ClientRecord
 }
 

@@ -218,10 +218,10 @@ export class JsonClientStore implements ClientStore {
       const release = await this.lock()
       try {
         // Re-read under the lock: another process may have written since our last look.
+        // Freshly parsed objects, shared with nothing: `change` may edit them directly.
         const fresh = this.load(this.identity())
-        const records = new Map([...fresh.records].map(([id, record]) => [id, cloneClient(record)]))
-        const result = change(records, fresh.idByKey)
-        await this.write(records)
+        const result = change(fresh.records, fresh.idByKey)
+        await this.write(fresh.records)
         this.snapshot = undefined
         return structuredClone(result)
       } finally {
