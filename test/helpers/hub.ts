@@ -48,7 +48,7 @@ export async function startHub(store: ClientStore, options: Partial<ListenerOpti
   const {port} = await server.start()
   // The agent bus connection is made in the background: wait for it (bounded).
   await bus.until(() => bus.connections > 0, 5000)
-  return {
+  const hub: TestHub = {
     server,
     store,
     bus,
@@ -56,7 +56,9 @@ export async function startHub(store: ClientStore, options: Partial<ListenerOpti
     logs,
     async stop() {
       await server.stop()
-      await bus.stop()
+      // A test may have replaced the bus (agent restart): stop the current one.
+      await hub.bus.stop()
     },
   }
+  return hub
 }
