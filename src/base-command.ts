@@ -4,7 +4,7 @@
  */
 import {Command, Flags, type Interfaces} from '@oclif/core'
 
-import {findClientsElsewhere, openStore, type OpenedStore} from './config/open-store.js'
+import {findClientsElsewhere, openStore, type OpenedStore, type StoreHints} from './config/open-store.js'
 import {resolveSettings, type ResolvedSettings} from './config/settings.js'
 import {ClientDatabase} from './core/database.js'
 import {isHivemindError} from './core/errors.js'
@@ -88,12 +88,18 @@ export abstract class StoreCommand extends BaseCommand {
 
   /**
    * Opens the store, runs `work` with it, and always closes it. States which database is used
-   * on stderr (unless --quiet) and runs the agreement guard when the store is empty.
+   * on stderr (unless --quiet) and runs the agreement guard when the store is empty. `hints`
+   * tell the backend how the store will be used (listen: long-running).
    */
-  protected async withDatabase<T>(flags: Partial<StoreFlags> & Record<string, unknown>, mode: StoreMode, work: (db: ClientDatabase, opened: OpenedStore) => Promise<T>): Promise<T> {
+  protected async withDatabase<T>(
+    flags: Partial<StoreFlags> & Record<string, unknown>,
+    mode: StoreMode,
+    work: (db: ClientDatabase, opened: OpenedStore) => Promise<T>,
+    hints: StoreHints = {},
+  ): Promise<T> {
     const settings = await this.resolve(flags)
     const quiet = Boolean(flags.quiet)
-    const opened = await openStore(settings, mode, (message) => this.notice(`Warning: ${message}`))
+    const opened = await openStore(settings, mode, (message) => this.notice(`Warning: ${message}`), hints)
     try {
       if (!quiet) this.notice(`Database: ${opened.description}`)
       const mark = readMark(settings.paths.stateDir, `${settings.registered.descriptor.name} ${opened.store.location}`)

@@ -16,19 +16,25 @@ export interface OpenedStore {
   missing: boolean
 }
 
+/** How the caller will use the store, passed on to the backend (see BackendContext). */
+export interface StoreHints {
+  /** The store serves a long-running process (listen). Default false. */
+  longRunning?: boolean
+}
+
 /**
  * Opens the selected store. In 'read' mode a location that does not exist yet is not created:
  * the command sees an empty store (and the guard explains where clients may be instead).
  */
-export async function openStore(settings: ResolvedSettings, mode: StoreMode, warn: (message: string) => void): Promise<OpenedStore> {
-  const opened = await openBackend(settings.registered, optionValues(settings.backendOptions), settings.paths, mode, warn)
+export async function openStore(settings: ResolvedSettings, mode: StoreMode, warn: (message: string) => void, hints: StoreHints = {}): Promise<OpenedStore> {
+  const opened = await openBackend(settings.registered, optionValues(settings.backendOptions), settings.paths, mode, warn, hints)
   return {...opened, description: `${settings.registered.descriptor.name} ${opened.store.location} (${describeOrigin(settings)})`}
 }
 
 /** Opens a backend with given options (see {@link openStore} for 'read' mode on a missing location). */
-export async function openBackend(registered: RegisteredBackend, options: Record<string, unknown>, paths: HivemindPaths, mode: StoreMode, warn: (message: string) => void): Promise<OpenedStore> {
+export async function openBackend(registered: RegisteredBackend, options: Record<string, unknown>, paths: HivemindPaths, mode: StoreMode, warn: (message: string) => void, hints: StoreHints = {}): Promise<OpenedStore> {
   const {descriptor} = registered
-  const context: BackendContext = {paths, mode, warn}
+  const context: BackendContext = {paths, mode, warn, ...(hints.longRunning ? {longRunning: true} : {})}
   const location = describeLocation(descriptor, options)
   const description = `${descriptor.name} ${location}`
   if (mode === 'read' && descriptor.probe) {

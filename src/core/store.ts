@@ -92,6 +92,13 @@ export interface BackendContext {
   paths: HivemindPaths
   /** 'read' for commands that never write (list-clients, listen's lookups); lets a backend avoid creating files. */
   mode: StoreMode
+  /**
+   * True when the store serves a long-running process (`listen`) rather than one CLI command.
+   * A backend holding a network connection should then survive drops (reconnect in the
+   * background, fail single operations with StoreUnavailableError while down) instead of failing
+   * fast. Optional and additive: absent means a one-shot command. Default false.
+   */
+  longRunning?: boolean
   /** One-line notices for the operator (stderr). Never pass secrets. */
   warn(message: string): void
 }

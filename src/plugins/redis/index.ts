@@ -14,7 +14,10 @@ export const redisBackend: BackendDescriptor<RedisOptions> = {
   describeLocation: (options) => describeTarget(resolveTarget(options)),
   async create(options, context) {
     const {RedisClientStore} = await import('./store.js')
-    return new RedisClientStore(options, context)
+    // A long-running process (listen) must survive a Redis restart: reconnect unless the operator
+    // set the `reconnect` option explicitly.
+    const policy = context.longRunning && options.reconnect === undefined ? {reconnect: true} : {}
+    return new RedisClientStore(options, context, policy)
   },
   async probe(options) {
     const {probeRedis} = await import('./probe.js')

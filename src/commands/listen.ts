@@ -1,0 +1,86 @@
+import {Flags} from '@oclif/core'
+
+import {StoreCommand} from '../base-command.js'
+import {HivemindError, UsageError} from '../core/errors.js'
+import {createLogger, LOG_LEVELS, type LogLevel} from '../server/logger.js'
+import {DEFAULT_MAX_PAYLOAD, HiveServer} from '../server/server.js'
+
+export default class Listen extends StoreCommand {
+  static override summary = 'Serve satellites: authenticate them against the client database and relay their messages to the agent bus.'
+  static override description = `Resolves the database exactly as add-client does (flags > environment > config file > defaults) and says which on startup.
+Satellites connect over WebSocket with ?authorization=BASE64(useragent:access_key) and run the HiveMind protocol-1 password handshake (or the legacy crypto_key mode).
+Changes made by other commands (add-client, delete-client, allow-*/blacklist-*) apply to live connections within a second, without a restart.
+Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed with 1001, last_seen flushed). See docs/listen.md.`
+
+  static override enableJsonFlag = false
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --port 5678 --agent-url ws://127.0.0.1:8181/core',
+    '<%= config.bin %> <%= command.id %> --db-backend redis --redis-url redis://127.0.0.1:6379/0 --log-level debug',
+    '<%= config.bin %> <%= command.id %> --ssl --cert hub.crt --key hub.key',
+  ]
+
+  static override flags = {
+    host: Flags.string({description: 'interface to bind (default 0.0.0.0; env HIVEMIND_LISTEN_HOST, config listen.host)'}),
+    port: Flags.integer({description: 'TCP port, 0 = any free port (default 5678; env HIVEMIND_LISTEN_PORT, config listen.port)', min: 0, max: 65_535}),
+    'agent-url': Flags.string({description: 'OpenVoiceOS message bus (default ws://127.0.0.1:8181/core; env HIVEMIND_AGENT_URL, config agent.url)'}),
+    ssl: Flags.boolean({description: 'serve wss:// (needs --cert and --key)', default: false}),
+    cert: Flags.string({description: 'PEM certificate for --ssl'}),
+    key: Flags.string({description: 'PEM private key for --ssl'}),
+    'log-level': Flags.string({description: 'log verbosity', options: [...LOG_LEVELS], default: 'info'}),
+    binarize: Flags.boolean({description: 'offer binary frames to clients that ask for them', default: false}),
+    'client-broadcast': Flags.boolean({description: 'let non-admin clients with can_broadcast broadcast (default: admins only)', default: false}),
+    'last-seen-interval': Flags.integer({description: 'seconds between two last_seen writes for one client', default: 60, min: 1}),
+    'max-frame-bytes': Flags.integer({description: 'largest frame a satellite may send', default: DEFAULT_MAX_PAYLOAD, min: 1024}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Listen)
+    if (flags.ssl && (!flags.cert || !flags.key)) throw new UsageError('--ssl needs --cert and --key')
+    if (!flags.ssl && (flags.cert || flags.key)) throw new UsageError('--cert and --key only apply with --ssl')
+    const logger = createLogger(flags['log-level'] as LogLevel)
+    // 'write': last_seen is written, and a database that does not exist yet is created where
+    // add-client will create it, so clients added later are seen without a restart.
+    await this.withDatabase(
+      flags,
+      'write',
+      async (_db, opened) => {
+        const settings = this.settings
+        logger.info('listener.database', {database: opened.description})
+        const server = new HiveServer({
+          store: opened.store,
+          logger,
+          host: settings.listen.host.value,
+          port: settings.listen.port.value,
+          agentUrl: settings.agent.url.value,
+          tls: flags.ssl ? {cert: flags.cert!, key: flags.key!} : undefined,
+          binarize: flags.binarize,
+          policy: {clientBroadcast: flags['client-broadcast']},
+          lastSeenIntervalMs: flags['last-seen-interval'] * 1000,
+          maxPayload: flags['max-frame-bytes'],
+        })
+        try {
+          await server.start()
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code
+          throw new HivemindError('INVALID_INPUT', `cannot listen on ${settings.listen.host.value}:${settings.listen.port.value}${code ? ` (${code})` : ''}`, {
+            cause: error,
+            suggestion: code === 'EADDRINUSE' ? 'another process uses that port: pick another with --port' : 'check --host / --port and --cert / --key',
+          })
+        }
+        await new Promise<void>((resolve) => {
+          const onSignal = (signal: NodeJS.Signals) => {
+            logger.info('listener.signal', {signal})
+            process.off('SIGINT', onSignal)
+            process.off('SIGTERM', onSignal)
+            void server.stop().then(resolve)
+          }
+          process.on('SIGINT', onSignal)
+          process.on('SIGTERM', onSignal)
+        })
+      },
+      {longRunning: true},
+    )
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The listener's client of the OpenVoiceOS message bus (protocol.md §6): one WebSocket to the agent,
+ * re-established with capped exponential back-off whenever it drops. While it is down, messages
+ * for the agent are dropped (and counted): satellites keep connecting and authenticating.
+ */
+import WebSocket from 'ws'
+
+import {errorText, type Logger} from './logger.js'
+import {type BusMessage, toBusMessage} from './messages.js'
+
+export interface AgentBusOptions {
+  url: string
+  logger: Logger
+  /** First reconnection delay, doubled per failure up to maxDelayMs. Default 250. */
+  minDelayMs?: number
+  /** Default 5000. */
+  maxDelayMs?: number
+  /** Largest frame accepted from the agent. Default 64 MiB. */
+  maxPayload?: number
+}
+
+export class AgentBus {
+  private socket?: WebSocket
+  private delay: number
+  private timer?: NodeJS.Timeout
+  private stopped = false
+  private readonly listeners: Array<(message: BusMessage) => void> = []
+  /** Messages that could not be delivered because the bus was down. */
+  dropped = 0
+
+  constructor(private readonly options: AgentBusOptions) {
+    this.delay = options.minDelayMs ?? 250
+  }
+
+  /** True while connected. */
+  get connected(): boolean {
+    return this.socket?.readyState === WebSocket.OPEN
+  }
+
+  /** Registers a handler of every message the agent sends. */
+  onMessage(listener: (message: BusMessage) => void): void {
+    this.listeners.push(listener)
+  }
+
+  /** Starts connecting (in the background; never throws). */
+  start(): void {
+    this.stopped = false
+    this.connect()
+  }
+
+  /** Sends a message to the agent; false (and counted) when the bus is down. */
+  send(message: BusMessage): boolean {
+    if (!this.connected) {
+      this.dropped++
+      this.options.logger.warn('agent.dropped', {type: message.type, reason: 'agent bus not connected'})
+      return false
+    }
+    this.socket!.send(JSON.stringify(message))
+    return true
+  }
+
+  /** Closes the connection and stops reconnecting. */
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.timer) clearTimeout(this.timer)
+    const socket = this.socket
+    this.socket = undefined
+    if (!socket || socket.readyState === WebSocket.CLOSED) return
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        socket.terminate()
+        resolve()
+      }, 1000)
+      socket.once('close', () => {
+        clearTimeout(force)
+        resolve()
+      })
+      if (socket.readyState === WebSocket.CONNECTING) socket.terminate()
+      else socket.close(1001, 'listener shutting down')
+    })
+  }
+
+  private connect(): void {
+    if (this.stopped) return
+    const {logger, url} = this.options
+    const socket = new WebSocket(url, {maxPayload: this.options.maxPayload ?? 64 * 1024 * 1024, handshakeTimeout: 5000})
+    this.socket = socket
+    let opened = false
+    socket.on('open', () => {
+      opened = true
+      this.delay = this.options.minDelayMs ?? 250
+      logger.info('agent.connected', {url})
+    })
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) return
+      let value: unknown
+      try {
+        value = JSON.parse(data.toString())
+      } catch {
+        logger.debug('agent.bad_message')
+        return
+      }
+      const message = toBusMessage(value)
+      if (!message) return
+      for (const listener of this.listeners) listener(message)
+    })
+    socket.on('error', (error) => {
+      logger.debug('agent.error', {url, error: errorText(error)})
+    })
+    socket.on('close', () => {
+      if (this.socket !== socket) return
+      this.socket = undefined
+      if (this.stopped) return
+      if (opened) logger.warn('agent.disconnected', {url})
+      const wait = this.delay
+      this.delay = Math.min(this.delay * 2, this.options.maxDelayMs ?? 5000)
+      logger.debug('agent.reconnect_scheduled', {url, in_ms: wait})
+      this.timer = setTimeout(() => this.connect(), wait)
+    })
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Watches the store for changes made by other processes (add-client, delete-client, allow-*) by
+ * polling its cheap `revision()` token, and runs `onChange` when it moves (R12, R13). A failed
+ * refresh is retried on the next tick; store outages are logged once per outage.
+ */
+import type {ClientStore} from '../core/store.js'
+import {errorText, type Logger} from './logger.js'
+
+/** Default polling interval (the documented bound for changes to reach live connections is 2×). */
+export const DEFAULT_POLL_INTERVAL_MS = 250
+
+export class RevisionPoller {
+  private timer?: NodeJS.Timeout
+  private last?: string
+  private running = false
+  private failing = false
+  private stopped = false
+
+  constructor(
+    private readonly store: ClientStore,
+    private readonly onChange: () => Promise<void>,
+    private readonly logger: Logger,
+    readonly intervalMs = DEFAULT_POLL_INTERVAL_MS,
+  ) {}
+
+  /** Reads the current revision, then polls. */
+  async start(): Promise<void> {
+    try {
+      this.last = await this.store.revision()
+    } catch (error) {
+      this.logger.warn('store.unavailable', {during: 'revision', error: errorText(error)})
+      this.failing = true
+    }
+    this.schedule()
+  }
+
+  stop(): void {
+    this.stopped = true
+    if (this.timer) clearTimeout(this.timer)
+  }
+
+  /** One poll (exposed so tests and the refresh after an outage need not wait for a tick). */
+  async poll(): Promise<void> {
+    if (this.running) return
+    this.running = true
+    try {
+      const revision = await this.store.revision()
+      if (this.failing) {
+        this.failing = false
+        this.logger.info('store.available')
+      }
+      // After an outage the data may have changed in ways the token cannot show (a restarted
+      // server): refresh whenever the token differs or the last refresh did not complete.
+      if (revision !== this.last) {
+        await this.onChange()
+        this.last = revision
+      }
+    } catch (error) {
+      if (!this.failing) this.logger.warn('store.unavailable', {during: 'revision', error: errorText(error)})
+      this.failing = true
+      // Forces a refresh once the store answers again.
+      this.last = undefined
+    } finally {
+      this.running = false
+    }
+  }
+
+  private schedule(): void {
+    if (this.stopped) return
+    this.timer = setTimeout(async () => {
+      await this.poll()
+      this.schedule()
+    }, this.intervalMs)
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * The listener: a WebSocket server for satellites, wired to the client store (authentication,
+ * permissions, live changes, last_seen) and to the agent bus. `hivemind-core listen` builds one
+ * from resolved settings; tests build one directly on a real store.
+ */
+import {readFileSync} from 'node:fs'
+import http from 'node:http'
+import https from 'node:https'
+import type {AddressInfo} from 'node:net'
+import os from 'node:os'
+
+import {WebSocketServer} from 'ws'
+
+import type {ClientStore} from '../core/store.js'
+import {AgentBus} from './agent-bus.js'
+import {parseAuthorization} from './auth.js'
+import {DEFAULT_OFFER, type CryptoOffer, KDF_ITERATIONS, KdfLimiter} from './handshake.js'
+import {DEFAULT_LAST_SEEN_INTERVAL_MS, LastSeenWriter} from './last-seen.js'
+import {errorText, type Logger} from './logger.js'
+import {type BusMessage, type HiveMessage, isObject, toBusMessage} from './messages.js'
+import {destinations, mayReceive, type PermissionPolicy} from './permissions.js'
+import {DEFAULT_POLL_INTERVAL_MS, RevisionPoller} from './revision-poller.js'
+import {CLOSE, type Hub, Session} from './session.js'
+
+/** Everything the listener can be told. Defaults in brackets. */
+export interface ListenerOptions {
+  store: ClientStore
+  logger: Logger
+  /** Interface to bind [0.0.0.0]. */
+  host: string
+  /** TCP port; 0 picks a free one [5678]. */
+  port: number
+  /** OpenVoiceOS message bus URL. */
+  agentUrl: string
+  /** Serve wss:// with these PEM files. */
+  tls?: {cert: string; key: string}
+  /** Advertise and accept binary frames [false]. */
+  binarize?: boolean
+  /** Encodings and ciphers allowed, in order of preference [all supported]. */
+  offer?: CryptoOffer
+  policy?: Partial<PermissionPolicy>
+  /** last_seen write interval per client [60000]. */
+  lastSeenIntervalMs?: number
+  /** Store revision polling interval [250]. */
+  pollIntervalMs?: number
+  /** Largest frame accepted from a satellite, bytes [4 MiB]. */
+  maxPayload?: number
+  /** Connections still authenticating or handshaking at once; more are refused with 1013 [256]. */
+  maxPendingHandshakes?: number
+  /** Time a connection has to complete the handshake [30000]. */
+  handshakeTimeoutMs?: number
+  /** Name of this hub [hivemind-core@<hostname>]. */
+  nodeName?: string
+  /** Key derivations running at once [2]. */
+  kdfConcurrency?: number
+  /** PBKDF2 iterations [100000, the protocol's]. */
+  kdfIterations?: number
+}
+
+export const DEFAULT_MAX_PAYLOAD = 4 * 1024 * 1024
+
+export class HiveServer implements Hub {
+  readonly store: ClientStore
+  readonly logger: Logger
+  readonly offer: CryptoOffer
+  readonly kdf: KdfLimiter
+  readonly policy: PermissionPolicy
+  readonly binarize: boolean
+  readonly nodeName: string
+  readonly maxPayload: number
+  readonly kdfIterations: number
+  readonly lastSeen: LastSeenWriter
+  readonly agent: AgentBus
+  private readonly poller: RevisionPoller
+  private readonly sessions = new Set<Session>()
+  private readonly byPeer = new Map<string, Session>()
+  private httpServer?: http.Server | https.Server
+  private wss?: WebSocketServer
+  private pendingCount = 0
+  private stopping?: Promise<void>
+
+  constructor(private readonly options: ListenerOptions) {
+    this.store = options.store
+    this.logger = options.logger
+    this.offer = options.offer ?? DEFAULT_OFFER
+    this.kdf = new KdfLimiter(options.kdfConcurrency ?? 2, options.maxPendingHandshakes ?? 256)
+    this.policy = {clientBroadcast: options.policy?.clientBroadcast ?? false}
+    this.binarize = options.binarize ?? false
+    this.nodeName = options.nodeName ?? `hivemind-core@${os.hostname()}`
+    this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD
+    this.kdfIterations = options.kdfIterations ?? KDF_ITERATIONS
+    this.lastSeen = new LastSeenWriter(this.store, this.logger, options.lastSeenIntervalMs ?? DEFAULT_LAST_SEEN_INTERVAL_MS)
+    this.agent = new AgentBus({url: options.agentUrl, logger: this.logger})
+    this.agent.onMessage((message) => this.fromAgent(message))
+    this.poller = new RevisionPoller(this.store, () => this.refresh(), this.logger, options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS)
+  }
+
+  /** Connected, fully established sessions. */
+  get clients(): number {
+    return this.byPeer.size
+  }
+
+  /** Starts serving; resolves with the bound address. */
+  async start(): Promise<AddressInfo> {
+    const {tls} = this.options
+    const server = tls ? https.createServer({cert: readFileSync(tls.cert), key: readFileSync(tls.key)}) : http.createServer()
+    server.on('request', (_request, response) => {
+      response.writeHead(426, {'content-type': 'text/plain'}).end('HiveMind: WebSocket only\n')
+    })
+    this.httpServer = server
+    const wss = new WebSocketServer({server, maxPayload: this.maxPayload, perMessageDeflate: false, clientTracking: false})
+    this.wss = wss
+    wss.on('connection', (socket, request) => {
+      const remote = `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? '?'}`
+      if (this.stopping) {
+        socket.close(CLOSE.goingAway, 'server shutting down')
+        return
+      }
+      const maxPending = this.options.maxPendingHandshakes ?? 256
+      if (this.pendingCount >= maxPending) {
+        this.logger.warn('peer.refused', {remote, reason: 'too many handshakes in flight'})
+        socket.close(CLOSE.tryAgain, 'server busy, retry')
+        return
+      }
+      const session = new Session(socket, this, remote, this.options.handshakeTimeoutMs ?? 30_000)
+      this.sessions.add(session)
+      this.pendingCount++
+      this.logger.debug('peer.connected', {remote})
+      void session.authenticate(parseAuthorization(request.url)).catch((error: unknown) => {
+        this.logger.error('session.error', {remote, error: errorText(error)})
+        session.close(1011, 'internal error')
+      })
+    })
+    wss.on('error', (error) => this.logger.error('server.error', {error: errorText(error)}))
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.options.port, this.options.host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    this.lastSeen.start()
+    await this.poller.start()
+    this.agent.start()
+    const address = server.address() as AddressInfo
+    this.logger.info('listener.started', {host: address.address, port: address.port, tls: Boolean(tls), agent_url: this.options.agentUrl})
+    return address
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, close every peer with 1001, stop polling, flush last_seen,
+   * close the agent bus. The store is closed by whoever opened it.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown()
+    return this.stopping
+  }
+
+  private async shutdown(): Promise<void> {
+    this.logger.info('listener.stopping', {clients: this.byPeer.size})
+    this.poller.stop()
+    const closing = new Promise<void>((resolve) => {
+      if (!this.httpServer) return resolve()
+      this.httpServer.close(() => resolve())
+    })
+    for (const session of [...this.sessions]) session.close(CLOSE.goingAway, 'server shutting down')
+    this.wss?.close()
+    await this.lastSeen.flushAll()
+    await this.agent.stop()
+    // Peers had their close frame; the HTTP server finishes when their sockets are gone.
+    await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 3000).unref())])
+    this.httpServer?.closeAllConnections?.()
+    this.logger.info('listener.stopped')
+  }
+
+  // --- Hub --------------------------------------------------------------------------------
+
+  toAgent(message: BusMessage): void {
+    this.logger.debug('agent.out', {type: message.type})
+    this.agent.send(message)
+  }
+
+  fanOut(from: Session, message: HiveMessage): void {
+    const inner = isObject(message.payload) && message.payload.msg_type === 'bus' ? toBusMessage(message.payload.payload) : undefined
+    for (const session of this.byPeer.values()) {
+      if (session === from || !session.permissions) continue
+      if (inner && !mayReceive(session.permissions, inner.type)) continue
+      session.send(message)
+    }
+  }
+
+  touch(clientId: number): void {
+    this.lastSeen.touch(clientId)
+  }
+
+  ready(session: Session): void {
+    this.pendingCount--
+    this.byPeer.set(session.peer, session)
+  }
+
+  closed(session: Session): void {
+    if (!this.sessions.delete(session)) return
+    if (this.byPeer.get(session.peer) === session) this.byPeer.delete(session.peer)
+    else this.pendingCount--
+    const id = session.clientId
+    if (id !== undefined && ![...this.byPeer.values()].some((other) => other.clientId === id)) void this.lastSeen.flush(id)
+  }
+
+  /** Routes a message from the agent to the sessions named in its destination. */
+  private fromAgent(message: BusMessage): void {
+    let delivered = 0
+    for (const peer of destinations(message)) {
+      const session = this.byPeer.get(peer)
+      if (!session) continue
+      session.deliverBus(message)
+      delivered++
+    }
+    this.logger.debug('agent.in', {type: message.type, delivered})
+  }
+
+  /** The store changed: re-read every connected client and apply (or close on revocation). */
+  private async refresh(): Promise<void> {
+    const byClient = new Map<number, Session[]>()
+    for (const session of this.sessions) {
+      const id = session.clientId
+      if (id === undefined) continue
+      byClient.set(id, [...(byClient.get(id) ?? []), session])
+    }
+    for (const [id, sessions] of byClient) {
+      // eslint-disable-next-line no-await-in-loop -- one lookup at a time keeps the store's load flat.
+      const record = await this.store.get(id)
+      for (const session of sessions) session.refresh(record)
+    }
+    this.logger.debug('store.refreshed', {clients: byClient.size})
+  }
+}

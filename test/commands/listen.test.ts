@@ -1,0 +1,184 @@
+/**
+ * `hivemind-core listen` as users run it: the built CLI in a sandboxed HOME, clients enrolled with
+ * the real add-client, a satellite speaking the wire protocol, a fake OVOS bus, delete-client from
+ * another process, signals. (npm run build first; npm test does.)
+ */
+import {writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {expect} from 'chai'
+
+import {FakeBus} from '../helpers/fake-bus.js'
+import {HiveTestClient} from '../helpers/hive-client.js'
+import {type ListenerProcess, startListener} from '../helpers/listener-process.js'
+import {type CliSandbox, createSandbox, runCli} from '../helpers/sandbox.js'
+import {startRedisServer} from '../helpers/redis-server.js'
+
+interface Added {
+  client_id: number
+  api_key: string
+  password: string
+  crypto_key: string | null
+}
+
+describe('hivemind-core listen (built CLI)', function () {
+  this.timeout(60_000)
+  let sandbox: CliSandbox
+  let bus: FakeBus
+  let listener: ListenerProcess | undefined
+  const clients: HiveTestClient[] = []
+
+  beforeEach(async () => {
+    sandbox = createSandbox()
+    bus = await FakeBus.start()
+  })
+
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.close()
+    await listener?.stop('SIGKILL')
+    listener = undefined
+    await bus.stop()
+    sandbox.cleanup()
+  })
+
+  const add = async (...args: string[]): Promise<Added> => {
+    const result = await sandbox.run(['add-client', '--json', '--quiet', ...args])
+    expect(result.code, result.stderr).to.equal(0)
+    return JSON.parse(result.stdout) as Added
+  }
+
+  const connect = async (added: Added) => {
+    const client = await HiveTestClient.connect({port: listener!.port, accessKey: added.api_key, password: added.password})
+    clients.push(client)
+    return client
+  }
+
+  it('serves a client created with add-client: utterance to the agent, reply back; delete-client disconnects it within a second; SIGTERM is graceful', async () => {
+    const kitchen = await add('--name', 'kitchen')
+    listener = await startListener(['--agent-url', bus.url, '--log-level', 'debug'], {env: sandbox.env, cwd: sandbox.home})
+    // Same resolution as add-client, and said on startup.
+    expect(listener.stderr()).to.match(/Database: sqlite .*clients\.db/)
+
+    const satellite = await connect(kitchen)
+    await bus.until(() => bus.connections > 0)
+    bus.onMessage = (message) => bus.reply(message, 'speak', {utterance: 'It is noon.'})
+    satellite.sendBus('recognizer_loop:utterance', {utterances: ['what time is it'], lang: 'en-us'})
+    const arrived = await bus.waitFor('recognizer_loop:utterance')
+    expect(arrived.data.utterances).to.deep.equal(['what time is it'])
+    const reply = await satellite.waitFor((f) => f.encrypted && f.message.payload?.type === 'speak')
+    expect(reply.message.payload.data.utterance).to.equal('It is noon.')
+
+    // R12: revoked from another process → closed within a second, and refused afterwards.
+    const deleted = await sandbox.run(['delete-client', String(kitchen.client_id), '--yes', '--quiet'])
+    expect(deleted.code, deleted.stderr).to.equal(0)
+    const revokedAt = Date.now()
+    const closed = await satellite.waitClosed(5000)
+    expect(Date.now() - revokedAt).to.be.at.most(1000)
+    expect(closed.code).to.equal(1008)
+    const again = await HiveTestClient.open({port: listener.port, accessKey: kitchen.api_key})
+    clients.push(again)
+    expect((await again.waitClosed()).code).to.equal(1008)
+
+    // R13: a client added while listen runs authenticates within a second.
+    const hall = await add('--name', 'hall')
+    const addedAt = Date.now()
+    const hallClient = await connect(hall)
+    expect(Date.now() - addedAt).to.be.at.most(1000)
+
+    // Graceful shutdown: peers get 1001, last_seen flushed, exit 0.
+    const code = await listener.stop('SIGTERM')
+    expect(code).to.equal(0)
+    expect((await hallClient.waitClosed()).code).to.equal(1001)
+    const shown = await sandbox.run(['show-client', String(hall.client_id), '--json', '--quiet'])
+    expect((JSON.parse(shown.stdout) as {last_seen: number}).last_seen).to.be.greaterThan(0)
+
+    // R15: no secret in anything the listener logged at debug level.
+    for (const secret of [kitchen.api_key, kitchen.password, hall.api_key, hall.password]) {
+      expect(listener.stderr()).not.to.contain(secret)
+      expect(listener.stdout()).not.to.contain(secret)
+    }
+  })
+
+  it('uses the database a config file names, like add-client, and serves legacy crypto_key clients', async () => {
+    writeFileSync(path.join(sandbox.home, '.hivemindrc.json'), JSON.stringify({database: {backend: 'json', json: {path: './hive.json'}}, agent: {url: bus.url}}))
+    const legacy = await add('--name', 'old', '--crypto-key', 'sixteen-chars-k!')
+    listener = await startListener(['--log-level', 'debug'], {env: sandbox.env, cwd: sandbox.home})
+    expect(listener.stderr()).to.contain(`Database: json ${path.join(sandbox.home, 'hive.json')}`)
+    const client = await HiveTestClient.connect({port: listener.port, accessKey: legacy.api_key, cryptoKey: 'sixteen-chars-k!'})
+    clients.push(client)
+    await bus.until(() => bus.connections > 0)
+    bus.onMessage = (message) => bus.reply(message, 'speak', {utterance: 'legacy ok'})
+    client.sendBus('recognizer_loop:utterance', {utterances: ['hi']})
+    await client.waitFor((f) => f.message.payload?.data?.utterance === 'legacy ok')
+    expect(await listener.stop('SIGINT')).to.equal(0)
+    for (const secret of [legacy.api_key, legacy.password, 'sixteen-chars-k!']) expect(listener.stderr()).not.to.contain(secret)
+  })
+
+  it('refuses to start on a corrupt JSON database (non-zero exit, no stack trace)', async () => {
+    const file = path.join(sandbox.home, 'broken.json')
+    writeFileSync(file, '{"1": {"client_id": 1, "api_key": ')
+    const result = await runCli(['listen', '--host', '127.0.0.1', '--port', '0', '--db-backend', 'json', '--db-path', file], {cwd: sandbox.home, env: sandbox.env})
+    expect(result.code).to.not.equal(0)
+    expect(result.stderr).to.contain(file)
+    expect(result.stderr).not.to.match(/\n\s+at /)
+  })
+
+  it('rejects --ssl without a certificate as a usage error', async () => {
+    const result = await sandbox.run(['listen', '--ssl', '--port', '0'])
+    expect(result.code).to.equal(2)
+  })
+
+  describe('with Redis restarted while serving (R6)', function () {
+    it('reports "store unavailable" (1013) during the outage, never "invalid key", and recovers', async function () {
+      const {mkdtempSync, rmSync} = await import('node:fs')
+      const os = await import('node:os')
+      // A data directory that survives the restart (the helper's own directory does not).
+      const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hivemind-r6-'))
+      const persist = ['--dir', dataDir, '--appendonly', 'yes', '--appendfsync', 'always']
+      let redis = await startRedisServer({args: persist})
+      try {
+        const env = {...sandbox.env, HIVEMIND_DB_BACKEND: 'redis', HIVEMIND_REDIS_URL: redis.url}
+        const enrolled = await runCli(['add-client', '--json', '--quiet', '--name', 'r6'], {cwd: sandbox.home, env})
+        expect(enrolled.code, enrolled.stderr).to.equal(0)
+        const added = JSON.parse(enrolled.stdout) as Added
+        listener = await startListener(['--agent-url', bus.url, '--log-level', 'debug'], {env, cwd: sandbox.home})
+        const first = await connect(added)
+
+        const port = redis.port
+        await redis.stop()
+        const downAt = Date.now()
+        // During the outage: a new connection is told to retry, never that its key is invalid.
+        const during = await HiveTestClient.open({port: listener.port, accessKey: added.api_key})
+        clients.push(during)
+        const closed = await during.waitClosed()
+        expect(closed.code).to.equal(1013)
+        expect(closed.reason).to.match(/store unavailable/)
+        // The established satellite is not disconnected by the outage.
+        expect(first.closed).to.equal(undefined)
+
+        redis = await startRedisServer({port, args: persist})
+        const outage = Date.now() - downAt
+        // Service back within outage + 2.5 s: bounded retries.
+        const deadline = Date.now() + 2500
+        let recovered: HiveTestClient | undefined
+        let attempts = 0
+        while (!recovered && Date.now() < deadline && attempts++ < 50) {
+          try {
+            recovered = await HiveTestClient.connect({port: listener.port, accessKey: added.api_key, password: added.password, timeoutMs: 2000})
+          } catch {
+            await new Promise((resolve) => setTimeout(resolve, 100))
+          }
+        }
+        expect(recovered, `not back within outage (${outage} ms) + 2.5 s`).to.not.equal(undefined)
+        clients.push(recovered!)
+        expect(listener.stderr()).to.match(/store\.unavailable|auth\.store_unavailable/)
+        expect(listener.stderr()).not.to.contain(added.api_key)
+        expect(listener.stderr()).not.to.contain(added.password)
+        expect(await listener.stop('SIGTERM')).to.equal(0)
+      } finally {
+        await redis.stop()
+        rmSync(dataDir, {recursive: true, force: true})
+      }
+    })
+  })
+})
