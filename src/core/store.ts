@@ -90,7 +90,7 @@ export type StoreMode = 'read' | 'write'
 /** What a backend receives besides its options. */
 export interface BackendContext {
   paths: HivemindPaths
-  /** 'read' for commands that never write (list-clients, listen's lookups); lets a backend avoid creating files. */
+  /** 'read' for commands that never write (list-clients, show-client, export-clients); 'write' otherwise (listen too: it writes last_seen). */
   mode: StoreMode
   /**
    * True when the store serves a long-running process (`listen`) rather than one CLI command.
