@@ -1,6 +1,7 @@
-import {statSync} from 'node:fs'
+import {chmodSync, statSync} from 'node:fs'
 import path from 'node:path'
 
+import Database from 'better-sqlite3'
 import {expect} from 'chai'
 
 import {client, errorLine, expectCleanFailure, modeOf, pooled, Sandbox} from '../helpers/cli.js'
@@ -126,6 +127,26 @@ describe('add-client', () => {
       expect(modeOf(statSync(path.dirname(sandbox.dataDir)).mode)).to.equal('755')
     } finally {
       open.cleanup()
+    }
+  })
+
+  it('a write tightens clients.db, -wal and -shm back to 0600 (R14)', async () => {
+    await sandbox.addClient('--name', 'first')
+    // Someone loosened the file; SQLite gives -wal and -shm the mode of the database file.
+    chmodSync(sandbox.dbPath, 0o644)
+    // A reader keeps the WAL alive after the CLI exits (the last connection to close removes it).
+    const reader = new Database(sandbox.dbPath)
+    try {
+      expect(reader.prepare('SELECT COUNT(*) AS n FROM clients').get()).to.deep.equal({n: 1})
+      expect(modeOf(statSync(`${sandbox.dbPath}-wal`).mode)).to.equal('644')
+      const result = await sandbox.run(['add-client', '--name', 'second', '--quiet'], {umask: 0o000})
+      expect(result.code, result.stderr).to.equal(0)
+      expect(reader.prepare('SELECT COUNT(*) AS n FROM clients').get()).to.deep.equal({n: 2})
+      for (const suffix of ['', '-wal', '-shm']) {
+        expect(modeOf(statSync(`${sandbox.dbPath}${suffix}`).mode), `clients.db${suffix}`).to.equal('600')
+      }
+    } finally {
+      reader.close()
     }
   })
 
