@@ -40,7 +40,14 @@ export abstract class BaseCommand extends Command {
    * too, and the stack only with HIVEMIND_DEBUG=1.
    */
   protected override async catch(error: Error & {oclif?: {exit?: number}}): Promise<unknown> {
-    if (error.oclif?.exit !== undefined) return super.catch(error)
+    if (error.oclif?.exit !== undefined) {
+      // With --json, oclif would print the whole error object (its parse context holds every
+      // argument, secrets included) and exit 1: print the one line and keep the usage exit code.
+      if (!this.jsonEnabled() || (error as {code?: unknown}).code === 'EEXIT') return super.catch(error)
+      const lines = error.message.split('\n').map((line) => line.trim())
+      this.logJson({error: {code: 'USAGE', message: lines.filter((line) => line && !line.startsWith('See more help')).join(' ')}})
+      this.exit(error.oclif.exit)
+    }
     const debug = Boolean(process.env.HIVEMIND_DEBUG)
     if (isHivemindError(error)) {
       if (this.jsonEnabled()) this.logJson({error: {code: error.code, message: error.message, suggestion: error.suggestion}})

@@ -8,6 +8,7 @@ import {type ClientRecord, canonicalJson, isRevoked} from '../core/client.js'
 import {HivemindError, InvalidInputError} from '../core/errors.js'
 import {type ImportedRecord, parseClientsFile} from '../core/interchange.js'
 import type {ClientStore} from '../core/store.js'
+import {checkText} from '../core/validate.js'
 
 /** What `import-clients --json` prints. */
 export interface ImportResult {
@@ -48,6 +49,17 @@ A client whose id is free is added; one identical to the stored record is skippe
       throw new InvalidInputError(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
     }
     const incoming = parseClientsFile(text, file)
+    // The same rules as add-client / rename-client: a name from a file is printed by list-clients
+    // and show-client too, so control characters (terminal escapes, NUL) must not get in.
+    for (const {record} of incoming) {
+      for (const field of ['name', 'description'] as const) {
+        try {
+          checkText(record[field], `the ${field}`)
+        } catch (error) {
+          throw new InvalidInputError(`${file}: client ${record.client_id}: ${(error as Error).message}`)
+        }
+      }
+    }
     return this.withDatabase(flags, flags['dry-run'] ? 'read' : 'write', async (db) => {
       const plan = await planImport(db.store, incoming, flags.force)
       const result: ImportResult = {

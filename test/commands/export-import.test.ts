@@ -1,0 +1,318 @@
+/**
+ * export-clients and import-clients: the upstream CSV and clients.json shapes, exact round trips,
+ * conflicts, --force, --dry-run, file modes, and bad files that must change nothing.
+ */
+import {chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {expect} from 'chai'
+
+import {client, type Client, errorLine, expectCleanFailure, modeOf, pooled, Sandbox} from '../helpers/cli.js'
+
+/** An upstream (Python hivemind-core) clients.json: keyed by id strings, snake_case, 4-space indent. */
+const UPSTREAM: Record<string, Record<string, unknown>> = {
+  1: {
+    client_id: 1, api_key: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', name: 'kitchen', description: 'by the fridge', is_admin: false,
+    last_seen: 1_700_000_000.25, intent_blacklist: ['skill-weather.openvoiceos:weather.intent'], skill_blacklist: ['skill-x'],
+    message_blacklist: ['speak'], allowed_types: ['recognizer_loop:utterance'], crypto_key: '0123456789abcdef', password: 'kitchen-password',
+    can_broadcast: true, can_escalate: false, can_propagate: true, metadata: {room: 'kitchen', floor: 1},
+  },
+  // An old record: no metadata, an unknown extra key, fields missing.
+  2: {client_id: 2, api_key: 'office-key-0002', name: 'Büro 東京 🖥', is_admin: true, password: 'office-password', crypto_key: null, legacy_flag: 'yes'},
+  // A tombstone.
+  3: {client_id: 3, api_key: 'revoked', name: 'gone', description: '', is_admin: false, last_seen: -1, crypto_key: null, password: null},
+  // A gap in the ids; a name that needs CSV quoting; empty lists.
+  5: {client_id: 5, api_key: 'bridge-key-0005', name: 'bridge, "north"', allowed_types: [], password: 'bridge-password', can_propagate: false},
+}
+
+const EXPECTED: Client[] = [
+  client({
+    client_id: 1, api_key: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', name: 'kitchen', description: 'by the fridge', last_seen: 1_700_000_000.25,
+    intent_blacklist: ['skill-weather.openvoiceos:weather.intent'], skill_blacklist: ['skill-x'], message_blacklist: ['speak'],
+    allowed_types: ['recognizer_loop:utterance'], crypto_key: '0123456789abcdef', password: 'kitchen-password', can_escalate: false,
+    metadata: {room: 'kitchen', floor: 1},
+  }),
+  client({client_id: 2, api_key: 'office-key-0002', name: 'Büro 東京 🖥', is_admin: true, password: 'office-password', metadata: {legacy_flag: 'yes'}}),
+  client({client_id: 3, api_key: 'revoked', name: 'gone'}),
+  client({client_id: 5, api_key: 'bridge-key-0005', name: 'bridge, "north"', allowed_types: [], password: 'bridge-password', can_propagate: false}),
+]
+
+const SECRETS = ['a1b2c3d4e5f60718293a4b5c6d7e8f90', 'kitchen-password', '0123456789abcdef', 'office-key-0002', 'office-password', 'bridge-key-0005', 'bridge-password']
+
+const CSV = [
+  'client_id,name,is_admin,access_key,password,crypto_key',
+  '1,kitchen,False,a1b2c3d4e5f60718293a4b5c6d7e8f90,kitchen-password,0123456789abcdef',
+  '2,Büro 東京 🖥,True,office-key-0002,office-password,',
+  '5,"bridge, ""north""",False,bridge-key-0005,bridge-password,',
+  '',
+].join('\n')
+
+/** What export-clients --format json must write for EXPECTED: the upstream shape. */
+function upstreamText(records: Client[]): string {
+  return `${JSON.stringify(Object.fromEntries(records.map((record) => [String(record.client_id), record])), null, 4)}\n`
+}
+
+describe('export-clients / import-clients', () => {
+  let hive: Sandbox
+  let upstreamFile: string
+
+  before(async function () {
+    this.timeout(60_000)
+    hive = Sandbox.create()
+    upstreamFile = path.join(hive.root, 'clients.json')
+    writeFileSync(upstreamFile, JSON.stringify(UPSTREAM, null, 4))
+    const imported = await hive.run(['import-clients', upstreamFile, '-q'])
+    expect(imported.code, imported.stderr).to.equal(0)
+  })
+  after(() => hive.cleanup())
+
+  describe('import-clients', () => {
+    it('reads an upstream clients.json: defaults filled, unknown keys folded into metadata, ids kept', async () => {
+      const fresh = Sandbox.create()
+      try {
+        const result = await fresh.run(['import-clients', upstreamFile])
+        expect(result.code, result.stderr).to.equal(0)
+        expect(result.stdout).to.equal('Imported 4 new client(s), replaced 0, 0 already identical, 0 conflict(s).\n')
+        expect(result.stderr).to.equal(`${fresh.databaseLine}\n`)
+        expect(await fresh.records()).to.deep.equal(EXPECTED)
+        // The id counter moved past the imported ids: 4 is a gap, not a free id to hand out.
+        expect((await fresh.addClient('--name', 'new')).client_id).to.equal(6)
+      } finally {
+        fresh.cleanup()
+      }
+    })
+
+    it('--json prints {file, added, replaced, identical, conflicts, dryRun}; importing again is all identical', async () => {
+      const sandbox = hive.clone()
+      try {
+        const before = sandbox.digest()
+        const printed = await sandbox.json<Record<string, unknown>>(['import-clients', upstreamFile])
+        expect(Object.keys(printed)).to.deep.equal(['file', 'added', 'replaced', 'identical', 'conflicts', 'dryRun'])
+        expect(printed).to.deep.equal({file: upstreamFile, added: 0, replaced: 0, identical: 4, conflicts: [], dryRun: false})
+        expect(sandbox.digest()).to.equal(before)
+      } finally {
+        sandbox.cleanup()
+      }
+    })
+
+    it('--dry-run writes nothing: no database is created, an existing one is left byte-identical', async () => {
+      const fresh = Sandbox.create()
+      const sandbox = hive.clone()
+      try {
+        const changed = path.join(sandbox.root, 'changed.json')
+        writeFileSync(changed, JSON.stringify({...UPSTREAM, 1: {...UPSTREAM[1], name: 'renamed'}, 9: {client_id: 9, api_key: 'new-key-0009'}}))
+        const before = sandbox.digest()
+        const [onFresh, onExisting] = await Promise.all([
+          fresh.run(['import-clients', upstreamFile, '--dry-run', '-q']),
+          sandbox.run(['import-clients', changed, '--dry-run', '--force', '-q']),
+        ])
+        expect(onFresh.code, onFresh.stderr).to.equal(0)
+        expect(onFresh.stdout).to.equal('Would import 4 new client(s), would replace 0, 0 already identical, 0 conflict(s).\n')
+        expect(existsSync(fresh.dbPath)).to.equal(false)
+        expect(onExisting.code, onExisting.stderr).to.equal(0)
+        expect(onExisting.stdout).to.equal('Would import 1 new client(s), would replace 1, 3 already identical, 0 conflict(s).\n')
+        expect(sandbox.digest()).to.equal(before)
+      } finally {
+        fresh.cleanup()
+        sandbox.cleanup()
+      }
+    })
+
+    it('a client that differs is a conflict: non-zero, nothing written (not even the new ones); --force replaces', async () => {
+      const sandbox = hive.clone()
+      try {
+        const changed = path.join(sandbox.root, 'changed.json')
+        writeFileSync(changed, JSON.stringify({...UPSTREAM, 1: {...UPSTREAM[1], name: 'renamed'}, 9: {client_id: 9, api_key: 'new-key-0009'}}))
+        const before = sandbox.digest()
+        const refused = await sandbox.run(['import-clients', changed, '-q'])
+        expectCleanFailure(refused, 1, SECRETS)
+        expect(refused.stdout).to.equal('')
+        expect(refused.stderr).to.equal(
+          '  conflict: client 1: differs from the stored client "kitchen"\n' +
+            'Error: 1 conflicting client(s); nothing was imported\n' +
+            "Hint: pass --force to replace the stored clients with the file's\n",
+        )
+        expect(sandbox.digest()).to.equal(before)
+
+        const forced = await sandbox.run(['import-clients', changed, '--force', '-q'])
+        expect(forced.code, forced.stderr).to.equal(0)
+        expect(forced.stdout).to.equal('Imported 1 new client(s), replaced 1, 3 already identical, 0 conflict(s).\n')
+        expect(await sandbox.records()).to.deep.equal([
+          {...EXPECTED[0]!, name: 'renamed'},
+          ...EXPECTED.slice(1),
+          client({client_id: 9, api_key: 'new-key-0009'}),
+        ])
+      } finally {
+        sandbox.cleanup()
+      }
+    })
+
+    it('an access key held by another live client is a conflict even with --force', async () => {
+      const sandbox = hive.clone()
+      try {
+        const stolen = path.join(sandbox.root, 'stolen.json')
+        writeFileSync(stolen, JSON.stringify({9: {client_id: 9, api_key: 'office-key-0002', name: 'impostor'}}))
+        const before = sandbox.digest()
+        const result = await sandbox.run(['import-clients', stolen, '--force', '-q'])
+        expectCleanFailure(result, 1, SECRETS)
+        expect(result.stderr).to.equal(
+          '  conflict: client 9: access key already used by client 2\n' +
+            'Error: 1 conflicting client(s); nothing was imported\n' +
+            'Hint: revoke or re-key the clients holding those access keys first\n',
+        )
+        expect(sandbox.digest()).to.equal(before)
+      } finally {
+        sandbox.cleanup()
+      }
+    })
+
+    it('rejects bad files with one error naming the file, exit 1, no secret shown, data unchanged', async function () {
+      this.timeout(120_000)
+      const sandbox = hive.clone()
+      try {
+        const dir = path.join(sandbox.root, 'files')
+        mkdirSync(dir)
+        const file = (name: string, content: string | Buffer) => {
+          const target = path.join(dir, name)
+          writeFileSync(target, content)
+          return target
+        }
+        const one = (fields: Record<string, unknown>) => JSON.stringify({9: {client_id: 9, api_key: 'secret-key-in-file', password: 'secret-pw-in-file', ...fields}}, null, 4)
+        const masked = await sandbox.run(['list-clients', '--json', '-q'])
+        const cases: Array<{path: string; error: string}> = [
+          {path: path.join(dir, 'missing.json'), error: `Error: cannot read ${path.join(dir, 'missing.json')} (ENOENT)`},
+          {path: dir, error: `Error: cannot read ${dir} (EISDIR)`},
+          {path: file('empty.json', ''), error: `Error: ${path.join(dir, 'empty.json')}: the file is empty`},
+          {path: file('truncated.json', '{"1": {"client_id": 1,\n"api_key": "secret-key-in-file"'), error: `Error: ${path.join(dir, 'truncated.json')}: invalid JSON at line 2`},
+          {path: file('garbage.bin', Buffer.from([0xff, 0xfe, 0x00, 0x41, 0x80])), error: `Error: ${path.join(dir, 'garbage.bin')}: not a clients file`},
+          {path: file('numbers.json', '[1, 2]'), error: `Error: ${path.join(dir, 'numbers.json')}: client "#1": expected an object, found a number`},
+          {path: file('badkey.json', JSON.stringify({abc: {api_key: 'secret-key-in-file'}})), error: `Error: ${path.join(dir, 'badkey.json')}: client "abc": keys must be client ids`},
+          {path: file('negative.json', JSON.stringify({'-1': {client_id: -1, api_key: 'secret-key-in-file'}})), error: `Error: ${path.join(dir, 'negative.json')}: client "-1": keys must be client ids`},
+          {path: file('mismatch.json', JSON.stringify({2: {client_id: 3, api_key: 'secret-key-in-file'}})), error: `Error: ${path.join(dir, 'mismatch.json')}: client "2": its client_id is 3, but it is stored under "2"`},
+          {path: file('types.json', one({is_admin: 'yes'})), error: `Error: ${path.join(dir, 'types.json')}: client "9": field "is_admin" must be a boolean, found a string`},
+          {path: file('masked.json', masked.stdout), error: `Error: ${path.join(dir, 'masked.json')}: client "#1": holds masked secrets`},
+          {path: file('nul.json', one({name: 'nul\u0000name'})), error: `Error: ${path.join(dir, 'nul.json')}: client 9: the name must not contain control characters`},
+          {path: file('escape.json', one({name: 'red\u001b[31m'})), error: `Error: ${path.join(dir, 'escape.json')}: client 9: the name must not contain control characters`},
+          {path: file('huge.json', one({name: 'x'.repeat(10_000)})), error: `Error: ${path.join(dir, 'huge.json')}: client 9: the name is too long (10000 characters; at most 255)`},
+          {path: file('twins.json', JSON.stringify({8: {client_id: 8, api_key: 'secret-key-in-file'}, 9: {client_id: 9, api_key: 'secret-key-in-file'}})), error: 'Error: 1 conflicting client(s); nothing was imported'},
+          {path: file('negative.csv', 'client_id,name,is_admin,access_key,password,crypto_key\n-1,a,True,secret-key-in-file,secret-pw-in-file,\n'), error: `Error: ${path.join(dir, 'negative.csv')}: line 2: client_id must be a positive integer`},
+          {path: file('admin.csv', 'client_id,name,is_admin,access_key,password,crypto_key\n9,a,maybe,secret-key-in-file,secret-pw-in-file,\n'), error: `Error: ${path.join(dir, 'admin.csv')}: line 2: is_admin must be True or False`},
+          {path: file('header.csv', 'client_id,name,access_key\n9,a,secret-key-in-file\n'), error: `Error: ${path.join(dir, 'header.csv')}: the first line must be the header client_id,name,is_admin,access_key,password,crypto_key`},
+        ]
+        const before = sandbox.digest()
+        const results = await pooled(cases.map((item) => () => sandbox.run(['import-clients', item.path, '-q'])))
+        for (const [index, result] of results.entries()) {
+          const {path: target, error} = cases[index]!
+          expectCleanFailure(result, 1, [...SECRETS, 'secret-key-in-file', 'secret-pw-in-file'])
+          expect(errorLine(result), path.basename(target)).to.satisfy((line: string | undefined) => line?.startsWith(error), `${errorLine(result)} should start with ${error}`)
+          expect(result.stdout).to.equal('')
+        }
+        expect(sandbox.digest()).to.equal(before)
+      } finally {
+        sandbox.cleanup()
+      }
+    })
+
+    it('rejects usage errors with exit 2', async () => {
+      const results = await Promise.all([
+        hive.run(['import-clients']),
+        hive.run(['import-clients', upstreamFile, '--no-such-flag']),
+        hive.run(['import-clients', upstreamFile, upstreamFile]),
+      ])
+      for (const result of results) expectCleanFailure(result, 2, SECRETS)
+    })
+  })
+
+  describe('export-clients', () => {
+    it('writes the upstream CSV (live clients only) to stdout', async () => {
+      const result = await hive.run(['export-clients'])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(result.stdout).to.equal(CSV)
+      expect(result.stderr).to.equal(`${hive.databaseLine}\n`)
+    })
+
+    it('--format json writes the upstream clients.json shape: keyed by id, 4-space indent, non-ASCII as is, tombstones kept', async () => {
+      const result = await hive.run(['export-clients', '--format', 'json', '-q'])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(result.stdout).to.equal(upstreamText(EXPECTED))
+      expect(result.stdout).to.include('"name": "Büro 東京 🖥"')
+    })
+
+    it('--format json → import-clients into a fresh home round-trips every record exactly', async () => {
+      const fresh = Sandbox.create()
+      try {
+        const exported = path.join(hive.root, 'export-roundtrip.json')
+        const written = await hive.run(['export-clients', '--format', 'json', '--path', exported, '-q'])
+        expect(written.code, written.stderr).to.equal(0)
+        const imported = await fresh.run(['import-clients', exported, '-q'])
+        expect(imported.code, imported.stderr).to.equal(0)
+        expect(imported.stdout).to.equal('Imported 4 new client(s), replaced 0, 0 already identical, 0 conflict(s).\n')
+        const [original, copy] = await Promise.all([hive.records(), fresh.records()])
+        expect(copy).to.deep.equal(original)
+        expect(copy).to.deep.equal(EXPECTED)
+      } finally {
+        fresh.cleanup()
+      }
+    })
+
+    it('the CSV imports into a fresh home: its columns kept, everything else default', async () => {
+      const fresh = Sandbox.create()
+      try {
+        const csv = path.join(fresh.root, 'hive.csv')
+        writeFileSync(csv, CSV)
+        const imported = await fresh.run(['import-clients', csv, '-q'])
+        expect(imported.code, imported.stderr).to.equal(0)
+        expect(imported.stdout).to.equal('Imported 3 new client(s), replaced 0, 0 already identical, 0 conflict(s).\n')
+        expect(await fresh.records()).to.deep.equal(
+          EXPECTED.filter((record) => record.api_key !== 'revoked').map((record) =>
+            client({client_id: record.client_id, name: record.name, is_admin: record.is_admin, api_key: record.api_key, password: record.password, crypto_key: record.crypto_key}),
+          ),
+        )
+      } finally {
+        fresh.cleanup()
+      }
+    })
+
+    it('--path writes files 0600 under umask 022 (a directory gets the upstream file name; an existing 0644 file ends 0600)', async () => {
+      const out = path.join(hive.root, 'exports')
+      mkdirSync(out)
+      const existing = path.join(out, 'existing.csv')
+      writeFileSync(existing, 'old\n')
+      chmodSync(existing, 0o644)
+      const [file, dir, dirJson, over, json] = await Promise.all([
+        hive.run(['export-clients', '--path', path.join(out, 'plain.csv')], {umask: 0o022}),
+        hive.run(['export-clients', '--path', `${out}/`, '-q'], {umask: 0o022}),
+        hive.run(['export-clients', '--path', out, '--format', 'json', '-q'], {umask: 0o022}),
+        hive.run(['export-clients', '--path', existing, '-q'], {umask: 0o022}),
+        hive.run(['export-clients', '--path', path.join(out, 'j.csv'), '--json', '-q'], {umask: 0o022}),
+      ])
+      for (const result of [file, dir, dirJson, over, json]) expect(result.code, result.stderr).to.equal(0)
+      expect(file.stdout).to.equal(`Exported 3 client(s) to ${path.join(out, 'plain.csv')} (csv, mode 0600). It holds secrets: keep it safe.\n`)
+      expect(file.stderr).to.equal(`${hive.databaseLine}\n`)
+      expect(dir.stdout).to.equal(`Exported 3 client(s) to ${path.join(out, 'hivemind_clients.csv')} (csv, mode 0600). It holds secrets: keep it safe.\n`)
+      expect(dirJson.stdout).to.equal(`Exported 4 client(s) to ${path.join(out, 'clients.json')} (json, mode 0600). It holds secrets: keep it safe.\n`)
+      expect(JSON.parse(json.stdout)).to.deep.equal({format: 'csv', path: path.join(out, 'j.csv'), count: 3})
+      for (const name of ['plain.csv', 'hivemind_clients.csv', 'existing.csv', 'j.csv']) {
+        expect(readFileSync(path.join(out, name), 'utf8'), name).to.equal(CSV)
+        expect(modeOf(statSync(path.join(out, name)).mode), name).to.equal('600')
+      }
+      expect(readFileSync(path.join(out, 'clients.json'), 'utf8')).to.equal(upstreamText(EXPECTED))
+      expect(modeOf(statSync(path.join(out, 'clients.json')).mode)).to.equal('600')
+    })
+
+    it('an unwritable --path or a bad --format fails cleanly and writes nothing', async () => {
+      const nowhere = path.join(hive.root, 'no', 'such', 'dir', 'out.csv')
+      const [missingDir, badFormat, stray] = await Promise.all([
+        hive.run(['export-clients', '--path', nowhere, '-q']),
+        hive.run(['export-clients', '--format', 'xml', '-q']),
+        hive.run(['export-clients', 'extra', '-q']),
+      ])
+      expectCleanFailure(missingDir, 1, SECRETS)
+      expect(errorLine(missingDir)).to.equal(`Error: cannot write ${nowhere} (ENOENT)`)
+      expect(existsSync(path.dirname(nowhere))).to.equal(false)
+      expectCleanFailure(badFormat, 2, SECRETS)
+      expect(badFormat.stderr).to.include('Expected --format=xml to be one of: csv, json')
+      expectCleanFailure(stray, 2, SECRETS)
+    })
+  })
+})

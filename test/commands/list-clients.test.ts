@@ -1,0 +1,159 @@
+import {existsSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {expect} from 'chai'
+
+import {client, CLIENT_KEYS, expectCleanFailure, Sandbox} from '../helpers/cli.js'
+
+describe('list-clients', () => {
+  // Read-only command: one hive for the whole describe.
+  let sandbox: Sandbox
+  const kitchen = client({client_id: 1, name: 'kitchen', api_key: 'aaaa1111bbbb2222', password: 'pppp1111qqqq2222', crypto_key: '0123456789abcdef'})
+  const office = client({client_id: 2, name: 'Büro', api_key: 'cccc3333dddd4444', password: 'rrrr3333ssss4444', is_admin: true})
+  const gone = client({client_id: 3, name: 'gone', api_key: 'revoked', password: null})
+  const secrets = ['aaaa1111bbbb2222', 'pppp1111qqqq2222', '0123456789abcdef', 'cccc3333dddd4444', 'rrrr3333ssss4444', 'eeee5555ffff6666', 'tttt5555uuuu6666']
+
+  before(async function () {
+    this.timeout(60_000)
+    sandbox = Sandbox.create()
+    await sandbox.addClient('--name', 'kitchen', '--access-key', 'aaaa1111bbbb2222', '--password', 'pppp1111qqqq2222', '--crypto-key', '0123456789abcdef')
+    await sandbox.addClient('--name', 'Büro', '--access-key', 'cccc3333dddd4444', '--password', 'rrrr3333ssss4444', '--admin')
+    await sandbox.addClient('--name', 'gone', '--access-key', 'eeee5555ffff6666', '--password', 'tttt5555uuuu6666')
+    const revoked = await sandbox.run(['delete-client', '3', '--yes', '--quiet'])
+    expect(revoked.code, revoked.stderr).to.equal(0)
+  })
+  after(() => sandbox.cleanup())
+
+  it('prints a table of the live clients with masked access keys', async () => {
+    const result = await sandbox.run(['list-clients'])
+    expect(result.code, result.stderr).to.equal(0)
+    expect(result.stderr).to.equal(`${sandbox.databaseLine}\n`)
+    expect(result.stdout).to.equal(
+      [
+        '┌────┬─────────┬──────────────┬───────┬───────────────┬───────────┬─────────┐',
+        '│ id │ name    │ access key   │ admin │ allowed types │ last seen │ revoked │',
+        '├────┼─────────┼──────────────┼───────┼───────────────┼───────────┼─────────┤',
+        '│ 1  │ kitchen │ aaaa******** │ no    │ 8             │ never     │ no      │',
+        '│ 2  │ Büro    │ cccc******** │ yes   │ 8             │ never     │ no      │',
+        '└────┴─────────┴──────────────┴───────┴───────────────┴───────────┴─────────┘',
+        '',
+      ].join('\n'),
+    )
+    for (const secret of secrets) expect(result.stdout).not.to.include(secret)
+  })
+
+  it('--all adds the tombstones; --show-secrets adds the password and crypto key columns', async () => {
+    const [all, shown] = await Promise.all([sandbox.run(['list-clients', '--all', '-q']), sandbox.run(['list-clients', '--all', '--show-secrets', '-q'])])
+    expect(all.code, all.stderr).to.equal(0)
+    expect(all.stderr).to.equal('')
+    expect(all.stdout).to.equal(
+      [
+        '┌────┬─────────┬──────────────┬───────┬───────────────┬───────────┬─────────┐',
+        '│ id │ name    │ access key   │ admin │ allowed types │ last seen │ revoked │',
+        '├────┼─────────┼──────────────┼───────┼───────────────┼───────────┼─────────┤',
+        '│ 1  │ kitchen │ aaaa******** │ no    │ 8             │ never     │ no      │',
+        '│ 2  │ Büro    │ cccc******** │ yes   │ 8             │ never     │ no      │',
+        '│ 3  │ gone    │ revoked      │ no    │ 8             │ never     │ yes     │',
+        '└────┴─────────┴──────────────┴───────┴───────────────┴───────────┴─────────┘',
+        '',
+      ].join('\n'),
+    )
+    expect(shown.code, shown.stderr).to.equal(0)
+    expect(shown.stdout).to.equal(
+      [
+        '┌────┬─────────┬──────────────────┬───────┬───────────────┬───────────┬─────────┬──────────────────┬──────────────────┐',
+        '│ id │ name    │ access key       │ admin │ allowed types │ last seen │ revoked │ password         │ crypto key       │',
+        '├────┼─────────┼──────────────────┼───────┼───────────────┼───────────┼─────────┼──────────────────┼──────────────────┤',
+        '│ 1  │ kitchen │ aaaa1111bbbb2222 │ no    │ 8             │ never     │ no      │ pppp1111qqqq2222 │ 0123456789abcdef │',
+        '│ 2  │ Büro    │ cccc3333dddd4444 │ yes   │ 8             │ never     │ no      │ rrrr3333ssss4444 │                  │',
+        '│ 3  │ gone    │ revoked          │ no    │ 8             │ never     │ yes     │                  │                  │',
+        '└────┴─────────┴──────────────────┴───────┴───────────────┴───────────┴─────────┴──────────────────┴──────────────────┘',
+        '',
+      ].join('\n'),
+    )
+    // The revoked client's old secrets are gone for good.
+    expect(shown.stdout).not.to.include('eeee5555ffff6666')
+    expect(shown.stdout).not.to.include('tttt5555uuuu6666')
+  })
+
+  it('--json prints the records with upstream field names and masked secrets', async () => {
+    const result = await sandbox.run(['list-clients', '--json'])
+    expect(result.code, result.stderr).to.equal(0)
+    expect(result.stderr).to.equal(`${sandbox.databaseLine}\n`)
+    const records = JSON.parse(result.stdout) as Array<Record<string, unknown>>
+    for (const record of records) expect(Object.keys(record)).to.deep.equal(CLIENT_KEYS)
+    expect(records).to.deep.equal([
+      {...kitchen, api_key: 'aaaa********', password: 'pppp********', crypto_key: '0123********'},
+      {...office, api_key: 'cccc********', password: 'rrrr********'},
+    ])
+    for (const secret of secrets) expect(result.stdout).not.to.include(secret)
+  })
+
+  it('--json --all --show-secrets prints every record in full, tombstones included', async () => {
+    expect(await sandbox.records()).to.deep.equal([kitchen, office, gone])
+  })
+
+  it('an empty or missing database lists no clients and is not created', async () => {
+    const empty = Sandbox.create()
+    try {
+      const [text, json] = await Promise.all([empty.run(['list-clients']), empty.run(['list-clients', '--json', '--all'])])
+      expect(text.code, text.stderr).to.equal(0)
+      expect(text.stdout).to.equal('No clients. Enrol one with: hivemind-core add-client --name <name>\n')
+      expect(text.stderr).to.equal(`${empty.databaseLine}\n`)
+      expect(json.code, json.stderr).to.equal(0)
+      expect(JSON.parse(json.stdout)).to.deep.equal([])
+      expect(existsSync(empty.dbPath)).to.equal(false)
+    } finally {
+      empty.cleanup()
+    }
+  })
+
+  it('names where the database comes from: --db-path flag, HIVEMIND_DB_PATH', async () => {
+    const other = path.join(sandbox.root, 'other.db')
+    const [byFlag, byEnv] = await Promise.all([
+      sandbox.run(['list-clients', '--db-path', other]),
+      sandbox.run(['list-clients'], {env: {HIVEMIND_DB_PATH: other}}),
+    ])
+    expect(byFlag.code, byFlag.stderr).to.equal(0)
+    expect(byFlag.stderr.split('\n')[0]).to.equal(`Database: sqlite ${other} (backend from default, path from flag --db-path)`)
+    expect(byEnv.code, byEnv.stderr).to.equal(0)
+    expect(byEnv.stderr.split('\n')[0]).to.equal(`Database: sqlite ${other} (backend from default, path from env HIVEMIND_DB_PATH)`)
+    // The default database holds clients: the guard says so when the chosen one is missing.
+    expect(byFlag.stderr).to.include(`Note: this database is missing, but:\n  sqlite ${sandbox.dbPath} holds 2 client(s).`)
+  })
+
+  it('shows when each client was last seen, relative to now', async () => {
+    const hive = Sandbox.create()
+    try {
+      const now = Date.now() / 1000
+      const file = path.join(hive.root, 'clients.json')
+      writeFileSync(file, JSON.stringify({
+        1: {client_id: 1, api_key: 'seen-two-hours-ago', name: 'a', last_seen: now - 2 * 3600 - 60},
+        2: {client_id: 2, api_key: 'seen-three-days-ago', name: 'b', last_seen: now - 3 * 86_400 - 60},
+        3: {client_id: 3, api_key: 'never-seen-at-all', name: 'c', last_seen: -1},
+      }))
+      expect((await hive.run(['import-clients', file, '-q'])).code).to.equal(0)
+      const result = await hive.run(['list-clients', '-q'])
+      expect(result.code, result.stderr).to.equal(0)
+      const lastSeen = result.stdout.split('\n').slice(3, 6).map((line) => line.split('│')[6]!.trim())
+      expect(lastSeen).to.deep.equal(['2 hours ago', '3 days ago', 'never'])
+    } finally {
+      hive.cleanup()
+    }
+  })
+
+  it('rejects unknown flags and stray arguments (exit 2) without touching the database', async () => {
+    const before = sandbox.digest()
+    const [unknown, stray, badValue] = await Promise.all([
+      sandbox.run(['list-clients', '--no-such-flag']),
+      sandbox.run(['list-clients', '--all', 'extra']),
+      sandbox.run(['list-clients', '--all=yes']),
+    ])
+    for (const result of [unknown, stray, badValue]) {
+      expectCleanFailure(result, 2, secrets)
+      expect(result.stdout).to.equal('')
+    }
+    expect(unknown.stderr).to.include('Nonexistent flag: --no-such-flag')
+    expect(sandbox.digest()).to.equal(before)
+  })
+})

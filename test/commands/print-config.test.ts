@@ -1,0 +1,83 @@
+import {existsSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {expect} from 'chai'
+
+import {errorLine, expectCleanFailure, Sandbox} from '../helpers/cli.js'
+
+describe('print-config', () => {
+  let sandbox: Sandbox
+  beforeEach(() => {
+    sandbox = Sandbox.create()
+  })
+  afterEach(() => sandbox.cleanup())
+
+  const defaults = (dbPath: string) => [
+    {key: 'database.backend', value: 'sqlite', source: {kind: 'default'}, from: 'default'},
+    {key: 'database.sqlite.path', value: dbPath, source: {kind: 'default'}, from: 'default'},
+    {key: 'database.sqlite.busyTimeoutMs', value: 10_000, source: {kind: 'default'}, from: 'default'},
+    {key: 'listen.host', value: '0.0.0.0', source: {kind: 'default'}, from: 'default'},
+    {key: 'listen.port', value: 5678, source: {kind: 'default'}, from: 'default'},
+    {key: 'agent.url', value: 'ws://127.0.0.1:8181/core', source: {kind: 'default'}, from: 'default'},
+  ]
+
+  it('prints the defaults and where they come from, without opening or creating the database', async () => {
+    const [text, json] = await Promise.all([sandbox.run(['print-config']), sandbox.run(['print-config', '--json'])])
+    expect(text.code, text.stderr).to.equal(0)
+    expect(text.stderr).to.equal('')
+    const lines = text.stdout.split('\n')
+    expect(lines[0]).to.equal(
+      `Config file: none (searched .hivemindrc* and hivemind.config.* from ${sandbox.home} upwards, then the per-user config directory)`,
+    )
+    expect(lines[5]).to.equal(`│ database.sqlite.path          │ ${sandbox.dbPath} │ default │`)
+    expect(json.code, json.stderr).to.equal(0)
+    expect(JSON.parse(json.stdout)).to.deep.equal({configFile: null, settings: defaults(sandbox.dbPath)})
+    expect(existsSync(sandbox.dbPath)).to.equal(false)
+  })
+
+  it('names the origin of each setting: config file, environment, flag', async () => {
+    const config = path.join(sandbox.home, '.hivemindrc.json')
+    writeFileSync(config, JSON.stringify({database: {sqlite: {path: 'data/hive.db'}}, listen: {port: 6000}}))
+    const [fromFile, fromEnv, fromFlag] = await Promise.all([
+      sandbox.json<{configFile: string; settings: Array<Record<string, unknown>>}>(['print-config']),
+      sandbox.run(['print-config', '--json'], {env: {HIVEMIND_LISTEN_PORT: '7000'}}),
+      sandbox.run(['print-config', '--json', '--db-path', '/tmp/elsewhere.db']),
+    ])
+    expect(fromFile.configFile).to.equal(config)
+    expect(fromFile.settings[1]).to.deep.equal({
+      key: 'database.sqlite.path', value: path.join(sandbox.home, 'data', 'hive.db'),
+      source: {kind: 'file', path: config, key: 'database.sqlite.path'}, from: './.hivemindrc.json database.sqlite.path',
+    })
+    expect(fromFile.settings[4]).to.deep.include({key: 'listen.port', value: 6000, from: './.hivemindrc.json listen.port'})
+    expect(fromEnv.code, fromEnv.stderr).to.equal(0)
+    expect((JSON.parse(fromEnv.stdout) as {settings: unknown[]}).settings[4]).to.deep.include({key: 'listen.port', value: 7000, from: 'env HIVEMIND_LISTEN_PORT'})
+    expect(fromFlag.code, fromFlag.stderr).to.equal(0)
+    expect((JSON.parse(fromFlag.stdout) as {settings: unknown[]}).settings[1]).to.deep.include({key: 'database.sqlite.path', value: '/tmp/elsewhere.db', from: 'flag --db-path'})
+  })
+
+  it('bad settings fail with one line and exit 1; usage errors exit 2', async () => {
+    const broken = path.join(sandbox.root, 'broken.json')
+    writeFileSync(broken, '{"database": ')
+    const unknownKey = path.join(sandbox.root, 'unknown.json')
+    writeFileSync(unknownKey, JSON.stringify({bogus: 1}))
+    const cases: Array<[string[], NodeJS.ProcessEnv, number, string | undefined]> = [
+      [['--db-backend', 'nope'], {}, 1, 'Error: unknown database backend "nope" (from flag --db-backend); available: sqlite'],
+      [[], {HIVEMIND_DB_BACKEND: 'redis'}, 1, 'Error: unknown database backend "redis" (from env HIVEMIND_DB_BACKEND); available: sqlite'],
+      [['--db-option', 'foo=bar'], {}, 1, 'Error: --db-option: the sqlite backend has no option "foo"'],
+      [['--config', path.join(sandbox.root, 'missing.json')], {}, 1, `Error: config file ${path.join(sandbox.root, 'missing.json')} does not exist`],
+      [['--config', broken], {}, 1, undefined],
+      [['--config', unknownKey], {}, 1, `Error: ${unknownKey}: "bogus" is not a known setting (known: database, listen, agent)`],
+      [[], {HIVEMIND_LISTEN_PORT: 'not-a-port'}, 1, undefined],
+      [['--no-such-flag'], {}, 2, undefined],
+      [['extra'], {}, 2, undefined],
+    ]
+    const results = await Promise.all(cases.map(([args, env]) => sandbox.run(['print-config', ...args], {env})))
+    for (const [index, result] of results.entries()) {
+      const [args, , code, error] = cases[index]!
+      expectCleanFailure(result, code)
+      if (error) expect(errorLine(result), args.join(' ')).to.equal(error)
+      expect(result.stdout).to.equal('')
+    }
+    expect(errorLine(results[4]!), 'a broken config file is named').to.satisfy((line: string) => line.startsWith(`Error: cannot read config file: JSON Error in ${broken}`))
+  })
+})
