@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
+import {validateAddRequest} from '../core/database.js'
 
 /** What `add-client --json` prints. */
 export interface AddClientResult {
@@ -34,16 +35,16 @@ An access key already used by a live client is rejected.`
 
   async run(): Promise<AddClientResult> {
     const {flags} = await this.parse(AddClient)
-    const record = await this.withDatabase(flags, 'write', (db) =>
-      db.addClient({
-        name: flags.name,
-        description: flags.description,
-        accessKey: flags['access-key'],
-        password: flags.password,
-        cryptoKey: flags['crypto-key'],
-        admin: flags.admin,
-      }),
-    )
+    const request = {
+      name: flags.name,
+      description: flags.description,
+      accessKey: flags['access-key'],
+      password: flags.password,
+      cryptoKey: flags['crypto-key'],
+      admin: flags.admin,
+    }
+    validateAddRequest(request)
+    const record = await this.withDatabase(flags, 'write', (db) => db.addClient(request))
     this.log(`Client added: node id ${record.client_id}`)
     this.log(`  Name:           ${record.name}`)
     this.log(`  Access key:     ${record.api_key}`)

@@ -84,7 +84,8 @@ export async function findClientsElsewhere(settings: ResolvedSettings, registry:
         notices.push(
           `${descriptor.name} ${probe.location} holds ${probe.clients} client(s). ` +
             `To use it: --db-backend ${descriptor.name}${'path' in options ? ` --db-path ${probe.location}` : ''}; ` +
-            `to move them here: hivemind-core migrate-db --from ${descriptor.name} --to ${settings.registered.descriptor.name}`,
+            `to move them here: hivemind-core migrate-db --from ${descriptor.name}${'path' in options ? ` --from-path ${probe.location}` : ''} ` +
+            `--to ${settings.registered.descriptor.name}${'path' in settings.backendOptions ? ` --to-path ${selectedLocation}` : ''}`,
         )
       }
     } catch {

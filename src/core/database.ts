@@ -40,17 +40,30 @@ export function generateSecret(): string {
   return randomBytes(16).toString('hex')
 }
 
+/**
+ * Checks what add-client was given, before anything is opened (a rejected call must not even
+ * create a database file). Throws InvalidInputError; never echoes a secret.
+ */
+export function validateAddRequest(request: AddClientRequest): void {
+  if (request.accessKey !== undefined) {
+    checkSecret(request.accessKey, 'the access key')
+    if (request.accessKey === REVOKED_API_KEY) throw new InvalidInputError('"revoked" is reserved and cannot be an access key')
+  }
+  if (request.password !== undefined) checkSecret(request.password, 'the password')
+  if (request.cryptoKey !== undefined) checkSecret(request.cryptoKey, 'the crypto key', CRYPTO_KEY_LENGTH)
+  if (request.name !== undefined) checkText(request.name, 'the name')
+  if (request.description !== undefined) checkText(request.description, 'the description')
+}
+
 export class ClientDatabase {
   constructor(readonly store: ClientStore) {}
 
   /** Enrols a client; generated secrets are returned in the record (print them once). */
   async addClient(request: AddClientRequest): Promise<ClientRecord> {
-    const apiKey = request.accessKey === undefined ? generateSecret() : checkSecret(request.accessKey, 'the access key')
-    if (apiKey === REVOKED_API_KEY) throw new InvalidInputError('"revoked" is reserved and cannot be an access key')
-    const password = request.password === undefined ? generateSecret() : checkSecret(request.password, 'the password')
-    const cryptoKey = request.cryptoKey === undefined ? null : checkSecret(request.cryptoKey, 'the crypto key', CRYPTO_KEY_LENGTH)
-    if (request.name !== undefined) checkText(request.name, 'the name')
-    if (request.description !== undefined) checkText(request.description, 'the description')
+    validateAddRequest(request)
+    const apiKey = request.accessKey ?? generateSecret()
+    const password = request.password ?? generateSecret()
+    const cryptoKey = request.cryptoKey ?? null
     // Checked before writing so the common mistake gets a clear message; the store enforces it too.
     const holder = await this.store.getByApiKey(apiKey)
     if (holder) throw new DuplicateApiKeyError(holder.client_id)
@@ -79,7 +92,7 @@ export class ClientDatabase {
       // A purely numeric access key is legal (given with --access-key): try it before giving up.
       const byKey = await this.store.getByApiKey(nodeId)
       if (byKey) return byKey
-      throw new ClientNotFoundError(`id ${trimmed}`)
+      throw new ClientNotFoundError(`id ${trimmed.length > 20 ? `${trimmed.slice(0, 20)}…` : trimmed}`)
     }
     if (/^-\d+$/.test(trimmed) || /^\d*\.\d+$/.test(trimmed)) {
       throw new InvalidInputError(`NODE_ID must be a positive client id or an access key, got ${trimmed.slice(0, 20)}`)
