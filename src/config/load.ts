@@ -50,8 +50,13 @@ async function guard<T>(where: string, load: () => Promise<T>): Promise<T> {
   } catch (error) {
     if (error instanceof HivemindError) throw error
     const raw = error instanceof Error ? error.message : String(error)
-    // cosmiconfig prefixes YAML/JSON errors with the path already; keep one line.
-    const message = raw.split('\n').find((line) => line.trim().length > 0) ?? raw
+    // cosmiconfig spreads a parse error over several lines (path, then what and where): keep
+    // them all, on one line, without the code frame it may append.
+    const message = raw
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line.length > 0 && !/^\d+\s*\|/.test(line) && !line.startsWith('>') && !/^[|\s-]*\^$/.test(line))
+      .join(' ')
     const named = message.includes(where) ? message : `${where}: ${message}`
     throw new ConfigError(`cannot read config file: ${named}`, {
       cause: error,
