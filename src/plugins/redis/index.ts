@@ -16,6 +16,10 @@ export const redisBackend: BackendDescriptor<RedisOptions> = {
     const {RedisClientStore} = await import('./store.js')
     return new RedisClientStore(options, context)
   },
+  async diagnose(options) {
+    const {diagnoseRedis} = await import('./diagnose.js')
+    return diagnoseRedis(options)
+  },
   async probe(options) {
     const {probeRedis} = await import('./probe.js')
     return probeRedis(options)
