@@ -4,6 +4,9 @@
  */
 import {Command, Flags, type Interfaces} from '@oclif/core'
 
+import {AuditingStore} from './audit/auditing-store.js'
+import type {AuditInput} from './audit/entry.js'
+import {openAuditTrail} from './audit/settings.js'
 import {findClientsElsewhere, openStore, type OpenedStore, type StoreHints} from './config/open-store.js'
 import {resolveSettings, type ResolvedSettings} from './config/settings.js'
 import {ClientDatabase} from './core/database.js'
@@ -94,9 +97,29 @@ export abstract class StoreCommand extends BaseCommand {
   }
 
   /**
+   * Appends lines to the audit trail (file, and the Redis stream when enabled). A failure is a
+   * loud warning, not an error: the change it describes has already been made.
+   */
+  protected async audit(...inputs: AuditInput[]): Promise<void> {
+    if (inputs.length === 0) return
+    let trail: Awaited<ReturnType<typeof openAuditTrail>> | undefined
+    try {
+      trail = await openAuditTrail(this.settings, this.id ?? 'unknown', (message) => this.notice(`Warning: ${message}`))
+      await trail.recordMany(inputs)
+    } catch (error) {
+      process.exitCode = 1
+      this.notice(`Warning: the change was made but could NOT be recorded in the audit trail: ${error instanceof Error ? error.message : String(error)}`)
+    } finally {
+      await trail?.close()
+    }
+  }
+
+  /**
    * Opens the store, runs `work` with it, and always closes it. States which database is used
    * on stderr (unless --quiet) and runs the agreement guard when the store is empty. `hints`
-   * tell the backend how the store will be used (listen: long-running).
+   * tell the backend how the store will be used (listen: long-running). In 'write' mode every
+   * change made through the store is recorded in the audit trail afterwards (one line per client
+   * changed), even when `work` fails half-way.
    */
   protected async withDatabase<T>(
     flags: Partial<StoreFlags> & Record<string, unknown>,
@@ -120,7 +143,15 @@ export abstract class StoreCommand extends BaseCommand {
           for (const line of elsewhere) this.notice(`  ${line}`)
         }
       }
-      return await work(new ClientDatabase(opened.store), opened)
+      // The listener records its own events (authentication failures, revocations), not every
+      // last_seen write: only one-shot commands are audited here.
+      if (mode !== 'write' || hints.longRunning) return await work(new ClientDatabase(opened.store), opened)
+      const audited = new AuditingStore(opened.store)
+      try {
+        return await work(new ClientDatabase(audited), {...opened, store: audited})
+      } finally {
+        await this.audit(...audited.drain())
+      }
     } finally {
       await opened.store.close()
     }

@@ -23,7 +23,7 @@ export interface MigrateResult {
   switched: string | null
 }
 
-function sideFlags(side: 'from' | 'to') {
+export function sideFlags(side: 'from' | 'to') {
   const group = side === 'from' ? 'SOURCE' : 'TARGET'
   return {
     [`${side}-path`]: Flags.string({description: `${side === 'from' ? 'source' : 'target'} file of a file backend`, helpGroup: group}),
@@ -36,8 +36,8 @@ function sideFlags(side: 'from' | 'to') {
   }
 }
 
-/** The --from-* / --to-* flags of one side, as the settings layer's flag names. */
-function pickSide(flags: Record<string, unknown>, side: 'from' | 'to'): {given: boolean; values: DatabaseFlagValues} {
+/** The --from-* / --to-* flags of one side (restore-db uses the --to-* side too), as the settings layer's flag names. */
+export function pickSide(flags: Record<string, unknown>, side: 'from' | 'to'): {given: boolean; values: DatabaseFlagValues} {
   const values: DatabaseFlagValues = {
     'db-path': flags[`${side}-path`] as string | undefined,
     'db-option': flags[`${side}-option`] as string[] | undefined,
@@ -147,6 +147,11 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
 
       // --merge leaves the target's own records in place: they must still be there, unchanged.
       const verification = await verifyMigration(source.store, target.store, flags.merge ? new Set(plan.extra) : new Set())
+      await this.audit({
+        event: 'migrate',
+        store: targetLabel,
+        details: {from: sourceLabel, copied: writes.length, identical: plan.identical, policy: flags.merge ? 'merge' : flags.force ? 'force' : 'refuse', verified: verification.ok},
+      })
       if (!verification.ok) {
         const parts = [
           verification.sourceCount === verification.targetCount ? undefined : `${verification.sourceCount} records in the source, ${verification.targetCount} in the target`,

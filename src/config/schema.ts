@@ -24,9 +24,18 @@ export interface ConfigFileContent {
     /** WebSocket URL of the OpenVoiceOS message bus. Default ws://127.0.0.1:8181/core. */
     url?: string
   }
+  /** The audit trail (docs/security.md). */
+  audit?: {
+    /** JSON-lines file. Default `$XDG_STATE_HOME/hivemind-core/audit.log`. */
+    file?: string
+    /** Also append to a Redis stream on the hive's server (redis backend only). Default false. */
+    redisStream?: boolean
+    /** Approximate cap of the stream, in entries. Default 1000000. */
+    streamMaxLen?: number
+  }
 }
 
-const TOP_LEVEL_KEYS = ['database', 'listen', 'agent']
+const TOP_LEVEL_KEYS = ['database', 'listen', 'agent', 'audit']
 
 /**
  * Checks a parsed config file. Sections of backends that are not installed are accepted as long
@@ -73,6 +82,16 @@ export function validateConfigFile(content: unknown, file: string, registry: Bac
   if (top.agent !== undefined) {
     if (!isPlainObject(top.agent)) fail('agent', `must be an object, found ${typeName(top.agent)}`)
     checkOptions(top.agent as Record<string, unknown>, {url: {type: 'string', description: 'message bus URL'}}, 'agent', fail)
+  }
+  if (top.audit !== undefined) {
+    if (!isPlainObject(top.audit)) fail('audit', `must be an object, found ${typeName(top.audit)}`)
+    const audit = top.audit as Record<string, unknown>
+    checkOptions(audit, {
+      file: {type: 'path', description: 'audit file'},
+      redisStream: {type: 'boolean', description: 'also write a Redis stream'},
+      streamMaxLen: {type: 'integer', description: 'approximate cap of the stream'},
+    }, 'audit', fail)
+    if (typeof audit.streamMaxLen === 'number' && audit.streamMaxLen < 1) fail('audit.streamMaxLen', 'must be at least 1')
   }
   return top as ConfigFileContent
 }

@@ -137,4 +137,23 @@ export interface BackendDescriptor<Options extends Record<string, unknown> = Rec
    * includes a secret. Default: the `path`, `url` or `host` option, else the backend name.
    */
   describeLocation?(options: Options): string
+  /**
+   * Optional: checks a live setup for security and reliability problems (`hivemind-core doctor`):
+   * authentication, transport encryption, persistence… Must not write, must not hang (bounded
+   * deadlines), and never puts a secret in a finding. File permissions of a `path` option are
+   * checked by doctor itself.
+   */
+  diagnose?(options: Options, context: BackendContext): Promise<Finding[]>
+}
+
+/** One result of `hivemind-core doctor`. */
+export interface Finding {
+  /** Stable identifier, e.g. "redis-no-password", "file-mode". */
+  id: string
+  /** problem: doctor exits non-zero; warning and info: reported only. */
+  severity: 'problem' | 'warning' | 'info'
+  /** What is wrong (one line, no secret). */
+  message: string
+  /** How to fix it: a command or setting. */
+  fix?: string
 }

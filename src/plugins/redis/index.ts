@@ -19,6 +19,10 @@ export const redisBackend: BackendDescriptor<RedisOptions> = {
     const policy = context.longRunning && options.reconnect === undefined ? {reconnect: true} : {}
     return new RedisClientStore(options, context, policy)
   },
+  async diagnose(options) {
+    const {diagnoseRedis} = await import('./diagnose.js')
+    return diagnoseRedis(options)
+  },
   async probe(options) {
     const {probeRedis} = await import('./probe.js')
     return probeRedis(options)

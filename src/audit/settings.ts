@@ -1,0 +1,79 @@
+/**
+ * Where the audit trail goes, from the same layers as every other setting: env > config file
+ * (`audit` section) > defaults.
+ *
+ * | setting | env | default |
+ * |---|---|---|
+ * | `audit.file` | HIVEMIND_AUDIT_FILE | `$XDG_STATE_HOME/hivemind-core/audit.log` |
+ * | `audit.redisStream` | HIVEMIND_AUDIT_REDIS_STREAM | false (only meaningful with the redis backend) |
+ * | `audit.streamMaxLen` | HIVEMIND_AUDIT_STREAM_MAX_LEN | 1000000 (approximate trimming, XADD MAXLEN ~) |
+ */
+import path from 'node:path'
+
+import {expandPath} from '../config/paths.js'
+import {optionValues, type ResolvedSettings} from '../config/settings.js'
+import {ConfigError} from '../core/errors.js'
+import {type AuditSink, AuditTrail, FileAuditSink} from './trail.js'
+
+/** Default cap of the Redis stream (entries; trimmed approximately). */
+export const DEFAULT_STREAM_MAX_LEN = 1_000_000
+
+/** The resolved audit settings. */
+export interface AuditSettings {
+  /** The JSON-lines file every host writes locally. */
+  file: string
+  /** Also write to a Redis stream on the hive's own server (redis backend only). */
+  redisStream: boolean
+  streamMaxLen: number
+}
+
+/** The `audit` section of a config file, as validated by the schema. */
+export interface AuditFileSection {
+  file?: string
+  redisStream?: boolean
+  streamMaxLen?: number
+}
+
+/** Resolves the audit settings of an invocation. */
+export function resolveAuditSettings(settings: ResolvedSettings, env: NodeJS.ProcessEnv = process.env): AuditSettings {
+  const section = (settings.file as {audit?: AuditFileSection}).audit ?? {}
+  const envFile = nonEmpty(env.HIVEMIND_AUDIT_FILE)
+  const file = envFile !== undefined
+    ? expandPath(envFile, settings.cwd, env)
+    : section.file !== undefined
+      ? expandPath(section.file, settings.fileDir, env)
+      : path.join(settings.paths.stateDir, 'audit.log')
+  const envStream = nonEmpty(env.HIVEMIND_AUDIT_REDIS_STREAM)
+  let redisStream = section.redisStream ?? false
+  if (envStream !== undefined) {
+    const lowered = envStream.toLowerCase()
+    if (!['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'].includes(lowered)) throw new ConfigError('HIVEMIND_AUDIT_REDIS_STREAM must be true or false')
+    redisStream = ['1', 'true', 'yes', 'on'].includes(lowered)
+  }
+  const envMax = nonEmpty(env.HIVEMIND_AUDIT_STREAM_MAX_LEN)
+  if (envMax !== undefined && !/^\d+$/.test(envMax)) throw new ConfigError('HIVEMIND_AUDIT_STREAM_MAX_LEN must be a positive integer')
+  const streamMaxLen = envMax === undefined ? (section.streamMaxLen ?? DEFAULT_STREAM_MAX_LEN) : Number(envMax)
+  return {file, redisStream, streamMaxLen}
+}
+
+/**
+ * The audit trail of an invocation: the file, plus the Redis stream when enabled and the selected
+ * backend is redis. `warn` receives a notice when the stream is enabled with another backend.
+ */
+export async function openAuditTrail(settings: ResolvedSettings, command: string, warn: (message: string) => void): Promise<AuditTrail> {
+  const audit = resolveAuditSettings(settings)
+  const sinks: AuditSink[] = [new FileAuditSink(audit.file)]
+  if (audit.redisStream) {
+    if (settings.registered.descriptor.name === 'redis') {
+      const {RedisStreamAuditSink} = await import('../plugins/redis/audit-stream.js')
+      sinks.push(new RedisStreamAuditSink(optionValues(settings.backendOptions) as never, audit.streamMaxLen))
+    } else {
+      warn(`audit.redisStream is ignored: the selected backend is ${settings.registered.descriptor.name}, not redis`)
+    }
+  }
+  return new AuditTrail(sinks, command)
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value
+}

@@ -1,0 +1,38 @@
+/**
+ * Where backups go by default, and writing them (0600, atomic, never over an existing file
+ * unless asked).
+ */
+import {existsSync, mkdirSync} from 'node:fs'
+import path from 'node:path'
+
+import writeFileAtomic from 'write-file-atomic'
+
+import {InvalidInputError} from '../core/errors.js'
+import type {HivemindPaths} from '../core/store.js'
+
+/** `$XDG_DATA_HOME/hivemind-core/backups`: the default backup directory (0700). */
+export function defaultBackupDir(paths: HivemindPaths): string {
+  return path.join(paths.dataDir, 'backups')
+}
+
+/** `clients-<backend>-20250102T030405Z.backup` (`.backup.enc` when encrypted). */
+export function defaultBackupName(backend: string, encrypted: boolean, now = new Date()): string {
+  const stamp = now.toISOString().replaceAll(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  return `clients-${backend}-${stamp}.backup${encrypted ? '.enc' : ''}`
+}
+
+/** Creates missing directories 0700 (an existing directory keeps its mode). */
+export function ensurePrivateDir(dir: string): void {
+  if (existsSync(dir)) return
+  ensurePrivateDir(path.dirname(dir))
+  mkdirSync(dir, {mode: 0o700})
+}
+
+/** Writes a backup atomically with mode 0600; refuses an existing file unless `overwrite`. */
+export async function writeBackupFile(file: string, content: string, overwrite: boolean): Promise<void> {
+  if (!overwrite && existsSync(file)) {
+    throw new InvalidInputError(`${file} already exists`, {suggestion: 'choose another --out, or pass --force to replace it'})
+  }
+  ensurePrivateDir(path.dirname(file))
+  await writeFileAtomic(file, content, {mode: 0o600})
+}

@@ -1,0 +1,80 @@
+import {StoreCommand} from '../base-command.js'
+import {findClientsElsewhere, openStore} from '../config/open-store.js'
+import {optionValues} from '../config/settings.js'
+import type {Finding} from '../core/store.js'
+import {checkPermissions, checkUpstreamConfig} from '../doctor/checks.js'
+
+/** What `doctor --json` prints. */
+export interface DoctorResult {
+  ok: boolean
+  /** Number of findings of severity "problem". */
+  problems: number
+  database: string
+  findings: Finding[]
+}
+
+export default class Doctor extends StoreCommand {
+  static override summary = 'Check the live setup for security and reliability problems, and say how to fix each.'
+  static override description = `Looks at exactly what every other command would use (same settings resolution) and reports:
+- data, backup, audit and config files (and their directories) that other users can read;
+- a config file holding the Redis password that others can read;
+- Redis without a password, reached or listening beyond loopback without TLS, or persisting nothing;
+- the selected database empty while another well-known location holds clients;
+- an upstream (Python hivemind-core) server.json selecting a different backend.
+Exits 1 when any problem is found (usable in CI), 0 otherwise. Nothing is changed.`
+
+  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json']
+
+  async run(): Promise<DoctorResult> {
+    const {flags} = await this.parse(Doctor)
+    const settings = await this.resolve(flags)
+    const registry = await this.registry()
+    const {descriptor} = settings.registered
+    const findings: Finding[] = [...checkPermissions(settings), ...checkUpstreamConfig(settings)]
+
+    let database = descriptor.name
+    if (descriptor.diagnose) {
+      try {
+        findings.push(...(await descriptor.diagnose(optionValues(settings.backendOptions), {paths: settings.paths, mode: 'read', warn() {}})))
+      } catch (error) {
+        findings.push({id: 'diagnose-failed', severity: 'warning', message: `the ${descriptor.name} backend's own checks failed: ${(error as Error).message}`})
+      }
+    }
+    const unreachable = findings.some((finding) => finding.id.endsWith('-unreachable'))
+    if (!unreachable) {
+      try {
+        // Doctor reports problems itself: the store's own warnings would repeat them.
+        const opened = await openStore(settings, 'read', () => {})
+        try {
+          database = opened.description
+          const count = opened.missing ? 0 : await opened.store.count({includeRevoked: true})
+          if (count === 0) {
+            for (const line of await findClientsElsewhere(settings, registry, opened.store.location)) {
+              findings.push({
+                id: 'store-empty-elsewhere-full',
+                severity: 'problem',
+                message: `the selected database (${descriptor.name} ${opened.store.location}) is ${opened.missing ? 'missing' : 'empty'}, but ${line.split('. To use it')[0]}`,
+                fix: line.slice(line.indexOf('To use it')),
+              })
+            }
+          }
+        } finally {
+          await opened.store.close()
+        }
+      } catch (error) {
+        findings.push({id: 'store-unavailable', severity: 'problem', message: `cannot open the selected database: ${(error as Error).message}`, fix: (error as {suggestion?: string}).suggestion})
+      }
+    }
+
+    const problems = findings.filter((finding) => finding.severity === 'problem').length
+    if (!flags.quiet) this.notice(`Database: ${database}`)
+    const label = {problem: 'PROBLEM', warning: 'warning', info: 'info'} as const
+    for (const finding of findings) {
+      this.log(`${label[finding.severity]}: ${finding.message}`)
+      if (finding.fix) this.log(`  fix: ${finding.fix}`)
+    }
+    this.log(problems === 0 ? 'No problems found.' : `${problems} problem(s) found.`)
+    if (problems > 0) process.exitCode = 1
+    return {ok: problems === 0, problems, database, findings}
+  }
+}

@@ -1,0 +1,131 @@
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {Args, Flags} from '@oclif/core'
+
+import {StoreCommand} from '../base-command.js'
+import {BackupStore} from '../backup/backup-store.js'
+import {parseBackup, readBackupHeader} from '../backup/format.js'
+import {obtainPassphrase, PASSPHRASE_ENV} from '../backup/passphrase.js'
+import {openBackend, type OpenedStore, openStore} from '../config/open-store.js'
+import {optionValues, resolveOtherBackendOptions} from '../config/settings.js'
+import {HivemindError, InvalidInputError} from '../core/errors.js'
+import {writeMark} from '../migrate/marker.js'
+import {copyRecords, planMigration, verifyMigration} from '../migrate/migrate.js'
+import {MIGRATE_EXIT, pickSide, sideFlags} from './migrate-db.js'
+
+/** What `restore-db --json` prints. */
+export interface RestoreResult {
+  file: string
+  to: string
+  /** Records in the backup. */
+  records: number
+  /** Records written (absent from the target, or replaced with --force). */
+  written: number
+  /** Records already identical in the target. */
+  identical: number
+  verified: boolean
+  dryRun: boolean
+}
+
+export default class RestoreDb extends StoreCommand {
+  static override summary = 'Restore a backup-db file into the current database (or the one --to names), then verify.'
+  static override description = `The whole file is read, decrypted and checked (header, checksum or authentication tag, record count, every record) BEFORE anything is opened for writing: a wrong passphrase, a truncated or altered file is an error and writes nothing.
+The same rules as migrate-db apply to the target: one that already holds clients is refused (exit 3) unless --merge (add the missing records; identical ones are accepted, differing ones refused) or --force (replace its contents). Afterwards every record is compared with the backup; a difference exits 4 and leaves the target marked incomplete.
+Encrypted backups need the passphrase: asked on the terminal, or env ${PASSPHRASE_ENV}.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> ~/.local/share/hivemind-core/backups/clients-sqlite-20250101T000000Z.backup',
+    '<%= config.bin %> <%= command.id %> hive.backup.enc --to json --to-path /srv/hive/clients.json',
+    '<%= config.bin %> <%= command.id %> hive.backup --merge --json',
+  ]
+
+  static override args = {
+    file: Args.string({name: 'FILE', description: 'backup file written by backup-db', required: true}),
+  }
+
+  static override flags = {
+    to: Flags.string({description: 'target backend (default: the current database)'}),
+    ...sideFlags('to'),
+    merge: Flags.boolean({description: 'add missing records to a non-empty target; identical ones are accepted', exclusive: ['force'], default: false}),
+    force: Flags.boolean({description: 'replace the contents of a non-empty target', exclusive: ['merge'], default: false}),
+    'dry-run': Flags.boolean({description: 'check the backup and report what would be written; write nothing', default: false}),
+  }
+
+  async run(): Promise<RestoreResult> {
+    const {args, flags} = await this.parse(RestoreDb)
+    const file = path.resolve(args.file)
+    let text: string
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (error) {
+      throw new InvalidInputError(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+    }
+    const header = readBackupHeader(text, file)
+    const passphrase = header.encrypted ? await obtainPassphrase({confirm: false, interactive: this.interactive()}) : undefined
+    const backup = await parseBackup(text, file, passphrase)
+    if (!flags.quiet) this.notice(`Backup: ${backup.header.count} record(s) of ${backup.header.backend} ${backup.header.location}, taken ${backup.header.createdAt}${backup.header.encrypted ? ', encrypted' : ''}; verified.`)
+
+    const settings = await this.resolve(flags)
+    const registry = await this.registry()
+    const warn = (message: string) => this.notice(`Warning: ${message}`)
+    const toSide = pickSide(flags as unknown as Record<string, unknown>, 'to')
+    const mode = flags['dry-run'] ? 'read' : 'write'
+    let target: OpenedStore
+    let targetLabel: string
+    if (flags.to || toSide.given) {
+      const backend = flags.to ? registry.get(flags.to, 'flag --to') : settings.registered
+      target = await openBackend(backend, optionValues(resolveOtherBackendOptions(settings, backend, toSide.values, process.env)), settings.paths, mode, warn)
+      targetLabel = `${backend.descriptor.name} ${target.store.location}`
+    } else {
+      target = await openStore(settings, mode, warn)
+      targetLabel = `${settings.registered.descriptor.name} ${target.store.location}`
+    }
+    const source = new BackupStore(file, backup.records)
+    try {
+      if (!flags.quiet) this.notice(`Target: ${targetLabel}`)
+      const plan = await planMigration(source, target.store)
+      const policy = flags.merge ? 'merge' : flags.force ? 'force' : 'refuse'
+      const refused = (message: string, suggestion: string) => new HivemindError('INVALID_INPUT', message, {exitCode: MIGRATE_EXIT.refused, suggestion})
+      if (plan.targetCount > 0 && policy === 'refuse' && !(plan.toCopy.length === 0 && plan.conflicts.length === 0 && plan.extra.length === 0)) {
+        throw refused(`${targetLabel} is not empty: it holds ${plan.targetCount} record(s)`, '--merge adds the missing records, --force replaces the contents; nothing was written')
+      }
+      if (policy === 'merge' && plan.conflicts.length > 0) {
+        throw refused(`${targetLabel} holds ${plan.conflicts.length} record(s) that differ from the backup: ${plan.conflicts.slice(0, 20).map((item) => `${item.client_id} (${item.fields.join(', ')})`).join('; ')}`, 'resolve them, or use --force to replace the target\'s contents')
+      }
+      if (policy === 'force' && plan.extra.length > 0 && !target.store.clear) {
+        throw refused(`${targetLabel} holds ${plan.extra.length} record(s) that are not in the backup, and this backend cannot remove them`, 'empty the target by other means first')
+      }
+      const clearFirst = policy === 'force' && plan.extra.length > 0
+      const writes = clearFirst ? backup.records : [...plan.toCopy, ...(policy === 'force' ? plan.conflicting : [])]
+      const result: RestoreResult = {file, to: targetLabel, records: backup.records.length, written: writes.length, identical: clearFirst ? 0 : plan.identical, verified: false, dryRun: flags['dry-run']}
+      if (flags['dry-run']) {
+        this.log(`Dry run: would write ${writes.length} record(s) to ${targetLabel} (${result.identical} already identical${clearFirst ? `, ${plan.extra.length} removed` : ''}); nothing was written.`)
+        return result
+      }
+
+      await writeMark(settings.paths.stateDir, targetLabel, {from: `backup ${file}`, state: 'incomplete'})
+      if (clearFirst) await target.store.clear!()
+      await copyRecords(target.store, writes, 500, () => {})
+      const verification = await verifyMigration(source, target.store, policy === 'merge' ? new Set(plan.extra) : new Set())
+      await this.audit({
+        event: 'restore',
+        store: targetLabel,
+        details: {file, backupOf: `${backup.header.backend} ${backup.header.location}`, backupCreatedAt: backup.header.createdAt, records: backup.records.length, written: writes.length, cleared: clearFirst, policy, verified: verification.ok},
+      })
+      if (!verification.ok) {
+        throw new HivemindError('STORE_CORRUPT', `verification failed: ${verification.missing.length} missing, ${verification.extra.length} unexpected, ${verification.different.length} different record(s); the target is marked incomplete`, {
+          exitCode: MIGRATE_EXIT.verifyFailed,
+          suggestion: 'fix the cause and re-run the same command with --force',
+        })
+      }
+      await writeMark(settings.paths.stateDir, targetLabel, {from: `backup ${file}`, state: 'complete'})
+      result.verified = true
+      this.log(`Restored ${writes.length} record(s) from ${file} into ${targetLabel} (${result.identical} already there); verified ${verification.targetCount} record(s).`)
+      return result
+    } finally {
+      await source.close()
+      await target.store.close()
+    }
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The checks of `hivemind-core doctor` that do not belong to one backend: file and directory
+ * permissions, a config file holding a Redis password, the agreement guard, and an upstream
+ * server.json that selects another backend. Backend-specific checks come from the descriptor's
+ * `diagnose` (src/plugins/redis/diagnose.ts).
+ */
+import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
+import path from 'node:path'
+
+import {resolveAuditSettings} from '../audit/settings.js'
+import {defaultBackupDir} from '../backup/files.js'
+import type {ResolvedSettings} from '../config/settings.js'
+import type {Finding} from '../core/store.js'
+
+/** Names of the upstream (Python) database plugins, and the backend that reads the same data. */
+const UPSTREAM_MODULES: Array<[RegExp, string]> = [
+  [/sqlite/i, 'sqlite'],
+  [/redis/i, 'redis'],
+  [/json/i, 'json'],
+]
+
+/** Whether the config file holds a Redis password (in `password` or inside the URL). */
+export function configHoldsRedisPassword(settings: ResolvedSettings): boolean {
+  const section = settings.file.database?.redis as {password?: unknown; url?: unknown} | undefined
+  if (!section) return false
+  if (typeof section.password === 'string' && section.password !== '') return true
+  return typeof section.url === 'string' && /^[a-z]+:\/\/[^/@]*:[^@/]+@/i.test(section.url)
+}
+
+/** Files and directories hivemind-core keeps secrets in, and whether others can read them. */
+export function checkPermissions(settings: ResolvedSettings): Finding[] {
+  const findings: Finding[] = []
+  const files = new Set<string>()
+  const dirs = new Set<string>()
+  const addFile = (file: string) => {
+    if (existsSync(file) && statSync(file).isFile()) files.add(path.resolve(file))
+  }
+  const addDirContents = (dir: string) => {
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) return
+    dirs.add(dir)
+    for (const name of readdirSync(dir)) addFile(path.join(dir, name))
+  }
+  const storePath = settings.backendOptions.path?.value
+  if (typeof storePath === 'string') {
+    for (const suffix of ['', '-wal', '-shm', '-journal']) addFile(`${storePath}${suffix}`)
+    if (existsSync(path.dirname(storePath))) dirs.add(path.dirname(storePath))
+  }
+  addDirContents(settings.paths.dataDir)
+  addDirContents(defaultBackupDir(settings.paths))
+  addDirContents(settings.paths.stateDir)
+  let auditFile: string | undefined
+  try {
+    auditFile = resolveAuditSettings(settings).file
+    addFile(auditFile)
+  } catch {
+    // An invalid audit setting is reported by the commands that use it.
+  }
+  const upstream = path.join(settings.paths.configDir, 'server.json')
+  addFile(upstream)
+
+  const configFile = settings.configFile?.path
+  const passwordInConfig = configHoldsRedisPassword(settings)
+  if (configFile && existsSync(configFile)) {
+    const mode = statSync(configFile).mode & 0o777
+    if (passwordInConfig && (mode & 0o077) !== 0) {
+      findings.push({
+        id: 'config-password-readable',
+        severity: 'problem',
+        message: `${configFile} holds the Redis password and is readable by others (mode ${octal(mode)})`,
+        fix: `chmod 600 ${configFile}`,
+      })
+    } else if ((mode & 0o022) !== 0) {
+      // A config file others can WRITE can point every command at a database of their choosing.
+      findings.push({id: 'config-writable', severity: 'problem', message: `${configFile} can be changed by others (mode ${octal(mode)})`, fix: `chmod 600 ${configFile}`})
+    }
+  }
+
+  for (const file of [...files].sort()) {
+    const mode = statSync(file).mode & 0o777
+    if ((mode & 0o077) === 0) continue
+    const what = file === auditFile ? 'the audit trail' : file.startsWith(defaultBackupDir(settings.paths)) ? 'a backup' : file === upstream ? 'the upstream server.json' : 'a data file'
+    findings.push({id: 'file-mode', severity: 'problem', message: `${file} (${what}) is accessible to other users (mode ${octal(mode)})`, fix: `chmod 600 ${file}`})
+  }
+  for (const dir of [...dirs].sort()) {
+    const mode = statSync(dir).mode & 0o777
+    if ((mode & 0o077) === 0) continue
+    findings.push({id: 'dir-mode', severity: 'problem', message: `${dir} is open to other users (mode ${octal(mode)}): they can list it and see which files it holds`, fix: `chmod 700 ${dir}`})
+  }
+  return findings
+}
+
+/** An upstream server.json whose `database.module` selects another backend than ours. */
+export function checkUpstreamConfig(settings: ResolvedSettings): Finding[] {
+  const file = path.join(settings.paths.configDir, 'server.json')
+  if (!existsSync(file)) return []
+  let module: unknown
+  try {
+    module = (JSON.parse(readFileSync(file, 'utf8')) as {database?: {module?: unknown}}).database?.module
+  } catch {
+    return [{id: 'upstream-config-unreadable', severity: 'warning', message: `${file} (the Python hivemind-core's config) is not valid JSON; its database choice could not be compared`}]
+  }
+  if (typeof module !== 'string') return []
+  const theirs = UPSTREAM_MODULES.find(([pattern]) => pattern.test(module as string))?.[1]
+  const ours = settings.registered.descriptor.name
+  if (!theirs || theirs === ours) return []
+  return [{
+    id: 'upstream-backend-differs',
+    severity: 'problem',
+    message: `${file} selects ${module} (${theirs}) but hivemind-core uses ${ours}: the Python hivemind-core and this one see different clients`,
+    fix: `use one database: hivemind-core migrate-db --to ${theirs} --switch, or set "database": {"module": "hivemind-${ours}-db-plugin"} in ${file}`,
+  }]
+}
+
+function octal(mode: number): string {
+  return `0${mode.toString(8).padStart(3, '0')}`
+}

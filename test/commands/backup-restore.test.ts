@@ -1,0 +1,232 @@
+import {readFileSync, statSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {expect} from 'chai'
+
+import {canonicalJson} from '../../src/core/client.js'
+import {backendsUnderTest, type BackendUnderTest, contents, seed} from '../helpers/backends-under-test.js'
+import {type RedisServer, startRedisServer} from '../helpers/redis-server.js'
+import {type CliSandbox, createSandbox} from '../helpers/sandbox.js'
+import {variedClients} from '../helpers/varied-clients.js'
+
+let redis: RedisServer | undefined
+const BACKENDS = backendsUnderTest(() => redis)
+const PASSPHRASE = 'correct horse battery staple'
+
+describe('backup-db / restore-db', function () {
+  this.timeout(120_000)
+  let sandbox: CliSandbox
+
+  before(async () => {
+    redis = await startRedisServer()
+  })
+
+  after(async () => {
+    await redis?.stop()
+  })
+
+  beforeEach(() => {
+    sandbox = createSandbox()
+  })
+
+  afterEach(() => sandbox.cleanup())
+
+  const withPass = (passphrase = PASSPHRASE) => ({env: {HIVEMIND_BACKUP_PASSPHRASE: passphrase}})
+
+  for (const name of ['sqlite', 'json', 'redis'] as const) {
+    for (const encrypted of [false, true]) {
+      it(`${name}${encrypted ? ', encrypted' : ''}: backup → restore into an empty ${name} gives canonically equal records, tombstones included`, async () => {
+        const backend = BACKENDS[name]
+        const source = backend.location(sandbox.root, 'source')
+        const target = backend.location(sandbox.root, 'target')
+        const records = variedClients(60)
+        await seed(backend, source, records)
+        const expected = records.map((record) => canonicalJson(record))
+        const file = path.join(sandbox.root, `hive.backup${encrypted ? '.enc' : ''}`)
+
+        const backup = await sandbox.run(['backup-db', ...backend.dbFlags(source), '--out', file, '--json', '--quiet', ...(encrypted ? ['--encrypt'] : [])], encrypted ? withPass() : {})
+        expect(backup.code, backup.stderr).to.equal(0)
+        expect(JSON.parse(backup.stdout)).to.deep.include({file, backend: name, count: 60, encrypted})
+        expect(statSync(file).mode & 0o777).to.equal(0o600)
+        const text = readFileSync(file, 'utf8')
+        const header = JSON.parse(text.slice(0, text.indexOf('\n'))) as Record<string, unknown>
+        expect(header).to.deep.include({format: 'hivemind-core-backup', version: 1, backend: name, count: 60, encrypted})
+        if (encrypted) {
+          // Nothing of any record is readable without the passphrase.
+          for (const record of records) {
+            if (record.password) expect(text).not.to.include(record.password)
+            expect(text).not.to.include(`"${record.api_key}"`)
+          }
+          expect(header.kdf).to.deep.include({name: 'scrypt'})
+        } else {
+          expect(header.sha256).to.match(/^[0-9a-f]{64}$/)
+          expect(text.split('\n').slice(1, -1)).to.deep.equal(expected)
+        }
+
+        const restore = await sandbox.run(['restore-db', file, ...backend.toFlags(target), '--json', '--quiet'], encrypted ? withPass() : {})
+        expect(restore.code, restore.stderr).to.equal(0)
+        expect(JSON.parse(restore.stdout)).to.deep.include({records: 60, written: 60, verified: true})
+        expect(await contents(backend, target)).to.deep.equal(expected)
+        expect(await contents(backend, source)).to.deep.equal(expected)
+      })
+    }
+  }
+
+  it('restores a backup of one backend into another (sqlite → redis), into the CURRENT database by default', async () => {
+    const from = BACKENDS.sqlite
+    const to = BACKENDS.redis
+    const source = from.location(sandbox.root, 'source')
+    const target = to.location(sandbox.root, 'target')
+    const records = variedClients(25)
+    await seed(from, source, records)
+    const file = path.join(sandbox.root, 'hive.backup')
+    expect((await sandbox.run(['backup-db', ...from.dbFlags(source), '--out', file, '-q'])).code).to.equal(0)
+    const restore = await sandbox.run(['restore-db', file, ...to.dbFlags(target), '-q'])
+    expect(restore.code, restore.stderr).to.equal(0)
+    expect(await contents(to, target)).to.deep.equal(records.map((record) => canonicalJson(record)))
+  })
+
+  it('refuses a non-empty target (exit 3) unless --merge or --force, like migrate-db', async () => {
+    const backend = BACKENDS.json
+    const source = backend.location(sandbox.root, 'source')
+    const target = backend.location(sandbox.root, 'target')
+    const records = variedClients(10)
+    await seed(backend, source, records)
+    const file = path.join(sandbox.root, 'hive.backup')
+    expect((await sandbox.run(['backup-db', ...backend.dbFlags(source), '--out', file, '-q'])).code).to.equal(0)
+
+    // The target holds a record that is not in the backup (id 50).
+    const [extra] = variedClients(1, 50)
+    await seed(backend, target, [extra!])
+    const bytes = readFileSync(target)
+    const refused = await sandbox.run(['restore-db', file, ...backend.toFlags(target), '-q'])
+    expect(refused.code, refused.stderr).to.equal(3)
+    expect(refused.stderr).to.match(/not empty/)
+    expect(readFileSync(target).equals(bytes)).to.equal(true)
+
+    const merged = await sandbox.run(['restore-db', file, ...backend.toFlags(target), '--merge', '-q', '--json'])
+    expect(merged.code, merged.stderr).to.equal(0)
+    expect(await contents(backend, target)).to.deep.equal([...records, extra!].map((record) => canonicalJson(record)))
+
+    const forced = await sandbox.run(['restore-db', file, ...backend.toFlags(target), '--force', '-q'])
+    expect(forced.code, forced.stderr).to.equal(0)
+    expect(await contents(backend, target)).to.deep.equal(records.map((record) => canonicalJson(record)))
+  })
+
+  it('refuses to overwrite an existing backup file unless --force', async () => {
+    const backend = BACKENDS.json
+    const source = backend.location(sandbox.root, 'source')
+    await seed(backend, source, variedClients(3))
+    const file = path.join(sandbox.root, 'hive.backup')
+    writeFileSync(file, 'precious')
+    const refused = await sandbox.run(['backup-db', ...backend.dbFlags(source), '--out', file, '-q'])
+    expect(refused.code).to.equal(1)
+    expect(refused.stderr).to.match(/already exists/)
+    expect(readFileSync(file, 'utf8')).to.equal('precious')
+    expect((await sandbox.run(['backup-db', ...backend.dbFlags(source), '--out', file, '-q', '--force'])).code).to.equal(0)
+  })
+
+  it('writes into $XDG_DATA_HOME/hivemind-core/backups by default, directory 0700', async () => {
+    const backend = BACKENDS.sqlite
+    const source = backend.location(sandbox.root, 'source')
+    await seed(backend, source, variedClients(3))
+    const result = await sandbox.run(['backup-db', ...backend.dbFlags(source), '-q', '--json'])
+    expect(result.code, result.stderr).to.equal(0)
+    const {file} = JSON.parse(result.stdout) as {file: string}
+    expect(path.dirname(file)).to.equal(path.join(sandbox.home, '.local/share/hivemind-core/backups'))
+    expect(statSync(path.dirname(file)).mode & 0o777).to.equal(0o700)
+    expect(statSync(file).mode & 0o777).to.equal(0o600)
+  })
+
+  it('--encrypt without a passphrase and without a terminal is a usage error, and writes nothing', async () => {
+    const backend = BACKENDS.json
+    const source = backend.location(sandbox.root, 'source')
+    await seed(backend, source, variedClients(3))
+    const file = path.join(sandbox.root, 'x.enc')
+    const result = await sandbox.run(['backup-db', ...backend.dbFlags(source), '--out', file, '--encrypt', '-q'])
+    expect(result.code).to.equal(2)
+    expect(result.stderr).to.match(/HIVEMIND_BACKUP_PASSPHRASE/)
+    expect(sandbox.exists(file)).to.equal(false)
+  })
+
+  describe('a bad backup is a clear error and leaves the target untouched', () => {
+    let source: string
+    let target: string
+    let plainFile: string
+    let encryptedFile: string
+    const backend = BACKENDS.json
+
+    beforeEach(async () => {
+      source = backend.location(sandbox.root, 'source')
+      target = backend.location(sandbox.root, 'target')
+      await seed(backend, source, variedClients(20))
+      // A target with other content: --force would replace it, so only the error can protect it.
+      await seed(backend, target, variedClients(5, 100))
+      plainFile = path.join(sandbox.root, 'hive.backup')
+      encryptedFile = path.join(sandbox.root, 'hive.backup.enc')
+      expect((await sandbox.run(['backup-db', ...backend.dbFlags(source), '--out', plainFile, '-q'])).code).to.equal(0)
+      expect((await sandbox.run(['backup-db', ...backend.dbFlags(source), '--out', encryptedFile, '--encrypt', '-q'], withPass())).code).to.equal(0)
+    })
+
+    async function expectRefused(file: string, pattern: RegExp, passphrase = PASSPHRASE): Promise<void> {
+      const before = readFileSync(target)
+      const result = await sandbox.run(['restore-db', file, ...backend.toFlags(target), '--force', '-q'], withPass(passphrase))
+      expect(result.code, result.stdout).to.equal(1)
+      expect(result.stderr).to.match(pattern)
+      expect(result.stderr).not.to.match(/\n\s+at /) // no stack trace
+      expect(readFileSync(target).equals(before), 'target changed').to.equal(true)
+    }
+
+    function mutate(file: string, change: (bytes: Buffer) => Buffer): string {
+      const out = `${file}.bad`
+      writeFileSync(out, change(readFileSync(file)))
+      return out
+    }
+
+    const flip = (at: (bytes: Buffer) => number) => (bytes: Buffer) => {
+      const copy = Buffer.from(bytes)
+      const index = at(copy)
+      // Another printable character at the same place (keeps the file valid UTF-8).
+      copy[index] = copy[index] === 0x41 ? 0x42 : 0x41
+      return copy
+    }
+
+    it('wrong passphrase', async () => {
+      await expectRefused(encryptedFile, /wrong passphrase/, 'not the passphrase at all')
+    })
+
+    it('encrypted, truncated', async () => {
+      await expectRefused(mutate(encryptedFile, (bytes) => bytes.subarray(0, bytes.length - 40)), /modified or is truncated|truncated/)
+    })
+
+    it('encrypted, one byte of the payload flipped', async () => {
+      await expectRefused(mutate(encryptedFile, flip((bytes) => bytes.length - 100)), /modified or is truncated/)
+    })
+
+    it('encrypted, one byte of the header flipped (the header is authenticated)', async () => {
+      const text = readFileSync(encryptedFile, 'utf8')
+      const at = text.indexOf('"createdAt":"') + '"createdAt":"'.length + 2
+      await expectRefused(mutate(encryptedFile, flip(() => at)), /modified|damaged/)
+    })
+
+    it('plain, truncated', async () => {
+      await expectRefused(mutate(plainFile, (bytes) => bytes.subarray(0, Math.floor(bytes.length * 0.7))), /checksum mismatch/)
+    })
+
+    it('plain, one byte of a record flipped', async () => {
+      await expectRefused(mutate(plainFile, flip((bytes) => bytes.length - 30)), /checksum mismatch/)
+    })
+
+    it('plain, one byte of the header flipped', async () => {
+      const text = readFileSync(plainFile, 'utf8')
+      const at = text.indexOf('"location":"') + '"location":"'.length + 3
+      await expectRefused(mutate(plainFile, flip(() => at)), /checksum mismatch/)
+    })
+
+    it('not a backup at all', async () => {
+      const file = path.join(sandbox.root, 'clients.json')
+      writeFileSync(file, '{"1": {}}\n')
+      await expectRefused(file, /not a hivemind-core backup/)
+    })
+  })
+})

@@ -1,0 +1,112 @@
+import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {expect} from 'chai'
+
+import type {DoctorResult} from '../../src/commands/doctor.js'
+import {type RedisServer, startRedisServer} from '../helpers/redis-server.js'
+import {type CliSandbox, createSandbox} from '../helpers/sandbox.js'
+
+describe('doctor', function () {
+  this.timeout(120_000)
+  let sandbox: CliSandbox
+  let openRedis: RedisServer
+  let goodRedis: RedisServer
+  const PASSWORD = 'doctor-test-password-8e1f'
+
+  before(async () => {
+    // As the test helper starts it: no password, no persistence.
+    openRedis = await startRedisServer()
+    goodRedis = await startRedisServer({password: PASSWORD, args: ['--appendonly', 'yes']})
+  })
+
+  after(async () => {
+    await openRedis?.stop()
+    await goodRedis?.stop()
+  })
+
+  beforeEach(() => {
+    sandbox = createSandbox()
+  })
+
+  afterEach(() => sandbox.cleanup())
+
+  const doctor = async (...args: string[]) => {
+    const result = await sandbox.run(['doctor', '--json', ...args])
+    return {code: result.code, stderr: result.stderr, report: JSON.parse(result.stdout) as DoctorResult}
+  }
+  const writeConfig = (content: unknown, mode: number) => {
+    const file = path.join(sandbox.home, '.hivemindrc.json')
+    writeFileSync(file, JSON.stringify(content))
+    chmodSync(file, mode)
+    return file
+  }
+
+  it('a deliberately bad setup: every problem is reported with a fix, and the exit code is 1', async () => {
+    // A full JSON store at the default location, readable by everyone…
+    expect((await sandbox.run(['add-client', '--db-backend', 'json', '--name', 'kitchen', '-q'])).code).to.equal(0)
+    const clientsJson = path.join(sandbox.home, '.local/share/hivemind-core/clients.json')
+    chmodSync(clientsJson, 0o644)
+    // …while the config selects an EMPTY hive on a Redis without password or persistence…
+    writeConfig({database: {backend: 'redis', redis: {url: openRedis.url, keyPrefix: 'empty:'}}}, 0o644)
+    // …and the Python hivemind-core is configured for yet another backend.
+    const upstreamDir = path.join(sandbox.home, '.config/hivemind-core')
+    mkdirSync(upstreamDir, {recursive: true, mode: 0o700})
+    writeFileSync(path.join(upstreamDir, 'server.json'), JSON.stringify({database: {module: 'hivemind-json-db-plugin'}}), {mode: 0o600})
+
+    const {code, report} = await doctor()
+    expect(code).to.equal(1)
+    expect(report.ok).to.equal(false)
+    const ids = report.findings.filter((finding) => finding.severity === 'problem').map((finding) => finding.id)
+    expect(ids).to.include.members(['file-mode', 'redis-no-password', 'redis-no-persistence', 'store-empty-elsewhere-full', 'upstream-backend-differs'])
+    const byId = (id: string) => report.findings.find((finding) => finding.id === id)!
+    expect(byId('file-mode').message).to.include(clientsJson).and.include('0644')
+    expect(byId('file-mode').fix).to.equal(`chmod 600 ${clientsJson}`)
+    expect(byId('store-empty-elsewhere-full').message).to.include('holds 1 client')
+    expect(byId('store-empty-elsewhere-full').fix).to.match(/migrate-db --from json --to redis/)
+    for (const finding of report.findings.filter((item) => item.severity === 'problem')) expect(finding.fix, finding.id).to.be.a('string').and.not.empty
+
+    const human = await sandbox.run(['doctor'])
+    expect(human.code).to.equal(1)
+    expect(human.stdout).to.match(/PROBLEM: .*accepts commands without a password/)
+    expect(human.stdout).to.match(/\d+ problem\(s\) found\./)
+  })
+
+  it('a config file holding the Redis password that others can read is a problem; the password never appears in the report', async () => {
+    expect((await sandbox.run(['add-client', '--db-backend', 'redis', '--redis-url', goodRedis.url, '-q'], {env: {HIVEMIND_REDIS_PASSWORD: PASSWORD}})).code).to.equal(0)
+    const file = writeConfig({database: {backend: 'redis', redis: {url: goodRedis.url, password: PASSWORD}}}, 0o644)
+    const result = await sandbox.run(['doctor', '--json'])
+    expect(result.code).to.equal(1)
+    const report = JSON.parse(result.stdout) as DoctorResult
+    expect(report.findings.map((finding) => finding.id)).to.deep.equal(['config-password-readable'])
+    expect(report.findings[0]!.fix).to.equal(`chmod 600 ${file}`)
+    expect(result.stdout + result.stderr).not.to.include(PASSWORD)
+
+    chmodSync(file, 0o600)
+    expect((await doctor()).code).to.equal(0)
+  })
+
+  it('a good Redis setup (password, persistence, loopback, 0600 config, clients present) reports nothing and exits 0', async () => {
+    writeConfig({database: {backend: 'redis', redis: {url: goodRedis.url, password: PASSWORD, keyPrefix: 'good:'}}}, 0o600)
+    expect((await sandbox.run(['add-client', '--name', 'kitchen', '-q'])).code).to.equal(0)
+    const {code, report, stderr} = await doctor()
+    expect(report.findings, stderr).to.deep.equal([])
+    expect(code).to.equal(0)
+    expect(report).to.deep.include({ok: true, problems: 0})
+  })
+
+  it('a good default (sqlite) setup reports nothing and exits 0; a 0644 backup is then found', async () => {
+    expect((await sandbox.run(['add-client', '--name', 'kitchen', '-q'])).code).to.equal(0)
+    const good = await doctor()
+    expect(good.report.findings).to.deep.equal([])
+    expect(good.code).to.equal(0)
+
+    const backup = await sandbox.run(['backup-db', '-q', '--json'])
+    expect(backup.code, backup.stderr).to.equal(0)
+    const {file} = JSON.parse(backup.stdout) as {file: string}
+    chmodSync(file, 0o644)
+    const bad = await doctor()
+    expect(bad.code).to.equal(1)
+    expect(bad.report.findings.map((finding) => [finding.id, finding.message.includes(file) && finding.message.includes('backup')])).to.deep.equal([['file-mode', true]])
+  })
+})
