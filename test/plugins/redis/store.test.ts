@@ -695,6 +695,25 @@ describe('redis backend', function () {
 
     afterEach(() => sandbox.cleanup())
 
+    it('warns (once per command) when the server persists nothing, and not when it does', async () => {
+      const db = ['--db-backend', 'redis', '--redis-url', server.url, '--quiet']
+      const env = {HIVEMIND_REDIS_KEY_PREFIX: uniquePrefix()}
+      // The test server runs with --save '' --appendonly no.
+      const bare = await sandbox.run(['add-client', '--name', 'a', ...db], {env})
+      expect(bare.code, bare.stderr).to.equal(0)
+      const warnings = bare.stderr.split('\n').filter((line) => line.includes('persists nothing'))
+      expect(warnings).to.have.length(1)
+      expect(warnings[0]).to.contain(`127.0.0.1:${server.port}`).and.to.contain('appendonly yes')
+      const persisting = await startRedisServer({args: ['--appendonly', 'yes']})
+      try {
+        const safe = await sandbox.run(['add-client', '--name', 'b', '--db-backend', 'redis', '--redis-url', persisting.url, '--quiet'], {env})
+        expect(safe.code, safe.stderr).to.equal(0)
+        expect(safe.stderr).not.to.contain('persists nothing')
+      } finally {
+        await persisting.stop()
+      }
+    })
+
     it('add-client, list-clients and delete-client work end to end with --redis-url', async () => {
       const prefix = uniquePrefix()
       const db = ['--db-backend', 'redis', '--redis-url', server.url]
