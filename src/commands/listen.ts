@@ -2,6 +2,9 @@ import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
 import {HivemindError, UsageError} from '../core/errors.js'
+import {openListenerAudit} from '../server/audit.js'
+import {AUTH_LIMITER_DEFAULTS, AuthFailureLimiter} from '../server/auth-limiter.js'
+import {HANDSHAKE_GATE_DEFAULTS, HandshakeGate} from '../server/handshake-gate.js'
 import {createLogger, LOG_LEVELS, type LogLevel} from '../server/logger.js'
 import {DEFAULT_MAX_PAYLOAD, HiveServer} from '../server/server.js'
 
@@ -33,6 +36,10 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
     'client-broadcast': Flags.boolean({description: 'let non-admin clients with can_broadcast broadcast (default: admins only)', default: false}),
     'last-seen-interval': Flags.integer({description: 'seconds between two last_seen writes for one client', default: 60, min: 1}),
     'max-frame-bytes': Flags.integer({description: 'largest frame a satellite may send', default: DEFAULT_MAX_PAYLOAD, min: 1024}),
+    'max-auth-failures': Flags.integer({description: 'failed authentications per address per minute before it is refused', default: AUTH_LIMITER_DEFAULTS.maxFailures, min: 1}),
+    'auth-cool-off': Flags.integer({description: 'seconds a refused address stays refused', default: AUTH_LIMITER_DEFAULTS.coolOffMs / 1000, min: 1}),
+    'max-handshakes': Flags.integer({description: 'handshakes in flight at once (key derivation is expensive)', default: HANDSHAKE_GATE_DEFAULTS.maxInFlight, min: 1}),
+    'max-handshakes-per-address': Flags.integer({description: 'handshakes in flight from one address', default: HANDSHAKE_GATE_DEFAULTS.maxPerAddress, min: 1}),
   }
 
   async run(): Promise<void> {
@@ -48,7 +55,12 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
       async (_db, opened) => {
         const settings = this.settings
         logger.info('listener.database', {database: opened.description})
+        // Failed authentications, policy violations and revocations go to the audit trail.
+        const audit = await openListenerAudit(settings, {onError: (error) => logger.warn('audit.failed', {error: String(error)}), warn: (message) => logger.warn('audit.warning', {message})})
         const server = new HiveServer({
+          authLimiter: new AuthFailureLimiter({maxFailures: flags['max-auth-failures'], coolOffMs: flags['auth-cool-off'] * 1000}),
+          handshakeGate: new HandshakeGate({maxInFlight: flags['max-handshakes'], maxPerAddress: flags['max-handshakes-per-address']}),
+          audit,
           store: opened.store,
           logger,
           host: settings.listen.host.value,
@@ -74,7 +86,7 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
             logger.info('listener.signal', {signal})
             process.off('SIGINT', onSignal)
             process.off('SIGTERM', onSignal)
-            void server.stop().then(resolve)
+            void server.stop().then(() => audit.close()).then(resolve)
           }
           process.on('SIGINT', onSignal)
           process.on('SIGTERM', onSignal)

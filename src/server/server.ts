@@ -13,8 +13,11 @@ import {WebSocketServer} from 'ws'
 
 import type {ClientStore} from '../core/store.js'
 import {AgentBus} from './agent-bus.js'
+import type {ListenerAudit} from './audit.js'
+import {addressKey, type AuthFailureLimiter} from './auth-limiter.js'
 import {parseAuthorization} from './auth.js'
 import {DEFAULT_OFFER, type CryptoOffer, KDF_ITERATIONS, KdfLimiter} from './handshake.js'
+import type {HandshakeGate} from './handshake-gate.js'
 import {DEFAULT_LAST_SEEN_INTERVAL_MS, LastSeenWriter} from './last-seen.js'
 import {errorText, type Logger} from './logger.js'
 import {type BusMessage, type HiveMessage, isObject, toBusMessage} from './messages.js'
@@ -41,6 +44,12 @@ export interface ListenerOptions {
   policy?: Partial<PermissionPolicy>
   /** last_seen write interval per client [60000]. */
   lastSeenIntervalMs?: number
+  /** Per-address limit of failed authentications (absent: no limit). */
+  authLimiter?: AuthFailureLimiter
+  /** Cap of handshakes in flight, in total and per address (absent: only maxPendingHandshakes). */
+  handshakeGate?: HandshakeGate
+  /** Where authentication failures, policy violations and revocations are recorded. */
+  audit?: ListenerAudit
   /** Store revision polling interval [250]. */
   pollIntervalMs?: number
   /** Largest frame accepted from a satellite, bytes [4 MiB]. */
@@ -78,6 +87,9 @@ export class HiveServer implements Hub {
   private wss?: WebSocketServer
   private pendingCount = 0
   private stopping?: Promise<void>
+  /** Release functions of the handshake gate's slots, by session (released on ready or close). */
+  private readonly handshakeSlots = new Map<Session, () => void>()
+  private sweeper?: NodeJS.Timeout
 
   constructor(private readonly options: ListenerOptions) {
     this.store = options.store
@@ -111,9 +123,21 @@ export class HiveServer implements Hub {
     const wss = new WebSocketServer({server, maxPayload: this.maxPayload, perMessageDeflate: false, clientTracking: false})
     this.wss = wss
     wss.on('connection', (socket, request) => {
-      const remote = `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? '?'}`
+      const address = request.socket.remoteAddress ?? '?'
+      const remote = `${address}:${request.socket.remotePort ?? '?'}`
       if (this.stopping) {
         socket.close(CLOSE.goingAway, 'server shutting down')
+        return
+      }
+      // Before any work (store lookup, key derivation): a blocked address is refused silently —
+      // the limiter counts it for the one summary line logged when the block ends.
+      if (this.options.authLimiter && !this.options.authLimiter.check(address).allowed) {
+        socket.close(CLOSE.policy, 'too many failed authentications; retry later')
+        return
+      }
+      const slot = this.options.handshakeGate?.tryAcquire(address)
+      if (slot && 'refused' in slot) {
+        socket.close(CLOSE.tryAgain, 'server busy, retry')
         return
       }
       const maxPending = this.options.maxPendingHandshakes ?? 256
@@ -122,7 +146,8 @@ export class HiveServer implements Hub {
         socket.close(CLOSE.tryAgain, 'server busy, retry')
         return
       }
-      const session = new Session(socket, this, remote, this.options.handshakeTimeoutMs ?? 30_000)
+      const session = new Session(socket, this, remote, this.options.handshakeTimeoutMs ?? 30_000, address)
+      if (slot) this.handshakeSlots.set(session, slot.release)
       this.sessions.add(session)
       this.pendingCount++
       this.logger.debug('peer.connected', {remote})
@@ -140,6 +165,16 @@ export class HiveServer implements Hub {
       })
     })
     this.lastSeen.start()
+    if (this.options.authLimiter) {
+      const limiter = this.options.authLimiter
+      this.sweeper = setInterval(() => {
+        for (const summary of limiter.sweep()) {
+          this.logger.warn('auth.block_ended', {address: summary.address, failures: summary.failures, refused: summary.refused})
+          this.options.audit?.rateLimitSummary(summary)
+        }
+      }, 10_000)
+      this.sweeper.unref()
+    }
     await this.poller.start()
     this.agent.start()
     const address = server.address() as AddressInfo
@@ -159,6 +194,7 @@ export class HiveServer implements Hub {
   private async shutdown(): Promise<void> {
     this.logger.info('listener.stopping', {clients: this.byPeer.size})
     this.poller.stop()
+    if (this.sweeper) clearInterval(this.sweeper)
     const closing = new Promise<void>((resolve) => {
       if (!this.httpServer) return resolve()
       this.httpServer.close(() => resolve())
@@ -193,17 +229,46 @@ export class HiveServer implements Hub {
     this.lastSeen.touch(clientId)
   }
 
+  authFailed(session: Session, reason: string): void {
+    const limiter = this.options.authLimiter
+    const result = limiter?.recordFailure(session.address)
+    if (limiter && result?.justBlocked) {
+      // One warning per offending address, not one line per attempt.
+      this.logger.warn('auth.address_blocked', {address: addressKey(session.address), failures: result.failures, cool_off_ms: limiter.coolOffMs})
+      this.options.audit?.rateLimited({address: session.address, failures: result.failures, windowMs: limiter.windowMs, coolOffMs: limiter.coolOffMs})
+    } else if (!result?.blocked) {
+      this.options.audit?.authFailure({address: session.address, reason, client: session.clientRef})
+    }
+  }
+
+  clientRevoked(session: Session): void {
+    const client = session.clientRef
+    if (client) this.options.audit?.disconnect({address: session.address, client, reason: 'revoked'})
+  }
+
+  policyViolation(session: Session, reason: string, messageType: string): void {
+    const client = session.clientRef
+    if (client) this.options.audit?.policyViolation({address: session.address, client, reason, messageType})
+  }
+
   ready(session: Session): void {
+    this.releaseSlot(session)
     this.pendingCount--
     this.byPeer.set(session.peer, session)
   }
 
   closed(session: Session): void {
+    this.releaseSlot(session)
     if (!this.sessions.delete(session)) return
     if (this.byPeer.get(session.peer) === session) this.byPeer.delete(session.peer)
     else this.pendingCount--
     const id = session.clientId
     if (id !== undefined && ![...this.byPeer.values()].some((other) => other.clientId === id)) void this.lastSeen.flush(id)
+  }
+
+  private releaseSlot(session: Session): void {
+    this.handshakeSlots.get(session)?.()
+    this.handshakeSlots.delete(session)
   }
 
   /** Routes a message from the agent to the sessions named in its destination. */

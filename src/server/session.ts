@@ -54,6 +54,12 @@ export interface Hub {
   /** PBKDF2 iterations (100 000 per the protocol; lowered only by tests of unrelated things). */
   readonly kdfIterations: number
   /** Forwards a message to the agent bus. */
+  /** Optional: a peer failed to authenticate (bad key, wrong password): rate limiting and the audit trail. */
+  authFailed?(session: Session, reason: string): void
+  /** Optional: a live client was disconnected because it was revoked, deleted or re-keyed. */
+  clientRevoked?(session: Session): void
+  /** Optional: a client sent something its permissions do not allow. */
+  policyViolation?(session: Session, reason: string, messageType: string): void
   toAgent(message: BusMessage): void
   /** Fans a wrapper message out to every other ready connection. */
   fanOut(from: Session, message: HiveMessage): void
@@ -91,6 +97,8 @@ export class Session {
     private readonly hub: Hub,
     readonly remote: string,
     handshakeTimeoutMs: number,
+    /** The peer's IP address (rate limiting and audit), without the port. */
+    readonly address: string = remote,
   ) {
     const uuid = randomUUID()
     this.peer = `${hub.nodeName}::${uuid}`
@@ -109,6 +117,11 @@ export class Session {
     return this.permissions?.client_id
   }
 
+  /** Id and name of the authenticated client (for the audit trail), if any. */
+  get clientRef(): {client_id: number; name: string} | undefined {
+    return this.permissions ? {client_id: this.permissions.client_id, name: this.permissions.name} : undefined
+  }
+
   /** Whether the handshake is still under way (counts against the pending-handshake cap). */
   get pending(): boolean {
     return this.state !== 'ready' && this.state !== 'closed'
@@ -125,6 +138,7 @@ export class Session {
         this.close(CLOSE.tryAgain, 'store unavailable, retry')
       } else {
         logger.info('auth.rejected', {remote: this.remote, reason: result.reason})
+        this.hub.authFailed?.(this, reasonText(result.reason))
         this.close(CLOSE.policy, reasonText(result.reason))
       }
       return
@@ -160,6 +174,7 @@ export class Session {
     if (this.state === 'closed' || !this.permissions) return
     if (!record || record.api_key !== this.accessKey) {
       this.hub.logger.info('client.revoked', {client_id: this.permissions.client_id, name: this.permissions.name, peer: this.peer})
+      this.hub.clientRevoked?.(this)
       this.close(CLOSE.policy, 'client revoked')
       return
     }
@@ -302,6 +317,7 @@ export class Session {
     const peerIv = verifyEnvelope(payload.envelope, this.password)
     if (!peerIv) {
       logger.info('handshake.rejected', {client_id: this.clientId, reason: 'wrong password'})
+      this.hub.authFailed?.(this, 'wrong password')
       return this.close(CLOSE.policy, 'wrong password')
     }
     const choice = negotiate(payload.encodings, payload.ciphers, this.hub.offer)
@@ -403,6 +419,7 @@ export class Session {
       case 'escalate': {
         if (!mayWrap(permissions, message.msg_type, this.hub.policy)) {
           logger.info('message.blocked', {client_id: permissions.client_id, name: permissions.name, msg_type: message.msg_type, reason: 'not permitted'})
+          this.hub.policyViolation?.(this, `${message.msg_type} not permitted`, message.msg_type)
           return
         }
         if (message.msg_type === 'escalate') {
@@ -428,6 +445,7 @@ export class Session {
     if (!bus) return this.badFrame('bus payload is not a message object')
     if (!mayInject(permissions, bus.type)) {
       this.hub.logger.info('message.blocked', {client_id: permissions.client_id, name: permissions.name, type: bus.type, via, reason: 'type not in allowed_types'})
+      this.hub.policyViolation?.(this, 'type not in allowed_types', bus.type)
       return
     }
     this.hub.toAgent(forwardedMessage(bus, permissions, this.peer, this.sessionId))

@@ -155,6 +155,8 @@ export interface ConnectOptions {
   sessionId?: string
   /** Milliseconds to wait for each step. Default 10000. */
   timeoutMs?: number
+  /** Source address (e.g. 127.0.0.2, to look like another host on loopback). */
+  localAddress?: string
 }
 
 export class HiveTestClient {
@@ -180,7 +182,7 @@ export class HiveTestClient {
 
   static open(options: ConnectOptions): Promise<HiveTestClient> {
     const url = options.url ?? hubUrl(options.port, options.accessKey)
-    const socket = new WebSocket(url)
+    const socket = new WebSocket(url, options.localAddress ? {localAddress: options.localAddress} : {})
     const client = new HiveTestClient(socket, options)
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve(client))
