@@ -2,8 +2,9 @@
 /**
  * The postgres ClientStore: TypeORM on the pg driver.
  *
- * - Every write is one transaction that also bumps the `revision` row of `hivemind_meta`; that
- *   row lock orders concurrent writers of all processes, so `revision()` is a cheap, exact token.
+ * - Every write is one transaction that starts by bumping the `revision` row of `hivemind_meta`;
+ *   that row lock orders concurrent writers of all processes (no deadlocks), and `revision()` is
+ *   a cheap, exact token.
  * - Ids come from the `next_client_id` row, which only ever grows (put advances it past the id it
  *   stores), so an id is never handed out twice, even after the highest record is removed.
  * - A partial unique index refuses a second live client with the same access key; a violation
@@ -57,6 +58,8 @@ export class PostgresClientStore {
     this.pending = new Set()
     /** @type {Promise<void> | undefined} */
     this.closing = undefined
+    /** @type {Promise<unknown>} tail of this process's write queue */
+    this.writeQueue = Promise.resolve()
   }
 
   async open() {
@@ -216,26 +219,44 @@ export class PostgresClientStore {
    * @returns {Promise<T>}
    */
   write(work) {
-    return this.track(async (dataSource) => {
-      const runner = dataSource.createQueryRunner()
-      try {
-        await runner.connect()
-        await runner.startTransaction()
-        try {
-          const result = await work(runner)
-          await runner.query(`UPDATE ${META_TABLE} SET value = value + 1 WHERE key = 'revision'`)
-          await runner.commitTransaction()
-          return result
-        } catch (error) {
-          await runner.rollbackTransaction().catch(() => {})
-          throw error
-        }
-      } catch (error) {
-        throw await this.explainWriteError(dataSource, error)
-      } finally {
-        await runner.release()
-      }
+    return this.track((dataSource) => {
+      // One write at a time per process, in the order requested (as the built-in stores do):
+      // on separate pool connections, an add requested before a put(9) could otherwise commit
+      // after it and take id 10. Across processes the revision lock orders writers anyway.
+      const run = () => this.transaction(dataSource, work)
+      const result = this.writeQueue.then(run, run)
+      this.writeQueue = result.catch(() => {})
+      return result
     })
+  }
+
+  /**
+   * @template T
+   * @param {DataSource} dataSource
+   * @param {(runner: QueryRunner) => Promise<T>} work
+   * @returns {Promise<T>}
+   */
+  async transaction(dataSource, work) {
+    const runner = dataSource.createQueryRunner()
+    try {
+      await runner.connect()
+      await runner.startTransaction()
+      try {
+        // First, so every writer takes the same lock first: writers queue here instead of
+        // deadlocking (an add holding the id counter while a put of that same id waits for it).
+        await runner.query(`UPDATE ${META_TABLE} SET value = value + 1 WHERE key = 'revision'`)
+        const result = await work(runner)
+        await runner.commitTransaction()
+        return result
+      } catch (error) {
+        await runner.rollbackTransaction().catch(() => {})
+        throw error
+      }
+    } catch (error) {
+      throw await this.explainWriteError(dataSource, error)
+    } finally {
+      await runner.release()
+    }
   }
 
   /**

@@ -35,7 +35,9 @@ async function withAdmin(work) {
  */
 export async function createThrowawayDatabase() {
   const name = `hivemind_test_${process.pid}_${Date.now().toString(36)}_${++counter}`
-  await withAdmin((client) => client.query(`CREATE DATABASE ${name}`).then(() => {}))
+  // template0 accepts no connections, so a session connected to template1 (psql, another
+  // tool) cannot make CREATE DATABASE fail with "source database is being accessed by other users".
+  await withAdmin((client) => client.query(`CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'UTF8'`).then(() => {}))
   return {
     name,
     url: databaseUrl(name),

@@ -172,3 +172,30 @@ describe('postgres backend with a pool of one connection', function () {
     }
   })
 })
+
+describe('postgres backend under concurrent writers', function () {
+  this.timeout(60_000)
+
+  it('an add and a put of the id the add is about to take, from two connections, both complete', async () => {
+    const database = await createThrowawayDatabase()
+    const stores = [await openStore(database.url), await openStore(database.url)]
+    try {
+      // Rounds of: add (takes the next id) racing a put of that same id from another connection.
+      // Before writers queued on one lock first, such a pair could deadlock (40P01).
+      for (let round = 0; round < 20; round++) {
+        const next = (await stores[0].count({includeRevoked: true})) + 1
+        const outcomes = await Promise.allSettled([
+          stores[0].add({api_key: `added-${round}`}),
+          stores[1].put({...(await stores[1].add({api_key: `probe-${round}`})), client_id: next + 1, api_key: `put-${round}`}),
+        ])
+        for (const outcome of outcomes) assert.equal(outcome.status, 'fulfilled', outcome.status === 'rejected' ? String(outcome.reason) : '')
+      }
+      const ids = []
+      for await (const record of stores[0].list({includeRevoked: true})) ids.push(record.client_id)
+      assert.equal(new Set(ids).size, ids.length)
+    } finally {
+      for (const store of stores) await store.close()
+      await database.drop()
+    }
+  })
+})
