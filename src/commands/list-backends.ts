@@ -3,29 +3,38 @@ import {renderTable} from '../cli/output.js'
 
 /** What `list-backends --json` prints. */
 export interface ListBackendsResult {
-  backends: Array<{name: string; summary: string; plugin: string; options: string[]}>
-  failures: Array<{plugin: string; message: string}>
+  backends: Array<{name: string; summary: string; plugin: string; builtIn: boolean; options: string[]}>
+  /** Names several installed plugins claim: none of them is usable until all but one are uninstalled. */
+  ambiguous: Array<{name: string; plugins: string[]}>
+  failures: Array<{plugin: string; message: string; backend?: string}>
 }
 
 export default class ListBackends extends BaseCommand {
   static override summary = 'List the database backends every installed plugin provides.'
-  static override description = 'Backends are discovered through the hivemind:backends hook of each installed plugin (this package registers its built-in backends the same way). Plugins that failed to load are listed too.'
+  static override description =
+    'Backends are discovered through the hivemind:backends hook of each installed plugin (this package registers its built-in backends the same way). ' +
+    'Plugins that failed to load, and backend names claimed by two plugins, are reported on stderr (and in --json); the other backends keep working.'
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json']
 
   async run(): Promise<ListBackendsResult> {
     await this.parse(ListBackends)
     const registry = await this.registry()
-    const backends = registry.list().map(({descriptor, plugin}) => ({
+    const backends = registry.list().map(({descriptor, plugin, builtIn}) => ({
       name: descriptor.name,
       summary: descriptor.summary,
       plugin,
+      builtIn,
       options: Object.keys(descriptor.optionsSchema),
     }))
-    this.log(renderTable(['backend', 'from plugin', 'options', 'summary'], backends.map((backend) => [backend.name, backend.plugin, backend.options.join(', '), backend.summary])))
+    const ambiguous = [...new Set(registry.failures.map((failure) => failure.backend))]
+      .filter((name): name is string => name !== undefined && registry.isAmbiguous(name))
+      .map((name) => ({name, plugins: [...registry.claimants(name)!]}))
+    this.log(renderTable(['backend', 'from plugin', 'options', 'summary'], backends.map((backend) => [backend.name, backend.builtIn ? `${backend.plugin} (built in)` : backend.plugin, backend.options.join(', '), backend.summary])))
     if (registry.failures.length > 0) {
-      this.logToStderr('Plugins that failed to provide a backend:')
-      for (const failure of registry.failures) this.logToStderr(`  ${failure.plugin}: ${failure.message}`)
+      // On stderr in --json mode too: a broken plugin must not go unnoticed in scripts.
+      this.notice('Problems with installed plugins (the backends listed keep working):')
+      for (const failure of registry.failures) this.notice(`  ${failure.plugin}: ${failure.message}`)
     }
-    return {backends, failures: registry.failures}
+    return {backends, ambiguous, failures: registry.failures}
   }
 }

@@ -59,7 +59,8 @@ export function validateConfigFile(content: unknown, file: string, registry: Bac
     for (const [key, value] of Object.entries(database)) {
       if (key === 'backend') {
         if (typeof value !== 'string') fail('database.backend', `must be a string, found ${typeName(value)}`)
-        if (!registry.has(value as string)) {
+        // An ambiguous name is reported when it is selected (BackendConflictError names the plugins).
+        if (!registry.has(value as string) && !registry.isAmbiguous(value as string)) {
           fail('database.backend', `names an unknown backend "${String(value)}" (available: ${registry.names().join(', ')})`)
         }
         continue

@@ -112,6 +112,9 @@ export async function resolveSettings(input: SettingsInput): Promise<ResolvedSet
       : undefined,
   ]) ?? defaultBackend(paths)
   const registered = registry.get(backend.value, describeSource(backend.source, cwd))
+  for (const plugin of registry.shadowedBy(registered.descriptor.name)) {
+    notices.push(`plugin ${plugin} also provides a backend "${registered.descriptor.name}"; it is ignored and the one built into ${registered.plugin} is used`)
+  }
 
   const backendOptions = resolveBackendOptions(registered, {
     fileSection: file.database?.[registered.descriptor.name] as Record<string, unknown> | undefined,

@@ -30,6 +30,13 @@ export interface HivemindErrorOptions {
   exitCode?: number
 }
 
+/**
+ * Marks every HivemindError, whichever copy of hivemind-core created it. A plugin installed with
+ * `hivemind-core plugins install` gets its own copy of this package (so its own classes), and
+ * `instanceof` against the CLI's classes fails; the registered symbol is shared by all copies.
+ */
+const HIVEMIND_ERROR = Symbol.for('hivemind-core.HivemindError')
+
 /** Base class of every error this project raises on purpose. */
 export class HivemindError extends Error {
   readonly code: HivemindErrorCode
@@ -42,6 +49,7 @@ export class HivemindError extends Error {
     this.code = code
     this.suggestion = options.suggestion
     this.exitCode = options.exitCode ?? 1
+    Object.defineProperty(this, HIVEMIND_ERROR, {value: true})
   }
 }
 
@@ -59,6 +67,20 @@ export class UnknownBackendError extends HivemindError {
       'BACKEND_UNKNOWN',
       `unknown database backend "${backend}"${origin ? ` (from ${origin})` : ''}; available: ${available.join(', ') || 'none'}`,
       {suggestion: 'pick one of the available backends, or install the plugin that provides it (hivemind-core list-backends)'},
+    )
+  }
+}
+
+/**
+ * Several installed plugins provide a backend of the same name, so which one is meant cannot be
+ * told. Neither is used until all but one are uninstalled.
+ */
+export class BackendConflictError extends HivemindError {
+  constructor(readonly backend: string, readonly plugins: readonly string[], origin?: string) {
+    super(
+      'BACKEND_CONFLICT',
+      `database backend "${backend}"${origin ? ` (from ${origin})` : ''} is ambiguous: it is provided by ${plugins.join(' and ')}`,
+      {suggestion: `uninstall all but one of them (hivemind-core plugins uninstall ${plugins.at(-1) ?? '<plugin>'}); see hivemind-core list-backends`},
     )
   }
 }
@@ -123,7 +145,10 @@ export class CancelledError extends HivemindError {
   }
 }
 
-/** True for errors this project raised on purpose (as opposed to bugs). */
+/**
+ * True for errors this project raised on purpose (as opposed to bugs), including those raised
+ * by a plugin's own copy of hivemind-core.
+ */
 export function isHivemindError(error: unknown): error is HivemindError {
-  return error instanceof HivemindError
+  return error instanceof HivemindError || (error instanceof Error && (error as unknown as Record<symbol, unknown>)[HIVEMIND_ERROR] === true)
 }

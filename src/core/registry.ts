@@ -4,7 +4,7 @@
  */
 import type {Config} from '@oclif/core'
 
-import {BackendOptionsError, HivemindError, UnknownBackendError} from './errors.js'
+import {BackendConflictError, BackendOptionsError, HivemindError, UnknownBackendError} from './errors.js'
 import {maskUrlPassword} from './redact.js'
 import type {BackendDescriptor} from './store.js'
 
@@ -23,6 +23,8 @@ export interface RegisteredBackend {
   descriptor: BackendDescriptor
   /** Name of the oclif plugin (npm package) that declared it. */
   plugin: string
+  /** True for the backends shipped with the CLI itself (its own plugin), false for installed plugins. */
+  builtIn: boolean
 }
 
 /** A plugin whose hook failed, or whose backend could not be registered. */
@@ -30,52 +32,102 @@ export interface BackendLoadFailure {
   plugin: string
   /** One line, fit for `list-backends` and warnings. */
   message: string
+  /** The backend name concerned, when known (invalid descriptors and failed hooks have none). */
+  backend?: string
+}
+
+/** How {@link BackendRegistry.register} treats a contribution. */
+export interface RegisterOptions {
+  /** The backend ships with the CLI: it wins over an installed plugin claiming the same name. Default false. */
+  builtIn?: boolean
 }
 
 const NAME_PATTERN = /^[a-z][a-z0-9-]{0,39}$/
 
-/** The set of available backends, sorted by name. */
+/**
+ * The set of available backends, sorted by name.
+ *
+ * Name clashes are never settled by load order (oclif runs the hooks of all plugins at once, so
+ * the order is not stable):
+ * - a built-in backend keeps its name; an installed plugin claiming it is reported and ignored,
+ *   and selecting the name warns (see {@link shadowedBy});
+ * - two installed plugins claiming one name make it AMBIGUOUS: neither is used, and selecting it
+ *   is a {@link BackendConflictError} naming both, until one of them is uninstalled.
+ */
 export class BackendRegistry {
   private readonly backends = new Map<string, RegisteredBackend>()
+  /** Ambiguous names → every installed plugin claiming them. */
+  private readonly conflicts = new Map<string, string[]>()
+  /** Built-in names → installed plugins that also claim them (ignored). */
+  private readonly shadowed = new Map<string, string[]>()
   readonly failures: BackendLoadFailure[] = []
 
-  /** Collects the backends of every installed plugin through the `hivemind:backends` hook. */
+  /**
+   * Collects the backends of every installed plugin through the `hivemind:backends` hook. A hook
+   * that throws (or whose module fails to import) is recorded as a failure; it never stops the
+   * other plugins' backends from loading.
+   */
   static async fromOclif(config: Config): Promise<BackendRegistry> {
     const registry = new BackendRegistry()
-    const result = await config.runHook('hivemind:backends', {})
-    for (const success of result.successes) {
+    // captureErrors: a plugin calling this.error() in its hook must not abort every command.
+    const result = await config.runHook('hivemind:backends', {}, undefined, true)
+    // Completion order of the hooks is not stable; register in a fixed order so messages are.
+    const successes = [...result.successes].sort((a, b) => a.plugin.name.localeCompare(b.plugin.name))
+    for (const success of successes) {
       const contributed = Array.isArray(success.result) ? success.result : [success.result]
-      for (const descriptor of contributed) registry.register(descriptor, success.plugin.name)
+      const builtIn = success.plugin.name === config.name
+      for (const descriptor of contributed) registry.register(descriptor, success.plugin.name, {builtIn})
     }
-    for (const failure of result.failures) {
-      registry.failures.push({plugin: failure.plugin.name, message: oneLine(failure.error)})
+    const failures = [...result.failures].sort((a, b) => a.plugin.name.localeCompare(b.plugin.name))
+    for (const failure of failures) {
+      registry.failures.push({plugin: failure.plugin.name, message: `its hivemind:backends hook failed: ${oneLine(failure.error)}`})
     }
     return registry
   }
 
   /**
-   * Adds a backend. An invalid descriptor, or a second backend with a taken name, is recorded as
-   * a failure naming both plugins; the first registration keeps working.
+   * Adds a backend. An invalid descriptor is recorded as a failure. A name clash is recorded as
+   * a failure naming both plugins (see the class comment for who keeps the name).
    */
-  register(descriptor: unknown, plugin: string): void {
+  register(descriptor: unknown, plugin: string, options: RegisterOptions = {}): void {
+    const builtIn = options.builtIn ?? false
     const problem = describeInvalidDescriptor(descriptor)
     if (problem) {
       this.failures.push({plugin, message: problem})
       return
     }
     const valid = descriptor as BackendDescriptor
-    const existing = this.backends.get(valid.name)
-    if (existing) {
+    const name = valid.name
+    const claimants = this.conflicts.get(name)
+    if (claimants) {
+      claimants.push(plugin)
+      this.recordConflict(name)
+      return
+    }
+    const existing = this.backends.get(name)
+    if (!existing) {
+      this.backends.set(name, {descriptor: valid, plugin, builtIn})
+      return
+    }
+    if (existing.builtIn !== builtIn) {
+      // The CLI's own backend keeps the name; the installed plugin's is ignored.
+      const [kept, ignored] = existing.builtIn ? [existing.plugin, plugin] : [plugin, existing.plugin]
+      if (builtIn) this.backends.set(name, {descriptor: valid, plugin, builtIn})
+      this.shadowed.set(name, [...(this.shadowed.get(name) ?? []), ignored])
       this.failures.push({
-        plugin,
-        message: `backend "${valid.name}" is already provided by ${existing.plugin}; ${plugin}'s backend of that name is ignored (uninstall one of the two plugins)`,
+        plugin: ignored,
+        backend: name,
+        message: `backend "${name}" is built into ${kept}; ${ignored}'s backend of that name is ignored (rename it, or uninstall ${ignored})`,
       })
       return
     }
-    this.backends.set(valid.name, {descriptor: valid, plugin})
+    // Two installed plugins (or, in tests, two built-ins): nobody can tell which one is meant.
+    this.backends.delete(name)
+    this.conflicts.set(name, [existing.plugin, plugin])
+    this.recordConflict(name)
   }
 
-  /** Every registered backend, sorted by name. */
+  /** Every registered backend, sorted by name (ambiguous names are not among them). */
   list(): RegisteredBackend[] {
     return [...this.backends.values()].sort((a, b) => a.descriptor.name.localeCompare(b.descriptor.name))
   }
@@ -84,19 +136,50 @@ export class BackendRegistry {
     return this.list().map((entry) => entry.descriptor.name)
   }
 
+  /** Whether a backend of that name can be used. */
   has(name: string): boolean {
     return this.backends.has(name)
   }
 
-  /** The backend of that name, or UnknownBackendError listing the available ones. */
+  /** Whether several installed plugins claim that name (so none of them is used). */
+  isAmbiguous(name: string): boolean {
+    return this.conflicts.has(name)
+  }
+
+  /** Every plugin claiming an ambiguous name, or undefined when it is not ambiguous. */
+  claimants(name: string): readonly string[] | undefined {
+    return this.conflicts.get(name)
+  }
+
+  /** Installed plugins that also claim a built-in backend's name (ignored), if any. */
+  shadowedBy(name: string): readonly string[] {
+    return this.shadowed.get(name) ?? []
+  }
+
+  /**
+   * The backend of that name. Ambiguous → BackendConflictError naming the plugins; unknown →
+   * UnknownBackendError listing the available ones.
+   */
   get(name: string, origin?: string): RegisteredBackend {
     const entry = this.backends.get(name)
     if (!entry) {
-      const failed = this.failures.find((failure) => failure.message.includes(`"${name}"`))
-      if (failed) throw new BackendOptionsError(`backend "${name}" could not be loaded: ${failed.message}`)
+      const claimants = this.conflicts.get(name)
+      if (claimants) throw new BackendConflictError(name, claimants, origin)
+      const failed = this.failures.find((failure) => failure.backend === name || failure.message.includes(`"${name}"`))
+      if (failed) throw new BackendOptionsError(`backend "${name}" could not be loaded: ${failed.plugin}: ${failed.message}`)
       throw new UnknownBackendError(name, this.names(), origin)
     }
     return entry
+  }
+
+  /** One failure line per ambiguous name, kept up to date as more claimants appear. */
+  private recordConflict(name: string): void {
+    const claimants = this.conflicts.get(name)!
+    const message = `backend "${name}" is provided by ${claimants.length} plugins: ${claimants.join(' and ')}; none of them is used until all but one are uninstalled (hivemind-core plugins uninstall <plugin>)`
+    const index = this.failures.findIndex((failure) => failure.backend === name && failure.message.startsWith(`backend "${name}" is provided by`))
+    const failure = {plugin: claimants.join(', '), backend: name, message}
+    if (index === -1) this.failures.push(failure)
+    else this.failures[index] = failure
   }
 }
 

@@ -1,0 +1,60 @@
+import {expect} from 'chai'
+
+import {BackendConflictError, HivemindError, isHivemindError} from '../../src/core/errors.js'
+import {BackendRegistry} from '../../src/core/registry.js'
+import type {BackendDescriptor} from '../../src/core/store.js'
+
+function backend(name: string, summary = name): BackendDescriptor {
+  return {name, summary, optionsSchema: {}, create: () => Promise.reject(new Error(`${summary} used`))}
+}
+
+describe('BackendRegistry', () => {
+  it('keeps a built-in name whatever the registration order, and records the plugin it ignores', () => {
+    for (const builtInFirst of [true, false]) {
+      const registry = new BackendRegistry()
+      const register = {
+        builtIn: () => registry.register(backend('sqlite', 'built-in'), 'hivemind-core', {builtIn: true}),
+        plugin: () => registry.register(backend('sqlite', 'impostor'), 'some-plugin'),
+      }
+      if (builtInFirst) register.builtIn(), register.plugin()
+      else register.plugin(), register.builtIn()
+      expect(registry.get('sqlite').descriptor.summary).to.equal('built-in')
+      expect(registry.shadowedBy('sqlite')).to.deep.equal(['some-plugin'])
+      expect(registry.failures).to.have.length(1)
+      expect(registry.failures[0]).to.deep.include({plugin: 'some-plugin', backend: 'sqlite'})
+    }
+  })
+
+  it('makes a name claimed by two (or three) installed plugins ambiguous: get() names all of them', () => {
+    const registry = new BackendRegistry()
+    registry.register(backend('pg'), 'plugin-a')
+    registry.register(backend('pg'), 'plugin-b')
+    registry.register(backend('pg'), 'plugin-c')
+    registry.register(backend('other'), 'plugin-c')
+    expect(registry.names()).to.deep.equal(['other'])
+    expect(registry.isAmbiguous('pg')).to.equal(true)
+    expect(registry.failures).to.have.length(1)
+    expect(registry.failures[0]!.message).to.contain('plugin-a and plugin-b and plugin-c')
+    expect(() => registry.get('pg', 'flag --db-backend')).to.throw(BackendConflictError, 'database backend "pg" (from flag --db-backend) is ambiguous: it is provided by plugin-a and plugin-b and plugin-c')
+  })
+
+  it('records an invalid descriptor as a failure of its plugin', () => {
+    const registry = new BackendRegistry()
+    registry.register({name: 'Bad Name', create() {}}, 'sloppy-plugin')
+    registry.register({name: 'nocreate', optionsSchema: {}}, 'sloppy-plugin')
+    expect(registry.names()).to.deep.equal([])
+    expect(registry.failures.map((failure) => failure.plugin)).to.deep.equal(['sloppy-plugin', 'sloppy-plugin'])
+    expect(() => registry.get('nocreate')).to.throw('backend "nocreate" could not be loaded: sloppy-plugin: backend "nocreate" has no create() function')
+  })
+})
+
+describe('isHivemindError', () => {
+  it("recognises errors from another copy of hivemind-core (a plugin's own install), but not lookalikes", async () => {
+    // A second instance of the module, as a plugin installed with its own hivemind-core has.
+    const copy = (await import(`../../src/core/errors.js?copy=${Date.now()}`)) as typeof import('../../src/core/errors.js')
+    const foreign = new copy.DuplicateApiKeyError(3)
+    expect(foreign instanceof HivemindError, 'the copy must really be a second module instance').to.equal(false)
+    expect(isHivemindError(foreign)).to.equal(true)
+    expect(isHivemindError(Object.assign(new Error('x'), {code: 'DUPLICATE_API_KEY', exitCode: 1}))).to.equal(false)
+  })
+})
