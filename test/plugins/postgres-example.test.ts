@@ -16,6 +16,9 @@ import {expect} from 'chai'
 import {canonicalJson, type ClientRecord} from '../../src/core/client.js'
 import type {BackendDescriptor, ClientStore} from '../../src/core/store.js'
 import {sqliteBackend} from '../../src/plugins/sqlite/index.js'
+import {FakeBus} from '../helpers/fake-bus.js'
+import {HiveTestClient} from '../helpers/hive-client.js'
+import {startListener} from '../helpers/listener-process.js'
 import {type CliSandbox, createSandbox} from '../helpers/sandbox.js'
 
 const EXAMPLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/hivemind-backend-postgres')
@@ -151,8 +154,25 @@ describe('examples/hivemind-backend-postgres linked into the CLI', function () {
     }
   })
 
-  // `listen` is being built on another branch; when it lands, this must become a real test: start
-  // `listen --db-backend postgres` on a free port, add a client through postgres, and complete a
-  // satellite handshake with its credentials (then revoke it and see the listener refuse it).
-  it('serves a `listen` handshake through it (pending: the listen command is not on this branch yet)')
+  it('serves a `listen` handshake through it; a revocation through it closes the satellite', async () => {
+    writeFileSync(path.join(sandbox.home, '.hivemindrc.json'), JSON.stringify({database: {backend: 'postgres', postgres: {url: database.url}}}))
+    const added = await sandbox.run(['add-client', '--name', 'kitchen', '--json', '--quiet'])
+    expect(added.code, added.stderr).to.equal(0)
+    const kitchen = JSON.parse(added.stdout) as {client_id: number; api_key: string; password: string}
+    const bus = await FakeBus.start()
+    const listener = await startListener(['--agent-url', bus.url], {env: sandbox.env, cwd: sandbox.home, timeoutMs: 30_000})
+    try {
+      expect(listener.stderr()).to.contain(`postgres ${database.url}`)
+      const satellite = await HiveTestClient.connect({port: listener.port, accessKey: kitchen.api_key, password: kitchen.password})
+      expect(satellite.serverHello?.payload.peer).to.match(/::/)
+      const revoked = await sandbox.run(['delete-client', String(kitchen.client_id), '--yes', '--quiet'])
+      expect(revoked.code, revoked.stderr).to.equal(0)
+      expect((await satellite.waitClosed(5000)).code).to.equal(1008)
+      const again = await HiveTestClient.open({port: listener.port, accessKey: kitchen.api_key})
+      expect((await again.waitClosed()).code).to.equal(1008)
+    } finally {
+      expect(await listener.stop('SIGTERM')).to.equal(0)
+      await bus.stop()
+    }
+  })
 })
