@@ -254,7 +254,7 @@ async function benchMigrate(dir: string): Promise<void> {
           const target = await openStore(to.descriptor, to.options(`p7-ours-${++tags}`))
           start = process.hrtime.bigint()
           const plan = await planMigration(source, target)
-          await copyRecords(target, plan.toCopy, 500, () => {})
+          await copyRecords(target, plan.toCopy, target.preferredBatchSize ?? 500, () => {})
           const verification = await verifyMigration(source, target)
           ours.push(P7_CLIENTS / (Number(process.hrtime.bigint() - start) / 1e9))
           if (!verification.ok) throw new Error(`P7 ${from.name} → ${to.name}: verification failed`)

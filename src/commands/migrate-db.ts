@@ -72,7 +72,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
     force: Flags.boolean({description: 'replace the contents of a non-empty target', exclusive: ['merge'], default: false}),
     'dry-run': Flags.boolean({description: 'report what would be copied and any conflicts; write nothing', default: false}),
     switch: Flags.boolean({description: 'afterwards point the config file at the target, so every command uses it', default: false}),
-    'batch-size': Flags.integer({description: 'records per batch (one transaction each where the target has them)', default: 500, min: 1}),
+    'batch-size': Flags.integer({description: 'records per batch, one transaction each where the target has them (default: what the target prefers, 500 for most)', min: 1}),
   }
 
   async run(): Promise<MigrateResult> {
@@ -143,7 +143,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
         for await (const record of source.store.list({includeRevoked: true})) if (!writes.some((item) => item.client_id === record.client_id)) writes.push(record)
         result.copied = writes.length
       }
-      await this.copyWithProgress(target.store, writes, flags['batch-size'])
+      await this.copyWithProgress(target.store, writes, flags['batch-size'] ?? target.store.preferredBatchSize ?? 500)
 
       // --merge leaves the target's own records in place: they must still be there, unchanged.
       const verification = await verifyMigration(source.store, target.store, flags.merge ? new Set(plan.extra) : new Set())

@@ -47,6 +47,12 @@ export interface ClientStore {
    */
   putMany?(clients: readonly ClientRecord[]): Promise<void>
   /**
+   * Optional: how many records one `putMany` call should carry for a bulk copy (migrate-db,
+   * restore-db) when the operator did not choose. A file backend that rewrites the whole file
+   * per call wants few large calls. Default 500.
+   */
+  readonly preferredBatchSize?: number
+  /**
    * Optional: removes every record (tombstones included) but keeps the id counter, so ids are
    * still never reused. Used by `migrate-db --force` to replace a target's contents.
    */

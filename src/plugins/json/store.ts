@@ -37,6 +37,8 @@ const MISSING: FileIdentity = 'missing'
 export class JsonClientStore implements ClientStore {
   readonly name = 'json'
   readonly location: string
+  /** Every putMany rewrites the whole file: a bulk copy is best done in few, large batches. */
+  readonly preferredBatchSize = 50_000
   private snapshot?: Snapshot
   private opened = false
   /** In-process queue: proper-lockfile locks are per process, so writes of one process go one by one. */
