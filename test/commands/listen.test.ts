@@ -128,6 +128,36 @@ describe('hivemind-core listen (built CLI)', function () {
     expect(result.code).to.equal(2)
   })
 
+  describe('with the JSON file broken by another tool while serving (R6)', function () {
+    it('reports "store unavailable" (1013) while the file is unreadable, never "invalid key", and recovers when it is repaired', async function () {
+      const {readFileSync, writeFileSync} = await import('node:fs')
+      const file = path.join(sandbox.home, 'hive.json')
+      const env = {...sandbox.env, HIVEMIND_DB_BACKEND: 'json', HIVEMIND_DB_PATH: file}
+      const enrolled = await runCli(['add-client', '--json', '--quiet', '--name', 'r6'], {cwd: sandbox.home, env})
+      expect(enrolled.code, enrolled.stderr).to.equal(0)
+      const added = JSON.parse(enrolled.stdout) as Added
+      listener = await startListener(['--agent-url', bus.url, '--log-level', 'debug'], {env, cwd: sandbox.home})
+      const first = await connect(added)
+
+      // Another tool truncates the file mid-write (what upstream's in-place writes do).
+      const good = readFileSync(file)
+      writeFileSync(file, good.subarray(0, Math.floor(good.length / 2)))
+      const during = await HiveTestClient.open({port: listener.port, accessKey: added.api_key})
+      clients.push(during)
+      const closed = await during.waitClosed()
+      expect(closed.code).to.equal(1013)
+      expect(closed.reason).to.match(/store unavailable/)
+      expect(first.closed).to.equal(undefined)
+
+      // Repaired: the next satellite gets in, without a restart.
+      writeFileSync(file, good)
+      const recovered = await HiveTestClient.connect({port: listener.port, accessKey: added.api_key, password: added.password, timeoutMs: 5000})
+      clients.push(recovered)
+      expect(listener.stderr()).not.to.contain(added.api_key)
+      expect(await listener.stop('SIGTERM')).to.equal(0)
+    })
+  })
+
   describe('with Redis restarted while serving (R6)', function () {
     it('reports "store unavailable" (1013) during the outage, never "invalid key", and recovers', async function () {
       const {mkdtempSync, rmSync} = await import('node:fs')
