@@ -63,7 +63,7 @@ describe('doctor', function () {
     expect(byId('file-mode').message).to.include(clientsJson).and.include('0644')
     expect(byId('file-mode').fix).to.equal(`chmod 600 ${clientsJson}`)
     expect(byId('store-empty-elsewhere-full').message).to.include('holds 1 client')
-    expect(byId('store-empty-elsewhere-full').fix).to.match(/migrate-db --from json --to redis/)
+    expect(byId('store-empty-elsewhere-full').fix).to.match(/migrate-db --from json --from-path \S+clients\.json --to redis/)
     for (const finding of report.findings.filter((item) => item.severity === 'problem')) expect(finding.fix, finding.id).to.be.a('string').and.not.empty
 
     const human = await sandbox.run(['doctor'])

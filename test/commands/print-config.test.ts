@@ -61,12 +61,12 @@ describe('print-config', () => {
     const unknownKey = path.join(sandbox.root, 'unknown.json')
     writeFileSync(unknownKey, JSON.stringify({bogus: 1}))
     const cases: Array<[string[], NodeJS.ProcessEnv, number, string | undefined]> = [
-      [['--db-backend', 'nope'], {}, 1, 'Error: unknown database backend "nope" (from flag --db-backend); available: sqlite'],
-      [[], {HIVEMIND_DB_BACKEND: 'redis'}, 1, 'Error: unknown database backend "redis" (from env HIVEMIND_DB_BACKEND); available: sqlite'],
+      [['--db-backend', 'nope'], {}, 1, 'Error: unknown database backend "nope" (from flag --db-backend); available: json, redis, sqlite'],
+      [[], {HIVEMIND_DB_BACKEND: 'mongo'}, 1, 'Error: unknown database backend "mongo" (from env HIVEMIND_DB_BACKEND); available: json, redis, sqlite'],
       [['--db-option', 'foo=bar'], {}, 1, 'Error: --db-option: the sqlite backend has no option "foo"'],
       [['--config', path.join(sandbox.root, 'missing.json')], {}, 1, `Error: config file ${path.join(sandbox.root, 'missing.json')} does not exist`],
       [['--config', broken], {}, 1, undefined],
-      [['--config', unknownKey], {}, 1, `Error: ${unknownKey}: "bogus" is not a known setting (known: database, listen, agent)`],
+      [['--config', unknownKey], {}, 1, `Error: ${unknownKey}: "bogus" is not a known setting (known: database, listen, agent, audit)`],
       [[], {HIVEMIND_LISTEN_PORT: 'not-a-port'}, 1, undefined],
       [['--no-such-flag'], {}, 2, undefined],
       [['extra'], {}, 2, undefined],
