@@ -2,7 +2,7 @@
  * `npm run bench`: each row prints our figure, a baseline measured in the same run, and the ratio
  * (median of interleaved rounds). Benchmarks are not tests: nothing here asserts a time.
  * Rows: P1 (sqlite getByApiKey), P2 (json getByApiKey), P3 (redis getByApiKey), P4 (CLI cold start),
- * P7 (migrate-db between every pair, BENCH_P7_CLIENTS clients, default 100k).
+ * P7 (migrate-db between every pair, BENCH_P7_CLIENTS clients, default 100k); P5, P6, P9 (listener) in bench/listener.ts.
  */
 import {spawnSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
@@ -18,13 +18,14 @@ import {jsonBackend} from '../src/plugins/json/index.js'
 import {redisBackend} from '../src/plugins/redis/index.js'
 import {sqliteBackend} from '../src/plugins/sqlite/index.js'
 import {startRedisServer} from '../test/helpers/redis-server.js'
+import {benchListener} from './listener.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const ROUNDS = 5
 const CLIENTS = 10_000
 const context = {paths: {home: '', dataDir: '', configDir: '', stateDir: ''}, mode: 'write' as const, warn() {}}
 
-interface Row {
+export interface Row {
   id: string
   what: string
   ours: number
@@ -276,6 +277,7 @@ try {
   await benchJson(dir)
   await benchRedis()
   await benchColdStart(dir)
+  await benchListener(rows, ROUNDS)
   await benchMigrate(dir)
 } finally {
   rmSync(dir, {recursive: true, force: true})

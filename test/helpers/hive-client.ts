@@ -157,6 +157,8 @@ export interface ConnectOptions {
   timeoutMs?: number
   /** Source address (e.g. 127.0.0.2, to look like another host on loopback). */
   localAddress?: string
+  /** PBKDF2 iterations, the hub's `kdfIterations` (default 100000, the protocol's; lowered only by benchmarks). */
+  kdfIterations?: number
 }
 
 export class HiveTestClient {
@@ -318,7 +320,7 @@ export class HiveTestClient {
     const salt = Buffer.alloc(8)
     for (let i = 0; i < 8; i++) salt[i] = own.iv[i]! ^ peerIv[i]!
     this.key = await new Promise<Buffer>((resolve, reject) =>
-      crypto.pbkdf2(password, salt, 100_000, 32, 'sha256', (error, key) => (error ? reject(error) : resolve(key))),
+      crypto.pbkdf2(password, salt, options.kdfIterations ?? 100_000, 32, 'sha256', (error, key) => (error ? reject(error) : resolve(key))),
     )
     this.cipher = reply.payload.cipher
     this.encoding = reply.payload.encoding
