@@ -1,9 +1,7 @@
-import {readFileSync} from 'node:fs'
-import path from 'node:path'
-
 import {Args, Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
+import {readInputFile} from '../cli/input-file.js'
 import {type ClientRecord, canonicalJson, isRevoked} from '../core/client.js'
 import {HivemindError, InvalidInputError} from '../core/errors.js'
 import {type ImportedRecord, parseClientsFile} from '../core/interchange.js'
@@ -41,13 +39,7 @@ A client whose id is free is added; one identical to the stored record is skippe
 
   async run(): Promise<ImportResult> {
     const {args, flags} = await this.parse(ImportClients)
-    const file = path.resolve(args.file)
-    let text: string
-    try {
-      text = readFileSync(file, 'utf8')
-    } catch (error) {
-      throw new InvalidInputError(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
-    }
+    const {file, text} = readInputFile(args.file)
     const incoming = parseClientsFile(text, file)
     // The same rules as add-client / rename-client: a name from a file is printed by list-clients
     // and show-client too, so control characters (terminal escapes, NUL) must not get in.

@@ -1,15 +1,13 @@
-import {readFileSync} from 'node:fs'
-import path from 'node:path'
-
 import {Args, Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
+import {readInputFile} from '../cli/input-file.js'
 import {BackupStore} from '../backup/backup-store.js'
 import {parseBackup, readBackupHeader} from '../backup/format.js'
 import {obtainPassphrase, PASSPHRASE_ENV} from '../backup/passphrase.js'
 import {openBackend, type OpenedStore, openStore} from '../config/open-store.js'
 import {optionValues, resolveOtherBackendOptions} from '../config/settings.js'
-import {HivemindError, InvalidInputError} from '../core/errors.js'
+import {HivemindError} from '../core/errors.js'
 import {writeMark} from '../migrate/marker.js'
 import {copyRecords, planMigration, verifyMigration} from '../migrate/migrate.js'
 import {MIGRATE_EXIT, pickSide, sideFlags} from './migrate-db.js'
@@ -54,13 +52,7 @@ Encrypted backups need the passphrase: asked on the terminal, or env ${PASSPHRAS
 
   async run(): Promise<RestoreResult> {
     const {args, flags} = await this.parse(RestoreDb)
-    const file = path.resolve(args.file)
-    let text: string
-    try {
-      text = readFileSync(file, 'utf8')
-    } catch (error) {
-      throw new InvalidInputError(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
-    }
+    const {file, text} = readInputFile(args.file)
     const header = readBackupHeader(text, file)
     const passphrase = header.encrypted ? await obtainPassphrase({confirm: false, interactive: this.interactive()}) : undefined
     const backup = await parseBackup(text, file, passphrase)
