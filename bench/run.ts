@@ -3,6 +3,7 @@
  * (median of interleaved rounds). Benchmarks are not tests: nothing here asserts a time.
  * Rows: P1 (sqlite getByApiKey), P2 (json getByApiKey), P3 (redis getByApiKey), P4 (CLI cold start),
  * P7 (migrate-db between every pair, BENCH_P7_CLIENTS clients, default 100k); P5, P6, P9 (listener) in bench/listener.ts.
+ * BENCH_ONLY=P3,P4 runs only the named rows (P5, P6 and P9 run together as "listener").
  */
 import {spawnSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
@@ -271,14 +272,18 @@ async function benchMigrate(dir: string): Promise<void> {
   }
 }
 
+/** Rows selected by BENCH_ONLY (comma-separated ids); all when unset. */
+const only = new Set((process.env.BENCH_ONLY ?? '').split(',').map((id) => id.trim().toUpperCase()).filter(Boolean))
+const wanted = (...ids: string[]) => only.size === 0 || ids.some((id) => only.has(id))
+
 const dir = mkdtempSync(path.join(os.tmpdir(), 'hivemind-bench-'))
 try {
-  await benchSqlite(dir)
-  await benchJson(dir)
-  await benchRedis()
-  await benchColdStart(dir)
-  await benchListener(rows, ROUNDS)
-  await benchMigrate(dir)
+  if (wanted('P1')) await benchSqlite(dir)
+  if (wanted('P2', 'P2B')) await benchJson(dir)
+  if (wanted('P3')) await benchRedis()
+  if (wanted('P4')) await benchColdStart(dir)
+  if (wanted('P5', 'P6', 'P9', 'LISTENER')) await benchListener(rows, ROUNDS)
+  if (wanted('P7')) await benchMigrate(dir)
 } finally {
   rmSync(dir, {recursive: true, force: true})
 }
