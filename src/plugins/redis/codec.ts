@@ -46,39 +46,62 @@ export function encodeRecord(record: ClientRecord): string[] {
  * value is never echoed (it may be a secret).
  */
 export function decodeRecord(hash: readonly string[] | Record<string, string>, key: string): ClientRecord {
-  const entries: Array<[string, string]> = Array.isArray(hash) ? pairsOf(hash as readonly string[]) : Object.entries(hash)
   const raw: Record<string, unknown> = {}
-  const corrupt = (field: string, expected: string): never => {
-    throw new StoreCorruptError(`Redis key ${key}: field "${field}" must be ${expected}`, {
-      suggestion: 'fix or delete the field with redis-cli; hivemind-core never writes such a value',
-    })
-  }
-  for (const [field, text] of entries) {
-    if (NUMBER_FIELDS.has(field)) {
-      const value = text.trim() === '' ? Number.NaN : Number(text)
-      if (!Number.isFinite(value)) corrupt(field, 'a number')
-      raw[field] = value
-    } else if (FLAG_FIELDS.has(field)) {
-      if (text === '1' || text === 'true') raw[field] = true
-      else if (text === '0' || text === 'false') raw[field] = false
-      else corrupt(field, '"1", "0", "true" or "false"')
-    } else if (JSON_FIELDS.has(field)) {
-      try {
-        raw[field] = JSON.parse(text)
-      } catch {
-        corrupt(field, field === 'metadata' ? 'a JSON object' : 'a JSON array of strings')
-      }
-    } else {
-      raw[field] = text
-    }
+  // Flat pairs are walked in place: this is the credential lookup's hot path (no entry arrays).
+  if (Array.isArray(hash)) {
+    const flat = hash as readonly string[]
+    for (let i = 0; i + 1 < flat.length; i += 2) decodeField(raw, flat[i]!, flat[i + 1]!, key)
+  } else {
+    for (const field in hash) decodeField(raw, field, (hash as Record<string, string>)[field]!, key)
   }
   const idHint = /client:(\d+)$/.exec(key)?.[1]
   return parseClientRecord(raw, `Redis key ${key}`, idHint === undefined ? undefined : Number(idHint))
 }
 
-/** Flat `[f1, v1, f2, v2…]` (what a Lua HGETALL returns) as entries. */
-export function pairsOf(flat: readonly string[]): Array<[string, string]> {
-  const entries: Array<[string, string]> = []
-  for (let i = 0; i + 1 < flat.length; i += 2) entries.push([flat[i]!, flat[i + 1]!])
-  return entries
+/**
+ * A record from the byKey script's reply: its values in CLIENT_FIELDS order (null = absent), or
+ * `['all', pairs]` for a hash holding fields the record does not know. `prefix` is the record key
+ * prefix (errors name the hash by it and the stored client_id).
+ */
+export function decodeLookupReply(reply: ReadonlyArray<string | null> | readonly ['all', string[]], prefix: string): ClientRecord {
+  if (reply[0] === 'all') {
+    const pairs = reply[1] as string[]
+    const idAt = pairs.indexOf('client_id')
+    return decodeRecord(pairs, prefix + (idAt >= 0 && idAt % 2 === 0 ? pairs[idAt + 1] : '?'))
+  }
+  const key = prefix + (reply[0] ?? '?')
+  const raw: Record<string, unknown> = {}
+  for (let i = 0; i < CLIENT_FIELDS.length; i++) {
+    const text = reply[i] as string | null | undefined
+    if (text !== null && text !== undefined) decodeField(raw, CLIENT_FIELDS[i]!, text, key)
+  }
+  return parseClientRecord(raw, `Redis key ${key}`)
+}
+
+/** Stores one hash field's decoded value in `raw`; `key` names the hash in errors. */
+function decodeField(raw: Record<string, unknown>, field: string, text: string, key: string): void {
+  if (NUMBER_FIELDS.has(field)) {
+    const value = text.trim() === '' ? Number.NaN : Number(text)
+    if (!Number.isFinite(value)) corrupt(key, field, 'a number')
+    raw[field] = value
+  } else if (FLAG_FIELDS.has(field)) {
+    if (text === '1' || text === 'true') raw[field] = true
+    else if (text === '0' || text === 'false') raw[field] = false
+    else corrupt(key, field, '"1", "0", "true" or "false"')
+  } else if (JSON_FIELDS.has(field)) {
+    try {
+      raw[field] = JSON.parse(text)
+    } catch {
+      corrupt(key, field, field === 'metadata' ? 'a JSON object' : 'a JSON array of strings')
+    }
+  } else {
+    raw[field] = text
+  }
+}
+
+/** The error for a stored value hivemind-core never writes; the value itself is not echoed. */
+function corrupt(key: string, field: string, expected: string): never {
+  throw new StoreCorruptError(`Redis key ${key}: field "${field}" must be ${expected}`, {
+    suggestion: 'fix or delete the field with redis-cli; hivemind-core never writes such a value',
+  })
 }

@@ -21,7 +21,7 @@ import {
 import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreCorruptError} from '../../core/errors.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
 import {assertStorableRecord} from '../../core/validate.js'
-import {decodeRecord, encodeField, encodeRecord} from './codec.js'
+import {decodeLookupReply, decodeRecord, encodeField, encodeRecord} from './codec.js'
 import {type Activity, RedisConnection} from './connection.js'
 import {LAYOUT_VERSION, type RedisKeys, redisKeys} from './keys.js'
 import {describeTarget, type RedisOptions, type RedisTarget, resolveTarget} from './options.js'
@@ -49,6 +49,8 @@ export class RedisClientStore implements ClientStore {
   readonly keys: RedisKeys
   private readonly target: RedisTarget
   private connection?: RedisConnection
+  /** The credential lookup script, bound to the open connection. */
+  private lookupByKey?: ScriptRunner
 
   /**
    * @param options validated options (as the settings layer resolves them); only `keyPrefix` is required
@@ -80,11 +82,13 @@ export class RedisClientStore implements ClientStore {
       throw connection.translate(error, 'connect')
     }
     this.connection = connection
+    this.lookupByKey = this.script(connection.client, 'hivemindByKey')
   }
 
   async close(): Promise<void> {
     const connection = this.connection
     this.connection = undefined
+    this.lookupByKey = undefined
     await connection?.close()
   }
 
@@ -125,13 +129,19 @@ export class RedisClientStore implements ClientStore {
   }
 
   async getByApiKey(apiKey: string): Promise<ClientRecord | undefined> {
-    const client = this.client()
+    // The listener's hot path: the runner is bound once at open, and no closure is made per call.
+    const lookup = this.lookupByKey
+    if (!lookup) throw new HivemindError('STORE_CLOSED', `the redis store ${this.location} is not open`)
     if (apiKey === REVOKED_API_KEY || apiKey === '') return undefined
-    // One round trip: the script reads the index and the record together.
-    const reply = (await this.call('read', () => this.script(client, 'hivemindByKey')(this.keys.index, this.keys.clientPrefix, apiKey))) as string[] | null
+    let reply: Array<string | null> | ['all', string[]] | null
+    try {
+      // One round trip: the script reads the index and the record together.
+      reply = (await lookup(this.keys.index, this.keys.clientPrefix, apiKey)) as typeof reply
+    } catch (error) {
+      throw this.connection ? this.connection.translate(error, 'read') : error
+    }
     if (!reply) return undefined
-    const idAt = reply.indexOf('client_id')
-    const record = decodeRecord(reply, this.keys.clientPrefix + (idAt >= 0 && idAt % 2 === 0 ? reply[idAt + 1] : '?'))
+    const record = decodeLookupReply(reply, this.keys.clientPrefix)
     return isRevoked(record) || record.api_key !== apiKey ? undefined : record
   }
 
