@@ -7,3 +7,8 @@ import {execute, settings} from '@oclif/core'
 settings.enableAutoTranspile = false
 
 await execute({dir: import.meta.url})
+
+// The command is done (a long-running one such as listen returns only when it stops). Whatever a
+// plugin left running, e.g. a hook that timed out still waiting on a server, must not keep the
+// process alive: give pending writes a moment, then leave. Unref'd: a clean exit is not delayed.
+setTimeout(() => process.exit(), 1000).unref()

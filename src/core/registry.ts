@@ -27,6 +27,14 @@ export interface RegisteredBackend {
   builtIn: boolean
 }
 
+/** How long every plugin's `hivemind:backends` hook may take [5000 ms; HIVEMIND_PLUGIN_HOOK_TIMEOUT_MS]. */
+export const DEFAULT_HOOK_TIMEOUT_MS = 5000
+
+function hookTimeoutMs(): number {
+  const configured = Number(process.env.HIVEMIND_PLUGIN_HOOK_TIMEOUT_MS)
+  return Number.isInteger(configured) && configured > 0 ? configured : DEFAULT_HOOK_TIMEOUT_MS
+}
+
 /** A plugin whose hook failed, or whose backend could not be registered. */
 export interface BackendLoadFailure {
   plugin: string
@@ -69,8 +77,9 @@ export class BackendRegistry {
    */
   static async fromOclif(config: Config): Promise<BackendRegistry> {
     const registry = new BackendRegistry()
-    // captureErrors: a plugin calling this.error() in its hook must not abort every command.
-    const result = await config.runHook('hivemind:backends', {}, undefined, true)
+    // captureErrors: a plugin calling this.error() in its hook must not abort every command; the
+    // timeout: nor may a hook that never answers (say, one that connects to a server) hang it.
+    const result = await config.runHook('hivemind:backends', {}, hookTimeoutMs(), true)
     // Completion order of the hooks is not stable; register in a fixed order so messages are.
     const successes = [...result.successes].sort((a, b) => a.plugin.name.localeCompare(b.plugin.name))
     for (const success of successes) {
@@ -80,7 +89,13 @@ export class BackendRegistry {
     }
     const failures = [...result.failures].sort((a, b) => a.plugin.name.localeCompare(b.plugin.name))
     for (const failure of failures) {
-      registry.failures.push({plugin: failure.plugin.name, message: `its hivemind:backends hook failed: ${oneLine(failure.error)}`})
+      const timedOut = /^Timed out after \d+ ms\.?$/.test(failure.error.message)
+      registry.failures.push({
+        plugin: failure.plugin.name,
+        message: timedOut
+          ? `its hivemind:backends hook did not answer within ${hookTimeoutMs()} ms (a hook should only return descriptors; connecting belongs in create())`
+          : `its hivemind:backends hook failed: ${oneLine(failure.error)}`,
+      })
     }
     return registry
   }

@@ -68,6 +68,26 @@ describe('third-party backend plugins (plugins link)', function () {
     await expectBuiltInsWork(sandbox)
   })
 
+  it('a plugin whose hook never answers is reported after the hook timeout, and commands still finish', async () => {
+    await link(sandbox, 'hangs')
+    // The fixture's hook waits ten minutes and holds the event loop open meanwhile.
+    const env = {HIVEMIND_PLUGIN_HOOK_TIMEOUT_MS: '1500'}
+    const started = Date.now()
+    const result = await sandbox.run(['list-backends', '--json'], {env})
+    const elapsed = Date.now() - started
+    expect(result.code, result.stderr).to.equal(0)
+    const listed = JSON.parse(result.stdout) as ListBackendsResult
+    expect(listed.backends.map((backend) => backend.name)).to.deep.equal(BUILT_IN)
+    expect(listed.failures).to.deep.equal([
+      {plugin: 'hivemind-fixture-hangs', message: 'its hivemind:backends hook did not answer within 1500 ms (a hook should only return descriptors; connecting belongs in create())'},
+    ])
+    // Far below the hook's ten minutes: the command neither waited for it nor stayed alive after.
+    expect(elapsed).to.be.below(60_000)
+    const added = await sandbox.run(['add-client', '--name', 'kitchen', '--json'], {env})
+    expect(added.code, added.stderr).to.equal(0)
+    expect(JSON.parse(added.stdout)).to.deep.include({client_id: 1, name: 'kitchen'})
+  })
+
   it('a plugin claiming a built-in name ("sqlite") is reported naming both, ignored, and selecting sqlite says so', async () => {
     await link(sandbox, 'claims-sqlite')
     const listed = await listBackends(sandbox)
