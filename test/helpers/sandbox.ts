@@ -1,21 +1,18 @@
 /**
  * A throw-away HOME with its own XDG directories, and a way to run the BUILT CLI inside it as a
- * real process (tests exercise exactly what users run).
+ * real process (tests exercise exactly what users run). The process itself is spawned by
+ * cli.ts's runCli, the one spawn helper of the tests.
  */
-import {spawn} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {fileURLToPath} from 'node:url'
+
+import {type CliResult, runCli as runBuiltCli} from './cli.js'
+
+export type {CliResult} from './cli.js'
 
 /** The project's bin/run.js (loads dist/: run `npm run build` first; `npm test` does). */
-export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/run.js')
-
-export interface CliResult {
-  code: number | null
-  stdout: string
-  stderr: string
-}
+export {BIN as CLI} from './cli.js'
 
 export interface RunOptions {
   cwd?: string
@@ -59,14 +56,5 @@ export function createSandbox(): CliSandbox {
 
 /** Runs bin/run.js with exactly the given environment (nothing inherited but what is passed). */
 export function runCli(args: string[], options: {cwd: string; env: NodeJS.ProcessEnv; input?: string}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({code, stdout, stderr}))
-    child.stdin.end(options.input ?? '')
-  })
+  return runBuiltCli(args, options)
 }
