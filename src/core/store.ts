@@ -24,6 +24,10 @@ export interface ListOptions {
  * | `revoke` | tombstone: keeps the id, api_key "revoked", password and crypto_key null |
  * | `list` / `count` | stable order by id; agree with each other |
  * | `revision` | a cheap token that changes whenever any process changed the data |
+ *
+ * Writes requested on one store object take effect in the order they were called, even when the
+ * caller does not await each before the next (`add` then `put(9)` then `add` never lets the
+ * second add see an older counter than the put left). Writes of other processes interleave freely.
  */
 export interface ClientStore {
   /** Backend name, e.g. "sqlite". */
