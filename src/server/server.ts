@@ -83,6 +83,8 @@ export class HiveServer implements Hub {
   private readonly poller: RevisionPoller
   private readonly sessions = new Set<Session>()
   private readonly byPeer = new Map<string, Session>()
+  /** Authenticated sessions per client id: last_seen is flushed when a client's last one closes. */
+  private readonly sessionsByClient = new Map<number, Set<Session>>()
   private httpServer?: http.Server | https.Server
   private wss?: WebSocketServer
   private pendingCount = 0
@@ -255,6 +257,12 @@ export class HiveServer implements Hub {
     this.releaseSlot(session)
     this.pendingCount--
     this.byPeer.set(session.peer, session)
+    const id = session.clientId
+    if (id !== undefined) {
+      const sessions = this.sessionsByClient.get(id) ?? new Set<Session>()
+      sessions.add(session)
+      this.sessionsByClient.set(id, sessions)
+    }
   }
 
   closed(session: Session): void {
@@ -263,7 +271,14 @@ export class HiveServer implements Hub {
     if (this.byPeer.get(session.peer) === session) this.byPeer.delete(session.peer)
     else this.pendingCount--
     const id = session.clientId
-    if (id !== undefined && ![...this.byPeer.values()].some((other) => other.clientId === id)) void this.lastSeen.flush(id)
+    if (id === undefined) return
+    // A lookup, not a scan of every peer: closing n connections at once stays linear.
+    const sessions = this.sessionsByClient.get(id)
+    sessions?.delete(session)
+    if (!sessions || sessions.size === 0) {
+      this.sessionsByClient.delete(id)
+      void this.lastSeen.flush(id)
+    }
   }
 
   private releaseSlot(session: Session): void {
