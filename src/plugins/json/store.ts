@@ -11,16 +11,26 @@
 import {chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import path from 'node:path'
 
-import lockfile from 'proper-lockfile'
+import type lockfileModule from 'proper-lockfile'
 import writeFileAtomic from 'write-file-atomic'
 
 import {applyPatch, buildClient, type ClientPatch, type ClientRecord, cloneClient, isRevoked, type NewClient, REVOKED_API_KEY, tombstoneOf} from '../../core/client.js'
 import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreUnavailableError} from '../../core/errors.js'
-import {toUpstreamJson} from '../../core/interchange.js'
+import {toUpstreamJson} from '../../core/upstream-json.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
 import {assertStorableRecord} from '../../core/validate.js'
 import {parseClientsJson} from './file.js'
 import type {JsonOptions} from './options.js'
+
+/**
+ * proper-lockfile, imported at the first write: readers (list-clients, the listener's lookups)
+ * never lock, and the import is a noticeable part of a read-only command's start.
+ */
+let lockfilePromise: Promise<typeof lockfileModule> | undefined
+async function loadLockfile(): Promise<typeof lockfileModule> {
+  lockfilePromise ??= import('proper-lockfile').then((module) => module.default)
+  return lockfilePromise
+}
 
 /** What identifies one version of the file on disk. */
 type FileIdentity = string
@@ -236,6 +246,7 @@ export class JsonClientStore implements ClientStore {
   }
 
   private async lock(): Promise<() => Promise<void>> {
+    const lockfile = await loadLockfile()
     const stale = Math.max(2000, this.options.lockStaleMs)
     const deadline = Date.now() + this.options.lockWaitMs
     // Our own retry loop: only a held lock is worth waiting for; EROFS, EACCES… fail at once.
