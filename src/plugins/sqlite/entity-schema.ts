@@ -3,9 +3,12 @@
  * emits no decorator metadata, hence an EntitySchema). Imports TypeORM: loaded by the store only
  * when it runs migrations or a write through the entity manager, never for a read.
  */
-import {EntitySchema, type ValueTransformer} from 'typeorm'
+import type {ValueTransformer} from 'typeorm'
 
+import {requireCjs} from '../../core/require-cjs.js'
 import type {ClientRow} from './entity.js'
+
+const {EntitySchema} = requireCjs('typeorm') as typeof import('typeorm')
 
 /** JSON text ⇄ value. Unparsable text is reported by rowToRecord, never guessed. */
 const jsonText: ValueTransformer = {

@@ -17,11 +17,12 @@ import {chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync} from 'n
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import type {DataSource, EntitySchema, Logger} from 'typeorm'
 
 import {applyPatch, buildClient, type ClientPatch, type ClientRecord, cloneClient, isRevoked, type NewClient, REVOKED_API_KEY, tombstoneOf} from '../../core/client.js'
 import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreCorruptError, StoreUnavailableError} from '../../core/errors.js'
+import {requireCjs} from '../../core/require-cjs.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
 import {assertStorableRecord} from '../../core/validate.js'
 import {CLIENT_COLUMNS, type ClientRow, recordToRow, recordToStoredValues, rowToRecord} from './entity.js'
@@ -98,7 +99,8 @@ export class SqliteClientStore implements ClientStore {
     this.prepareFile(file)
     try {
       // `timeout` is the busy timeout: how long a statement waits for another process's lock.
-      const connection = new Database(file, {timeout: this.options.busyTimeoutMs})
+      const BetterSqlite3 = requireCjs('better-sqlite3') as typeof import('better-sqlite3')
+      const connection = new BetterSqlite3(file, {timeout: this.options.busyTimeoutMs})
       this.connection = connection
       // What TypeORM's driver sets on every connection it opens: the same state whether or not
       // TypeORM attaches to this one later.
@@ -434,7 +436,8 @@ export class SqliteClientStore implements ClientStore {
   private async attachTypeOrm(): Promise<DataSource> {
     const connection = this.connection
     if (!connection) throw this.closedError()
-    const [{DataSource}, {ClientEntity}] = await Promise.all([import('typeorm'), import('./entity-schema.js')])
+    const {DataSource} = requireCjs('typeorm') as typeof import('typeorm')
+    const {ClientEntity} = await import('./entity-schema.js')
     const dataSource = new DataSource({
       type: 'better-sqlite3',
       database: this.options.path,
