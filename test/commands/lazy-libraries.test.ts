@@ -1,16 +1,17 @@
 /**
  * Which heavy libraries a command loads. A cold start is dominated by imports (TypeORM alone
  * costs more than the rest of a `list-clients` run), so commands import only what their path
- * needs. Checked by module resolution, never by time: a loader hook in the CLI process logs
- * every module it resolves.
+ * needs. Checked by module resolution, never by time: a preload in the CLI process logs every
+ * module it resolves (test/helpers/loaded-modules.ts).
  */
-import {readFileSync, writeFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import Database from 'better-sqlite3'
 import {expect} from 'chai'
 
 import {type CliResult, Sandbox} from '../helpers/cli.js'
+import {writeModuleLogHook} from '../helpers/loaded-modules.js'
 import {type RedisServer, startRedisServer} from '../helpers/redis-server.js'
 
 /** Package directories, as they appear in resolved URLs. */
@@ -25,20 +26,7 @@ let runs = 0
 async function runLogged(sandbox: Sandbox, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult & {loaded: string}> {
   const log = path.join(sandbox.root, `resolved-${++runs}.txt`)
   const hook = path.join(sandbox.root, `hook-${runs}.mjs`)
-  writeFileSync(
-    hook,
-    `import {appendFileSync} from 'node:fs'
-import {register} from 'node:module'
-register('data:text/javascript,' + encodeURIComponent(\`
-  import {appendFileSync} from 'node:fs'
-  export async function resolve(specifier, context, next) {
-    const result = await next(specifier, context)
-    appendFileSync(${JSON.stringify(log)}, result.url + '\\\\n')
-    return result
-  }\`))
-appendFileSync(${JSON.stringify(log)}, 'hook installed\\n')
-`,
-  )
+  writeModuleLogHook(hook, log)
   const result = await sandbox.run(args, {env: {...env, NODE_OPTIONS: `--import ${hook}`}})
   const loaded = readFileSync(log, 'utf8')
   expect(loaded, 'the hook ran in the CLI process').to.contain('hook installed')
