@@ -23,7 +23,7 @@ import {parseClientsJson} from './file.js'
 import type {JsonOptions} from './options.js'
 
 /**
- * proper-lockfile, imported at the first write: readers (list-clients, the listener's lookups)
+ * proper-lockfile, imported by open() in 'write' mode only: readers (list-clients, show-client)
  * never lock, and the import is a noticeable part of a read-only command's start.
  */
 let lockfilePromise: Promise<typeof lockfileModule> | undefined
@@ -71,6 +71,10 @@ export class JsonClientStore implements ClientStore {
     } catch (error) {
       throw this.ioError(error, 'create the directory of')
     }
+    // Not at the first write: proper-lockfile installs signal-exit's SIGINT/SIGTERM handlers when
+    // it loads, and one installed after the listener's own handler re-raises the signal once that
+    // handler has removed itself (the listener would die by SIGTERM instead of shutting down).
+    if (this.context.mode === 'write') await loadLockfile()
     // Validates the file now: a corrupt file fails open (and `listen` refuses to start).
     this.snapshot = this.load(this.identity())
     if (this.context.mode === 'write' && existsSync(this.location)) {
