@@ -157,20 +157,31 @@ async function benchColdStart(dir: string): Promise<void> {
   mkdirSync(home)
   const env = {PATH: process.env.PATH, HOME: home}
   const cli = path.join(ROOT, 'bin/run.js')
-  for (const backend of ['json', 'sqlite']) spawnSync(process.execPath, [cli, 'add-client', '--db-backend', backend, '-q'], {env, cwd: home, stdio: 'ignore'})
-  const cases: Array<[string, string[], string]> = [
-    ['--help', ['--help'], '≤ 1.1×'],
-    ['list-clients on json', ['list-clients', '--db-backend', 'json', '-q'], '≤ 1.5×'],
-    ['list-clients on sqlite', ['list-clients', '--db-backend', 'sqlite', '-q'], '≤ 2.0×'],
-  ]
-  for (const [label, args, goal] of cases) {
-    const ours: number[] = []
-    const baseline: number[] = []
-    for (let round = 0; round < ROUNDS; round++) {
-      baseline.push(timeRun([path.join(bare, 'run.js'), 'hello'], env, home))
-      ours.push(timeRun([cli, ...args], env, home))
+  // A private server, like the tests use: the machine's own Redis (if any) is never touched.
+  const redis = await startRedisServer()
+  try {
+    const redisArgs = ['--db-backend', 'redis', '--redis-url', redis.url]
+    for (const backend of [['--db-backend', 'json'], ['--db-backend', 'sqlite'], redisArgs]) {
+      const added = spawnSync(process.execPath, [cli, 'add-client', ...backend, '-q'], {env, cwd: home, stdio: 'ignore'})
+      if (added.status !== 0) throw new Error(`add-client ${backend.join(' ')} exited ${added.status}`)
     }
-    rows.push({id: 'P4', what: `cold start: ${label}`, ours: median(ours), baseline: median(baseline), unit: 'ms', higherIsBetter: false, goal: `${goal} bare oclif hello`})
+    const cases: Array<[string, string[], string]> = [
+      ['--help', ['--help'], '≤ 1.1×'],
+      ['list-clients on json', ['list-clients', '--db-backend', 'json', '-q'], '≤ 1.5×'],
+      ['list-clients on redis', ['list-clients', ...redisArgs, '-q'], '≤ 1.6×'],
+      ['list-clients on sqlite', ['list-clients', '--db-backend', 'sqlite', '-q'], '≤ 2.0×'],
+    ]
+    for (const [label, args, goal] of cases) {
+      const ours: number[] = []
+      const baseline: number[] = []
+      for (let round = 0; round < ROUNDS; round++) {
+        baseline.push(timeRun([path.join(bare, 'run.js'), 'hello'], env, home))
+        ours.push(timeRun([cli, ...args], env, home))
+      }
+      rows.push({id: 'P4', what: `cold start: ${label}`, ours: median(ours), baseline: median(baseline), unit: 'ms', higherIsBetter: false, goal: `${goal} bare oclif hello`})
+    }
+  } finally {
+    await redis.stop()
   }
 }
 

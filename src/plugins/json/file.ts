@@ -6,7 +6,7 @@ import {existsSync, readFileSync} from 'node:fs'
 
 import {type ClientRecord} from '../../core/client.js'
 import {StoreCorruptError} from '../../core/errors.js'
-import {fromJsonDocument, parseJsonText} from '../../core/interchange.js'
+import {fromJsonDocument, parseJsonText} from '../../core/upstream-json.js'
 import type {StoreProbe} from '../../core/store.js'
 
 /** Decodes and validates the bytes of a clients file. */

@@ -11,16 +11,26 @@
 import {chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import path from 'node:path'
 
-import lockfile from 'proper-lockfile'
+import type lockfileModule from 'proper-lockfile'
 import writeFileAtomic from 'write-file-atomic'
 
 import {applyPatch, buildClient, type ClientPatch, type ClientRecord, cloneClient, isRevoked, type NewClient, REVOKED_API_KEY, tombstoneOf} from '../../core/client.js'
 import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreUnavailableError} from '../../core/errors.js'
-import {toUpstreamJson} from '../../core/interchange.js'
+import {toUpstreamJson} from '../../core/upstream-json.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
 import {assertStorableRecord} from '../../core/validate.js'
 import {parseClientsJson} from './file.js'
 import type {JsonOptions} from './options.js'
+
+/**
+ * proper-lockfile, imported by open() in 'write' mode only: readers (list-clients, show-client)
+ * never lock, and the import is a noticeable part of a read-only command's start.
+ */
+let lockfilePromise: Promise<typeof lockfileModule> | undefined
+async function loadLockfile(): Promise<typeof lockfileModule> {
+  lockfilePromise ??= import('proper-lockfile').then((module) => module.default)
+  return lockfilePromise
+}
 
 /** What identifies one version of the file on disk. */
 type FileIdentity = string
@@ -61,6 +71,10 @@ export class JsonClientStore implements ClientStore {
     } catch (error) {
       throw this.ioError(error, 'create the directory of')
     }
+    // Not at the first write: proper-lockfile installs signal-exit's SIGINT/SIGTERM handlers when
+    // it loads, and one installed after the listener's own handler re-raises the signal once that
+    // handler has removed itself (the listener would die by SIGTERM instead of shutting down).
+    if (this.context.mode === 'write') await loadLockfile()
     // Validates the file now: a corrupt file fails open (and `listen` refuses to start).
     this.snapshot = this.load(this.identity())
     if (this.context.mode === 'write' && existsSync(this.location)) {
@@ -236,6 +250,7 @@ export class JsonClientStore implements ClientStore {
   }
 
   private async lock(): Promise<() => Promise<void>> {
+    const lockfile = await loadLockfile()
     const stale = Math.max(2000, this.options.lockStaleMs)
     const deadline = Date.now() + this.options.lockWaitMs
     // Our own retry loop: only a held lock is worth waiting for; EROFS, EACCES… fail at once.

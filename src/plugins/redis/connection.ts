@@ -15,9 +15,10 @@
  */
 import {readFileSync} from 'node:fs'
 
-import {Redis, type RedisOptions as IoRedisOptions} from 'ioredis'
+import type {Redis, RedisOptions as IoRedisOptions} from 'ioredis'
 
 import {BackendOptionsError, HivemindError, StoreCorruptError, StoreUnavailableError} from '../../core/errors.js'
+import {requireCjs} from '../../core/require-cjs.js'
 import {hostPort, type RedisTarget} from './options.js'
 
 /** Deadline of one command once connected (a stalled server must not hang a command forever). */
@@ -60,7 +61,8 @@ export class RedisConnection {
     private readonly settings: {reconnect: boolean; commandTimeoutMs?: number},
   ) {
     this.where = hostPort(target)
-    this.client = new Redis(this.ioredisOptions())
+    const {Redis: RedisClient} = requireCjs('ioredis') as typeof import('ioredis')
+    this.client = new RedisClient(this.ioredisOptions())
     // Always listened to: without a listener ioredis prints "[ioredis] Unhandled error event" with a stack.
     this.client.on('error', (error: Error) => {
       // Kept only while connect() runs (a reconnecting listener must not pile them up).

@@ -32,6 +32,8 @@ export async function probeRedis(options: RedisOptions, budgetMs = PROBE_BUDGET_
   } catch {
     return undefined
   } finally {
-    await connection?.close().catch(() => {})
+    // No QUIT and no wait for its reply: the probe wrote nothing, and a read-only command opens
+    // its store right after this (one round trip less on its start).
+    connection?.client.disconnect()
   }
 }

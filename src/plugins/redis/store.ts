@@ -75,8 +75,11 @@ export class RedisClientStore implements ClientStore {
     await connection.connect()
     try {
       for (const [name, script] of Object.entries(SCRIPTS)) connection.client.defineCommand(name, script)
+      // Both questions go out together (one round trip); the warning waits for the layout check,
+      // so a refused hive is not also warned about.
+      const persistence = this.persistsNothing(connection)
       await this.checkLayout(connection)
-      await this.warnIfNothingPersists(connection)
+      if (await persistence) this.warnNothingPersists(connection)
     } catch (error) {
       await connection.close()
       throw connection.translate(error, 'connect')
@@ -216,24 +219,28 @@ export class RedisClientStore implements ClientStore {
   // --- internals -------------------------------------------------------------------------
 
   /**
-   * A server with neither AOF nor RDB save points loses every client on restart: say so, once per
-   * process. Managed servers may forbid CONFIG; then nothing is said.
+   * True when the server has neither AOF nor RDB save points: it loses every client on restart.
+   * False when it persists, when the warning was already given in this process (or there is no
+   * one to tell), and when managed servers forbid CONFIG (cannot tell, so nothing is said).
    */
-  private async warnIfNothingPersists(connection: RedisConnection): Promise<void> {
-    if (!this.context || warnedAboutPersistence.has(connection.where)) return
+  private async persistsNothing(connection: RedisConnection): Promise<boolean> {
+    if (!this.context || warnedAboutPersistence.has(connection.where)) return false
     try {
-      const [, save] = (await connection.client.config('GET', 'save')) as [string, string]
-      const [, appendonly] = (await connection.client.config('GET', 'appendonly')) as [string, string]
-      if ((save ?? '').trim() === '' && appendonly !== 'yes') {
-        warnedAboutPersistence.add(connection.where)
-        this.context.warn(
-          `the Redis server at ${connection.where} persists nothing (no AOF, no RDB save points): a restart loses every client. ` +
-            'Enable persistence, e.g. redis-cli CONFIG SET appendonly yes (and set it in redis.conf)',
-        )
-      }
+      const [[, save], [, appendonly]] = (await Promise.all([connection.client.config('GET', 'save'), connection.client.config('GET', 'appendonly')])) as [[string, string], [string, string]]
+      return (save ?? '').trim() === '' && appendonly !== 'yes'
     } catch {
-      // CONFIG disabled or renamed: cannot tell, so say nothing.
+      return false
     }
+  }
+
+  /** Says so, once per process and server. */
+  private warnNothingPersists(connection: RedisConnection): void {
+    if (warnedAboutPersistence.has(connection.where)) return
+    warnedAboutPersistence.add(connection.where)
+    this.context?.warn(
+      `the Redis server at ${connection.where} persists nothing (no AOF, no RDB save points): a restart loses every client. ` +
+        'Enable persistence, e.g. redis-cli CONFIG SET appendonly yes (and set it in redis.conf)',
+    )
   }
 
   /** Refuses a hive written by a newer layout instead of misreading it. Writes nothing. */

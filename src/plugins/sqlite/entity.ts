@@ -1,10 +1,10 @@
 /**
- * The TypeORM mapping of the upstream `clients` table. Every column has an explicit type (tsx
- * emits no decorator metadata, hence an EntitySchema). Lists and metadata are JSON in TEXT
- * columns, booleans 0/1, exactly as the Python hivemind-core writes them.
+ * A row of the upstream `clients` table and its conversions to and from records. Lists and
+ * metadata are JSON in TEXT columns, booleans 0/1, exactly as the Python hivemind-core writes them.
+ * Free of TypeORM on purpose: the read path (list-clients, show-client, the listener's lookups)
+ * uses these with plain prepared statements; the TypeORM mapping is in entity-schema.ts and is
+ * loaded only for migrations and entity writes.
  */
-import {EntitySchema, type ValueTransformer} from 'typeorm'
-
 import {type ClientRecord, parseClientRecord} from '../../core/client.js'
 import {StoreCorruptError} from '../../core/errors.js'
 
@@ -27,36 +27,6 @@ export interface ClientRow {
   can_propagate: number | boolean | null
   metadata?: string | null
 }
-
-/** JSON text ⇄ value. Unparsable text is reported by {@link rowToRecord}, never guessed. */
-const jsonText: ValueTransformer = {
-  to: (value: unknown) => (value === undefined ? undefined : JSON.stringify(value)),
-  from: (value: unknown) => value,
-}
-
-/** The entity: the stored row shape (conversion to records happens in rowToRecord). */
-export const ClientEntity = new EntitySchema<ClientRow>({
-  name: 'Client',
-  tableName: 'clients',
-  columns: {
-    client_id: {type: 'integer', primary: true},
-    api_key: {type: 'varchar', length: 255},
-    name: {type: 'varchar', length: 255, nullable: true},
-    description: {type: 'varchar', length: 255, nullable: true},
-    is_admin: {type: 'boolean', default: false},
-    last_seen: {type: 'real', default: -1},
-    intent_blacklist: {type: 'text', nullable: true, transformer: jsonText},
-    skill_blacklist: {type: 'text', nullable: true, transformer: jsonText},
-    message_blacklist: {type: 'text', nullable: true, transformer: jsonText},
-    allowed_types: {type: 'text', nullable: true, transformer: jsonText},
-    crypto_key: {type: 'varchar', length: 16, nullable: true},
-    password: {type: 'text', nullable: true},
-    can_broadcast: {type: 'boolean', default: true},
-    can_escalate: {type: 'boolean', default: true},
-    can_propagate: {type: 'boolean', default: true},
-    metadata: {type: 'text', nullable: true, transformer: jsonText},
-  },
-})
 
 const JSON_COLUMNS = ['intent_blacklist', 'skill_blacklist', 'message_blacklist', 'allowed_types', 'metadata'] as const
 

@@ -3,13 +3,13 @@
  */
 import {existsSync} from 'node:fs'
 
-import Database from 'better-sqlite3'
-
+import {requireCjs} from '../../core/require-cjs.js'
 import type {StoreProbe} from '../../core/store.js'
 
 export function probeSqliteFile(file: string): StoreProbe {
   if (!existsSync(file)) return {exists: false, location: file}
   try {
+    const Database = requireCjs('better-sqlite3') as typeof import('better-sqlite3')
     const db = new Database(file, {readonly: true, fileMustExist: true, timeout: 1000})
     try {
       const row = db.prepare("SELECT COUNT(*) AS n FROM clients WHERE api_key != 'revoked'").get() as {n: number}

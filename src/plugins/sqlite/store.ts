@@ -1,23 +1,31 @@
 /**
- * The sqlite ClientStore: TypeORM entity store on better-sqlite3, on the upstream `clients` table.
+ * The sqlite ClientStore: better-sqlite3 on the upstream `clients` table, with TypeORM as the
+ * owner of the schema (migrations) and of the entity writes.
+ *
+ * Reads (get, getByApiKey, list, count, revision) are prepared statements on the store's own
+ * better-sqlite3 connection. TypeORM costs a few hundred milliseconds to import, more than the
+ * rest of a `list-clients` run, so it is loaded only when it has work to do: when a migration is
+ * pending (checked with one query on its migrations table) or at the first write. It then borrows
+ * the same connection, so both share one transaction state and there is one connection per store.
  *
  * Concurrency: every write runs in a `BEGIN IMMEDIATE` transaction (the write lock is taken up
  * front, so concurrent processes queue on the busy timeout instead of failing with
  * SQLITE_BUSY_SNAPSHOT), in WAL mode. Writes of one process are also serialised in-process, since
- * TypeORM shares one connection. The credential lookup is a prepared statement.
+ * they share one connection.
  */
 import {chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync} from 'node:fs'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import type Database from 'better-sqlite3'
-import {DataSource, type Logger, MoreThan, Not, type Repository} from 'typeorm'
+import type {DataSource, EntitySchema, Logger} from 'typeorm'
 
 import {applyPatch, buildClient, type ClientPatch, type ClientRecord, cloneClient, isRevoked, type NewClient, REVOKED_API_KEY, tombstoneOf} from '../../core/client.js'
 import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreCorruptError, StoreUnavailableError} from '../../core/errors.js'
+import {requireCjs} from '../../core/require-cjs.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
 import {assertStorableRecord} from '../../core/validate.js'
-import {CLIENT_COLUMNS, ClientEntity, type ClientRow, recordToRow, recordToStoredValues, rowToRecord} from './entity.js'
+import {CLIENT_COLUMNS, type ClientRow, recordToRow, recordToStoredValues, rowToRecord} from './entity.js'
 import {MIGRATIONS, MIGRATIONS_TABLE} from './migrations.js'
 import type {SqliteOptions} from './options.js'
 
@@ -42,12 +50,32 @@ const UPSTREAM_COLUMNS = [
   'message_blacklist', 'allowed_types', 'crypto_key', 'password', 'can_broadcast', 'can_escalate', 'can_propagate',
 ]
 
+/** The columns a read selects: the entity's, whatever else another tool added to the table. */
+const SELECTED = CLIENT_COLUMNS.join(', ')
+
+/** The prepared statements of the read path. */
+interface ReadStatements {
+  byId: Database.Statement<[number], ClientRow>
+  byKey: Database.Statement<[string], ClientRow>
+  /** A page of records after an id, live ones only or tombstones included. */
+  page: Database.Statement<[number, number], ClientRow>
+  pageWithRevoked: Database.Statement<[number, number], ClientRow>
+  count: Database.Statement<[], number>
+  countWithRevoked: Database.Statement<[], number>
+}
+
 export class SqliteClientStore implements ClientStore {
   readonly name = 'sqlite'
   readonly location: string
-  private dataSource?: DataSource
+  /** The store's one connection, from open() until close() has drained the write queue. */
   private connection?: Database.Database
-  private repository?: Repository<ClientRow>
+  /** True from a successful open() until close() is called: reads and new writes are accepted. */
+  private accepting = false
+  /** TypeORM on the same connection, attached on first need (see {@link typeorm}). */
+  private dataSource?: DataSource
+  private attaching?: Promise<DataSource>
+  private clientEntity?: EntitySchema<ClientRow>
+  private reads?: ReadStatements
   private selectByKey?: Database.Statement<[string], ClientRow>
   private upsertStatement?: Database.Statement
   /** In-process write queue: one transaction at a time on the shared connection. */
@@ -66,63 +94,47 @@ export class SqliteClientStore implements ClientStore {
 
   async open(): Promise<void> {
     if (this.closing) await this.closing
-    if (this.dataSource?.isInitialized) return
+    if (this.accepting) return
     const file = this.options.path
     this.prepareFile(file)
-    const dataSource = new DataSource({
-      type: 'better-sqlite3',
-      database: file,
-      entities: [ClientEntity],
-      migrations: MIGRATIONS,
-      migrationsTableName: MIGRATIONS_TABLE,
-      migrationsRun: false,
-      synchronize: false,
-      logging: false,
-      logger: SILENT_LOGGER,
-      timeout: this.options.busyTimeoutMs,
-      // Not `enableWAL`: TypeORM would switch the journal mode inside initialize(), rewriting the
-      // header of a file we may still refuse (duplicate live keys, a foreign `clients` table).
-      // WAL is turned on below, once the file is migrated and checked.
-    })
     try {
-      await dataSource.initialize()
-      this.dataSource = dataSource
-      this.connection = (dataSource.driver as unknown as {databaseConnection: Database.Database}).databaseConnection
-      await this.migrate()
+      // `timeout` is the busy timeout: how long a statement waits for another process's lock.
+      const BetterSqlite3 = requireCjs('better-sqlite3') as typeof import('better-sqlite3')
+      const connection = new BetterSqlite3(file, {timeout: this.options.busyTimeoutMs})
+      this.connection = connection
+      // What TypeORM's driver sets on every connection it opens: the same state whether or not
+      // TypeORM attaches to this one later.
+      connection.pragma('foreign_keys = ON')
+      if (this.migrationsPending()) await this.migrate()
       this.checkTableShape()
       await this.enableWal()
       this.restrictModes(file)
-      this.repository = dataSource.getRepository(ClientEntity)
-      this.selectByKey = this.connection.prepare<[string], ClientRow>(
-        `SELECT * FROM clients WHERE api_key = ? AND api_key != '${REVOKED_API_KEY}' LIMIT 1`,
-      )
+      this.reads = this.prepareReads(connection)
+      this.selectByKey = this.reads.byKey
+      // A listener would otherwise stall its event loop on the import at its first write
+      // (a last_seen update) while serving satellites.
+      if (this.context.longRunning) await this.typeorm()
+      this.accepting = true
     } catch (error) {
-      if (dataSource.isInitialized) await dataSource.destroy().catch(() => {})
-      this.dataSource = undefined
-      this.connection = undefined
+      await this.release()
       throw this.translate(error, 'open')
     }
   }
 
   /**
-   * Flushes and closes. Writes requested BEFORE close still complete (each holds its own
-   * reference to the DataSource); anything requested after it is refused as STORE_CLOSED.
+   * Flushes and closes. Writes requested BEFORE close still complete (they are in the write
+   * queue, which is drained first); anything requested after it is refused as STORE_CLOSED.
    * Idempotent; concurrent calls share one close.
    */
   async close(): Promise<void> {
     if (this.closing) return this.closing
-    const dataSource = this.dataSource
-    if (!dataSource) return
+    if (!this.accepting) return
     // From here on new reads and writes are refused.
-    this.dataSource = undefined
+    this.accepting = false
     this.closing = (async () => {
       await this.writeQueue.catch(() => {})
-      this.repository = undefined
-      this.selectByKey = undefined
-      this.upsertStatement = undefined
-      this.connection = undefined
       try {
-        if (dataSource.isInitialized) await dataSource.destroy()
+        await this.release()
       } finally {
         this.closing = undefined
       }
@@ -138,7 +150,7 @@ export class SqliteClientStore implements ClientStore {
       const record = buildClient(next, client)
       assertStorableRecord(record)
       await this.assertKeyFree(record)
-      await runner.manager.insert(ClientEntity, recordToRow(record))
+      await runner.manager.insert(this.entity(), recordToRow(record))
       await this.advanceCounter(runner, record.client_id)
       return record
     })
@@ -165,40 +177,36 @@ export class SqliteClientStore implements ClientStore {
   }
 
   async get(id: number): Promise<ClientRecord | undefined> {
-    const row = await this.repo().findOneBy({client_id: id})
+    const row = this.read((reads) => reads.byId.get(id))
     return row ? rowToRecord(row, this.location) : undefined
   }
 
   async getByApiKey(apiKey: string): Promise<ClientRecord | undefined> {
-    if (!this.selectByKey || !this.dataSource) throw this.closedError()
+    if (!this.accepting) throw this.closedError()
     if (apiKey === REVOKED_API_KEY) return undefined
-    try {
-      const row = this.selectByKey.get(apiKey)
-      return row ? rowToRecord(row, this.location) : undefined
-    } catch (error) {
-      throw this.translate(error, 'read')
-    }
+    const row = this.read((reads) => reads.byKey.get(apiKey))
+    return row ? rowToRecord(row, this.location) : undefined
   }
 
   async update(id: number, patch: ClientPatch): Promise<ClientRecord> {
     return this.write(async (runner) => {
-      const current = await runner.manager.findOneBy(ClientEntity, {client_id: id})
+      const current = await runner.manager.findOneBy(this.entity(), {client_id: id})
       if (!current) throw new ClientNotFoundError(`id ${id}`)
       const next = applyPatch(rowToRecord(current, this.location), patch)
       assertStorableRecord(next)
       await this.assertKeyFree(next)
       const {client_id: _id, ...values} = recordToRow(next)
-      await runner.manager.update(ClientEntity, {client_id: id}, values)
+      await runner.manager.update(this.entity(), {client_id: id}, values)
       return next
     })
   }
 
   async revoke(id: number): Promise<ClientRecord> {
     return this.write(async (runner) => {
-      const current = await runner.manager.findOneBy(ClientEntity, {client_id: id})
+      const current = await runner.manager.findOneBy(this.entity(), {client_id: id})
       if (!current) throw new ClientNotFoundError(`id ${id}`)
       const tombstone = tombstoneOf(rowToRecord(current, this.location))
-      await runner.manager.update(ClientEntity, {client_id: id}, {api_key: tombstone.api_key, password: null, crypto_key: null})
+      await runner.manager.update(this.entity(), {client_id: id}, {api_key: tombstone.api_key, password: null, crypto_key: null})
       return tombstone
     })
   }
@@ -206,10 +214,8 @@ export class SqliteClientStore implements ClientStore {
   async *list(options: ListOptions = {}): AsyncIterable<ClientRecord> {
     let after = 0
     for (;;) {
-      const where = options.includeRevoked ? {client_id: MoreThan(after)} : {client_id: MoreThan(after), api_key: Not(REVOKED_API_KEY)}
       // Keyset paging: a page at a time, so a huge hive never sits in memory at once.
-      // eslint-disable-next-line no-await-in-loop
-      const page = await this.repo().find({where, order: {client_id: 'ASC'}, take: PAGE_SIZE})
+      const page = this.read((reads) => (options.includeRevoked ? reads.pageWithRevoked : reads.page).all(after, PAGE_SIZE))
       for (const row of page) yield rowToRecord(row, this.location)
       if (page.length < PAGE_SIZE) return
       after = page.at(-1)!.client_id
@@ -217,11 +223,11 @@ export class SqliteClientStore implements ClientStore {
   }
 
   async count(options: ListOptions = {}): Promise<number> {
-    return this.repo().count(options.includeRevoked ? {} : {where: {api_key: Not(REVOKED_API_KEY)}})
+    return this.read((reads) => (options.includeRevoked ? reads.countWithRevoked : reads.count).get()!)
   }
 
   async revision(): Promise<string> {
-    if (!this.connection || !this.dataSource) throw this.closedError()
+    if (!this.connection || !this.accepting) throw this.closedError()
     // data_version moves when ANOTHER connection commits; the inode catches a replaced file.
     const dataVersion = this.connection.pragma('data_version', {simple: true}) as number
     let inode = 0
@@ -269,18 +275,23 @@ export class SqliteClientStore implements ClientStore {
     }
   }
 
+  /**
+   * A quick read without a lock: does the migrations table lack one of ours? The common case (up
+   * to date) then takes no write lock and never loads TypeORM. Whether a migration really is still
+   * pending is decided again by TypeORM under the lock (another process may have run it meanwhile).
+   */
+  private migrationsPending(): boolean {
+    const connection = this.connection!
+    const table = connection.prepare('SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?').get('table', MIGRATIONS_TABLE)
+    if (table === undefined) return true
+    const applied = new Set(connection.prepare(`SELECT name FROM ${MIGRATIONS_TABLE}`).pluck().all() as unknown[])
+    return MIGRATIONS.some((migration) => !applied.has(new migration().name))
+  }
+
   /** Applies pending migrations in one IMMEDIATE transaction (concurrent openers queue). */
   private async migrate(): Promise<void> {
-    const dataSource = this.dataSource!
+    const dataSource = await this.typeorm()
     const runner = dataSource.createQueryRunner()
-    // A quick read first: the common case (up to date) takes no write lock.
-    const applied = (await runner.query(
-      `SELECT name FROM sqlite_master WHERE type = 'table' AND name = '${MIGRATIONS_TABLE}'`,
-    )) as unknown[]
-    if (applied.length > 0) {
-      const done = (await runner.query(`SELECT COUNT(*) AS n FROM ${MIGRATIONS_TABLE}`)) as [{n: number}]
-      if (done[0].n >= MIGRATIONS.length) return
-    }
     await this.withImmediateTransaction(runner, async () => {
       // Before any migration touches it: a `clients` table of another shape is refused as it
       // is. Checked after the migrations only, it had already been given our column, index and
@@ -326,9 +337,9 @@ export class SqliteClientStore implements ClientStore {
   private write<T>(work: (runner: ReturnType<DataSource['createQueryRunner']>) => Promise<T>): Promise<T> {
     // Checked when the write is requested, not when its turn comes: a write queued before
     // close() must still run while close() drains the queue ("close flushes").
-    const dataSource = this.dataSource
-    if (!dataSource?.isInitialized) return Promise.reject(this.closedError())
+    if (!this.accepting) return Promise.reject(this.closedError())
     const run = async () => {
+      const dataSource = await this.typeorm()
       const runner = dataSource.createQueryRunner()
       const result = await this.withImmediateTransaction(runner, () => work(runner))
       this.ownWrites++
@@ -386,9 +397,92 @@ export class SqliteClientStore implements ClientStore {
     if (holder && holder.client_id !== record.client_id) throw new DuplicateApiKeyError(holder.client_id)
   }
 
-  private repo(): Repository<ClientRow> {
-    if (!this.repository || !this.dataSource?.isInitialized) throw this.closedError()
-    return this.repository
+  /** Runs a read statement; refused once close() was called, driver errors translated. */
+  private read<T>(query: (reads: ReadStatements) => T): T {
+    if (!this.reads || !this.accepting) throw this.closedError()
+    try {
+      return query(this.reads)
+    } catch (error) {
+      throw this.translate(error, 'read')
+    }
+  }
+
+  private prepareReads(connection: Database.Database): ReadStatements {
+    const live = `api_key != '${REVOKED_API_KEY}'`
+    return {
+      byId: connection.prepare(`SELECT ${SELECTED} FROM clients WHERE client_id = ?`),
+      // The partial unique index clients_live_api_key answers this one.
+      byKey: connection.prepare(`SELECT ${SELECTED} FROM clients WHERE api_key = ? AND ${live} LIMIT 1`),
+      page: connection.prepare(`SELECT ${SELECTED} FROM clients WHERE client_id > ? AND ${live} ORDER BY client_id LIMIT ?`),
+      pageWithRevoked: connection.prepare(`SELECT ${SELECTED} FROM clients WHERE client_id > ? ORDER BY client_id LIMIT ?`),
+      count: connection.prepare<[], number>(`SELECT COUNT(*) FROM clients WHERE ${live}`).pluck(),
+      countWithRevoked: connection.prepare<[], number>('SELECT COUNT(*) FROM clients').pluck(),
+    }
+  }
+
+  /**
+   * TypeORM on the store's connection, initialised once, on first need: a pending migration, the
+   * first write, or open() of a long-running store. Imported here, not at the top, because the
+   * import alone costs more than a whole read-only command.
+   */
+  private typeorm(): Promise<DataSource> {
+    this.attaching ??= this.attachTypeOrm().catch((error: unknown) => {
+      this.attaching = undefined
+      throw error
+    })
+    return this.attaching
+  }
+
+  private async attachTypeOrm(): Promise<DataSource> {
+    const connection = this.connection
+    if (!connection) throw this.closedError()
+    const {DataSource} = requireCjs('typeorm') as typeof import('typeorm')
+    const {ClientEntity} = await import('./entity-schema.js')
+    const dataSource = new DataSource({
+      type: 'better-sqlite3',
+      database: this.options.path,
+      // TypeORM's driver builds its connection with `new driver(file, options)`; a constructor
+      // that returns an object yields that object, so TypeORM borrows the store's connection
+      // (same file, timeout and pragmas) instead of opening a second one.
+      driver: function borrowedConnection() {
+        return connection
+      },
+      entities: [ClientEntity],
+      migrations: MIGRATIONS,
+      migrationsTableName: MIGRATIONS_TABLE,
+      migrationsRun: false,
+      synchronize: false,
+      logging: false,
+      logger: SILENT_LOGGER,
+      // Not `enableWAL`: TypeORM would switch the journal mode inside initialize(), rewriting the
+      // header of a file we may still refuse (duplicate live keys, a foreign `clients` table).
+      // WAL is turned on by open(), once the file is migrated and checked.
+    })
+    await dataSource.initialize()
+    this.dataSource = dataSource
+    this.clientEntity = ClientEntity
+    return dataSource
+  }
+
+  /** The TypeORM entity (valid inside a write, which attached TypeORM first). */
+  private entity(): EntitySchema<ClientRow> {
+    if (!this.clientEntity) throw this.closedError()
+    return this.clientEntity
+  }
+
+  /** Forgets every handle and closes the connection (through TypeORM when it borrowed it). */
+  private async release(): Promise<void> {
+    const {connection, dataSource} = this
+    this.accepting = false
+    this.connection = undefined
+    this.dataSource = undefined
+    this.attaching = undefined
+    this.clientEntity = undefined
+    this.reads = undefined
+    this.selectByKey = undefined
+    this.upsertStatement = undefined
+    if (dataSource?.isInitialized) await dataSource.destroy()
+    else if (connection?.open) connection.close()
   }
 
   private closedError(): HivemindError {

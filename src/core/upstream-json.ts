@@ -1,0 +1,85 @@
+/**
+ * The JSON forms clients travel in: the upstream `clients.json` shape (what the Python
+ * hivemind-core stores, what the json backend reads and writes, and what `export-clients --format
+ * json` writes) and a JSON array of records. Readers report the file and the position of any
+ * problem. Apart from interchange.ts on purpose: the json backend needs only this half, and the
+ * CSV libraries cost a noticeable share of a command's start.
+ */
+import {CLIENT_FIELDS, type ClientRecord, parseClientRecord, toPlainRecord} from './client.js'
+import {StoreCorruptError} from './errors.js'
+
+/** A record read from a file, and which record fields the file actually held. */
+export interface ImportedRecord {
+  record: ClientRecord
+  /** Fields present in the source (a CSV row holds only a few). */
+  fields: ReadonlySet<keyof ClientRecord>
+}
+
+/**
+ * Serialises records in the upstream clients.json shape: one object keyed by the id as a string,
+ * 4-space indentation, non-ASCII kept as-is, trailing newline.
+ */
+export function toUpstreamJson(records: Iterable<ClientRecord>): string {
+  const object: Record<string, ClientRecord> = {}
+  for (const record of records) object[String(record.client_id)] = toPlainRecord(record)
+  return `${JSON.stringify(object, null, 4)}\n`
+}
+
+/** Parses JSON text, turning a syntax error into StoreCorruptError with file, line and column. */
+export function parseJsonText(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    const position = /position (\d+)/.exec(message)
+    const where = position ? ` at ${lineColumn(text, Number(position[1]))}` : text.trim().length === 0 ? ' (the file is empty)' : ''
+    throw new StoreCorruptError(`${file}: invalid JSON${where}: ${message.replace(/ in JSON at position \d+.*$/, '')}`)
+  }
+}
+
+/**
+ * Reads the upstream clients.json shape (object keyed by id string) or a JSON array of records.
+ * Every record is validated; unknown keys are folded into metadata.
+ */
+export function fromJsonDocument(document: unknown, file: string): ImportedRecord[] {
+  const entries: Array<[string, unknown]> = Array.isArray(document)
+    ? document.map((item, index) => [`#${index + 1}`, item])
+    : typeof document === 'object' && document !== null
+      ? Object.entries(document)
+      : []
+  if (!Array.isArray(document) && (typeof document !== 'object' || document === null)) {
+    throw new StoreCorruptError(`${file}: expected an object of clients keyed by id (or a list of clients), found ${document === null ? 'null' : typeof document}`)
+  }
+  const seen = new Set<number>()
+  return entries.map(([key, value]) => {
+    const where = `${file}: client ${JSON.stringify(key)}`
+    const keyId = /^\d+$/.test(key) ? Number(key) : undefined
+    if (!Array.isArray(document) && keyId === undefined) throw new StoreCorruptError(`${where}: keys must be client ids ("1", "2", …)`)
+    const record = parseClientRecord(value, where, keyId)
+    if (keyId !== undefined && record.client_id !== keyId) {
+      throw new StoreCorruptError(`${where}: its client_id is ${record.client_id}, but it is stored under "${key}"`)
+    }
+    if (seen.has(record.client_id)) throw new StoreCorruptError(`${where}: client id ${record.client_id} appears twice`)
+    seen.add(record.client_id)
+    assertNotMasked(record, where)
+    const present = new Set(Object.keys(value as object).filter((field) => (CLIENT_FIELDS as readonly string[]).includes(field))) as Set<keyof ClientRecord>
+    present.add('client_id')
+    return {record, fields: present}
+  })
+}
+
+/** Refuses records whose secrets are the masks list-clients prints. */
+export function assertNotMasked(record: ClientRecord, where: string): void {
+  if ([record.api_key, record.password, record.crypto_key].some((value) => value !== null && value.endsWith('********'))) {
+    throw new StoreCorruptError(`${where}: holds masked secrets (output of list-clients without --show-secrets), not real credentials`, {
+      suggestion: 'export with: hivemind-core export-clients --format json --path FILE',
+    })
+  }
+}
+
+function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset)
+  const line = before.split('\n').length
+  const column = offset - before.lastIndexOf('\n')
+  return `line ${line}, column ${column}`
+}
