@@ -229,6 +229,42 @@ export function canonicalJson(record: ClientRecord): string {
   return JSON.stringify(sortKeysDeep(toPlainRecord(record)))
 }
 
+/**
+ * True exactly when `canonicalJson(a) === canonicalJson(b)`, without building both strings in the
+ * common case (migrate-db compares every record of a hive). Plain records as stores return them:
+ * equal scalars, equal list items and metadata that is empty on both sides prove equality; anything
+ * else is settled by the canonical forms themselves.
+ */
+export function sameClient(a: ClientRecord, b: ClientRecord): boolean {
+  return (
+    (a.client_id === b.client_id &&
+      a.api_key === b.api_key &&
+      a.name === b.name &&
+      a.description === b.description &&
+      a.is_admin === b.is_admin &&
+      a.last_seen === b.last_seen &&
+      sameItems(a.intent_blacklist, b.intent_blacklist) &&
+      sameItems(a.skill_blacklist, b.skill_blacklist) &&
+      sameItems(a.message_blacklist, b.message_blacklist) &&
+      sameItems(a.allowed_types, b.allowed_types) &&
+      a.crypto_key === b.crypto_key &&
+      a.password === b.password &&
+      a.can_broadcast === b.can_broadcast &&
+      a.can_escalate === b.can_escalate &&
+      a.can_propagate === b.can_propagate &&
+      // cloneClient turns any metadata without keys into {}: both canonical forms then hold "{}".
+      isEmptyObject(a.metadata) &&
+      isEmptyObject(b.metadata)) ||
+    canonicalJson(a) === canonicalJson(b)
+  )
+}
+
+function sameItems(a: unknown, b: unknown): boolean {
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false
+  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false
+  return true
+}
+
 function sortKeysDeep(value: unknown, top = true): unknown {
   if (Array.isArray(value)) return value.map((item) => sortKeysDeep(item, false))
   if (value === null || typeof value !== 'object') return value
