@@ -46,34 +46,43 @@ export function encodeRecord(record: ClientRecord): string[] {
  * value is never echoed (it may be a secret).
  */
 export function decodeRecord(hash: readonly string[] | Record<string, string>, key: string): ClientRecord {
-  const entries: Array<[string, string]> = Array.isArray(hash) ? pairsOf(hash as readonly string[]) : Object.entries(hash)
   const raw: Record<string, unknown> = {}
-  const corrupt = (field: string, expected: string): never => {
-    throw new StoreCorruptError(`Redis key ${key}: field "${field}" must be ${expected}`, {
-      suggestion: 'fix or delete the field with redis-cli; hivemind-core never writes such a value',
-    })
-  }
-  for (const [field, text] of entries) {
-    if (NUMBER_FIELDS.has(field)) {
-      const value = text.trim() === '' ? Number.NaN : Number(text)
-      if (!Number.isFinite(value)) corrupt(field, 'a number')
-      raw[field] = value
-    } else if (FLAG_FIELDS.has(field)) {
-      if (text === '1' || text === 'true') raw[field] = true
-      else if (text === '0' || text === 'false') raw[field] = false
-      else corrupt(field, '"1", "0", "true" or "false"')
-    } else if (JSON_FIELDS.has(field)) {
-      try {
-        raw[field] = JSON.parse(text)
-      } catch {
-        corrupt(field, field === 'metadata' ? 'a JSON object' : 'a JSON array of strings')
-      }
-    } else {
-      raw[field] = text
-    }
+  // Straight over the flat pairs (no entry arrays): listing decodes every record of a hive.
+  if (Array.isArray(hash)) {
+    const flat = hash as readonly string[]
+    for (let i = 0; i + 1 < flat.length; i += 2) decodeField(raw, flat[i]!, flat[i + 1]!, key)
+  } else {
+    for (const [field, text] of Object.entries(hash)) decodeField(raw, field, text, key)
   }
   const idHint = /client:(\d+)$/.exec(key)?.[1]
   return parseClientRecord(raw, `Redis key ${key}`, idHint === undefined ? undefined : Number(idHint))
+}
+
+/** Decodes one stored field into `raw`; a value that does not decode is StoreCorruptError (never echoed). */
+function decodeField(raw: Record<string, unknown>, field: string, text: string, key: string): void {
+  if (NUMBER_FIELDS.has(field)) {
+    const value = text.trim() === '' ? Number.NaN : Number(text)
+    if (!Number.isFinite(value)) throw corruptField(key, field, 'a number')
+    raw[field] = value
+  } else if (FLAG_FIELDS.has(field)) {
+    if (text === '1' || text === 'true') raw[field] = true
+    else if (text === '0' || text === 'false') raw[field] = false
+    else throw corruptField(key, field, '"1", "0", "true" or "false"')
+  } else if (JSON_FIELDS.has(field)) {
+    try {
+      raw[field] = JSON.parse(text)
+    } catch {
+      throw corruptField(key, field, field === 'metadata' ? 'a JSON object' : 'a JSON array of strings')
+    }
+  } else {
+    raw[field] = text
+  }
+}
+
+function corruptField(key: string, field: string, expected: string): StoreCorruptError {
+  return new StoreCorruptError(`Redis key ${key}: field "${field}" must be ${expected}`, {
+    suggestion: 'fix or delete the field with redis-cli; hivemind-core never writes such a value',
+  })
 }
 
 /** Flat `[f1, v1, f2, v2…]` (what a Lua HGETALL returns) as entries. */
