@@ -268,7 +268,8 @@ async function benchMigrate(dir: string): Promise<void> {
           start = process.hrtime.bigint()
           const plan = await planMigration(source, target)
           await copyRecords(target, plan.toCopy, target.preferredBatchSize ?? 500, () => {})
-          const verification = await verifyMigration(source, target)
+          // Exactly the calls migrate-db makes (src/commands/migrate-db.ts), in the same order.
+          const verification = await verifyMigration(source, target, new Set(), plan)
           ours.push(P7_CLIENTS / (Number(process.hrtime.bigint() - start) / 1e9))
           if (!verification.ok) throw new Error(`P7 ${from.name} → ${to.name}: verification failed`)
           await target.close()

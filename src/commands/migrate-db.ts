@@ -139,14 +139,13 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       if (flags.force && plan.extra.length > 0) {
         // Only reachable with clear(): checkTarget refuses otherwise. The source is re-copied whole.
         await target.store.clear!()
-        writes.splice(0, writes.length, ...plan.toCopy, ...plan.conflicting)
-        for await (const record of source.store.list({includeRevoked: true})) if (!writes.some((item) => item.client_id === record.client_id)) writes.push(record)
+        writes.splice(0, writes.length, ...plan.sourceRecords)
         result.copied = writes.length
       }
       await this.copyWithProgress(target.store, writes, flags['batch-size'] ?? target.store.preferredBatchSize ?? 500)
 
       // --merge leaves the target's own records in place: they must still be there, unchanged.
-      const verification = await verifyMigration(source.store, target.store, flags.merge ? new Set(plan.extra) : new Set())
+      const verification = await verifyMigration(source.store, target.store, flags.merge ? new Set(plan.extra) : new Set(), plan)
       await this.audit({
         event: 'migrate',
         store: targetLabel,

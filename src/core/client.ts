@@ -162,54 +162,99 @@ export function parseClientRecord(raw: unknown, where: string, idHint?: number):
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new StoreCorruptError(`${where}: expected an object, found ${describeType(raw)}`)
   }
+  // Runs for every record every store reads or writes (a migration of 100k clients: several
+  // times each), so straight-line code without closures or throwaway defaults. Fields are
+  // checked in the same order as always (the first bad one is reported).
   const input = raw as Record<string, unknown>
-  const fail = (field: string, expected: string): never => {
-    throw new StoreCorruptError(`${where}: field "${field}" must be ${expected}, found ${describeType(input[field])}`)
-  }
   const id = input.client_id ?? idHint
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) fail('client_id', 'a positive integer')
-  const record = buildClient(id as number, {api_key: ''})
-  if (typeof input.api_key !== 'string') fail('api_key', 'a string')
-  record.api_key = input.api_key as string
-  for (const field of ['name', 'description'] as const) {
-    if (input[field] === undefined || input[field] === null) continue
-    if (typeof input[field] !== 'string') fail(field, 'a string')
-    record[field] = input[field] as string
-  }
-  for (const field of FLAG_FIELDS) {
-    const value = input[field]
-    if (value === undefined || value === null) continue
-    // SQLite and old exports store booleans as 0/1.
-    if (value === 0 || value === 1) record[field] = value === 1
-    else if (typeof value === 'boolean') record[field] = value
-    else fail(field, 'a boolean')
-  }
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) throw invalidField(input, where, 'client_id', 'a positive integer')
+  const apiKey = input.api_key
+  if (typeof apiKey !== 'string') throw invalidField(input, where, 'api_key', 'a string')
+  const name = optionalText(input, where, 'name')
+  const description = optionalText(input, where, 'description')
+  const isAdmin = optionalFlag(input, where, 'is_admin', false)
+  const canBroadcast = optionalFlag(input, where, 'can_broadcast', true)
+  const canEscalate = optionalFlag(input, where, 'can_escalate', true)
+  const canPropagate = optionalFlag(input, where, 'can_propagate', true)
+  let lastSeen = -1
   if (input.last_seen !== undefined && input.last_seen !== null) {
-    if (typeof input.last_seen !== 'number' || !Number.isFinite(input.last_seen)) fail('last_seen', 'a number')
-    record.last_seen = input.last_seen as number
+    if (typeof input.last_seen !== 'number' || !Number.isFinite(input.last_seen)) throw invalidField(input, where, 'last_seen', 'a number')
+    lastSeen = input.last_seen
   }
-  for (const field of LIST_FIELDS) {
-    const value = input[field]
-    if (value === undefined || value === null) continue
-    if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) fail(field, 'a list of strings')
-    record[field] = [...(value as string[])]
-  }
-  for (const field of ['crypto_key', 'password'] as const) {
-    const value = input[field]
-    if (value === undefined || value === null) continue
-    if (typeof value !== 'string') fail(field, 'a string or null')
-    record[field] = value as string
-  }
+  const intentBlacklist = optionalList(input, where, 'intent_blacklist')
+  const skillBlacklist = optionalList(input, where, 'skill_blacklist')
+  const messageBlacklist = optionalList(input, where, 'message_blacklist')
+  const allowedTypes = optionalList(input, where, 'allowed_types')
+  const cryptoKey = optionalSecret(input, where, 'crypto_key')
+  const password = optionalSecret(input, where, 'password')
   const metadata: Record<string, unknown> = {}
   if (input.metadata !== undefined && input.metadata !== null) {
-    if (typeof input.metadata !== 'object' || Array.isArray(input.metadata)) fail('metadata', 'an object')
+    if (typeof input.metadata !== 'object' || Array.isArray(input.metadata)) throw invalidField(input, where, 'metadata', 'an object')
     Object.assign(metadata, input.metadata)
   }
   for (const key in input) {
     if (!KNOWN_FIELDS.has(key) && !(key in metadata)) metadata[key] = input[key]
   }
-  record.metadata = metadata
-  return record
+  // Fields in canonical order, as buildClient makes them.
+  return {
+    client_id: id as number,
+    api_key: apiKey,
+    name,
+    description,
+    is_admin: isAdmin,
+    last_seen: lastSeen,
+    intent_blacklist: intentBlacklist ?? [],
+    skill_blacklist: skillBlacklist ?? [],
+    message_blacklist: messageBlacklist ?? [],
+    allowed_types: allowedTypes ?? [...DEFAULT_ALLOWED_TYPES],
+    crypto_key: cryptoKey,
+    password,
+    can_broadcast: canBroadcast,
+    can_escalate: canEscalate,
+    can_propagate: canPropagate,
+    metadata,
+  }
+}
+
+function invalidField(input: Record<string, unknown>, where: string, field: string, expected: string): StoreCorruptError {
+  return new StoreCorruptError(`${where}: field "${field}" must be ${expected}, found ${describeType(input[field])}`)
+}
+
+/** A text field; absent or null gives "". */
+function optionalText(input: Record<string, unknown>, where: string, field: 'name' | 'description'): string {
+  const value = input[field]
+  if (value === undefined || value === null) return ''
+  if (typeof value !== 'string') throw invalidField(input, where, field, 'a string')
+  return value
+}
+
+/** A flag; SQLite and old exports store booleans as 0/1. Absent or null gives the default. */
+function optionalFlag(input: Record<string, unknown>, where: string, field: (typeof FLAG_FIELDS)[number], fallback: boolean): boolean {
+  const value = input[field]
+  if (value === undefined || value === null) return fallback
+  if (value === 0 || value === 1) return value === 1
+  if (typeof value !== 'boolean') throw invalidField(input, where, field, 'a boolean')
+  return value
+}
+
+/** A copy of a list of strings; absent or null gives undefined (the caller's default). */
+function optionalList(input: Record<string, unknown>, where: string, field: (typeof LIST_FIELDS)[number]): string[] | undefined {
+  const value = input[field]
+  if (value === undefined || value === null) return undefined
+  if (!Array.isArray(value)) throw invalidField(input, where, field, 'a list of strings')
+  for (let index = 0; index < value.length; index++) {
+    // A hole (sparse array) is skipped by the check, as Array.prototype.some always did.
+    if (typeof value[index] !== 'string' && index in value) throw invalidField(input, where, field, 'a list of strings')
+  }
+  return [...(value as string[])]
+}
+
+/** A secret; absent or null gives null. */
+function optionalSecret(input: Record<string, unknown>, where: string, field: 'crypto_key' | 'password'): string | null {
+  const value = input[field]
+  if (value === undefined || value === null) return null
+  if (typeof value !== 'string') throw invalidField(input, where, field, 'a string or null')
+  return value
 }
 
 /** The record as a plain object with fields in canonical order (for JSON output and comparison). */
@@ -227,6 +272,42 @@ export function toPlainRecord(record: ClientRecord): ClientRecord {
  */
 export function canonicalJson(record: ClientRecord): string {
   return JSON.stringify(sortKeysDeep(toPlainRecord(record)))
+}
+
+/**
+ * True exactly when `canonicalJson(a) === canonicalJson(b)`, without building both strings in the
+ * common case (migrate-db compares every record of a hive). Plain records as stores return them:
+ * equal scalars, equal list items and metadata that is empty on both sides prove equality; anything
+ * else is settled by the canonical forms themselves.
+ */
+export function sameClient(a: ClientRecord, b: ClientRecord): boolean {
+  return (
+    (a.client_id === b.client_id &&
+      a.api_key === b.api_key &&
+      a.name === b.name &&
+      a.description === b.description &&
+      a.is_admin === b.is_admin &&
+      a.last_seen === b.last_seen &&
+      sameItems(a.intent_blacklist, b.intent_blacklist) &&
+      sameItems(a.skill_blacklist, b.skill_blacklist) &&
+      sameItems(a.message_blacklist, b.message_blacklist) &&
+      sameItems(a.allowed_types, b.allowed_types) &&
+      a.crypto_key === b.crypto_key &&
+      a.password === b.password &&
+      a.can_broadcast === b.can_broadcast &&
+      a.can_escalate === b.can_escalate &&
+      a.can_propagate === b.can_propagate &&
+      // cloneClient turns any metadata without keys into {}: both canonical forms then hold "{}".
+      isEmptyObject(a.metadata) &&
+      isEmptyObject(b.metadata)) ||
+    canonicalJson(a) === canonicalJson(b)
+  )
+}
+
+function sameItems(a: unknown, b: unknown): boolean {
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false
+  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false
+  return true
 }
 
 function sortKeysDeep(value: unknown, top = true): unknown {

@@ -2,8 +2,13 @@
  * Store-to-store migration through the ClientStore contract only, so it works for every pair of
  * backends, plugins included: plan (compare), copy in batches (putMany where the target has
  * it), verify (canonical equality, both directions). The source is only ever read.
+ *
+ * Cost model (a 100k-client hive is the yardstick, docs/performance.md P7): the source is read
+ * once, by the plan, and kept; verification reads only the target and compares it with what the
+ * plan read, after checking with `revision()` that the source did not change meanwhile (if it did,
+ * the source is read again: the target must equal what the source holds NOW).
  */
-import {canonicalJson, type ClientRecord} from '../core/client.js'
+import {canonicalJson, type ClientRecord, cloneClient, sameClient} from '../core/client.js'
 import type {ClientStore} from '../core/store.js'
 
 /** What to do with a target that already holds clients. */
@@ -38,20 +43,32 @@ export interface MigrationPlan {
   conflicting: ClientRecord[]
   /** Ids present only in the target. */
   extra: number[]
+  /** Every source record, in the order the source listed them (what --force after a clear writes, and what verification compares with). */
+  sourceRecords: ClientRecord[]
+  /** The source's `revision()` taken before it was read: verification re-reads the source only when it moved. */
+  sourceRevision: string
 }
 
-/** Reads both stores and compares them record by record. */
+/** Reads both stores (each once) and compares them record by record. */
 export async function planMigration(source: ClientStore, target: ClientStore): Promise<MigrationPlan> {
   const targetRecords = new Map<number, ClientRecord>()
   for await (const record of target.list({includeRevoked: true})) targetRecords.set(record.client_id, record)
-  const plan: MigrationPlan = {sourceCount: 0, targetCount: targetRecords.size, toCopy: [], identical: 0, conflicts: [], conflicting: [], extra: []}
+  // Before the read: a write that lands during the read must still move it.
+  const sourceRevision = await source.revision()
+  const plan: MigrationPlan = {sourceCount: 0, targetCount: targetRecords.size, toCopy: [], identical: 0, conflicts: [], conflicting: [], extra: [], sourceRecords: [], sourceRevision}
   const seen = new Set<number>()
   for await (const record of source.list({includeRevoked: true})) {
     plan.sourceCount++
+    plan.sourceRecords.push(record)
+    if (targetRecords.size === 0) {
+      // The usual case (a fresh target): nothing to look up.
+      plan.toCopy.push(record)
+      continue
+    }
     seen.add(record.client_id)
     const existing = targetRecords.get(record.client_id)
     if (!existing) plan.toCopy.push(record)
-    else if (canonicalJson(existing) === canonicalJson(record)) plan.identical++
+    else if (sameClient(existing, record)) plan.identical++
     else {
       plan.conflicts.push({client_id: record.client_id, fields: differingFields(record, existing)})
       plan.conflicting.push(record)
@@ -71,10 +88,14 @@ function canonicalField(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
 }
 
-/** Writes records in batches; atomic per batch where the target has putMany. */
+/**
+ * Writes records in batches; atomic per batch where the target has putMany. The target gets
+ * copies: the plan's records are what verification compares with, and a store that edited what
+ * it was handed (normalising a field, say) must not edit the reference too.
+ */
 export async function copyRecords(target: ClientStore, records: readonly ClientRecord[], batchSize: number, onProgress: (done: number) => void): Promise<void> {
   for (let start = 0; start < records.length; start += batchSize) {
-    const batch = records.slice(start, start + batchSize)
+    const batch = records.slice(start, start + batchSize).map((record) => cloneClient(record))
     if (target.putMany) await target.putMany(batch)
     else for (const record of batch) await target.put(record)
     onProgress(Math.min(records.length, start + batch.length))
@@ -90,24 +111,54 @@ export interface Verification {
   missing: number[]
   extra: number[]
   different: Conflict[]
+  /** True when the source changed after the plan read it (it was then read again). */
+  sourceChanged: boolean
 }
 
 /**
  * Compares every record of both stores in canonical form, and their counts. `kept` are ids the
- * target held before a --merge that are not in the source: they must still be there.
+ * target held before a --merge that are not in the source: they must still be there. With the
+ * `plan` of this run, the source is not read again unless its revision moved since the plan.
  */
-export async function verifyMigration(source: ClientStore, target: ClientStore, kept: ReadonlySet<number> = new Set()): Promise<Verification> {
-  const plan = await planMigration(source, target)
-  const sourceCount = await source.count({includeRevoked: true})
-  const targetCount = await target.count({includeRevoked: true})
-  const result: Verification = {
-    ok: false,
-    sourceCount,
-    targetCount,
-    missing: [...plan.toCopy.map((record) => record.client_id), ...[...kept].filter((id) => !plan.extra.includes(id))],
-    extra: plan.extra.filter((id) => !kept.has(id)),
-    different: plan.conflicts,
+export async function verifyMigration(source: ClientStore, target: ClientStore, kept: ReadonlySet<number> = new Set(), plan?: MigrationPlan): Promise<Verification> {
+  const sourceChanged = plan === undefined || (await source.revision()) !== plan.sourceRevision
+  let listed = 0
+  const expected = new Map<number, ClientRecord>()
+  if (sourceChanged) {
+    for await (const record of source.list({includeRevoked: true})) {
+      listed++
+      expected.set(record.client_id, record)
+    }
+  } else {
+    listed = plan.sourceRecords.length
+    for (const record of plan.sourceRecords) expected.set(record.client_id, record)
   }
-  result.ok = targetCount === sourceCount + kept.size && plan.sourceCount === sourceCount && result.missing.length === 0 && result.extra.length === 0 && result.different.length === 0
+  const sourceCount = await source.count({includeRevoked: true})
+  const result: Verification = {ok: false, sourceCount, targetCount: 0, missing: [], extra: [], different: [], sourceChanged}
+  const keptSeen = new Set<number>()
+  let targetListed = 0
+  for await (const record of target.list({includeRevoked: true})) {
+    targetListed++
+    const id = record.client_id
+    const wanted = expected.get(id)
+    if (wanted === undefined) {
+      // A kept id listed twice is as wrong as any unexpected record.
+      if (kept.has(id) && !keptSeen.has(id)) keptSeen.add(id)
+      else result.extra.push(id)
+      continue
+    }
+    // Matched once: a second record with this id is reported as unexpected.
+    expected.delete(id)
+    if (!sameClient(wanted, record)) result.different.push({client_id: id, fields: differingFields(wanted, record)})
+  }
+  result.targetCount = await target.count({includeRevoked: true})
+  result.missing = [...expected.keys(), ...[...kept].filter((id) => !keptSeen.has(id))]
+  result.ok =
+    listed === sourceCount &&
+    result.targetCount === targetListed &&
+    result.targetCount === sourceCount + kept.size &&
+    result.missing.length === 0 &&
+    result.extra.length === 0 &&
+    result.different.length === 0
   return result
 }

@@ -2,6 +2,7 @@
  * Reading and checking the clients file. A file that does not decode, parse or validate is an
  * error naming the path and the position; it is never treated as empty and never rewritten.
  */
+import {isUtf8} from 'node:buffer'
 import {existsSync, readFileSync} from 'node:fs'
 
 import {type ClientRecord} from '../../core/client.js'
@@ -16,7 +17,8 @@ export function parseClientsJson(bytes: Buffer, file: string): ClientRecord[] {
       suggestion: 'restore it from a backup, or write {} into it to start an empty hive',
     })
   }
-  const invalid = firstInvalidUtf8(bytes)
+  // The native check first (a 100k-client file is ~90 MB); the byte-by-byte scan only to name the position.
+  const invalid = isUtf8(bytes) ? undefined : firstInvalidUtf8(bytes)
   if (invalid !== undefined) throw new StoreCorruptError(`${file}: invalid UTF-8 at byte ${invalid}`)
   const document = parseJsonText(bytes.toString('utf8'), file)
   if (Array.isArray(document) || typeof document !== 'object' || document === null) {

@@ -47,8 +47,12 @@ const MISSING: FileIdentity = 'missing'
 export class JsonClientStore implements ClientStore {
   readonly name = 'json'
   readonly location: string
-  /** Every putMany rewrites the whole file: a bulk copy is best done in few, large batches. */
-  readonly preferredBatchSize = 50_000
+  /**
+   * Every putMany rewrites the whole file, so a bulk copy (migrate-db) is best done as ONE call:
+   * in batches, 100k clients would rewrite a growing file again and again. One write is also one
+   * atomic step: an interrupted copy leaves the file as it was.
+   */
+  readonly preferredBatchSize = Number.MAX_SAFE_INTEGER
   private snapshot?: Snapshot
   private opened = false
   /** In-process queue: proper-lockfile locks are per process, so writes of one process go one by one. */
@@ -96,12 +100,10 @@ export class JsonClientStore implements ClientStore {
   async add(client: NewClient): Promise<ClientRecord> {
     return this.mutate((records, idByKey) => {
       // Ids never come back: the next id is past every id in the file, tombstones included.
-      const id = Math.max(0, ...records.keys()) + 1
-      const record = buildClient(id, client)
-      assertStorableRecord(record)
-      assertKeyFree(record, idByKey)
-      records.set(id, record)
-      return record
+      // (A loop, not Math.max(...ids): spreading a big hive's ids overflows the call stack.)
+      let top = 0
+      for (const id of records.keys()) if (id > top) top = id
+      return putInto(records, idByKey, buildClient(top + 1, client))
     })
   }
 
@@ -118,8 +120,9 @@ export class JsonClientStore implements ClientStore {
   async clear(): Promise<void> {
     // The upstream format has no counter besides its records: ids restart past whatever is
     // written next (documented for migrate-db --force).
-    await this.mutate((records) => {
+    await this.mutate((records, idByKey) => {
       records.clear()
+      idByKey.clear()
     })
   }
 
@@ -139,21 +142,15 @@ export class JsonClientStore implements ClientStore {
     return this.mutate((records, idByKey) => {
       const current = records.get(id)
       if (!current) throw new ClientNotFoundError(`id ${id}`)
-      const next = applyPatch(current, patch)
-      assertStorableRecord(next)
-      assertKeyFree(next, idByKey)
-      records.set(id, next)
-      return next
+      return putInto(records, idByKey, applyPatch(current, patch))
     })
   }
 
   async revoke(id: number): Promise<ClientRecord> {
-    return this.mutate((records) => {
+    return this.mutate((records, idByKey) => {
       const current = records.get(id)
       if (!current) throw new ClientNotFoundError(`id ${id}`)
-      const tombstone = tombstoneOf(current)
-      records.set(id, tombstone)
-      return tombstone
+      return putInto(records, idByKey, tombstoneOf(current))
     })
   }
 
@@ -233,12 +230,14 @@ export class JsonClientStore implements ClientStore {
       this.assertOpen()
       const release = await this.lock()
       try {
-        // Re-read under the lock: another process may have written since our last look.
-        // Freshly parsed objects, shared with nothing: `change` may edit them directly.
-        const fresh = this.load(this.identity())
+        // Under the lock, the file is what it is now: another process may have written since our
+        // last look. Unchanged since our own snapshot, that snapshot is reused (not re-parsed).
+        const fresh = this.workingCopy(this.identity())
         const result = change(fresh.records, fresh.idByKey)
         await this.write(fresh.records)
-        this.snapshot = undefined
+        // What we just wrote is the file's content: keep it rather than parse it back on the next
+        // read. Its identity is taken while we still hold the lock, so it is our write's.
+        this.snapshot = {identity: this.identity(), records: fresh.records, idByKey: fresh.idByKey}
         return structuredClone(result)
       } finally {
         await release().catch(() => {})
@@ -247,6 +246,17 @@ export class JsonClientStore implements ClientStore {
     const result = this.writeQueue.then(run, run)
     this.writeQueue = result.catch(() => {})
     return result
+  }
+
+  /**
+   * Maps `change` may edit: copies of the snapshot's maps when the file is the one it was taken
+   * from (a failed change must not leave the snapshot half-edited; stored records are never edited
+   * in place, only replaced, so shallow copies suffice), else a fresh parse.
+   */
+  private workingCopy(identity: FileIdentity): Snapshot {
+    const snapshot = this.snapshot
+    if (snapshot?.identity !== identity) return this.load(identity)
+    return {identity, records: new Map(snapshot.records), idByKey: new Map(snapshot.idByKey)}
   }
 
   private async lock(): Promise<() => Promise<void>> {
@@ -332,7 +342,10 @@ function assertKeyFree(record: ClientRecord, idByKey: Map<string, number>): void
   if (holder !== undefined && holder !== record.client_id) throw new DuplicateApiKeyError(holder)
 }
 
-/** Stores a record with its id into the working copy, keeping the key index right. */
+/**
+ * Stores a record with its id into the working copy, keeping the key index right. Every change
+ * goes through here: the working copy becomes the snapshot later reads are served from.
+ */
 function putInto(records: Map<number, ClientRecord>, idByKey: Map<string, number>, client: ClientRecord): ClientRecord {
   const record = cloneClient(client)
   assertStorableRecord(record)

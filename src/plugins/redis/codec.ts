@@ -47,12 +47,12 @@ export function encodeRecord(record: ClientRecord): string[] {
  */
 export function decodeRecord(hash: readonly string[] | Record<string, string>, key: string): ClientRecord {
   const raw: Record<string, unknown> = {}
-  // Flat pairs are walked in place: this is the credential lookup's hot path (no entry arrays).
+  // Straight over the flat pairs (no entry arrays): listing decodes every record of a hive.
   if (Array.isArray(hash)) {
     const flat = hash as readonly string[]
     for (let i = 0; i + 1 < flat.length; i += 2) decodeField(raw, flat[i]!, flat[i + 1]!, key)
   } else {
-    for (const field in hash) decodeField(raw, field, (hash as Record<string, string>)[field]!, key)
+    for (const [field, text] of Object.entries(hash)) decodeField(raw, field, text, key)
   }
   const idHint = /client:(\d+)$/.exec(key)?.[1]
   return parseClientRecord(raw, `Redis key ${key}`, idHint === undefined ? undefined : Number(idHint))
@@ -78,30 +78,36 @@ export function decodeLookupReply(reply: ReadonlyArray<string | null> | readonly
   return parseClientRecord(raw, `Redis key ${key}`)
 }
 
-/** Stores one hash field's decoded value in `raw`; `key` names the hash in errors. */
+/** Decodes one stored field into `raw`; a value that does not decode is StoreCorruptError (never echoed). */
 function decodeField(raw: Record<string, unknown>, field: string, text: string, key: string): void {
   if (NUMBER_FIELDS.has(field)) {
     const value = text.trim() === '' ? Number.NaN : Number(text)
-    if (!Number.isFinite(value)) corrupt(key, field, 'a number')
+    if (!Number.isFinite(value)) throw corruptField(key, field, 'a number')
     raw[field] = value
   } else if (FLAG_FIELDS.has(field)) {
     if (text === '1' || text === 'true') raw[field] = true
     else if (text === '0' || text === 'false') raw[field] = false
-    else corrupt(key, field, '"1", "0", "true" or "false"')
+    else throw corruptField(key, field, '"1", "0", "true" or "false"')
   } else if (JSON_FIELDS.has(field)) {
     try {
       raw[field] = JSON.parse(text)
     } catch {
-      corrupt(key, field, field === 'metadata' ? 'a JSON object' : 'a JSON array of strings')
+      throw corruptField(key, field, field === 'metadata' ? 'a JSON object' : 'a JSON array of strings')
     }
   } else {
     raw[field] = text
   }
 }
 
-/** The error for a stored value hivemind-core never writes; the value itself is not echoed. */
-function corrupt(key: string, field: string, expected: string): never {
-  throw new StoreCorruptError(`Redis key ${key}: field "${field}" must be ${expected}`, {
+function corruptField(key: string, field: string, expected: string): StoreCorruptError {
+  return new StoreCorruptError(`Redis key ${key}: field "${field}" must be ${expected}`, {
     suggestion: 'fix or delete the field with redis-cli; hivemind-core never writes such a value',
   })
+}
+
+/** Flat `[f1, v1, f2, v2…]` (what a Lua HGETALL returns) as entries. */
+export function pairsOf(flat: readonly string[]): Array<[string, string]> {
+  const entries: Array<[string, string]> = []
+  for (let i = 0; i + 1 < flat.length; i += 2) entries.push([flat[i]!, flat[i + 1]!])
+  return entries
 }

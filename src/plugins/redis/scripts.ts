@@ -268,6 +268,27 @@ return out
 `,
 }
 
+/**
+ * pageJson: the same page as {@link page}, encoded by the server as ONE JSON text
+ * (`[id, [field, value, …], …]`; a missing record's hash comes out as `{}`). A page of 500
+ * records is otherwise ~15,000 bulk strings for the client to parse one by one, which made a
+ * 100k-client listing several times slower than the server's work; `JSON.parse` is native.
+ * Uses the `cjson` library every Redis since 2.6 embeds; servers without it get {@link page}.
+ */
+const pageJson: ScriptDefinition = {
+  numberOfKeys: 1,
+  lua: `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[2], '+inf', 'LIMIT', 0, tonumber(ARGV[3]))
+if #ids == 0 then return '[]' end
+local out = {}
+for _, idText in ipairs(ids) do
+  out[#out + 1] = idText
+  out[#out + 1] = redis.call('HGETALL', ARGV[1] .. idText)
+end
+return cjson.encode(out)
+`,
+}
+
 /** Every script, by the name it is defined under on the ioredis client. */
 export const SCRIPTS = {
   hivemindAdd: add,
@@ -277,6 +298,7 @@ export const SCRIPTS = {
   hivemindClear: clear,
   hivemindByKey: byKey,
   hivemindPage: page,
+  hivemindPageJson: pageJson,
 } as const
 
 export type ScriptName = keyof typeof SCRIPTS

@@ -51,6 +51,8 @@ export class RedisClientStore implements ClientStore {
   private connection?: RedisConnection
   /** The credential lookup script, bound to the open connection. */
   private lookupByKey?: ScriptRunner
+  /** Pages come JSON-encoded by the server until it shows it cannot (no cjson). */
+  private pagesAsJson = true
 
   /**
    * @param options validated options (as the settings layer resolves them); only `keyPrefix` is required
@@ -183,27 +185,55 @@ export class RedisClientStore implements ClientStore {
 
   async *list(options: ListOptions = {}): AsyncIterable<ClientRecord> {
     const set = options.includeRevoked ? this.keys.ids : this.keys.live
-    let after = '0'
+    let pending = this.page(set, '0')
     for (;;) {
-      const client = this.client()
       // eslint-disable-next-line no-await-in-loop -- one page at a time: a huge hive never sits in memory.
-      const reply = (await this.call('read', () => this.script(client, 'hivemindPage')(set, this.keys.clientPrefix, after, PAGE_SIZE))) as Array<string | string[]>
+      const reply = await pending
+      const full = reply.length >= PAGE_SIZE * 2
+      // The next page is asked for before this one is decoded: the server works while we do.
+      if (full) pending = this.prefetch(set, reply.at(-2) as string)
       for (let i = 0; i + 1 < reply.length; i += 2) {
         const idText = reply[i] as string
         const key = `${this.keys.clientPrefix}${idText}`
-        const hash = reply[i + 1] as string[]
-        if (hash.length === 0) {
+        const hash = reply[i + 1]
+        if (!Array.isArray(hash) || hash.length === 0) {
           throw new StoreCorruptError(`Redis key ${key} is missing, but ${set} lists client ${idText}`, {
             suggestion: `remove the id with: redis-cli ZREM '${set}' ${idText} (or restore the record)`,
           })
         }
-        const record = decodeRecord(hash, key)
+        const record = decodeRecord(hash as string[], key)
         // The live set never holds a tombstone; a hand-edited one is not let through either.
         if (options.includeRevoked || !isRevoked(record)) yield record
       }
-      if (reply.length < PAGE_SIZE * 2) return
-      after = reply.at(-2) as string
+      if (!full) return
     }
+  }
+
+  /** A page fetched ahead: if the listing is abandoned, its failure must not go unhandled. */
+  private prefetch(set: string, after: string): Promise<unknown[]> {
+    const next = this.page(set, after)
+    next.catch(() => {})
+    return next
+  }
+
+  /**
+   * One page of records after id `after`: `[idText, pairs, idText, pairs, …]` (pairs empty or not
+   * a list when the record hash is missing). Encoded by the server as one JSON text when it can.
+   */
+  private async page(set: string, after: string): Promise<unknown[]> {
+    const client = this.client()
+    if (this.pagesAsJson) {
+      try {
+        const text = (await this.call('read', () => this.script(client, 'hivemindPageJson')(set, this.keys.clientPrefix, after, PAGE_SIZE))) as string
+        return JSON.parse(text) as unknown[]
+      } catch (error) {
+        // A server without the cjson library (some Redis-compatible ones): the plain page instead.
+        const said = `${(error as Error)?.message ?? ''} ${((error as Error)?.cause as Error | undefined)?.message ?? ''}`
+        if (!/cjson/i.test(said)) throw error
+        this.pagesAsJson = false
+      }
+    }
+    return (await this.call('read', () => this.script(client, 'hivemindPage')(set, this.keys.clientPrefix, after, PAGE_SIZE))) as unknown[]
   }
 
   async count(options: ListOptions = {}): Promise<number> {

@@ -1,0 +1,155 @@
+/**
+ * The migration pipeline on real stores (JSON files and SQLite in a temp directory): the plan is
+ * read once, verification trusts it only while the source's revision holds, and every kind of
+ * difference is reported. The CLI behaviour is in test/commands/migrate-db.test.ts.
+ */
+import {mkdtempSync, rmSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+import {expect} from 'chai'
+
+import {buildClient, canonicalJson, type ClientRecord, sameClient} from '../../src/core/client.js'
+import type {ClientStore} from '../../src/core/store.js'
+import {copyRecords, planMigration, verifyMigration} from '../../src/migrate/migrate.js'
+import {jsonBackend} from '../../src/plugins/json/index.js'
+import {sqliteBackend} from '../../src/plugins/sqlite/index.js'
+import {variedClients} from '../helpers/varied-clients.js'
+
+const context = {paths: {home: '', dataDir: '', configDir: '', stateDir: ''}, mode: 'write' as const, warn() {}}
+
+describe('migrate pipeline', function () {
+  this.timeout(60_000)
+  let dir: string
+  let stores: ClientStore[]
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'hivemind-migrate-'))
+    stores = []
+  })
+
+  afterEach(async () => {
+    for (const store of stores) await store.close()
+    rmSync(dir, {recursive: true, force: true})
+  })
+
+  async function json(name: string): Promise<ClientStore> {
+    const store = await jsonBackend.create({path: path.join(dir, `${name}.json`), lockStaleMs: 2000, lockWaitMs: 30_000}, context)
+    await store.open()
+    stores.push(store)
+    return store
+  }
+
+  async function sqlite(name: string): Promise<ClientStore> {
+    const store = await sqliteBackend.create({path: path.join(dir, `${name}.db`), busyTimeoutMs: 10_000}, context)
+    await store.open()
+    stores.push(store)
+    return store
+  }
+
+  /** A source holding `records`, a target holding a verified copy, and the plan of that copy. */
+  async function migrated(records: ClientRecord[]) {
+    const source = await json('source')
+    await source.putMany!(records)
+    const target = await sqlite('target')
+    const plan = await planMigration(source, target)
+    await copyRecords(target, plan.toCopy, 7, () => {})
+    return {source, target, plan}
+  }
+
+  it('verifies a faithful copy from the plan, without the source having changed', async () => {
+    const {source, target, plan} = await migrated(variedClients(60))
+    expect(plan.sourceRecords).to.have.length(60)
+    const verification = await verifyMigration(source, target, new Set(), plan)
+    expect(verification).to.deep.include({ok: true, sourceCount: 60, targetCount: 60, missing: [], extra: [], different: [], sourceChanged: false})
+  })
+
+  it('reports a target record changed after the copy, naming the field', async () => {
+    const {source, target, plan} = await migrated(variedClients(30))
+    await target.update(12, {name: 'someone else'})
+    const verification = await verifyMigration(source, target, new Set(), plan)
+    expect(verification.ok).to.equal(false)
+    expect(verification.different).to.deep.equal([{client_id: 12, fields: ['name']}])
+  })
+
+  it('reports missing and unexpected records and a count mismatch', async () => {
+    const records = variedClients(30)
+    const source = await json('source')
+    await source.putMany!(records)
+    const target = await sqlite('target')
+    const plan = await planMigration(source, target)
+    await copyRecords(target, plan.toCopy.filter((record) => record.client_id !== 5), 100, () => {})
+    await target.put(buildClient(99, {api_key: 'not-from-the-source'}))
+    const verification = await verifyMigration(source, target, new Set(), plan)
+    expect(verification).to.deep.include({ok: false, sourceCount: 30, targetCount: 30, missing: [5], extra: [99], different: []})
+  })
+
+  it('re-reads a source that changed after the plan: the target must hold what the source holds now', async () => {
+    const {source, target, plan} = await migrated(variedClients(20))
+    await source.put(buildClient(21, {api_key: 'written-while-migrating'}))
+    const verification = await verifyMigration(source, target, new Set(), plan)
+    expect(verification).to.deep.include({ok: false, sourceChanged: true, sourceCount: 21, missing: [21]})
+  })
+
+  it('a --merge keeps the target\'s own records: present is fine, gone is missing', async () => {
+    const records = variedClients(10)
+    const source = await json('source')
+    await source.putMany!(records)
+    const target = await sqlite('target')
+    await target.put(buildClient(50, {api_key: 'target-only'}))
+    const plan = await planMigration(source, target)
+    expect(plan.extra).to.deep.equal([50])
+    await copyRecords(target, plan.toCopy, 3, () => {})
+    expect((await verifyMigration(source, target, new Set(plan.extra), plan)).ok).to.equal(true)
+    expect((await verifyMigration(source, target, new Set([50, 51]), plan)).missing).to.deep.equal([51])
+  })
+
+  it('hands the target copies: a target editing what it is given cannot hide the edit from verification', async () => {
+    const records = variedClients(5)
+    const source = await json('source')
+    await source.putMany!(records)
+    const inner = await sqlite('target')
+    // A real store behind a wrapper that "normalises" names in place before storing them.
+    const target: ClientStore = Object.assign(Object.create(inner) as ClientStore, {
+      async putMany(clients: readonly ClientRecord[]) {
+        for (const client of clients) client.name = client.name.toUpperCase()
+        await inner.putMany!(clients)
+      },
+    })
+    const plan = await planMigration(source, target)
+    await copyRecords(target, plan.toCopy, 100, () => {})
+    const verification = await verifyMigration(source, inner, new Set(), plan)
+    expect(verification.ok).to.equal(false)
+    expect(verification.different.map((item) => item.fields)).to.deep.include(['name'])
+  })
+
+  it('sameClient agrees with canonical JSON equality', () => {
+    const records = variedClients(40)
+    const variants: ClientRecord[] = []
+    for (const record of records) {
+      variants.push(
+        record,
+        structuredClone(record),
+        {...record, metadata: Object.fromEntries(Object.entries(record.metadata).reverse())},
+        {...record, metadata: {...record.metadata, extra: 1}},
+        {...record, allowed_types: [...record.allowed_types, 'x']},
+        {...record, allowed_types: [...record.allowed_types].reverse()},
+        {...record, last_seen: record.last_seen + 0.5},
+        {...record, password: record.password === null ? '' : null},
+        {...record, is_admin: !record.is_admin},
+        {...record, metadata: {}},
+      )
+    }
+    let equalPairs = 0
+    for (let i = 0; i < variants.length; i++) {
+      for (const j of [i, i + 1, i + 2, i + 9, i + 10]) {
+        const a = variants[i]!
+        const b = variants[j % variants.length]!
+        const expected = canonicalJson(a) === canonicalJson(b)
+        if (expected) equalPairs++
+        expect(sameClient(a, b), `${i} vs ${j}`).to.equal(expected)
+      }
+    }
+    expect(equalPairs).to.be.greaterThan(variants.length)
+  })
+})
