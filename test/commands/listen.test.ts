@@ -13,6 +13,7 @@ import {HiveTestClient} from '../helpers/hive-client.js'
 import {type ListenerProcess, startListener} from '../helpers/listener-process.js'
 import {type CliSandbox, createSandbox, runCli} from '../helpers/sandbox.js'
 import {startRedisServer} from '../helpers/redis-server.js'
+import {canHoldRecoveryLock, holdRecoveryLock} from '../helpers/sqlite-recovery-lock.js'
 
 interface Added {
   client_id: number
@@ -155,6 +156,52 @@ describe('hivemind-core listen (built CLI)', function () {
       clients.push(recovered)
       expect(listener.stderr()).not.to.contain(added.api_key)
       expect(await listener.stop('SIGTERM')).to.equal(0)
+    })
+  })
+
+  describe('with the SQLite file locked by another process while serving (R6)', function () {
+    it('reports "store unavailable" (1013) while a WAL recovery holds the locks, never "invalid key", and recovers when it ends', async function () {
+      if (!canHoldRecoveryLock()) {
+        console.warn('    (skipped: python3 is needed to hold SQLite\'s fcntl locks)')
+        this.skip()
+      }
+      const file = path.join(sandbox.home, 'clients.db')
+      const env = {...sandbox.env, HIVEMIND_DB_BACKEND: 'sqlite', HIVEMIND_DB_PATH: file}
+      const enrolled = await runCli(['add-client', '--json', '--quiet', '--name', 'r6'], {cwd: sandbox.home, env})
+      expect(enrolled.code, enrolled.stderr).to.equal(0)
+      const added = JSON.parse(enrolled.stdout) as Added
+      // A short busy timeout through the normal option: each lookup waits for it before failing.
+      listener = await startListener(['--agent-url', bus.url, '--log-level', 'debug', '--db-option', 'busyTimeoutMs=300'], {env, cwd: sandbox.home})
+      const first = await connect(added)
+
+      const lock = await holdRecoveryLock(file)
+      let released = false
+      try {
+        for (let attempt = 0; attempt < 2; attempt++) {
+          const during = await HiveTestClient.open({port: listener.port, accessKey: added.api_key})
+          clients.push(during)
+          const closed = await during.waitClosed()
+          expect(closed.code).to.equal(1013)
+          expect(closed.reason).to.match(/store unavailable/)
+        }
+        // The established satellite is not disconnected by the outage, and the listener is up.
+        expect(first.closed).to.equal(undefined)
+        expect(listener.child.exitCode).to.equal(null)
+        await lock.release()
+        released = true
+      } finally {
+        if (!released) await lock.release()
+      }
+
+      // The lock is gone: the same key authenticates again without a restart.
+      const recovered = await HiveTestClient.connect({port: listener.port, accessKey: added.api_key, password: added.password, timeoutMs: 5000})
+      clients.push(recovered)
+      expect(listener.stderr()).to.contain('"auth.store_unavailable"')
+      expect(listener.stderr()).not.to.contain(added.api_key)
+      expect(await listener.stop('SIGTERM')).to.equal(0)
+      // Nothing was lost: the record is still there, and the file is sound.
+      const shown = await runCli(['show-client', String(added.client_id), '--json', '--quiet'], {cwd: sandbox.home, env})
+      expect(shown.code, shown.stderr).to.equal(0)
     })
   })
 
