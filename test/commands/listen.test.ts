@@ -3,11 +3,12 @@
  * the real add-client, a satellite speaking the wire protocol, a fake OVOS bus, delete-client from
  * another process, signals. (npm run build first; npm test does.)
  */
-import {writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {expect} from 'chai'
 
+import {createTestPki, type TestPki} from '../helpers/certs.js'
 import {FakeBus} from '../helpers/fake-bus.js'
 import {HiveTestClient} from '../helpers/hive-client.js'
 import {type ListenerProcess, startListener} from '../helpers/listener-process.js'
@@ -124,9 +125,76 @@ describe('hivemind-core listen (built CLI)', function () {
     expect(result.stderr).not.to.match(/\n\s+at /)
   })
 
-  it('rejects --ssl without a certificate as a usage error', async () => {
-    const result = await sandbox.run(['listen', '--ssl', '--port', '0'])
-    expect(result.code).to.equal(2)
+  describe('over TLS (--ssl --cert --key)', function () {
+    let pki: TestPki | undefined
+
+    before(function () {
+      try {
+        pki = createTestPki()
+      } catch (error) {
+        console.warn(`    (TLS tests skipped, openssl failed: ${(error as Error).message.split('\n')[0]})`)
+        this.skip()
+      }
+    })
+
+    after(() => pki?.cleanup())
+
+    it('serves wss:// with the given certificate: a satellite trusting it completes the handshake and relays a message', async () => {
+      const kitchen = await add('--name', 'kitchen')
+      listener = await startListener(['--agent-url', bus.url, '--ssl', '--cert', pki!.serverCert, '--key', pki!.serverKey], {env: sandbox.env, cwd: sandbox.home})
+      expect(listener.stderr()).to.match(/"event":"listener.started".*"tls":true/)
+      const satellite = await HiveTestClient.connect({port: listener.port, accessKey: kitchen.api_key, password: kitchen.password, ca: readFileSync(pki!.ca)})
+      clients.push(satellite)
+      expect(satellite.socket.url).to.match(/^wss:\/\//)
+      await bus.until(() => bus.connections > 0)
+      bus.onMessage = (message) => bus.reply(message, 'speak', {utterance: 'over tls'})
+      satellite.sendBus('recognizer_loop:utterance', {utterances: ['are we private']})
+      expect((await bus.waitFor('recognizer_loop:utterance')).data.utterances).to.deep.equal(['are we private'])
+      await satellite.waitFor((f) => f.encrypted && f.message.payload?.data?.utterance === 'over tls')
+
+      // A client that does not trust the certificate gets no connection at all.
+      let refused: unknown
+      try {
+        const untrusting = await HiveTestClient.open({port: listener.port, accessKey: kitchen.api_key, ca: readFileSync(pki!.otherCa)})
+        clients.push(untrusting)
+      } catch (error) {
+        refused = error
+      }
+      expect(String(refused)).to.match(/certificate/i)
+      expect(await listener.stop('SIGTERM')).to.equal(0)
+    })
+
+    it('a missing, unreadable, non-PEM or mismatched certificate or key: one line naming the file, exit 1, no stack trace, the store never opened', async () => {
+      const cases: Array<{args: string[]; says: RegExp}> = [
+        {args: ['--cert', path.join(pki!.dir, 'missing.pem'), '--key', pki!.serverKey], says: /--cert .*missing\.pem cannot be read \(no such file\)/},
+        {args: ['--cert', pki!.serverCert, '--key', pki!.dir], says: /--key .* cannot be read \(is a directory\)/},
+        {args: ['--cert', pki!.serverKey, '--key', pki!.serverKey], says: /--cert .*server\.key is not a PEM certificate/},
+        {args: ['--cert', pki!.serverCert, '--key', pki!.serverCert], says: /--key .*server\.pem is not a PEM private key/},
+        {args: ['--cert', pki!.serverCert, '--key', pki!.otherCaKey], says: /--key .*other-ca\.key does not belong to the certificate in --cert .*server\.pem/},
+      ]
+      for (const {args, says} of cases) {
+        // eslint-disable-next-line no-await-in-loop -- one listen at a time, each must exit by itself
+        const result = await sandbox.run(['listen', '--host', '127.0.0.1', '--port', '0', '--ssl', ...args])
+        expect(result.code, result.stderr).to.equal(1)
+        const error = result.stderr.split('\n').filter((line) => line.startsWith('Error:'))
+        expect(error, result.stderr).to.have.length(1)
+        expect(error[0]).to.match(says)
+        expect(result.stderr).not.to.match(/\n\s+at /)
+        // Checked before the database: nothing opened, nothing created.
+        expect(result.stderr).not.to.contain('Database:')
+      }
+      expect(sandbox.exists('.local/share/hivemind-core/clients.db')).to.equal(false)
+    })
+
+    it('--ssl without --cert and --key is a usage error that says what is missing (exit 2)', async () => {
+      for (const args of [[], ['--cert', pki!.serverCert], ['--key', pki!.serverKey]]) {
+        // eslint-disable-next-line no-await-in-loop
+        const result = await sandbox.run(['listen', '--ssl', '--port', '0', ...args])
+        expect(result.code).to.equal(2)
+        expect(result.stderr).to.contain('--ssl needs --cert and --key')
+        expect(result.stderr).not.to.match(/\n\s+at /)
+      }
+    })
   })
 
   describe('with the JSON file broken by another tool while serving (R6)', function () {

@@ -23,9 +23,9 @@ export interface Closed {
 }
 
 /** Builds the URL of a hub with credentials (raw base64, NOT percent-encoded, like real clients). */
-export function hubUrl(port: number, accessKey: string | undefined, userAgent = 'test-satellite'): string {
-  if (accessKey === undefined) return `ws://127.0.0.1:${port}`
-  return `ws://127.0.0.1:${port}/?authorization=${Buffer.from(`${userAgent}:${accessKey}`, 'utf8').toString('base64')}`
+export function hubUrl(port: number, accessKey: string | undefined, userAgent = 'test-satellite', scheme: 'ws' | 'wss' = 'ws'): string {
+  if (accessKey === undefined) return `${scheme}://127.0.0.1:${port}`
+  return `${scheme}://127.0.0.1:${port}/?authorization=${Buffer.from(`${userAgent}:${accessKey}`, 'utf8').toString('base64')}`
 }
 
 // --- encodings (independent of src/server/encodings.ts) --------------------------------------
@@ -157,6 +157,8 @@ export interface ConnectOptions {
   timeoutMs?: number
   /** Source address (e.g. 127.0.0.2, to look like another host on loopback). */
   localAddress?: string
+  /** Connect over wss://, trusting only this CA certificate (PEM). */
+  ca?: string | Buffer
   /** PBKDF2 iterations, the hub's `kdfIterations` (default 100000, the protocol's; lowered only by benchmarks). */
   kdfIterations?: number
 }
@@ -183,8 +185,8 @@ export class HiveTestClient {
   }
 
   static open(options: ConnectOptions): Promise<HiveTestClient> {
-    const url = options.url ?? hubUrl(options.port, options.accessKey)
-    const socket = new WebSocket(url, options.localAddress ? {localAddress: options.localAddress} : {})
+    const url = options.url ?? hubUrl(options.port, options.accessKey, undefined, options.ca ? 'wss' : 'ws')
+    const socket = new WebSocket(url, {...(options.localAddress ? {localAddress: options.localAddress} : {}), ...(options.ca ? {ca: options.ca} : {})})
     const client = new HiveTestClient(socket, options)
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve(client))
