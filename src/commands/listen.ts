@@ -7,6 +7,7 @@ import {AUTH_LIMITER_DEFAULTS, AuthFailureLimiter} from '../server/auth-limiter.
 import {HANDSHAKE_GATE_DEFAULTS, HandshakeGate} from '../server/handshake-gate.js'
 import {createLogger, LOG_LEVELS, type LogLevel} from '../server/logger.js'
 import {DEFAULT_MAX_PAYLOAD, HiveServer} from '../server/server.js'
+import {loadTlsMaterial} from '../server/tls-files.js'
 
 export default class Listen extends StoreCommand {
   static override summary = 'Serve satellites: authenticate them against the client database and relay their messages to the agent bus.'
@@ -46,6 +47,8 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
     const {flags} = await this.parse(Listen)
     if (flags.ssl && (!flags.cert || !flags.key)) throw new UsageError('--ssl needs --cert and --key')
     if (!flags.ssl && (flags.cert || flags.key)) throw new UsageError('--cert and --key only apply with --ssl')
+    // Before the store is opened: a bad certificate must not cost a database open (or a lock).
+    const tls = flags.ssl ? loadTlsMaterial(flags.cert!, flags.key!) : undefined
     const logger = createLogger(flags['log-level'] as LogLevel)
     // 'write': last_seen is written, and a database that does not exist yet is created where
     // add-client will create it, so clients added later are seen without a restart.
@@ -66,7 +69,7 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
           host: settings.listen.host.value,
           port: settings.listen.port.value,
           agentUrl: settings.agent.url.value,
-          tls: flags.ssl ? {cert: flags.cert!, key: flags.key!} : undefined,
+          tls,
           binarize: flags.binarize,
           policy: {clientBroadcast: flags['client-broadcast']},
           lastSeenIntervalMs: flags['last-seen-interval'] * 1000,
@@ -78,7 +81,7 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
           const code = (error as NodeJS.ErrnoException).code
           throw new HivemindError('INVALID_INPUT', `cannot listen on ${settings.listen.host.value}:${settings.listen.port.value}${code ? ` (${code})` : ''}`, {
             cause: error,
-            suggestion: code === 'EADDRINUSE' ? 'another process uses that port: pick another with --port' : 'check --host / --port and --cert / --key',
+            suggestion: code === 'EADDRINUSE' ? 'another process uses that port: pick another with --port' : 'check --host / --port',
           })
         }
         await new Promise<void>((resolve) => {

@@ -84,6 +84,9 @@ const BINARY_CODES: Partial<Record<MessageType, number>> = {
   shake: 0, bus: 1, shared_bus: 2, broadcast: 3, propagate: 4, escalate: 5, hello: 6, query: 7, cascade: 8, ping: 9, rendezvous: 10, bin: 12,
 }
 const TYPES_BY_CODE = new Map(Object.entries(BINARY_CODES).map(([type, code]) => [code, type as MessageType]))
+// Read only: the Python client (hivemind_bus_client) writes 11 for `3rdparty` and for any type it
+// has no code for. protocol.md lists no 11, so we never write it (such messages go as JSON).
+TYPES_BY_CODE.set(11, '3rdparty')
 
 /** The protocol version written in the bitstring. */
 export const BITSTRING_PROTOCOL_VERSION = 1
@@ -173,7 +176,14 @@ export function toBitstring(message: HiveMessage): Buffer | undefined {
   return writer.buffer
 }
 
-/** Reads a bitstring. A `bin` message keeps its raw payload (a Buffer) and sub-type in metadata. */
+/**
+ * Reads a bitstring. A `bin` message keeps its raw payload (a Buffer) and sub-type in metadata.
+ *
+ * The `compressed` bit means zlib (RFC 1950) on the metadata bytes AND on a JSON payload — what
+ * both real clients write and read (hivemind_bus_client's cast2bytes/bytes2str, HiveMind-js's
+ * decodeBitstring); a `bin` payload is raw bytes and never compressed. protocol.md §4 only says
+ * "a compressed bit (zlib)"; the clients are the reference for what it covers.
+ */
 export function fromBitstring(data: Buffer, maxInflated: number): HiveMessage {
   const reader = new BitReader(data)
   while (reader.bits(1) === 0) {
@@ -185,24 +195,29 @@ export function fromBitstring(data: Buffer, maxInflated: number): HiveMessage {
   if (!type) throw new MessageFormatError('unknown binary type code')
   const compressed = reader.bits(1) === 1
   const metaLength = reader.bits(8)
-  let metadata: unknown
-  try {
-    metadata = metaLength === 0 ? {} : JSON.parse(reader.bytes(metaLength).toString('utf8'))
-  } catch (error) {
-    throw error instanceof MessageFormatError ? error : new MessageFormatError('metadata is not JSON')
-  }
-  const binType = type === 'bin' ? reader.bits(4) : undefined
-  let payload = reader.rest()
-  if (compressed) {
+  const inflate = (bytes: Buffer): Buffer => {
     try {
-      payload = inflateSync(payload, {maxOutputLength: maxInflated})
+      // Bounded: a few KiB of zlib must not become gigabytes in memory.
+      return inflateSync(bytes, {maxOutputLength: maxInflated})
     } catch {
       throw new MessageFormatError('bad compressed payload')
     }
   }
-  if (type === 'bin') {
-    return toHiveMessage({msg_type: 'bin', payload, metadata: {...(isObject(metadata) ? metadata : {}), bin_type: binType}})
+  let metadata: unknown = {}
+  if (metaLength > 0) {
+    const raw = reader.bytes(metaLength)
+    const text = (compressed ? inflate(raw) : raw).toString('utf8')
+    try {
+      metadata = JSON.parse(text)
+    } catch {
+      throw new MessageFormatError('metadata is not JSON')
+    }
   }
+  if (type === 'bin') {
+    const binType = reader.bits(4)
+    return toHiveMessage({msg_type: 'bin', payload: reader.rest(), metadata: {...(isObject(metadata) ? metadata : {}), bin_type: binType}})
+  }
+  const payload = compressed ? inflate(reader.rest()) : reader.rest()
   let inner: unknown
   try {
     inner = JSON.parse(payload.toString('utf8'))

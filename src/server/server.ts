@@ -3,7 +3,6 @@
  * permissions, live changes, last_seen) and to the agent bus. `hivemind-core listen` builds one
  * from resolved settings; tests build one directly on a real store.
  */
-import {readFileSync} from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
 import type {AddressInfo} from 'node:net'
@@ -24,6 +23,7 @@ import {type BusMessage, type HiveMessage, isObject, toBusMessage} from './messa
 import {destinations, mayReceive, type PermissionPolicy} from './permissions.js'
 import {DEFAULT_POLL_INTERVAL_MS, RevisionPoller} from './revision-poller.js'
 import {CLOSE, type Hub, Session} from './session.js'
+import type {TlsMaterial} from './tls-files.js'
 
 /** Everything the listener can be told. Defaults in brackets. */
 export interface ListenerOptions {
@@ -35,8 +35,8 @@ export interface ListenerOptions {
   port: number
   /** OpenVoiceOS message bus URL. */
   agentUrl: string
-  /** Serve wss:// with these PEM files. */
-  tls?: {cert: string; key: string}
+  /** Serve wss:// with this certificate and key (PEM contents; see loadTlsMaterial). */
+  tls?: TlsMaterial
   /** Advertise and accept binary frames [false]. */
   binarize?: boolean
   /** Encodings and ciphers allowed, in order of preference [all supported]. */
@@ -117,7 +117,7 @@ export class HiveServer implements Hub {
   /** Starts serving; resolves with the bound address. */
   async start(): Promise<AddressInfo> {
     const {tls} = this.options
-    const server = tls ? https.createServer({cert: readFileSync(tls.cert), key: readFileSync(tls.key)}) : http.createServer()
+    const server = tls ? https.createServer({cert: tls.cert, key: tls.key}) : http.createServer()
     server.on('request', (_request, response) => {
       response.writeHead(426, {'content-type': 'text/plain'}).end('HiveMind: WebSocket only\n')
     })

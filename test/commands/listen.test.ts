@@ -3,16 +3,18 @@
  * the real add-client, a satellite speaking the wire protocol, a fake OVOS bus, delete-client from
  * another process, signals. (npm run build first; npm test does.)
  */
-import {writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {expect} from 'chai'
 
+import {createTestPki, type TestPki} from '../helpers/certs.js'
 import {FakeBus} from '../helpers/fake-bus.js'
 import {HiveTestClient} from '../helpers/hive-client.js'
 import {type ListenerProcess, startListener} from '../helpers/listener-process.js'
 import {type CliSandbox, createSandbox, runCli} from '../helpers/sandbox.js'
 import {startRedisServer} from '../helpers/redis-server.js'
+import {canHoldRecoveryLock, holdRecoveryLock} from '../helpers/sqlite-recovery-lock.js'
 
 interface Added {
   client_id: number
@@ -123,9 +125,76 @@ describe('hivemind-core listen (built CLI)', function () {
     expect(result.stderr).not.to.match(/\n\s+at /)
   })
 
-  it('rejects --ssl without a certificate as a usage error', async () => {
-    const result = await sandbox.run(['listen', '--ssl', '--port', '0'])
-    expect(result.code).to.equal(2)
+  describe('over TLS (--ssl --cert --key)', function () {
+    let pki: TestPki | undefined
+
+    before(function () {
+      try {
+        pki = createTestPki()
+      } catch (error) {
+        console.warn(`    (TLS tests skipped, openssl failed: ${(error as Error).message.split('\n')[0]})`)
+        this.skip()
+      }
+    })
+
+    after(() => pki?.cleanup())
+
+    it('serves wss:// with the given certificate: a satellite trusting it completes the handshake and relays a message', async () => {
+      const kitchen = await add('--name', 'kitchen')
+      listener = await startListener(['--agent-url', bus.url, '--ssl', '--cert', pki!.serverCert, '--key', pki!.serverKey], {env: sandbox.env, cwd: sandbox.home})
+      expect(listener.stderr()).to.match(/"event":"listener.started".*"tls":true/)
+      const satellite = await HiveTestClient.connect({port: listener.port, accessKey: kitchen.api_key, password: kitchen.password, ca: readFileSync(pki!.ca)})
+      clients.push(satellite)
+      expect(satellite.socket.url).to.match(/^wss:\/\//)
+      await bus.until(() => bus.connections > 0)
+      bus.onMessage = (message) => bus.reply(message, 'speak', {utterance: 'over tls'})
+      satellite.sendBus('recognizer_loop:utterance', {utterances: ['are we private']})
+      expect((await bus.waitFor('recognizer_loop:utterance')).data.utterances).to.deep.equal(['are we private'])
+      await satellite.waitFor((f) => f.encrypted && f.message.payload?.data?.utterance === 'over tls')
+
+      // A client that does not trust the certificate gets no connection at all.
+      let refused: unknown
+      try {
+        const untrusting = await HiveTestClient.open({port: listener.port, accessKey: kitchen.api_key, ca: readFileSync(pki!.otherCa)})
+        clients.push(untrusting)
+      } catch (error) {
+        refused = error
+      }
+      expect(String(refused)).to.match(/certificate/i)
+      expect(await listener.stop('SIGTERM')).to.equal(0)
+    })
+
+    it('a missing, unreadable, non-PEM or mismatched certificate or key: one line naming the file, exit 1, no stack trace, the store never opened', async () => {
+      const cases: Array<{args: string[]; says: RegExp}> = [
+        {args: ['--cert', path.join(pki!.dir, 'missing.pem'), '--key', pki!.serverKey], says: /--cert .*missing\.pem cannot be read \(no such file\)/},
+        {args: ['--cert', pki!.serverCert, '--key', pki!.dir], says: /--key .* cannot be read \(is a directory\)/},
+        {args: ['--cert', pki!.serverKey, '--key', pki!.serverKey], says: /--cert .*server\.key is not a PEM certificate/},
+        {args: ['--cert', pki!.serverCert, '--key', pki!.serverCert], says: /--key .*server\.pem is not a PEM private key/},
+        {args: ['--cert', pki!.serverCert, '--key', pki!.otherCaKey], says: /--key .*other-ca\.key does not belong to the certificate in --cert .*server\.pem/},
+      ]
+      for (const {args, says} of cases) {
+        // eslint-disable-next-line no-await-in-loop -- one listen at a time, each must exit by itself
+        const result = await sandbox.run(['listen', '--host', '127.0.0.1', '--port', '0', '--ssl', ...args])
+        expect(result.code, result.stderr).to.equal(1)
+        const error = result.stderr.split('\n').filter((line) => line.startsWith('Error:'))
+        expect(error, result.stderr).to.have.length(1)
+        expect(error[0]).to.match(says)
+        expect(result.stderr).not.to.match(/\n\s+at /)
+        // Checked before the database: nothing opened, nothing created.
+        expect(result.stderr).not.to.contain('Database:')
+      }
+      expect(sandbox.exists('.local/share/hivemind-core/clients.db')).to.equal(false)
+    })
+
+    it('--ssl without --cert and --key is a usage error that says what is missing (exit 2)', async () => {
+      for (const args of [[], ['--cert', pki!.serverCert], ['--key', pki!.serverKey]]) {
+        // eslint-disable-next-line no-await-in-loop
+        const result = await sandbox.run(['listen', '--ssl', '--port', '0', ...args])
+        expect(result.code).to.equal(2)
+        expect(result.stderr).to.contain('--ssl needs --cert and --key')
+        expect(result.stderr).not.to.match(/\n\s+at /)
+      }
+    })
   })
 
   describe('with the JSON file broken by another tool while serving (R6)', function () {
@@ -155,6 +224,52 @@ describe('hivemind-core listen (built CLI)', function () {
       clients.push(recovered)
       expect(listener.stderr()).not.to.contain(added.api_key)
       expect(await listener.stop('SIGTERM')).to.equal(0)
+    })
+  })
+
+  describe('with the SQLite file locked by another process while serving (R6)', function () {
+    it('reports "store unavailable" (1013) while a WAL recovery holds the locks, never "invalid key", and recovers when it ends', async function () {
+      if (!canHoldRecoveryLock()) {
+        console.warn('    (skipped: python3 is needed to hold SQLite\'s fcntl locks)')
+        this.skip()
+      }
+      const file = path.join(sandbox.home, 'clients.db')
+      const env = {...sandbox.env, HIVEMIND_DB_BACKEND: 'sqlite', HIVEMIND_DB_PATH: file}
+      const enrolled = await runCli(['add-client', '--json', '--quiet', '--name', 'r6'], {cwd: sandbox.home, env})
+      expect(enrolled.code, enrolled.stderr).to.equal(0)
+      const added = JSON.parse(enrolled.stdout) as Added
+      // A short busy timeout through the normal option: each lookup waits for it before failing.
+      listener = await startListener(['--agent-url', bus.url, '--log-level', 'debug', '--db-option', 'busyTimeoutMs=300'], {env, cwd: sandbox.home})
+      const first = await connect(added)
+
+      const lock = await holdRecoveryLock(file)
+      let released = false
+      try {
+        for (let attempt = 0; attempt < 2; attempt++) {
+          const during = await HiveTestClient.open({port: listener.port, accessKey: added.api_key})
+          clients.push(during)
+          const closed = await during.waitClosed()
+          expect(closed.code).to.equal(1013)
+          expect(closed.reason).to.match(/store unavailable/)
+        }
+        // The established satellite is not disconnected by the outage, and the listener is up.
+        expect(first.closed).to.equal(undefined)
+        expect(listener.child.exitCode).to.equal(null)
+        await lock.release()
+        released = true
+      } finally {
+        if (!released) await lock.release()
+      }
+
+      // The lock is gone: the same key authenticates again without a restart.
+      const recovered = await HiveTestClient.connect({port: listener.port, accessKey: added.api_key, password: added.password, timeoutMs: 5000})
+      clients.push(recovered)
+      expect(listener.stderr()).to.contain('"auth.store_unavailable"')
+      expect(listener.stderr()).not.to.contain(added.api_key)
+      expect(await listener.stop('SIGTERM')).to.equal(0)
+      // Nothing was lost: the record is still there, and the file is sound.
+      const shown = await runCli(['show-client', String(added.client_id), '--json', '--quiet'], {cwd: sandbox.home, env})
+      expect(shown.code, shown.stderr).to.equal(0)
     })
   })
 

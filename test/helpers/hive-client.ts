@@ -4,6 +4,7 @@
  * encodings and bitstring, so a bug on one side cannot hide behind the same bug on the other.
  */
 import crypto from 'node:crypto'
+import zlib from 'node:zlib'
 
 import WebSocket from 'ws'
 
@@ -23,9 +24,9 @@ export interface Closed {
 }
 
 /** Builds the URL of a hub with credentials (raw base64, NOT percent-encoded, like real clients). */
-export function hubUrl(port: number, accessKey: string | undefined, userAgent = 'test-satellite'): string {
-  if (accessKey === undefined) return `ws://127.0.0.1:${port}`
-  return `ws://127.0.0.1:${port}/?authorization=${Buffer.from(`${userAgent}:${accessKey}`, 'utf8').toString('base64')}`
+export function hubUrl(port: number, accessKey: string | undefined, userAgent = 'test-satellite', scheme: 'ws' | 'wss' = 'ws'): string {
+  if (accessKey === undefined) return `${scheme}://127.0.0.1:${port}`
+  return `${scheme}://127.0.0.1:${port}/?authorization=${Buffer.from(`${userAgent}:${accessKey}`, 'utf8').toString('base64')}`
 }
 
 // --- encodings (independent of src/server/encodings.ts) --------------------------------------
@@ -98,16 +99,28 @@ export function makeEnvelope(password: string, iv = crypto.randomBytes(8)): {iv:
 
 // --- bitstring (protocol.md §4) ------------------------------------------------------------
 
-const TYPE_CODES: Record<string, number> = {shake: 0, bus: 1, shared_bus: 2, broadcast: 3, propagate: 4, escalate: 5, hello: 6, query: 7, cascade: 8, ping: 9, rendezvous: 10, bin: 12}
+// 11 is not in protocol.md: the Python client writes it for `3rdparty` (and types it has no code for).
+const TYPE_CODES: Record<string, number> = {shake: 0, bus: 1, shared_bus: 2, broadcast: 3, propagate: 4, escalate: 5, hello: 6, query: 7, cascade: 8, ping: 9, rendezvous: 10, '3rdparty': 11, bin: 12}
 
-/** Encodes a HiveMessage as a bitstring (as a '0'/'1' string first: slow and obviously right). */
-export function bitstring(message: Record<string, any>, options: {versioned?: boolean} = {}): Buffer {
+/**
+ * Encodes a HiveMessage as a bitstring (as a '0'/'1' string first: slow and obviously right).
+ * `compressed`: the metadata bytes and the payload are zlib streams (RFC 1950), as the Python
+ * client writes them by default. `rawMetadata` / `rawPayload` put given bytes in place of the
+ * JSON (for frames that must be rejected).
+ */
+export function bitstring(message: Record<string, any>, options: {versioned?: boolean; compressed?: boolean; rawMetadata?: Buffer; rawPayload?: Buffer; binType?: number} = {}): Buffer {
   const versioned = options.versioned ?? true
-  const meta = Buffer.from(JSON.stringify(message.metadata ?? {}), 'utf8')
-  const payload = Buffer.from(JSON.stringify(message.payload ?? null), 'utf8')
+  const compressed = options.compressed ?? false
+  const squeeze = (bytes: Buffer) => (compressed ? zlib.deflateSync(bytes) : bytes)
+  const meta = options.rawMetadata ?? squeeze(Buffer.from(JSON.stringify(message.metadata ?? {}), 'utf8'))
+  // A `bin` payload is raw bytes, never compressed; the others are the JSON of the inner payload.
+  const isBin = message.msg_type === 'bin'
+  const payload = options.rawPayload ?? (isBin ? Buffer.from(message.payload) : squeeze(Buffer.from(JSON.stringify(message.payload ?? null), 'utf8')))
+  if (meta.length > 255) throw new Error('metadata longer than 255 bytes has no bitstring form')
   const bin = (value: number, width: number) => value.toString(2).padStart(width, '0')
-  let bits = '1' + (versioned ? '1' + bin(1, 8) : '0') + bin(TYPE_CODES[message.msg_type]!, 5) + '0' + bin(meta.length, 8)
+  let bits = '1' + (versioned ? '1' + bin(1, 8) : '0') + bin(TYPE_CODES[message.msg_type]!, 5) + (compressed ? '1' : '0') + bin(meta.length, 8)
   for (const byte of meta) bits += bin(byte, 8)
+  if (isBin) bits += bin(options.binType ?? 0, 4)
   for (const byte of payload) bits += bin(byte, 8)
   bits = bits.padStart(Math.ceil(bits.length / 8) * 8, '0')
   const out = Buffer.alloc(bits.length / 8)
@@ -115,6 +128,7 @@ export function bitstring(message: Record<string, any>, options: {versioned?: bo
   return out
 }
 
+/** Decodes a bitstring (JSON types only), honouring the `compressed` bit. */
 export function unbitstring(data: Buffer): Record<string, any> {
   let bits = ''
   for (const byte of data) bits += byte.toString(2).padStart(8, '0')
@@ -127,16 +141,17 @@ export function unbitstring(data: Buffer): Record<string, any> {
   if (take(1) === 1) take(8)
   const code = take(5)
   const msgType = Object.keys(TYPE_CODES).find((key) => TYPE_CODES[key] === code)
-  take(1)
+  const compressed = take(1) === 1
   const metaLength = take(8)
   const bytes = (count: number) => {
     const out = Buffer.alloc(count)
     for (let i = 0; i < count; i++) out[i] = take(8)
     return out
   }
-  const metadata = metaLength ? JSON.parse(bytes(metaLength).toString('utf8')) : {}
-  const payload = JSON.parse(bytes(Math.floor((bits.length - at) / 8)).toString('utf8'))
-  return {msg_type: msgType, payload, metadata}
+  const readText = (raw: Buffer) => (compressed ? zlib.inflateSync(raw) : raw).toString('utf8')
+  const metadata = metaLength ? JSON.parse(readText(bytes(metaLength))) : {}
+  const payload = JSON.parse(readText(bytes(Math.floor((bits.length - at) / 8))))
+  return {msg_type: msgType, payload, metadata, compressed}
 }
 
 // --- the client ---------------------------------------------------------------------------
@@ -157,6 +172,8 @@ export interface ConnectOptions {
   timeoutMs?: number
   /** Source address (e.g. 127.0.0.2, to look like another host on loopback). */
   localAddress?: string
+  /** Connect over wss://, trusting only this CA certificate (PEM). */
+  ca?: string | Buffer
   /** PBKDF2 iterations, the hub's `kdfIterations` (default 100000, the protocol's; lowered only by benchmarks). */
   kdfIterations?: number
 }
@@ -183,8 +200,8 @@ export class HiveTestClient {
   }
 
   static open(options: ConnectOptions): Promise<HiveTestClient> {
-    const url = options.url ?? hubUrl(options.port, options.accessKey)
-    const socket = new WebSocket(url, options.localAddress ? {localAddress: options.localAddress} : {})
+    const url = options.url ?? hubUrl(options.port, options.accessKey, undefined, options.ca ? 'wss' : 'ws')
+    const socket = new WebSocket(url, {...(options.localAddress ? {localAddress: options.localAddress} : {}), ...(options.ca ? {ca: options.ca} : {})})
     const client = new HiveTestClient(socket, options)
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve(client))
@@ -272,10 +289,10 @@ export class HiveTestClient {
   }
 
   /** Sends an encrypted HiveMessage (binary when agreed, unless forced). */
-  send(message: Record<string, any>, options: {binary?: boolean; tagInCiphertext?: boolean} = {}): void {
+  send(message: Record<string, any>, options: {binary?: boolean; tagInCiphertext?: boolean; bits?: Parameters<typeof bitstring>[1]} = {}): void {
     const binary = options.binary ?? this.binary
     if (binary) {
-      const {ciphertext, tag, nonce} = encrypt(this.cipher, this.key!, bitstring(message))
+      const {ciphertext, tag, nonce} = encrypt(this.cipher, this.key!, bitstring(message, options.bits))
       this.socket.send(Buffer.concat([nonce, ciphertext, tag]), {binary: true})
       return
     }

@@ -9,7 +9,7 @@ import {expect} from 'chai'
 import {parseAuthorization} from '../../src/server/auth.js'
 import {base32Decode, base32Encode, decodeText, EncodingError} from '../../src/server/encodings.js'
 import {createEnvelope, handshakeSalt, verifyEnvelope} from '../../src/server/handshake.js'
-import {fromBitstring, hiveMessage, toBitstring} from '../../src/server/messages.js'
+import {fromBitstring, hiveMessage, MessageFormatError, toBitstring} from '../../src/server/messages.js'
 import {bitstring, unbitstring} from '../helpers/hive-client.js'
 
 describe('server codecs', () => {
@@ -39,6 +39,20 @@ describe('server codecs', () => {
       expect(decoded.msg_type).to.equal('propagate')
       expect(decoded.payload).to.deep.equal({msg_type: 'bus', payload: {type: 'x'}})
     }
+  })
+
+  it('the compressed bit covers metadata and a JSON payload, never a bin payload; code 11 reads as 3rdparty', () => {
+    const compressed = bitstring({msg_type: 'bus', payload: {type: 'speak', data: {utterance: 'zlib'}}, metadata: {lang: 'en'}}, {compressed: true, versioned: false})
+    expect(fromBitstring(compressed, 1024 * 1024)).to.deep.include({msg_type: 'bus', payload: {type: 'speak', data: {utterance: 'zlib'}}, metadata: {lang: 'en'}})
+    // Audio in a `bin` frame stays raw bytes even when the (metadata-only) compression is on.
+    const audio = Buffer.from([0x78, 0x9c, 0x00, 0xff, 0x10])
+    const bin = fromBitstring(bitstring({msg_type: 'bin', payload: audio, metadata: {rate: 16000}}, {compressed: true, binType: 1}), 1024 * 1024)
+    expect(Buffer.from(bin.payload as Buffer).equals(audio)).to.equal(true)
+    expect(bin.metadata).to.deep.equal({rate: 16000, bin_type: 1})
+    expect(fromBitstring(bitstring({msg_type: '3rdparty', payload: {x: 1}, metadata: {}}), 1024).msg_type).to.equal('3rdparty')
+    // An inflated size beyond the bound is refused, not allocated.
+    const bomb = bitstring({msg_type: 'bus', payload: 'x'.repeat(4096), metadata: {}}, {compressed: true})
+    expect(() => fromBitstring(bomb, 1024)).to.throw(MessageFormatError, 'bad compressed payload')
   })
 
   it('parses the authorization parameter as real clients send it', () => {

@@ -2,6 +2,8 @@
  * The handshake against the wire contract, with a test client that shares no code with the server:
  * every cipher × encoding, binarize, legacy crypto_key mode, and every way in that must fail.
  */
+import zlib from 'node:zlib'
+
 import {expect} from 'chai'
 
 import type {ClientStore} from '../../src/core/store.js'
@@ -85,6 +87,53 @@ describe('listener handshake', function () {
       expect(reply.binary).to.equal(true)
     })
   }
+
+  describe('compressed binary frames (the `compressed` bit: zlib on metadata and payload)', () => {
+    it('decodes and relays a compressed message, versioned or not; the reply in binary decodes in the client', async () => {
+      const client = await connect({port: hub.port, accessKey: KEY, password: PASSWORD, binarize: true})
+      for (const versioned of [false, true]) {
+        const marker = `zlib/${versioned}`
+        hub.bus.onMessage = (message) => {
+          if (message.data.marker === marker) hub.bus.reply(message, 'speak', {utterance: `re ${marker}`, long: 'é'.repeat(300)})
+        }
+        // What the Python client sends by default (compress=True): even `{}` metadata is a zlib stream.
+        const utterance = 'turn the kitchen lights on '.repeat(20)
+        client.send({msg_type: 'bus', payload: {type: 'recognizer_loop:utterance', data: {utterances: [utterance], marker}, context: {}}, metadata: {site: 'kitchen'}}, {bits: {compressed: true, versioned}})
+        await hub.bus.until(() => hub.bus.received.some((message) => message.data.marker === marker))
+        const forwarded = hub.bus.received.find((message) => message.data.marker === marker)!
+        expect(forwarded.data.utterances).to.deep.equal([utterance])
+        const reply = await client.waitFor((f) => f.encrypted && f.message.payload?.data?.utterance === `re ${marker}`)
+        expect(reply.binary).to.equal(true)
+        expect(reply.message.msg_type).to.equal('bus')
+        expect(reply.message.payload.data.long).to.equal('é'.repeat(300))
+      }
+      expect(hub.logs.some((line) => line.includes('"frame.bad"'))).to.equal(false)
+    })
+
+    it('rejects a bad compressed payload as the protocol says: dropped and counted, five close the connection with 1008', async () => {
+      const client = await connect({port: hub.port, accessKey: KEY, password: PASSWORD, binarize: true})
+      const bad: Array<NonNullable<Parameters<typeof client.send>[1]>['bits']> = [
+        // Not a zlib stream at all.
+        {compressed: true, rawPayload: Buffer.from('this is not zlib')},
+        // A valid stream cut short.
+        {compressed: true, rawPayload: zlib.deflateSync(Buffer.from(JSON.stringify({type: 'x', data: {marker: 'cut'}}))).subarray(0, 12)},
+        // Metadata that is not zlib under the compressed bit.
+        {compressed: true, rawMetadata: Buffer.from('{"plain":1}')},
+        // A zlib bomb: 64 MiB of zeros in a few KiB, beyond the largest frame the hub accepts.
+        {compressed: true, rawPayload: zlib.deflateSync(Buffer.alloc(64 * 1024 * 1024))},
+      ]
+      const bus = {msg_type: 'bus', payload: {type: 'recognizer_loop:utterance', data: {marker: 'never-zlib'}, context: {}}, metadata: {}}
+      for (const bits of bad.slice(0, 2)) client.send(bus, {bits})
+      // Two bad frames are dropped, not fatal: the connection still relays.
+      await roundTrip(client, 'after-bad-zlib')
+      for (const bits of bad.slice(2)) client.send(bus, {bits})
+      client.send(bus, {bits: bad[0]})
+      expect((await client.waitClosed()).code).to.equal(1008)
+      expect(hub.bus.received.some((message) => message.data.marker === 'never-zlib' || message.data.marker === 'cut')).to.equal(false)
+      const why = hub.logs.filter((line) => line.includes('"frame.bad"')).map((line) => (JSON.parse(line) as {why: string}).why)
+      expect(why).to.include('bad compressed payload')
+    })
+  })
 
   it('picks the first of the client\'s choices that the server allows', async () => {
     const client = await connect({port: hub.port, accessKey: KEY, password: PASSWORD, ciphers: ['NOPE', 'CHACHA20-POLY1305', 'AES-GCM'], encodings: ['JSON-B91', 'JSON-B32', 'JSON-HEX']})

@@ -3,10 +3,9 @@
  * machine's own 6379): key layout, atomicity (R3), fail-fast connection errors (R7, R8, TLS),
  * reconnection, and the CLI end to end.
  */
-import {type ChildProcessWithoutNullStreams, execFileSync, spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {type ChildProcessWithoutNullStreams, spawn} from 'node:child_process'
+import {existsSync} from 'node:fs'
 import net from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -18,6 +17,7 @@ import {DuplicateApiKeyError, HivemindError, StoreCorruptError, StoreUnavailable
 import {probeRedis} from '../../../src/plugins/redis/probe.js'
 import {PAGE_SIZE, RedisClientStore} from '../../../src/plugins/redis/store.js'
 import {runStoreConformance} from '../../../src/testing/index.js'
+import {createTestPki, type TestPki} from '../../helpers/certs.js'
 import {type CliResult, type CliSandbox, createSandbox} from '../../helpers/sandbox.js'
 import {freePort, type RedisServer, startRedisServer} from '../../helpers/redis-server.js'
 
@@ -624,21 +624,14 @@ describe('redis backend', function () {
   })
 
   describe('TLS', () => {
-    let certs: string | undefined
+    let pki: TestPki | undefined
     let tlsServer: RedisServer | undefined
     const password = `tls-pw-${process.pid}`
 
     before(async function () {
       try {
-        certs = mkdtempSync(path.join(os.tmpdir(), 'hivemind-tls-'))
-        const openssl = (...args: string[]) => execFileSync('openssl', args, {cwd: certs, stdio: 'pipe'})
-        for (const ca of ['ca', 'other-ca']) {
-          openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '2', '-subj', `/CN=hivemind test ${ca}`)
-        }
-        openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost')
-        writeFileSync(path.join(certs, 'san.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n')
-        openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.cnf')
-        tlsServer = await startRedisServer({tls: {cert: path.join(certs, 'server.pem'), key: path.join(certs, 'server.key'), ca: path.join(certs, 'ca.pem')}, password})
+        pki = createTestPki()
+        tlsServer = await startRedisServer({tls: {cert: pki.serverCert, key: pki.serverKey, ca: pki.ca}, password})
       } catch (error) {
         // openssl missing, or a redis-server built without TLS: say so instead of failing.
         console.warn(`    (TLS tests skipped: ${(error as Error).message.split('\n')[0]})`)
@@ -648,12 +641,12 @@ describe('redis backend', function () {
 
     after(async () => {
       await tlsServer?.stop()
-      if (certs) rmSync(certs, {recursive: true, force: true})
+      pki?.cleanup()
     })
 
     it('connects with the right CA (rediss:// or tls: true)', async () => {
       for (const options of [{url: `rediss://127.0.0.1:${tlsServer!.port}/0`}, {port: tlsServer!.port, tls: true}]) {
-        const store = new RedisClientStore({...options, password, keyPrefix: uniquePrefix(), tlsCa: path.join(certs!, 'ca.pem')})
+        const store = new RedisClientStore({...options, password, keyPrefix: uniquePrefix(), tlsCa: pki!.ca})
         await store.open()
         opened.push(store)
         expect(store.location).to.match(/^rediss:\/\//)
@@ -664,7 +657,7 @@ describe('redis backend', function () {
 
     it('a bad CA is a clear certificate error (never just "Connection is closed")', async () => {
       const started = performance.now()
-      const error = await failure(new RedisClientStore({port: tlsServer!.port, tls: true, password, keyPrefix: 'x:', tlsCa: path.join(certs!, 'other-ca.pem')}).open())
+      const error = await failure(new RedisClientStore({port: tlsServer!.port, tls: true, password, keyPrefix: 'x:', tlsCa: pki!.otherCa}).open())
       expect(performance.now() - started).to.be.below(2000)
       expect(error).to.be.instanceOf(StoreUnavailableError)
       expect(error.message).to.match(/TLS handshake failed: .*certificate/).and.to.contain(`127.0.0.1:${tlsServer!.port}`)
@@ -679,7 +672,7 @@ describe('redis backend', function () {
     it('R8 through the CLI: a bad CA → non-zero exit within 2 s naming the certificate problem, no password', async () => {
       const sandbox = createSandbox()
       try {
-        const env = {HIVEMIND_REDIS_TLS_CA: path.join(certs!, 'other-ca.pem'), HIVEMIND_REDIS_PASSWORD: password}
+        const env = {HIVEMIND_REDIS_TLS_CA: pki!.otherCa, HIVEMIND_REDIS_PASSWORD: password}
         const result = await timed(() => sandbox.run(['list-clients', '--db-backend', 'redis', '--redis-url', `rediss://127.0.0.1:${tlsServer!.port}/0`], {env}))
         expect(result.code).to.not.equal(0)
         expect(result.ms).to.be.below(2000)
@@ -687,7 +680,7 @@ describe('redis backend', function () {
         expect(result.stdout + result.stderr).not.to.contain(password).and.not.to.contain('    at ')
         console.log(`      (R8 TLS bad CA: exit ${result.code} after ${result.ms} ms)`)
         const good = await sandbox.run(['list-clients', '--json', '--quiet', '--db-backend', 'redis', '--redis-url', `rediss://127.0.0.1:${tlsServer!.port}/0`], {
-          env: {...env, HIVEMIND_REDIS_TLS_CA: path.join(certs!, 'ca.pem')},
+          env: {...env, HIVEMIND_REDIS_TLS_CA: pki!.ca},
         })
         expect(good.code, good.stderr).to.equal(0)
       } finally {
