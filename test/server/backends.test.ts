@@ -15,6 +15,7 @@ import type {ClientStore} from '../../src/core/store.js'
 import {jsonBackend} from '../../src/plugins/json/index.js'
 import {redisBackend} from '../../src/plugins/redis/index.js'
 import {sqliteBackend} from '../../src/plugins/sqlite/index.js'
+import {DEFAULT_POLL_INTERVAL_MS} from '../../src/server/revision-poller.js'
 import {HiveTestClient, hubUrl} from '../helpers/hive-client.js'
 import {startHub, testContext, type TestHub} from '../helpers/hub.js'
 import {type RedisServer, startRedisServer} from '../helpers/redis-server.js'
@@ -74,7 +75,8 @@ for (const backend of BACKENDS) {
       ;[served, cli] = await backend.open(dir)
       await cli.open()
       await served.open()
-      hub = await startHub(served, {pollIntervalMs: 250, maxPendingHandshakes: 20, maxPayload: 1024 * 1024})
+      // The listener's own polling interval, as `listen` runs it.
+      hub = await startHub(served, {pollIntervalMs: DEFAULT_POLL_INTERVAL_MS, maxPendingHandshakes: 20, maxPayload: 1024 * 1024})
     })
 
     afterEach(() => {
