@@ -54,8 +54,7 @@ export function decodeRecord(hash: readonly string[] | Record<string, string>, k
   } else {
     for (const [field, text] of Object.entries(hash)) decodeField(raw, field, text, key)
   }
-  const idHint = /client:(\d+)$/.exec(key)?.[1]
-  return parseClientRecord(raw, `Redis key ${key}`, idHint === undefined ? undefined : Number(idHint))
+  return parseClientRecord(raw, `Redis key ${key}`, idFromKey(key))
 }
 
 /**
@@ -69,13 +68,33 @@ export function decodeLookupReply(reply: ReadonlyArray<string | null> | readonly
     const idAt = pairs.indexOf('client_id')
     return decodeRecord(pairs, prefix + (idAt >= 0 && idAt % 2 === 0 ? pairs[idAt + 1] : '?'))
   }
-  const key = prefix + (reply[0] ?? '?')
+  return decodeValues(reply as ReadonlyArray<string | null>, prefix + (reply[0] ?? '?'))
+}
+
+/**
+ * A record from one entry of the pageJson script's reply, read from hash `key`: its values in
+ * CLIENT_FIELDS order (`false` = absent, as cjson encodes Lua's nil from HMGET) or `['all', pairs]`.
+ */
+export function decodePageEntry(entry: ReadonlyArray<string | false | string[]>, key: string): ClientRecord {
+  if (entry.length === 2 && entry[0] === 'all' && Array.isArray(entry[1])) return decodeRecord(entry[1], key)
+  if (entry.length !== CLIENT_FIELDS.length) throw new StoreCorruptError(`Redis key ${key}: unexpected reply from the page script`)
+  return decodeValues(entry as ReadonlyArray<string | false>, key)
+}
+
+/** A record from its values in CLIENT_FIELDS order; null, undefined or false = the field is absent. */
+function decodeValues(values: ReadonlyArray<string | false | null | undefined>, key: string): ClientRecord {
   const raw: Record<string, unknown> = {}
   for (let i = 0; i < CLIENT_FIELDS.length; i++) {
-    const text = reply[i] as string | null | undefined
-    if (text !== null && text !== undefined) decodeField(raw, CLIENT_FIELDS[i]!, text, key)
+    const text = values[i]
+    if (typeof text === 'string') decodeField(raw, CLIENT_FIELDS[i]!, text, key)
   }
-  return parseClientRecord(raw, `Redis key ${key}`)
+  return parseClientRecord(raw, `Redis key ${key}`, idFromKey(key))
+}
+
+/** The id a record key ends with (what a hash without a client_id field is taken to hold). */
+function idFromKey(key: string): number | undefined {
+  const idText = /client:(\d+)$/.exec(key)?.[1]
+  return idText === undefined ? undefined : Number(idText)
 }
 
 /** Decodes one stored field into `raw`; a value that does not decode is StoreCorruptError (never echoed). */

@@ -21,11 +21,17 @@ import {
 import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreCorruptError} from '../../core/errors.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
 import {assertStorableRecord} from '../../core/validate.js'
-import {decodeLookupReply, decodeRecord, encodeField, encodeRecord} from './codec.js'
+import {decodeLookupReply, decodePageEntry, decodeRecord, encodeField, encodeRecord} from './codec.js'
 import {type Activity, RedisConnection} from './connection.js'
 import {LAYOUT_VERSION, type RedisKeys, redisKeys} from './keys.js'
 import {describeTarget, type RedisOptions, type RedisTarget, resolveTarget} from './options.js'
 import {type ScriptName, SCRIPTS} from './scripts.js'
+
+/** A page of a listing: `[idText, hash, …]` and how to decode its hashes (values or pairs). */
+interface Page {
+  entries: unknown[]
+  decode: (hash: unknown[], key: string) => ClientRecord
+}
 
 /** Records fetched per round trip while listing. */
 export const PAGE_SIZE = 500
@@ -188,20 +194,20 @@ export class RedisClientStore implements ClientStore {
     let pending = this.page(set, '0')
     for (;;) {
       // eslint-disable-next-line no-await-in-loop -- one page at a time: a huge hive never sits in memory.
-      const reply = await pending
-      const full = reply.length >= PAGE_SIZE * 2
+      const {entries, decode} = await pending
+      const full = entries.length >= PAGE_SIZE * 2
       // The next page is asked for before this one is decoded: the server works while we do.
-      if (full) pending = this.prefetch(set, reply.at(-2) as string)
-      for (let i = 0; i + 1 < reply.length; i += 2) {
-        const idText = reply[i] as string
+      if (full) pending = this.prefetch(set, entries.at(-2) as string)
+      for (let i = 0; i + 1 < entries.length; i += 2) {
+        const idText = entries[i] as string
         const key = `${this.keys.clientPrefix}${idText}`
-        const hash = reply[i + 1]
+        const hash = entries[i + 1]
         if (!Array.isArray(hash) || hash.length === 0) {
           throw new StoreCorruptError(`Redis key ${key} is missing, but ${set} lists client ${idText}`, {
             suggestion: `remove the id with: redis-cli ZREM '${set}' ${idText} (or restore the record)`,
           })
         }
-        const record = decodeRecord(hash as string[], key)
+        const record = decode(hash, key)
         // The live set never holds a tombstone; a hand-edited one is not let through either.
         if (options.includeRevoked || !isRevoked(record)) yield record
       }
@@ -210,22 +216,23 @@ export class RedisClientStore implements ClientStore {
   }
 
   /** A page fetched ahead: if the listing is abandoned, its failure must not go unhandled. */
-  private prefetch(set: string, after: string): Promise<unknown[]> {
+  private prefetch(set: string, after: string): Promise<Page> {
     const next = this.page(set, after)
     next.catch(() => {})
     return next
   }
 
   /**
-   * One page of records after id `after`: `[idText, pairs, idText, pairs, …]` (pairs empty or not
-   * a list when the record hash is missing). Encoded by the server as one JSON text when it can.
+   * One page of records after id `after`: `[idText, hash, idText, hash, …]` (hash empty or not a
+   * list when the record is missing), with the decoder of its hashes' form. Encoded by the server
+   * as one JSON text when it can.
    */
-  private async page(set: string, after: string): Promise<unknown[]> {
+  private async page(set: string, after: string): Promise<Page> {
     const client = this.client()
     if (this.pagesAsJson) {
       try {
         const text = (await this.call('read', () => this.script(client, 'hivemindPageJson')(set, this.keys.clientPrefix, after, PAGE_SIZE))) as string
-        return JSON.parse(text) as unknown[]
+        return {entries: JSON.parse(text) as unknown[], decode: decodePageEntry as Page['decode']}
       } catch (error) {
         // A server without the cjson library (some Redis-compatible ones): the plain page instead.
         const said = `${(error as Error)?.message ?? ''} ${((error as Error)?.cause as Error | undefined)?.message ?? ''}`
@@ -233,7 +240,8 @@ export class RedisClientStore implements ClientStore {
         this.pagesAsJson = false
       }
     }
-    return (await this.call('read', () => this.script(client, 'hivemindPage')(set, this.keys.clientPrefix, after, PAGE_SIZE))) as unknown[]
+    const entries = (await this.call('read', () => this.script(client, 'hivemindPage')(set, this.keys.clientPrefix, after, PAGE_SIZE))) as unknown[]
+    return {entries, decode: decodeRecord as Page['decode']}
   }
 
   async count(options: ListOptions = {}): Promise<number> {

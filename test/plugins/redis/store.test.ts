@@ -278,20 +278,29 @@ describe('redis backend', function () {
       expect(error.message).to.contain(store.keys.client(1)).and.to.contain('allowed_types').and.not.to.contain('secret-looking')
     })
 
-    it('the credential lookup reads exactly what get() reads: absent fields, hand-added fields, broken fields', async () => {
+    it('the credential lookup and list read exactly what get() reads: absent fields, hand-added fields, broken fields', async () => {
       const store = await openStore()
       await store.add({api_key: 'k-plain', password: null, crypto_key: 'c'.repeat(16), metadata: {room: 'hall'}})
       await store.add({api_key: 'k-extra', password: 'p'})
-      // A field hivemind-core does not know, added by hand: it folds into metadata on both paths.
+      // A field hivemind-core does not know, added by hand: it folds into metadata on every path.
       await observer.hset(store.keys.client(2), 'site', 'north')
       for (const [id, key] of [[1, 'k-plain'], [2, 'k-extra']] as const) expect(await store.getByApiKey(key)).to.deep.equal(await store.get(id))
+      expect(await all(store.list())).to.deep.equal([await store.get(1), await store.get(2)])
       expect((await store.getByApiKey('k-extra'))?.metadata).to.deep.equal({site: 'north'})
       expect(await store.getByApiKey('k-plain')).to.include({password: null})
 
       await observer.hset(store.keys.client(1), 'last_seen', 'secret-looking')
-      const error = await failure(store.getByApiKey('k-plain'))
-      expect(error).to.be.instanceOf(StoreCorruptError)
-      expect(error.message).to.contain(store.keys.client(1)).and.to.contain('last_seen').and.not.to.contain('secret-looking')
+      for (const read of [() => store.getByApiKey('k-plain'), () => all(store.list())]) {
+        const error = await failure(read())
+        expect(error).to.be.instanceOf(StoreCorruptError)
+        expect(error.message).to.contain(store.keys.client(1)).and.to.contain('last_seen').and.not.to.contain('secret-looking')
+      }
+
+      // A record hash deleted by hand while the id sets still list it: named, not skipped.
+      await observer.del(store.keys.client(1))
+      const missing = await failure(all(store.list()))
+      expect(missing).to.be.instanceOf(StoreCorruptError)
+      expect(missing.message).to.contain(`${store.keys.client(1)} is missing`)
     })
 
     it('refuses a hive written by a newer key layout', async () => {
