@@ -25,6 +25,10 @@ export interface ListOptions {
  * | `list` / `count` | stable order by id; agree with each other |
  * | `revision` | a cheap token that changes whenever any process changed the data |
  *
+ * Records are values: a write never edits what it is handed nor keeps a reference to it, and
+ * every record a store returns is the caller's own copy (the conformance suite checks both;
+ * migrate-db hands a target the very records it later verifies the target against).
+ *
  * Writes requested on one store object take effect in the order they were called, even when the
  * caller does not await each before the next (`add` then `put(9)` then `add` never lets the
  * second add see an older counter than the put left). Writes of other processes interleave freely.

@@ -83,6 +83,15 @@ function key(n: number | string): string {
 }
 
 /** A record with EVERY field set away from its default, to catch fields a backend drops. */
+/** Freezes a value and everything it holds, so an in-place edit throws (strict mode). */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const inner of Object.values(value)) deepFreeze(inner)
+  }
+  return value
+}
+
 function fullRecord(id: number, n: number | string = id): ClientRecord {
   return {
     client_id: id,
@@ -483,6 +492,31 @@ export function runStoreConformance(label: string, factory: StoreFactory, option
 
         assert.deepEqual(await store.get(1), {...fullRecord(1), intent_blacklist: ['x:y'], metadata: {deep: {value: 1}}})
         assert.deepEqual(await store.get(2), fullRecord(2))
+      })
+
+      it('a write never changes what it is handed (migrate-db hands its reference records as they are)', async () => {
+        // Frozen all the way down: an in-place edit throws here (strict mode) instead of passing unseen.
+        const handed = [fullRecord(1), fullRecord(2), fullRecord(3)].map((record) => deepFreeze(record))
+        await store.put(handed[0]!)
+        if (store.putMany) await store.putMany(handed.slice(1))
+        else for (const record of handed.slice(1)) await store.put(record)
+        const {client_id: _ignored, ...fields} = fullRecord(4)
+        await store.add(deepFreeze(fields))
+        await store.update(1, deepFreeze({allowed_types: ['recognizer_loop:utterance'], metadata: {deep: {value: 1}}}))
+        assert.deepEqual(handed, [fullRecord(1), fullRecord(2), fullRecord(3)])
+
+        // And keeps no reference to them: editing copies of the input later changes nothing stored.
+        if (store.putMany) {
+          const input = [fullRecord(5), fullRecord(6)]
+          await store.putMany(input)
+          for (const record of input) {
+            record.name = 'mutated'
+            record.allowed_types.push('mutated')
+            ;(record.metadata.nested as {level: number}).level = 99
+          }
+          assert.deepEqual(await store.get(5), fullRecord(5))
+          assert.deepEqual(await store.get(6), fullRecord(6))
+        }
       })
     })
 

@@ -104,25 +104,6 @@ describe('migrate pipeline', function () {
     expect((await verifyMigration(source, target, new Set([50, 51]), plan)).missing).to.deep.equal([51])
   })
 
-  it('hands the target copies: a target editing what it is given cannot hide the edit from verification', async () => {
-    const records = variedClients(5)
-    const source = await json('source')
-    await source.putMany!(records)
-    const inner = await sqlite('target')
-    // A real store behind a wrapper that "normalises" names in place before storing them.
-    const target: ClientStore = Object.assign(Object.create(inner) as ClientStore, {
-      async putMany(clients: readonly ClientRecord[]) {
-        for (const client of clients) client.name = client.name.toUpperCase()
-        await inner.putMany!(clients)
-      },
-    })
-    const plan = await planMigration(source, target)
-    await copyRecords(target, plan.toCopy, 100, () => {})
-    const verification = await verifyMigration(source, inner, new Set(), plan)
-    expect(verification.ok).to.equal(false)
-    expect(verification.different.map((item) => item.fields)).to.deep.include(['name'])
-  })
-
   it('sameClient agrees with canonical JSON equality', () => {
     const records = variedClients(40)
     const variants: ClientRecord[] = []

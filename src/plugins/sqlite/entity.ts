@@ -90,26 +90,27 @@ export const CLIENT_COLUMNS = [
 ] as const
 
 /**
- * A record as the raw driver stores it (what the entity's column types and transformers produce):
- * booleans 0/1, lists and metadata as JSON text. For prepared statements on the bulk path.
+ * A record as the raw driver stores it (what the entity's column types and transformers produce),
+ * as positional values in {@link CLIENT_COLUMNS} order: booleans 0/1, lists and metadata as JSON
+ * text. For prepared statements on the bulk path.
  */
-export function recordToStoredValues(record: ClientRecord): Record<(typeof CLIENT_COLUMNS)[number], string | number | null> {
-  return {
-    client_id: record.client_id,
-    api_key: record.api_key,
-    name: record.name,
-    description: record.description,
-    is_admin: record.is_admin ? 1 : 0,
-    last_seen: record.last_seen,
-    intent_blacklist: JSON.stringify(record.intent_blacklist),
-    skill_blacklist: JSON.stringify(record.skill_blacklist),
-    message_blacklist: JSON.stringify(record.message_blacklist),
-    allowed_types: JSON.stringify(record.allowed_types),
-    crypto_key: record.crypto_key,
-    password: record.password,
-    can_broadcast: record.can_broadcast ? 1 : 0,
-    can_escalate: record.can_escalate ? 1 : 0,
-    can_propagate: record.can_propagate ? 1 : 0,
-    metadata: JSON.stringify(record.metadata),
-  }
+export function recordToStoredList(record: ClientRecord): Array<string | number | null> {
+  return [
+    record.client_id,
+    record.api_key,
+    record.name,
+    record.description,
+    record.is_admin ? 1 : 0,
+    record.last_seen,
+    JSON.stringify(record.intent_blacklist),
+    JSON.stringify(record.skill_blacklist),
+    JSON.stringify(record.message_blacklist),
+    JSON.stringify(record.allowed_types),
+    record.crypto_key,
+    record.password,
+    record.can_broadcast ? 1 : 0,
+    record.can_escalate ? 1 : 0,
+    record.can_propagate ? 1 : 0,
+    JSON.stringify(record.metadata),
+  ]
 }

@@ -25,7 +25,7 @@ import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreCorruptEr
 import {requireCjs} from '../../core/require-cjs.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
 import {assertStorableRecord} from '../../core/validate.js'
-import {CLIENT_COLUMNS, type ClientRow, recordToRow, recordToStoredValues, rowToRecord} from './entity.js'
+import {CLIENT_COLUMNS, type ClientRow, recordToRow, recordToStoredList, rowToRecord} from './entity.js'
 import {MIGRATIONS, MIGRATIONS_TABLE} from './migrations.js'
 import type {SqliteOptions} from './options.js'
 
@@ -386,15 +386,22 @@ export class SqliteClientStore implements ClientStore {
    */
   private upsertRows(clients: readonly ClientRecord[]): number {
     this.upsertStatement ??= this.connection!.prepare(
-      `INSERT INTO clients (${CLIENT_COLUMNS.join(', ')}) VALUES (${CLIENT_COLUMNS.map((column) => `@${column}`).join(', ')}) ` +
+      `INSERT INTO clients (${CLIENT_COLUMNS.join(', ')}) VALUES (${CLIENT_COLUMNS.map(() => '?').join(', ')}) ` +
         `ON CONFLICT (client_id) DO UPDATE SET ${CLIENT_COLUMNS.filter((column) => column !== 'client_id').map((column) => `${column} = excluded.${column}`).join(', ')}`,
     )
     let top = 0
     for (const record of clients) {
       // No copy needed: the row is built from the record's values and nothing keeps the record.
       assertStorableRecord(record)
-      this.assertKeyFree(record)
-      this.upsertStatement.run(recordToStoredValues(record))
+      try {
+        // Positional values: binding by name cost a tenth of a bulk copy.
+        this.upsertStatement.run(recordToStoredList(record))
+      } catch (error) {
+        // The partial unique index refused a live access key another client holds: a lookup
+        // only now, to name the holder (one per row beforehand cost more than the insert did).
+        if (String((error as {code?: unknown}).code).startsWith('SQLITE_CONSTRAINT')) this.assertKeyFree(record)
+        throw error
+      }
       if (record.client_id > top) top = record.client_id
     }
     return top
