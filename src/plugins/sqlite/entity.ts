@@ -61,6 +61,28 @@ export function rowToRecord(row: ClientRow, file: string): ClientRecord {
   return parseClientRecord(decoded, `${file}: clients row ${row.client_id}`)
 }
 
+/** A row from its values in {@link CLIENT_COLUMNS} order (a raw statement's result). */
+export function rowOfValues(values: readonly unknown[]): ClientRow {
+  return {
+    client_id: values[0] as number,
+    api_key: values[1] as string,
+    name: values[2] as string | null,
+    description: values[3] as string | null,
+    is_admin: values[4] as number | null,
+    last_seen: values[5] as number | null,
+    intent_blacklist: values[6] as string | null,
+    skill_blacklist: values[7] as string | null,
+    message_blacklist: values[8] as string | null,
+    allowed_types: values[9] as string | null,
+    crypto_key: values[10] as string | null,
+    password: values[11] as string | null,
+    can_broadcast: values[12] as number | null,
+    can_escalate: values[13] as number | null,
+    can_propagate: values[14] as number | null,
+    metadata: values[15] as string | null,
+  }
+}
+
 /** A record as the values to store (lists and metadata as JSON, booleans as 0/1 by TypeORM). */
 export function recordToRow(record: ClientRecord): Record<string, unknown> {
   return {

@@ -25,7 +25,7 @@ import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreCorruptEr
 import {requireCjs} from '../../core/require-cjs.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
 import {assertStorableRecord} from '../../core/validate.js'
-import {CLIENT_COLUMNS, type ClientRow, recordToRow, recordToStoredList, rowToRecord} from './entity.js'
+import {CLIENT_COLUMNS, type ClientRow, recordToRow, recordToStoredList, rowOfValues, rowToRecord} from './entity.js'
 import {MIGRATIONS, MIGRATIONS_TABLE} from './migrations.js'
 import type {SqliteOptions} from './options.js'
 
@@ -58,8 +58,8 @@ interface ReadStatements {
   byId: Database.Statement<[number], ClientRow>
   byKey: Database.Statement<[string], ClientRow>
   /** A page of records after an id, live ones only or tombstones included. */
-  page: Database.Statement<[number, number], ClientRow>
-  pageWithRevoked: Database.Statement<[number, number], ClientRow>
+  page: Database.Statement<[number, number], unknown[]>
+  pageWithRevoked: Database.Statement<[number, number], unknown[]>
   count: Database.Statement<[], number>
   countWithRevoked: Database.Statement<[], number>
 }
@@ -224,9 +224,9 @@ export class SqliteClientStore implements ClientStore {
     for (;;) {
       // Keyset paging: a page at a time, so a huge hive never sits in memory at once.
       const page = this.read((reads) => (options.includeRevoked ? reads.pageWithRevoked : reads.page).all(after, PAGE_SIZE))
-      for (const row of page) yield rowToRecord(row, this.location)
+      for (const values of page) yield rowToRecord(rowOfValues(values), this.location)
       if (page.length < PAGE_SIZE) return
-      after = page.at(-1)!.client_id
+      after = page.at(-1)![0] as number
     }
   }
 
@@ -433,8 +433,10 @@ export class SqliteClientStore implements ClientStore {
       byId: connection.prepare(`SELECT ${SELECTED} FROM clients WHERE client_id = ?`),
       // The partial unique index clients_live_api_key answers this one.
       byKey: connection.prepare(`SELECT ${SELECTED} FROM clients WHERE api_key = ? AND ${live} LIMIT 1`),
-      page: connection.prepare(`SELECT ${SELECTED} FROM clients WHERE client_id > ? AND ${live} ORDER BY client_id LIMIT ?`),
-      pageWithRevoked: connection.prepare(`SELECT ${SELECTED} FROM clients WHERE client_id > ? ORDER BY client_id LIMIT ?`),
+      // Pages come as arrays (raw): the driver builds a row object at less than half the speed
+      // of rowOfValues, and listing is most of a migration's verification.
+      page: connection.prepare<[number, number], unknown[]>(`SELECT ${SELECTED} FROM clients WHERE client_id > ? AND ${live} ORDER BY client_id LIMIT ?`).raw(),
+      pageWithRevoked: connection.prepare<[number, number], unknown[]>(`SELECT ${SELECTED} FROM clients WHERE client_id > ? ORDER BY client_id LIMIT ?`).raw(),
       count: connection.prepare<[], number>(`SELECT COUNT(*) FROM clients WHERE ${live}`).pluck(),
       countWithRevoked: connection.prepare<[], number>('SELECT COUNT(*) FROM clients').pluck(),
     }
