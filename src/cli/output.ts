@@ -1,10 +1,10 @@
 /**
  * Presentation helpers shared by commands: masking secrets, relative times, tables.
  */
-import Table from 'cli-table3'
 
 import {type ClientRecord, SECRET_FIELDS, toPlainRecord} from '../core/client.js'
 import {maskUrlPassword} from '../core/redact.js'
+import {requireCjs} from '../core/require-cjs.js'
 
 /** How a hidden secret is shown: its first 4 characters (enough to tell keys apart) and dots. */
 export function maskSecret(value: string | null): string | null {
@@ -33,6 +33,8 @@ export function relativeTime(unixSeconds: number, now = Date.now()): string {
 
 /** A plain table (no colours: it goes into logs and pipes too). */
 export function renderTable(head: string[], rows: Array<Array<string | number>>): string {
+  // Required here, not imported at the top: a quiet or JSON listing never draws a table.
+  const Table = requireCjs('cli-table3') as typeof import('cli-table3')
   const table = new Table({head, style: {head: [], border: [], compact: true}})
   for (const row of rows) table.push(row.map(String))
   return table.toString()

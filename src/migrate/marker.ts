@@ -7,7 +7,6 @@
 import {existsSync, mkdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
-import writeFileAtomic from 'write-file-atomic'
 
 /** The state of one target. */
 export interface MigrationMark {
@@ -47,5 +46,7 @@ export async function writeMark(stateDir: string, target: string, mark: Omit<Mig
     mkdirSync(path.dirname(stateDir), {recursive: true})
     mkdirSync(stateDir, {mode: 0o700})
   }
+  // Loaded here, not at the top: every store command reads marks, only migrations write them.
+  const {default: writeFileAtomic} = await import('write-file-atomic')
   await writeFileAtomic(markerFile(stateDir), `${JSON.stringify(all, null, 2)}\n`, {mode: 0o600})
 }
