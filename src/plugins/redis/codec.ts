@@ -15,10 +15,13 @@
  */
 import {CLIENT_FIELDS, type ClientRecord, parseClientRecord} from '../../core/client.js'
 import {StoreCorruptError} from '../../core/errors.js'
+import {parseListText} from '../../core/list-text.js'
 
 const NUMBER_FIELDS = new Set(['client_id', 'last_seen'])
 const FLAG_FIELDS = new Set(['is_admin', 'can_broadcast', 'can_escalate', 'can_propagate'])
 const JSON_FIELDS = new Set(['intent_blacklist', 'skill_blacklist', 'message_blacklist', 'allowed_types', 'metadata'])
+/** JSON fields holding a permission list: most clients share a few, parsed once each (list-text.ts). */
+const LIST_FIELDS = new Set(['intent_blacklist', 'skill_blacklist', 'message_blacklist', 'allowed_types'])
 /** Fields that may be null (stored as an absent hash field). */
 export const NULLABLE_FIELDS = new Set(['crypto_key', 'password'])
 
@@ -99,6 +102,14 @@ function idFromKey(key: string): number | undefined {
 
 /** Decodes one stored field into `raw`; a value that does not decode is StoreCorruptError (never echoed). */
 function decodeField(raw: Record<string, unknown>, field: string, text: string, key: string): void {
+  if (LIST_FIELDS.has(field)) {
+    try {
+      raw[field] = parseListText(text)
+    } catch {
+      throw corruptField(key, field, 'a JSON array of strings')
+    }
+    return
+  }
   if (NUMBER_FIELDS.has(field)) {
     const value = text.trim() === '' ? Number.NaN : Number(text)
     if (!Number.isFinite(value)) throw corruptField(key, field, 'a number')

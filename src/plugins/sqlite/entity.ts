@@ -7,6 +7,7 @@
  */
 import {type ClientRecord, parseClientRecord} from '../../core/client.js'
 import {StoreCorruptError} from '../../core/errors.js'
+import {parseListText} from '../../core/list-text.js'
 
 /** A row as stored: lists and metadata still JSON text, booleans 0/1, text columns nullable. */
 export interface ClientRow {
@@ -30,10 +31,6 @@ export interface ClientRow {
 
 const JSON_COLUMNS = ['intent_blacklist', 'skill_blacklist', 'message_blacklist', 'allowed_types', 'metadata'] as const
 
-/** Parsed list columns by their JSON text (bounded: cleared when full). Never handed out, only copied from. */
-const parsedLists = new Map<string, readonly string[]>()
-const PARSED_LISTS_LIMIT = 1000
-
 /** A stored row (raw or through TypeORM) as a record; a row that does not parse is StoreCorruptError. */
 export function rowToRecord(row: ClientRow, file: string): ClientRecord {
   // Decoded in place: rows come fresh from the driver and are not shared.
@@ -41,21 +38,10 @@ export function rowToRecord(row: ClientRow, file: string): ClientRecord {
   for (const column of JSON_COLUMNS) {
     const text = row[column]
     if (typeof text !== 'string') continue
-    // Most clients hold the same permission lists: parse each distinct text once. Safe to share,
-    // since parseClientRecord copies every list into the record it returns.
-    const known = column === 'metadata' ? undefined : parsedLists.get(text)
-    if (known) {
-      decoded[column] = known
-      continue
-    }
     try {
-      decoded[column] = JSON.parse(text)
+      decoded[column] = column === 'metadata' ? JSON.parse(text) : parseListText(text)
     } catch {
       throw new StoreCorruptError(`${file}: clients row ${row.client_id}: column ${column} does not hold valid JSON`)
-    }
-    if (column !== 'metadata' && Array.isArray(decoded[column])) {
-      if (parsedLists.size >= PARSED_LISTS_LIMIT) parsedLists.clear()
-      parsedLists.set(text, decoded[column] as string[])
     }
   }
   return parseClientRecord(decoded, `${file}: clients row ${row.client_id}`)
