@@ -20,8 +20,19 @@ export interface ImportedRecord {
  * 4-space indentation, non-ASCII kept as-is, trailing newline.
  */
 export function toUpstreamJson(records: Iterable<ClientRecord>): string {
+  const plain: ClientRecord[] = []
+  for (const record of records) plain.push(toPlainRecord(record))
+  return plainRecordsToUpstreamJson(plain)
+}
+
+/**
+ * {@link toUpstreamJson} for records that are plain already (canonical field order, no other
+ * properties: what parseClientRecord and cloneClient make), serialised as they are. The json
+ * store's own records are: copying 100k of them again on every write was a fifth of the write.
+ */
+export function plainRecordsToUpstreamJson(records: Iterable<ClientRecord>): string {
   const object: Record<string, ClientRecord> = {}
-  for (const record of records) object[String(record.client_id)] = toPlainRecord(record)
+  for (const record of records) object[String(record.client_id)] = record
   return `${JSON.stringify(object, null, 4)}\n`
 }
 

@@ -16,7 +16,7 @@ import writeFileAtomic from 'write-file-atomic'
 
 import {applyPatch, buildClient, type ClientPatch, type ClientRecord, cloneClient, isRevoked, type NewClient, REVOKED_API_KEY, tombstoneOf} from '../../core/client.js'
 import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreUnavailableError} from '../../core/errors.js'
-import {toUpstreamJson} from '../../core/upstream-json.js'
+import {plainRecordsToUpstreamJson} from '../../core/upstream-json.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
 import {assertStorableRecord} from '../../core/validate.js'
 import {parseClientsJson} from './file.js'
@@ -284,7 +284,8 @@ export class JsonClientStore implements ClientStore {
     const ordered = [...records.keys()].sort((a, b) => a - b).map((id) => records.get(id)!)
     this.sweepTempFiles()
     try {
-      await writeFileAtomic(this.location, toUpstreamJson(ordered), {mode: 0o600, fsync: true})
+      // Every record here came from parseClientRecord or cloneClient: plain, in canonical order.
+      await writeFileAtomic(this.location, plainRecordsToUpstreamJson(ordered), {mode: 0o600, fsync: true})
       this.syncDirectory()
     } catch (error) {
       throw this.ioError(error, 'write')
