@@ -7,7 +7,6 @@
 import {existsSync, mkdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
-
 /** The state of one target. */
 export interface MigrationMark {
   /** "json /home/u/.local/share/hivemind-core/clients.json": the source. */

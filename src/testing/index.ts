@@ -82,7 +82,6 @@ function key(n: number | string): string {
   return `conformance-key-${n}`
 }
 
-/** A record with EVERY field set away from its default, to catch fields a backend drops. */
 /** Freezes a value and everything it holds, so an in-place edit throws (strict mode). */
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
@@ -92,6 +91,7 @@ function deepFreeze<T>(value: T): T {
   return value
 }
 
+/** A record with EVERY field set away from its default, to catch fields a backend drops. */
 function fullRecord(id: number, n: number | string = id): ClientRecord {
   return {
     client_id: id,

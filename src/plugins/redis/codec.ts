@@ -19,9 +19,9 @@ import {parseListText} from '../../core/list-text.js'
 
 const NUMBER_FIELDS = new Set(['client_id', 'last_seen'])
 const FLAG_FIELDS = new Set(['is_admin', 'can_broadcast', 'can_escalate', 'can_propagate'])
-const JSON_FIELDS = new Set(['intent_blacklist', 'skill_blacklist', 'message_blacklist', 'allowed_types', 'metadata'])
 /** JSON fields holding a permission list: most clients share a few, parsed once each (list-text.ts). */
 const LIST_FIELDS = new Set(['intent_blacklist', 'skill_blacklist', 'message_blacklist', 'allowed_types'])
+const JSON_FIELDS = new Set([...LIST_FIELDS, 'metadata'])
 /** Fields that may be null (stored as an absent hash field). */
 export const NULLABLE_FIELDS = new Set(['crypto_key', 'password'])
 
@@ -102,14 +102,6 @@ function idFromKey(key: string): number | undefined {
 
 /** Decodes one stored field into `raw`; a value that does not decode is StoreCorruptError (never echoed). */
 function decodeField(raw: Record<string, unknown>, field: string, text: string, key: string): void {
-  if (LIST_FIELDS.has(field)) {
-    try {
-      raw[field] = parseListText(text)
-    } catch {
-      throw corruptField(key, field, 'a JSON array of strings')
-    }
-    return
-  }
   if (NUMBER_FIELDS.has(field)) {
     const value = text.trim() === '' ? Number.NaN : Number(text)
     if (!Number.isFinite(value)) throw corruptField(key, field, 'a number')
@@ -118,11 +110,17 @@ function decodeField(raw: Record<string, unknown>, field: string, text: string, 
     if (text === '1' || text === 'true') raw[field] = true
     else if (text === '0' || text === 'false') raw[field] = false
     else throw corruptField(key, field, '"1", "0", "true" or "false"')
-  } else if (JSON_FIELDS.has(field)) {
+  } else if (LIST_FIELDS.has(field)) {
+    try {
+      raw[field] = parseListText(text)
+    } catch {
+      throw corruptField(key, field, 'a JSON array of strings')
+    }
+  } else if (field === 'metadata') {
     try {
       raw[field] = JSON.parse(text)
     } catch {
-      throw corruptField(key, field, field === 'metadata' ? 'a JSON object' : 'a JSON array of strings')
+      throw corruptField(key, field, 'a JSON object')
     }
   } else {
     raw[field] = text
