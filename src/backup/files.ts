@@ -5,8 +5,6 @@
 import {existsSync, mkdirSync} from 'node:fs'
 import path from 'node:path'
 
-import writeFileAtomic from 'write-file-atomic'
-
 import {InvalidInputError} from '../core/errors.js'
 import type {HivemindPaths} from '../core/store.js'
 
@@ -34,5 +32,8 @@ export async function writeBackupFile(file: string, content: string, overwrite: 
     throw new InvalidInputError(`${file} already exists`, {suggestion: 'choose another --out, or pass --force to replace it'})
   }
   ensurePrivateDir(path.dirname(file))
+  // Loaded here: every command that audits imports this module for ensurePrivateDir, and only
+  // backup-db writes a backup.
+  const {default: writeFileAtomic} = await import('write-file-atomic')
   await writeFileAtomic(file, content, {mode: 0o600})
 }

@@ -19,6 +19,7 @@ const TYPEORM = '/node_modules/typeorm/'
 const BETTER_SQLITE3 = '/node_modules/better-sqlite3/'
 const IOREDIS = '/node_modules/ioredis/'
 const CSV = ['/node_modules/csv-parse/', '/node_modules/csv-stringify/']
+const WRITE_FILE_ATOMIC = '/node_modules/write-file-atomic/'
 
 let runs = 0
 
@@ -54,6 +55,8 @@ describe('libraries loaded by read-only commands', () => {
       expect((JSON.parse(listed.stdout) as Array<{name: string}>).map((record) => record.name)).to.deep.equal(['kitchen'])
       expect(listed.loaded).to.contain(BETTER_SQLITE3)
       expect(listed.loaded).not.to.contain(TYPEORM)
+      // Nothing is written by a listing: the atomic-write library stays unloaded too.
+      expect(listed.loaded).not.to.contain(WRITE_FILE_ATOMIC)
 
       // Without --quiet the agreement guard counts the records too.
       const shown = await runLogged(sandbox, ['show-client', '1', '--json'])
