@@ -104,6 +104,37 @@ describe('migrate pipeline', function () {
     expect((await verifyMigration(source, target, new Set([50, 51]), plan)).missing).to.deep.equal([51])
   })
 
+  /** The target as a plugin breaking the listing contract would show it: `reorder` rewrites its listing. */
+  function relisted(store: ClientStore, reorder: (records: ClientRecord[]) => ClientRecord[]): ClientStore {
+    return Object.assign(Object.create(store) as ClientStore, {
+      async *list(options?: Parameters<ClientStore['list']>[0]) {
+        const records: ClientRecord[] = []
+        for await (const record of store.list(options)) records.push(record)
+        yield* reorder(records)
+      },
+    })
+  }
+
+  it('a target listing out of id order is still compared record by record (by id)', async () => {
+    const {source, target, plan} = await migrated(variedClients(25))
+    await target.update(7, {name: 'changed'})
+    const reversed = relisted(target, (records) => records.reverse())
+    const verification = await verifyMigration(source, reversed, new Set(), plan)
+    expect(verification).to.deep.include({ok: false, targetCount: 25, missing: [], extra: []})
+    expect(verification.different).to.deep.equal([{client_id: 7, fields: ['name']}])
+    await target.update(7, {name: plan.sourceRecords[6]!.name})
+    expect((await verifyMigration(source, reversed, new Set(), plan)).ok).to.equal(true)
+  })
+
+  it('a record listed twice by the target is unexpected, in order or not', async () => {
+    const {source, target, plan} = await migrated(variedClients(12))
+    const twice = (records: ClientRecord[]) => [...records.slice(0, 5), records[4]!, ...records.slice(5)]
+    const inOrder = await verifyMigration(source, relisted(target, twice), new Set(), plan)
+    expect(inOrder).to.deep.include({ok: false, missing: [], extra: [5], different: []})
+    const shuffled = await verifyMigration(source, relisted(target, (records) => twice(records).reverse()), new Set(), plan)
+    expect(shuffled).to.deep.include({ok: false, missing: [], extra: [5], different: []})
+  })
+
   it('sameClient agrees with canonical JSON equality', () => {
     const records = variedClients(40)
     const variants: ClientRecord[] = []
