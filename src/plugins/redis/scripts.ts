@@ -275,14 +275,27 @@ return out
  * Each record comes as its values in CLIENT_FIELDS order (`false` for an absent field), like
  * {@link byKey}: without the field names the text is a third shorter, and encoding it was most of
  * the script's time. A hash holding fields the record does not know comes whole as
- * `['all', [field, value, …]]`; a missing hash as `{}`. So: `[id, values, id, values, …]`.
+ * `['all', [field, value, …]]`; a missing hash as `{}`.
+ *
+ * ARGV[4] (`skip`) lets a client ask for the page after next before it knows where the next one
+ * ends: the page then starts after the skip-th id after ARGV[2]. The reply leads with that
+ * boundary (ARGV[2] itself when skip is 0, `false` when fewer ids follow), so the client can check
+ * that the page continues exactly where the previous one ended.
+ * So: `[boundary, id, values, id, values, …]`.
  * Uses the `cjson` library every Redis since 2.6 embeds; servers without it get {@link page}.
  */
 const pageJson: ScriptDefinition = {
   numberOfKeys: 1,
   lua: `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[2], '+inf', 'LIMIT', 0, tonumber(ARGV[3]))
-if #ids == 0 then return '[]' end
+local after = ARGV[2]
+local skip = tonumber(ARGV[4] or '0')
+if skip > 0 then
+  local skipped = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. after, '+inf', 'LIMIT', skip - 1, 1)
+  if #skipped == 0 then return '[false]' end
+  after = skipped[1]
+end
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. after, '+inf', 'LIMIT', 0, tonumber(ARGV[3]))
+if #ids == 0 then return '[' .. cjson.encode(after) .. ']' end
 local out = {}
 for _, idText in ipairs(ids) do
   local key = ARGV[1] .. idText
@@ -300,7 +313,7 @@ for _, idText in ipairs(ids) do
     out[#out + 1] = values
   end
 end
-return cjson.encode(out)
+return '[' .. cjson.encode(after) .. ',' .. string.sub(cjson.encode(out), 2)
 `,
 }
 

@@ -441,12 +441,45 @@ describe('redis backend', function () {
       })
       expect(listed.map((record) => record.client_id)).to.deep.equal(Array.from({length: total}, (_, i) => i + 1))
       expect(sent.map((args) => args[0]!.toLowerCase())).to.satisfy((names: string[]) => names.every((name) => name === 'evalsha' || name === 'eval'))
-      expect(sent).to.have.length(3)
+      // Three pages, and the one after the last, asked for before the last was known to be short.
+      expect(sent).to.have.length(4)
       const live = await all(store.list())
       expect(live.every((record) => record.api_key !== REVOKED_API_KEY)).to.equal(true)
       expect(live.map((record) => record.client_id)).to.deep.equal([...live.map((record) => record.client_id)].sort((a, b) => a - b))
       expect(await store.count()).to.equal(live.length)
       expect(await store.count({includeRevoked: true})).to.equal(total)
+    })
+
+    it('a page asked for ahead is used only if it starts where the previous one ended: a write in between makes it be asked for again', async () => {
+      const store = await openStore()
+      const total = PAGE_SIZE * 5 + 10
+      await store.putMany(Array.from({length: total}, (_, i) => buildClient(i + 1, {api_key: `key-${i + 1}`})))
+      const writer = await sameHive(store)
+      const listing = store.list()[Symbol.asyncIterator]()
+      const listed: number[] = [((await listing.next()).value as ClientRecord).client_id]
+      // The first page is here, so pages 2 and 3 (ids up to 1500) were asked for and served. Now
+      // ten clients of page 3 leave the live set: page 4, asked for next ("500 live ids after the
+      // end of page 2"), would start after 1510 in today's view, while page 3 still ends at 1500.
+      for (let id = 1101; id <= 1110; id++) await writer.revoke(id)
+      for (let next = await listing.next(); !next.done; next = await listing.next()) listed.push(next.value.client_id)
+      // Every id once, in order: nothing after 1500 skipped (ids 1101-1110 were listed before they were revoked).
+      expect(listed).to.deep.equal(Array.from({length: total}, (_, i) => i + 1))
+    })
+
+    it('servers without cjson get plain pages, one at a time, holding the same records', async () => {
+      const store = await openStore()
+      const total = PAGE_SIZE * 2 + 3
+      await store.putMany(Array.from({length: total}, (_, i) => buildClient(i + 1, {api_key: `key-${i + 1}`, metadata: {n: i}})))
+      const asJson = await all(store.list())
+      // What the store falls back to after the server rejects the JSON page for want of cjson.
+      ;(store as unknown as {pagesAsJson: boolean}).pagesAsJson = false
+      let plain: ClientRecord[] = []
+      const sent = await clientCommands(server, observer, async () => {
+        plain = await all(store.list())
+      })
+      expect(plain).to.deep.equal(asJson)
+      expect(plain).to.have.length(total)
+      expect(sent).to.have.length(3)
     })
 
     it('revision() is the write counter: +1 per write, unchanged by reads and refused writes', async () => {
