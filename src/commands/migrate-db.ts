@@ -7,9 +7,7 @@ import {describeSwitch, switchBackend, userConfigFile} from '../config/switch.js
 import {HivemindError, UsageError} from '../core/errors.js'
 import {copyRecords, type MigrationPlan, planMigration, verifyMigration} from '../migrate/migrate.js'
 import {readMark, writeMark} from '../migrate/marker.js'
-
-/** Exit codes of migrate-db, for CI (documented in the README). */
-export const MIGRATE_EXIT = {done: 0, error: 1, usage: 2, refused: 3, verifyFailed: 4} as const
+import {checkTarget, MIGRATE_EXIT, verificationFailed} from '../migrate/policy.js'
 
 /** What `migrate-db --json` prints. */
 export interface MigrateResult {
@@ -116,7 +114,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       const plan = await planMigration(source.store, target.store)
       const mark = readMark(settings.paths.stateDir, targetLabel)
       const resuming = mark?.state === 'incomplete' && mark.from === sourceLabel
-      this.checkTarget(plan, flags.merge ? 'merge' : flags.force ? 'force' : 'refuse', resuming, targetLabel, target.store.clear !== undefined)
+      checkTarget(plan, flags.merge ? 'merge' : flags.force ? 'force' : 'refuse', {targetLabel, sourceNoun: 'the source', resuming, canClear: target.store.clear !== undefined})
 
       const writes = flags.force ? [...plan.toCopy, ...plan.conflicting] : plan.toCopy
       const result: MigrateResult = {
@@ -151,18 +149,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
         store: targetLabel,
         details: {from: sourceLabel, copied: writes.length, identical: plan.identical, policy: flags.merge ? 'merge' : flags.force ? 'force' : 'refuse', verified: verification.ok},
       })
-      if (!verification.ok) {
-        const parts = [
-          verification.sourceCount === verification.targetCount ? undefined : `${verification.sourceCount} records in the source, ${verification.targetCount} in the target`,
-          verification.missing.length > 0 ? `missing ids ${verification.missing.slice(0, 20).join(', ')}` : undefined,
-          verification.extra.length > 0 ? `unexpected ids ${verification.extra.slice(0, 20).join(', ')}` : undefined,
-          verification.different.length > 0 ? `different: ${verification.different.slice(0, 20).map((item) => `${item.client_id} (${item.fields.join(', ')})`).join('; ')}` : undefined,
-        ].filter(Boolean)
-        throw new HivemindError('STORE_CORRUPT', `verification failed: ${parts.join('; ')}; the target is marked incomplete`, {
-          exitCode: MIGRATE_EXIT.verifyFailed,
-          suggestion: 'fix the cause and re-run the same command (it resumes)',
-        })
-      }
+      if (!verification.ok) throw verificationFailed(verification, 'the source', 'fix the cause and re-run the same command (it resumes)')
       await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'complete'})
       result.verified = true
       const switchOptions = Object.fromEntries(Object.entries(targetOptions).filter(([, sourced]) => (sourced as Sourced<unknown>).source.kind === 'flag').map(([key, sourced]) => [key, sourced.value]))
@@ -186,32 +173,6 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       await target?.store.close()
       await source.store.close()
     }
-  }
-
-  /** Applies the non-empty-target rules; throws (exit 3) when the migration must not run. */
-  private checkTarget(plan: MigrationPlan, policy: 'refuse' | 'merge' | 'force', resuming: boolean, targetLabel: string, canClear: boolean): void {
-    if (plan.targetCount === 0) return
-    const conflictList = plan.conflicts.slice(0, 20).map((item) => `${item.client_id} (${item.fields.join(', ')})`).join('; ')
-    const refused = (message: string, suggestion: string) => new HivemindError('INVALID_INPUT', message, {exitCode: MIGRATE_EXIT.refused, suggestion})
-    if (policy === 'force') {
-      if (plan.extra.length > 0 && !canClear) {
-        throw refused(`${targetLabel} holds ${plan.extra.length} record(s) that are not in the source, and this backend cannot remove them`, 'empty the target by other means first')
-      }
-      return
-    }
-    if (plan.conflicts.length > 0) {
-      throw refused(`${targetLabel} holds ${plan.conflicts.length} record(s) that differ from the source: ${conflictList}`, policy === 'merge' ? 'resolve them, or use --force to replace the target\'s contents' : 'use --force to replace the target\'s contents')
-    }
-    if (policy === 'merge') return
-    // refuse: a target holding only records identical to the source is this migration, done or interrupted.
-    const onlyOurs = plan.extra.length === 0
-    if (onlyOurs && (plan.toCopy.length === 0 || resuming)) return
-    throw refused(
-      onlyOurs
-        ? `${targetLabel} is not empty: it holds ${plan.targetCount} record(s), all identical to the source's, and the source has ${plan.toCopy.length} more`
-        : `${targetLabel} is not empty: it holds ${plan.targetCount} record(s), ${plan.extra.length} of them not in the source`,
-      '--merge adds the missing records, --force replaces the contents; nothing was written',
-    )
   }
 
   private async copyWithProgress(target: OpenedStore['store'], records: Parameters<typeof copyRecords>[1], batchSize: number): Promise<void> {

@@ -7,10 +7,10 @@ import {parseBackup, readBackupHeader} from '../backup/format.js'
 import {obtainPassphrase, PASSPHRASE_ENV} from '../backup/passphrase.js'
 import {openBackend, type OpenedStore, openStore} from '../config/open-store.js'
 import {optionValues, resolveOtherBackendOptions} from '../config/settings.js'
-import {HivemindError} from '../core/errors.js'
-import {writeMark} from '../migrate/marker.js'
+import {readMark, writeMark} from '../migrate/marker.js'
 import {copyRecords, planMigration, verifyMigration} from '../migrate/migrate.js'
-import {MIGRATE_EXIT, pickSide, sideFlags} from './migrate-db.js'
+import {checkTarget, verificationFailed} from '../migrate/policy.js'
+import {pickSide, sideFlags} from './migrate-db.js'
 
 /** What `restore-db --json` prints. */
 export interface RestoreResult {
@@ -78,16 +78,11 @@ Encrypted backups need the passphrase: asked on the terminal, or env ${PASSPHRAS
       if (!flags.quiet) this.notice(`Target: ${targetLabel}`)
       const plan = await planMigration(source, target.store)
       const policy = flags.merge ? 'merge' : flags.force ? 'force' : 'refuse'
-      const refused = (message: string, suggestion: string) => new HivemindError('INVALID_INPUT', message, {exitCode: MIGRATE_EXIT.refused, suggestion})
-      if (plan.targetCount > 0 && policy === 'refuse' && !(plan.toCopy.length === 0 && plan.conflicts.length === 0 && plan.extra.length === 0)) {
-        throw refused(`${targetLabel} is not empty: it holds ${plan.targetCount} record(s)`, '--merge adds the missing records, --force replaces the contents; nothing was written')
-      }
-      if (policy === 'merge' && plan.conflicts.length > 0) {
-        throw refused(`${targetLabel} holds ${plan.conflicts.length} record(s) that differ from the backup: ${plan.conflicts.slice(0, 20).map((item) => `${item.client_id} (${item.fields.join(', ')})`).join('; ')}`, 'resolve them, or use --force to replace the target\'s contents')
-      }
-      if (policy === 'force' && plan.extra.length > 0 && !target.store.clear) {
-        throw refused(`${targetLabel} holds ${plan.extra.length} record(s) that are not in the backup, and this backend cannot remove them`, 'empty the target by other means first')
-      }
+      const sourceLabel = `backup ${file}`
+      const mark = readMark(settings.paths.stateDir, targetLabel)
+      // An interrupted restore of this same file may be finished by running it again.
+      const resuming = mark?.state === 'incomplete' && mark.from === sourceLabel
+      checkTarget(plan, policy, {targetLabel, sourceNoun: 'the backup', resuming, canClear: target.store.clear !== undefined})
       const clearFirst = policy === 'force' && plan.extra.length > 0
       const writes = clearFirst ? backup.records : [...plan.toCopy, ...(policy === 'force' ? plan.conflicting : [])]
       const result: RestoreResult = {file, to: targetLabel, records: backup.records.length, written: writes.length, identical: clearFirst ? 0 : plan.identical, verified: false, dryRun: flags['dry-run']}
@@ -96,22 +91,18 @@ Encrypted backups need the passphrase: asked on the terminal, or env ${PASSPHRAS
         return result
       }
 
-      await writeMark(settings.paths.stateDir, targetLabel, {from: `backup ${file}`, state: 'incomplete'})
+      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'incomplete'})
       if (clearFirst) await target.store.clear!()
-      await copyRecords(target.store, writes, 500, () => {})
-      const verification = await verifyMigration(source, target.store, policy === 'merge' ? new Set(plan.extra) : new Set())
+      // The target's own batch size: a JSON target rewrites its file once per batch.
+      await copyRecords(target.store, writes, target.store.preferredBatchSize ?? 500, () => {})
+      const verification = await verifyMigration(source, target.store, policy === 'merge' ? new Set(plan.extra) : new Set(), plan)
       await this.audit({
         event: 'restore',
         store: targetLabel,
         details: {file, backupOf: `${backup.header.backend} ${backup.header.location}`, backupCreatedAt: backup.header.createdAt, records: backup.records.length, written: writes.length, cleared: clearFirst, policy, verified: verification.ok},
       })
-      if (!verification.ok) {
-        throw new HivemindError('STORE_CORRUPT', `verification failed: ${verification.missing.length} missing, ${verification.extra.length} unexpected, ${verification.different.length} different record(s); the target is marked incomplete`, {
-          exitCode: MIGRATE_EXIT.verifyFailed,
-          suggestion: 'fix the cause and re-run the same command with --force',
-        })
-      }
-      await writeMark(settings.paths.stateDir, targetLabel, {from: `backup ${file}`, state: 'complete'})
+      if (!verification.ok) throw verificationFailed(verification, 'the backup', 'fix the cause and re-run the same command (it resumes)')
+      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'complete'})
       result.verified = true
       this.log(`Restored ${writes.length} record(s) from ${file} into ${targetLabel} (${result.identical} already there); verified ${verification.targetCount} record(s).`)
       return result

@@ -3,7 +3,9 @@ import path from 'node:path'
 
 import {expect} from 'chai'
 
+import {resolvePaths} from '../../src/config/paths.js'
 import {canonicalJson} from '../../src/core/client.js'
+import {readMark, writeMark} from '../../src/migrate/marker.js'
 import {backendsUnderTest, type BackendUnderTest, contents, seed} from '../helpers/backends-under-test.js'
 import {type RedisServer, startRedisServer} from '../helpers/redis-server.js'
 import {type CliSandbox, createSandbox} from '../helpers/sandbox.js'
@@ -111,6 +113,35 @@ describe('backup-db / restore-db', function () {
     const forced = await sandbox.run(['restore-db', file, ...backend.toFlags(target), '--force', '-q'])
     expect(forced.code, forced.stderr).to.equal(0)
     expect(await contents(backend, target)).to.deep.equal(records.map((record) => canonicalJson(record)))
+  })
+
+  it('an interrupted restore finishes when the same command runs again; a target marked by another backup is still refused', async () => {
+    const backend = BACKENDS.json
+    const source = backend.location(sandbox.root, 'source')
+    const records = variedClients(12)
+    await seed(backend, source, records)
+    const file = path.join(sandbox.root, 'hive.backup')
+    expect((await sandbox.run(['backup-db', ...backend.dbFlags(source), '--out', file, '-q'])).code).to.equal(0)
+    const stateDir = resolvePaths(sandbox.env).stateDir
+
+    // What a run killed after its first batch leaves: part of the backup in the target, marked incomplete.
+    const target = backend.location(sandbox.root, 'target')
+    await seed(backend, target, records.slice(0, 5))
+    await writeMark(stateDir, `json ${target}`, {from: `backup ${file}`, state: 'incomplete'})
+    const resumed = await sandbox.run(['restore-db', file, ...backend.toFlags(target), '-q', '--json'])
+    expect(resumed.code, resumed.stderr).to.equal(0)
+    expect(JSON.parse(resumed.stdout)).to.deep.include({written: 7, identical: 5, verified: true})
+    expect(await contents(backend, target)).to.deep.equal(records.map((record) => canonicalJson(record)))
+    expect(readMark(stateDir, `json ${target}`)).to.deep.include({state: 'complete'})
+
+    const other = backend.location(sandbox.root, 'other')
+    await seed(backend, other, records.slice(0, 5))
+    await writeMark(stateDir, `json ${other}`, {from: `backup ${path.join(sandbox.root, 'another.backup')}`, state: 'incomplete'})
+    const bytes = readFileSync(other)
+    const refused = await sandbox.run(['restore-db', file, ...backend.toFlags(other), '-q'])
+    expect(refused.code, refused.stderr).to.equal(3)
+    expect(refused.stderr).to.contain('all identical to the backup\'s, and the backup has 7 more')
+    expect(readFileSync(other).equals(bytes)).to.equal(true)
   })
 
   it('refuses to overwrite an existing backup file unless --force', async () => {

@@ -1,0 +1,66 @@
+/**
+ * The rules migrate-db and restore-db share: what may be done to a target that already holds
+ * clients, how a failed verification is reported, and the exit codes CI scripts test for.
+ */
+import {HivemindError} from '../core/errors.js'
+import type {MigrationPlan, TargetPolicy, Verification} from './migrate.js'
+
+/** Exit codes of migrate-db and restore-db, for CI (documented in the README and docs/migration.md). */
+export const MIGRATE_EXIT = {done: 0, error: 1, usage: 2, refused: 3, verifyFailed: 4} as const
+
+/** Where a copy comes from and goes to, as the messages name them. */
+export interface CopySides {
+  /** `<backend> <location>` of the target. */
+  targetLabel: string
+  /** What the records come from in messages: "the source", "the backup". */
+  sourceNoun: string
+  /** The target is marked incomplete by an earlier run from the same source: finishing it is allowed. */
+  resuming: boolean
+  /** The target can be emptied (the store has clear()), which --force needs when it holds extra records. */
+  canClear: boolean
+}
+
+/**
+ * Applies the non-empty-target rules to a plan; throws (exit 3) when the copy must not run.
+ * refuse: only a target holding nothing but records identical to the source's (this copy, done, or
+ * interrupted when resuming) is accepted. merge: conflicts refuse. force: anything goes, except
+ * records to remove from a target that cannot remove them.
+ */
+export function checkTarget(plan: MigrationPlan, policy: TargetPolicy, sides: CopySides): void {
+  if (plan.targetCount === 0) return
+  const {targetLabel, sourceNoun} = sides
+  const refused = (message: string, suggestion: string) => new HivemindError('INVALID_INPUT', message, {exitCode: MIGRATE_EXIT.refused, suggestion})
+  if (policy === 'force') {
+    if (plan.extra.length > 0 && !sides.canClear) {
+      throw refused(`${targetLabel} holds ${plan.extra.length} record(s) that are not in ${sourceNoun}, and this backend cannot remove them`, 'empty the target by other means first')
+    }
+    return
+  }
+  if (plan.conflicts.length > 0) {
+    const conflictList = plan.conflicts.slice(0, 20).map((item) => `${item.client_id} (${item.fields.join(', ')})`).join('; ')
+    throw refused(
+      `${targetLabel} holds ${plan.conflicts.length} record(s) that differ from ${sourceNoun}: ${conflictList}`,
+      policy === 'merge' ? "resolve them, or use --force to replace the target's contents" : "use --force to replace the target's contents",
+    )
+  }
+  if (policy === 'merge') return
+  const onlyOurs = plan.extra.length === 0
+  if (onlyOurs && (plan.toCopy.length === 0 || sides.resuming)) return
+  throw refused(
+    onlyOurs
+      ? `${targetLabel} is not empty: it holds ${plan.targetCount} record(s), all identical to ${sourceNoun}'s, and ${sourceNoun} has ${plan.toCopy.length} more`
+      : `${targetLabel} is not empty: it holds ${plan.targetCount} record(s), ${plan.extra.length} of them not in ${sourceNoun}`,
+    '--merge adds the missing records, --force replaces the contents; nothing was written',
+  )
+}
+
+/** The error (exit 4) for a failed verification: what differs, by id and field name, never by value. */
+export function verificationFailed(verification: Verification, sourceNoun: string, suggestion: string): HivemindError {
+  const parts = [
+    verification.sourceCount === verification.targetCount ? undefined : `${verification.sourceCount} records in ${sourceNoun}, ${verification.targetCount} in the target`,
+    verification.missing.length > 0 ? `missing ids ${verification.missing.slice(0, 20).join(', ')}` : undefined,
+    verification.extra.length > 0 ? `unexpected ids ${verification.extra.slice(0, 20).join(', ')}` : undefined,
+    verification.different.length > 0 ? `different: ${verification.different.slice(0, 20).map((item) => `${item.client_id} (${item.fields.join(', ')})`).join('; ')}` : undefined,
+  ].filter(Boolean)
+  return new HivemindError('STORE_CORRUPT', `verification failed: ${parts.join('; ')}; the target is marked incomplete`, {exitCode: MIGRATE_EXIT.verifyFailed, suggestion})
+}
