@@ -84,16 +84,32 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
             suggestion: code === 'EADDRINUSE' ? 'another process uses that port: pick another with --port' : 'check --host / --port',
           })
         }
-        await new Promise<void>((resolve) => {
-          const onSignal = (signal: NodeJS.Signals) => {
-            logger.info('listener.signal', {signal})
-            process.off('SIGINT', onSignal)
-            process.off('SIGTERM', onSignal)
-            void server.stop().then(() => audit.close()).then(resolve)
+        let stopping = false
+        const onSignal = (signal: NodeJS.Signals) => {
+          if (stopping) {
+            // A second signal while shutting down: the operator wants out now.
+            logger.warn('listener.forced', {signal})
+            process.exit(1)
           }
-          process.on('SIGINT', onSignal)
-          process.on('SIGTERM', onSignal)
-        })
+          stopping = true
+          logger.info('listener.signal', {signal})
+          void server.stop().then(() => audit.close()).then(stopped)
+        }
+        let stopped: () => void = () => {}
+        // The handlers stay installed until the shutdown is done. Libraries we use (proper-lockfile,
+        // through signal-exit) re-raise a signal that finds no handler but theirs: a handler that
+        // removed itself on the first signal let SIGINT kill the process mid-shutdown whenever one
+        // of them had been loaded after it.
+        try {
+          await new Promise<void>((resolve) => {
+            stopped = resolve
+            process.on('SIGINT', onSignal)
+            process.on('SIGTERM', onSignal)
+          })
+        } finally {
+          process.off('SIGINT', onSignal)
+          process.off('SIGTERM', onSignal)
+        }
       },
       {longRunning: true},
     )

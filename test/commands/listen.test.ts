@@ -12,6 +12,7 @@ import {createTestPki, type TestPki} from '../helpers/certs.js'
 import {FakeBus} from '../helpers/fake-bus.js'
 import {HiveTestClient} from '../helpers/hive-client.js'
 import {type ListenerProcess, startListener} from '../helpers/listener-process.js'
+import {ROOT} from '../helpers/cli.js'
 import {type CliSandbox, createSandbox, runCli} from '../helpers/sandbox.js'
 import {startRedisServer} from '../helpers/redis-server.js'
 import {canHoldRecoveryLock, holdRecoveryLock} from '../helpers/sqlite-recovery-lock.js'
@@ -114,6 +115,38 @@ describe('hivemind-core listen (built CLI)', function () {
     await client.waitFor((f) => f.message.payload?.data?.utterance === 'legacy ok')
     expect(await listener.stop('SIGINT')).to.equal(0)
     for (const secret of [legacy.api_key, legacy.password, 'sixteen-chars-k!']) expect(listener.stderr()).not.to.contain(secret)
+  })
+
+  it('SIGINT is graceful even when a library registered an exit handler after listen started', async () => {
+    // write-file-atomic registers one (through signal-exit) for the length of every JSON write, and
+    // signal-exit re-raises a signal that finds no other handler: listen's own handler must still
+    // be installed when that one runs. A preload registers the handler on SIGUSR2, at a moment the
+    // test chooses, instead of racing a write.
+    const preload = path.join(sandbox.root, 'late-exit-handler.cjs')
+    writeFileSync(preload, `process.on('SIGUSR2', () => {
+  require(${JSON.stringify(path.join(ROOT, 'node_modules', 'signal-exit'))}).onExit(() => {})
+  process.stderr.write('{"event":"test.exit-handler-registered"}\\n')
+})
+`)
+    const added = await add('--name', 'den')
+    listener = await startListener(['--agent-url', bus.url, '--log-level', 'debug'], {env: {...sandbox.env, NODE_OPTIONS: `--require ${preload}`}, cwd: sandbox.home})
+    await connect(added)
+    listener.child.kill('SIGUSR2')
+    await listener.waitForLog(/"event":"test.exit-handler-registered"/)
+    expect(await listener.stop('SIGINT')).to.equal(0)
+    expect(listener.stderr()).to.contain('"event":"listener.signal"').and.to.contain('"event":"listener.stopped"')
+  })
+
+  it('a second signal during the shutdown exits at once with 1', async () => {
+    const added = await add('--name', 'den')
+    listener = await startListener(['--agent-url', bus.url], {env: sandbox.env, cwd: sandbox.home})
+    await connect(added)
+    const exited = new Promise<number | null>((resolve) => listener!.child.once('exit', (code) => resolve(code)))
+    // Both at once: the second is handled long before closing the satellite and the bus is done.
+    listener.child.kill('SIGTERM')
+    listener.child.kill('SIGINT')
+    expect(await exited).to.equal(1)
+    expect(listener.stderr()).to.contain('"event":"listener.forced"').and.not.to.contain('"event":"listener.stopped"')
   })
 
   it('refuses to start on a corrupt JSON database (non-zero exit, no stack trace)', async () => {
