@@ -85,6 +85,7 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
           })
         }
         let stopping = false
+        let stopped: () => void = () => {}
         const onSignal = (signal: NodeJS.Signals) => {
           if (stopping) {
             // A second signal while shutting down: the operator wants out now.
@@ -95,11 +96,10 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
           logger.info('listener.signal', {signal})
           void server.stop().then(() => audit.close()).then(stopped)
         }
-        let stopped: () => void = () => {}
-        // The handlers stay installed until the shutdown is done. Libraries we use (proper-lockfile,
-        // through signal-exit) re-raise a signal that finds no handler but theirs: a handler that
-        // removed itself on the first signal let SIGINT kill the process mid-shutdown whenever one
-        // of them had been loaded after it.
+        // The handlers stay installed until the shutdown is done. signal-exit, which write-file-atomic
+        // registers for the length of every JSON write, re-raises a signal that finds no handler but
+        // its own: a handler that removed itself on the first signal let a SIGINT that arrived
+        // during a write kill the process mid-shutdown.
         try {
           await new Promise<void>((resolve) => {
             stopped = resolve

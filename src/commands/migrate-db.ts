@@ -5,9 +5,9 @@ import {openBackend, type OpenedStore, openStore} from '../config/open-store.js'
 import {type DatabaseFlagValues, describeSource, optionValues, resolveOtherBackendOptions, type Sourced} from '../config/settings.js'
 import {describeSwitch, switchBackend, userConfigFile} from '../config/switch.js'
 import {HivemindError, UsageError} from '../core/errors.js'
-import {copyRecords, type MigrationPlan, planMigration, verifyMigration} from '../migrate/migrate.js'
+import {copyRecords, planMigration, verifyMigration} from '../migrate/migrate.js'
 import {readMark, writeMark} from '../migrate/marker.js'
-import {checkTarget, MIGRATE_EXIT, verificationFailed} from '../migrate/policy.js'
+import {checkTarget, verificationFailed} from '../migrate/policy.js'
 
 /** What `migrate-db --json` prints. */
 export interface MigrateResult {
@@ -149,7 +149,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
         store: targetLabel,
         details: {from: sourceLabel, copied: writes.length, identical: plan.identical, policy: flags.merge ? 'merge' : flags.force ? 'force' : 'refuse', verified: verification.ok},
       })
-      if (!verification.ok) throw verificationFailed(verification, 'the source', 'fix the cause and re-run the same command (it resumes)')
+      if (!verification.ok) throw verificationFailed(verification, 'the source')
       await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'complete'})
       result.verified = true
       const switchOptions = Object.fromEntries(Object.entries(targetOptions).filter(([, sourced]) => (sourced as Sourced<unknown>).source.kind === 'flag').map(([key, sourced]) => [key, sourced.value]))

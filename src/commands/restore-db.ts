@@ -101,7 +101,7 @@ Encrypted backups need the passphrase: asked on the terminal, or env ${PASSPHRAS
         store: targetLabel,
         details: {file, backupOf: `${backup.header.backend} ${backup.header.location}`, backupCreatedAt: backup.header.createdAt, records: backup.records.length, written: writes.length, cleared: clearFirst, policy, verified: verification.ok},
       })
-      if (!verification.ok) throw verificationFailed(verification, 'the backup', 'fix the cause and re-run the same command (it resumes)')
+      if (!verification.ok) throw verificationFailed(verification, 'the backup')
       await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'complete'})
       result.verified = true
       this.log(`Restored ${writes.length} record(s) from ${file} into ${targetLabel} (${result.identical} already there); verified ${verification.targetCount} record(s).`)

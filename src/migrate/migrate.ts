@@ -9,7 +9,7 @@
  * the source is read again: the target must equal what the source holds NOW). Both listings come
  * in id order, so the comparison walks them side by side instead of indexing either.
  */
-import {canonicalJson, type ClientRecord, sameClient} from '../core/client.js'
+import {type ClientRecord, sameClient} from '../core/client.js'
 import type {ClientStore} from '../core/store.js'
 
 /** What to do with a target that already holds clients. */

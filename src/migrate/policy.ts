@@ -54,13 +54,19 @@ export function checkTarget(plan: MigrationPlan, policy: TargetPolicy, sides: Co
   )
 }
 
-/** The error (exit 4) for a failed verification: what differs, by id and field name, never by value. */
-export function verificationFailed(verification: Verification, sourceNoun: string, suggestion: string): HivemindError {
+/**
+ * The error (exit 4) for a failed verification: what differs, by id and field name, never by
+ * value. The target is left marked incomplete, so running the same command again resumes.
+ */
+export function verificationFailed(verification: Verification, sourceNoun: string): HivemindError {
   const parts = [
     verification.sourceCount === verification.targetCount ? undefined : `${verification.sourceCount} records in ${sourceNoun}, ${verification.targetCount} in the target`,
     verification.missing.length > 0 ? `missing ids ${verification.missing.slice(0, 20).join(', ')}` : undefined,
     verification.extra.length > 0 ? `unexpected ids ${verification.extra.slice(0, 20).join(', ')}` : undefined,
     verification.different.length > 0 ? `different: ${verification.different.slice(0, 20).map((item) => `${item.client_id} (${item.fields.join(', ')})`).join('; ')}` : undefined,
   ].filter(Boolean)
-  return new HivemindError('STORE_CORRUPT', `verification failed: ${parts.join('; ')}; the target is marked incomplete`, {exitCode: MIGRATE_EXIT.verifyFailed, suggestion})
+  return new HivemindError('STORE_CORRUPT', `verification failed: ${parts.join('; ')}; the target is marked incomplete`, {
+    exitCode: MIGRATE_EXIT.verifyFailed,
+    suggestion: 'fix the cause and re-run the same command (it resumes)',
+  })
 }
