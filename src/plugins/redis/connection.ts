@@ -21,8 +21,6 @@ import {BackendOptionsError, HivemindError, StoreCorruptError, StoreUnavailableE
 import {requireCjs} from '../../core/require-cjs.js'
 import {hostPort, type RedisTarget} from './options.js'
 
-/** Deadline of one command once connected (a stalled server must not hang a command forever). */
-export const COMMAND_TIMEOUT_MS = 10_000
 /** Longest pause between two reconnection attempts in reconnect mode. */
 export const MAX_RECONNECT_DELAY_MS = 1000
 
@@ -55,6 +53,8 @@ export class RedisConnection {
   private lastError?: Error
   private connected = false
   private connecting = false
+  /** Command deadlines raised by withCommandTimeout() and still in force. */
+  private readonly raisedDeadlines: number[] = []
 
   constructor(
     private readonly target: RedisTarget,
@@ -102,6 +102,36 @@ export class RedisConnection {
     this.client.options.connectTimeout = this.target.connectTimeoutMs
   }
 
+  /** Deadline of one command, in ms, unless raised by withCommandTimeout(). */
+  get commandTimeoutMs(): number {
+    return this.settings.commandTimeoutMs ?? this.target.commandTimeoutMs
+  }
+
+  /**
+   * Runs `work` with at least `timeoutMs` as the deadline of the commands it sends: a bulk write
+   * the server needs seconds for must not be reported as "did not answer" while the server is
+   * still applying it. ioredis reads the deadline when a command is sent, and resends a script
+   * the server did not know (NOSCRIPT) as a new command after the first reply, so the deadline
+   * stays raised until `work` settles; commands sent meanwhile by others get it too, which is
+   * right, as the server answers them only after the long one.
+   */
+  async withCommandTimeout<T>(timeoutMs: number, activity: Activity, work: () => Promise<T>): Promise<T> {
+    this.raisedDeadlines.push(timeoutMs)
+    this.applyDeadline()
+    try {
+      return await work()
+    } catch (error) {
+      throw this.translate(error, activity, Math.max(timeoutMs, this.commandTimeoutMs))
+    } finally {
+      this.raisedDeadlines.splice(this.raisedDeadlines.indexOf(timeoutMs), 1)
+      this.applyDeadline()
+    }
+  }
+
+  private applyDeadline(): void {
+    this.client.options.commandTimeout = Math.max(this.commandTimeoutMs, ...this.raisedDeadlines)
+  }
+
   /** Closes politely (QUIT), or at once when the server does not answer. Idempotent. */
   async close(): Promise<void> {
     if (this.client.status === 'end') return
@@ -127,7 +157,7 @@ export class RedisConnection {
    * A typed, secret-free error for anything the client or server threw. Errors this project
    * raised pass through unchanged.
    */
-  translate(error: unknown, activity: Activity): HivemindError {
+  translate(error: unknown, activity: Activity, deadlineMs = this.commandTimeoutMs): HivemindError {
     if (error instanceof HivemindError) return error
     const cause = this.scrubbedError(error)
     const raw = cause.message
@@ -189,7 +219,10 @@ export class RedisConnection {
       return new BackendOptionsError(`${where}: database ${this.target.db} does not exist on this server`, options('check --redis-db / database.redis.db'))
     }
     if (/timed out/i.test(raw)) {
-      return new StoreUnavailableError(`${where} did not answer within ${this.settings.commandTimeoutMs ?? COMMAND_TIMEOUT_MS} ms`, options())
+      const outcome = activity === 'write' ? '; the server may still apply the write' : ''
+      return new StoreUnavailableError(`${where} did not answer within ${deadlineMs} ms${outcome}`, options(
+        'check that the server is not overloaded or blocked by a long script, or raise database.redis.commandTimeoutMs',
+      ))
     }
     const connectionLost = /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|reached the max retries|Command aborted/i.test(raw) ||
       (error as {name?: string})?.name === 'MaxRetriesPerRequestError'
@@ -236,7 +269,7 @@ export class RedisConnection {
       // 0 = none: the first connection is bounded by connect()'s deadline, which is not fooled by
       // a CPU-starved process (see runningTimeDeadline); set to connectTimeoutMs once connected.
       connectTimeout: 0,
-      commandTimeout: this.settings.commandTimeoutMs ?? COMMAND_TIMEOUT_MS,
+      commandTimeout: this.commandTimeoutMs,
       enableOfflineQueue: false,
       // In-flight commands fail when the connection drops instead of waiting for a reconnect.
       maxRetriesPerRequest: 0,

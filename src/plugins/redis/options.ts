@@ -15,6 +15,8 @@ export const DEFAULT_HOST = '127.0.0.1'
 export const DEFAULT_KEY_PREFIX = 'hivemind:'
 /** How long connecting (TCP + TLS + AUTH + ready check) may take, in ms. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 2000
+/** How long one command may wait for its reply once connected, in ms. */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000
 
 /**
  * Validated options of the redis backend. Every key is optional except `keyPrefix`; the settings
@@ -46,6 +48,11 @@ export interface RedisOptions extends Record<string, unknown> {
   /** Connection (TCP, TLS, AUTH, ready check) deadline in ms. Default 2000. */
   connectTimeoutMs?: number
   /**
+   * Deadline of one command once connected, in ms (a stalled server must not hang a command
+   * forever). A write of many records at once gets 1 ms more per record. Default 10000.
+   */
+  commandTimeoutMs?: number
+  /**
    * Keep reconnecting after the connection drops (for long-running `listen`), instead of failing
    * fast (one-shot CLI commands). Even then, `open()` fails fast when the server is unreachable,
    * and commands issued while disconnected fail at once with "store unavailable". Default false.
@@ -66,6 +73,7 @@ export const redisOptionsSchema: OptionsSchema = {
   tlsCert: {type: 'path', description: 'PEM client certificate (servers with tls-auth-clients)'},
   tlsKey: {type: 'path', description: 'PEM private key of the client certificate'},
   connectTimeoutMs: {type: 'integer', description: `deadline for connecting, TLS, AUTH and the ready check (ms, default ${DEFAULT_CONNECT_TIMEOUT_MS})`},
+  commandTimeoutMs: {type: 'integer', description: `deadline of one command once connected (ms, default ${DEFAULT_COMMAND_TIMEOUT_MS}; +1 ms per record of a bulk write)`},
   reconnect: {type: 'boolean', description: 'keep reconnecting after a drop (for listen); CLI commands fail fast (default false)'},
 }
 
@@ -80,6 +88,7 @@ export interface RedisTarget {
   tls?: {ca?: string; cert?: string; key?: string}
   keyPrefix: string
   connectTimeoutMs: number
+  commandTimeoutMs: number
   reconnect: boolean
 }
 
@@ -99,18 +108,22 @@ export function resolveTarget(options: RedisOptions): RedisTarget {
   const password = (options.password === null ? undefined : options.password) ?? fromUrl.password
   const keyPrefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
+  const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
 
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new BackendOptionsError(`the Redis port must be between 1 and 65535, got ${port}`)
   if (!Number.isInteger(db) || db < 0) throw new BackendOptionsError(`the Redis database number must be 0 or more, got ${db}`)
   if (!Number.isInteger(connectTimeoutMs) || connectTimeoutMs < 100) {
     throw new BackendOptionsError(`database.redis.connectTimeoutMs must be at least 100 (ms), got ${connectTimeoutMs}`)
   }
+  if (!Number.isInteger(commandTimeoutMs) || commandTimeoutMs < 100) {
+    throw new BackendOptionsError(`database.redis.commandTimeoutMs must be at least 100 (ms), got ${commandTimeoutMs}`)
+  }
   if (/[\s\u0000-\u001F\u007F]/.test(keyPrefix)) throw new BackendOptionsError('database.redis.keyPrefix must not contain spaces or control characters')
 
   const tlsFiles = {ca: options.tlsCa, cert: options.tlsCert, key: options.tlsKey}
   const anyTlsFile = Object.values(tlsFiles).some((file) => file !== undefined)
   const useTls = options.tls ?? (fromUrl.tls === true || anyTlsFile)
-  const target: RedisTarget = {host, port, db, keyPrefix, connectTimeoutMs, reconnect: options.reconnect === true}
+  const target: RedisTarget = {host, port, db, keyPrefix, connectTimeoutMs, commandTimeoutMs, reconnect: options.reconnect === true}
   if (username !== undefined) target.username = username
   if (password !== undefined && password !== '') target.password = password
   if (useTls) target.tls = Object.fromEntries(Object.entries(tlsFiles).filter(([, file]) => file !== undefined))

@@ -17,7 +17,7 @@ const options = (extra: Partial<RedisOptions>): RedisOptions => ({keyPrefix: 'hi
 describe('redis options', () => {
   it('defaults to 127.0.0.1:6379/0, prefix hivemind:, fail-fast, 2000 ms', () => {
     const target = resolveTarget(options({}))
-    expect(target).to.deep.equal({host: '127.0.0.1', port: 6379, db: 0, keyPrefix: 'hivemind:', connectTimeoutMs: 2000, reconnect: false})
+    expect(target).to.deep.equal({host: '127.0.0.1', port: 6379, db: 0, keyPrefix: 'hivemind:', connectTimeoutMs: 2000, commandTimeoutMs: 10_000, reconnect: false})
     expect(redisBackend.describeLocation!(options({}))).to.equal('redis://127.0.0.1:6379/0 prefix hivemind:')
   })
 
@@ -51,6 +51,7 @@ describe('redis options', () => {
     expect(() => resolveTarget(options({port: 70_000}))).to.throw(/port must be between 1 and 65535/)
     expect(() => resolveTarget(options({db: -1}))).to.throw(/database number/)
     expect(() => resolveTarget(options({connectTimeoutMs: 5}))).to.throw(/connectTimeoutMs/)
+    expect(() => resolveTarget(options({commandTimeoutMs: 50}))).to.throw(/commandTimeoutMs must be at least 100/)
     expect(() => resolveTarget(options({keyPrefix: 'a b'}))).to.throw(/keyPrefix/)
   })
 

@@ -657,6 +657,53 @@ describe('redis backend', function () {
       }
     })
 
+    it('a bulk write gets a deadline that grows with its records; other commands keep the configured one', async () => {
+      const store = await openStore({commandTimeoutMs: 100})
+      const records = Array.from({length: 20_000}, (_, i) => buildClient(i + 1, {api_key: `bulk-key-${i}`, name: `bulk ${i}`}))
+      // A script this connection already ran is sent by its hash; a server that lost it (restart,
+      // SCRIPT FLUSH) answers NOSCRIPT and ioredis sends it again: the longer deadline must hold
+      // for that second send too.
+      await store.putMany(records.slice(0, 1))
+      await observer.script('FLUSH')
+      const started = performance.now()
+      await store.putMany(records)
+      const ms = Math.round(performance.now() - started)
+      console.log(`      (putMany of ${records.length} records with a 100 ms command deadline: ${ms} ms)`)
+      // Otherwise this test would prove nothing about the deadline.
+      expect(ms, 'the write outlasts the plain deadline').to.be.above(100)
+      expect(await store.count()).to.equal(records.length)
+      expect((await store.getByApiKey('bulk-key-19999'))?.client_id).to.equal(20_000)
+
+      // Back to 100 ms: a lookup while another client's script keeps the server busy for 0.6 s fails.
+      const busy = observer.eval(
+        "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] repeat local n = redis.call('TIME') until n[1] * 1000000 + n[2] - start > 600000 return 1",
+        0,
+      )
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      const error = await failure(store.getByApiKey('bulk-key-1'))
+      await busy
+      expect(error).to.be.instanceOf(StoreUnavailableError)
+      expect(error.message).to.equal(`Redis at 127.0.0.1:${server.port} did not answer within 100 ms`)
+    })
+
+    it('a bulk write that outlasts even its longer deadline says the server may still apply it', async () => {
+      const store = await openStore({commandTimeoutMs: 100})
+      const other = await sameHive(store)
+      await store.add({api_key: 'first'})
+      const busy = observer.eval(
+        "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] repeat local n = redis.call('TIME') until n[1] * 1000000 + n[2] - start > 600000 return 1",
+        0,
+      )
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      const error = await failure(store.putMany([buildClient(5, {api_key: 'second'}), buildClient(6, {api_key: 'third'})]))
+      await busy
+      expect(error).to.be.instanceOf(StoreUnavailableError)
+      expect(error.message).to.equal(`Redis at 127.0.0.1:${server.port} did not answer within 102 ms; the server may still apply the write`)
+      expect((error as HivemindError).suggestion).to.match(/commandTimeoutMs/)
+      // It did: the script was queued behind the busy one.
+      expect((await other.get(6))?.api_key).to.equal('third')
+    })
+
     it('a closed store refuses work; close() is idempotent', async () => {
       const store = await openStore()
       await store.close()
