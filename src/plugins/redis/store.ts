@@ -39,8 +39,9 @@ interface Page {
 export const PAGE_SIZE = 500
 
 /**
- * Extra command deadline per record of a bulk write, in ms: a `putMany` of 100k records kept a
- * quiet server busy 8.5 s (85 µs a record), so 1 ms leaves room for a loaded one.
+ * Extra command deadline per record of a bulk write, in ms: a `putMany` of 100k records took
+ * 8.5-12 s from send to reply on this project's bench machine (~0.1 ms a record), so 1 ms leaves
+ * room for a loaded machine.
  */
 export const WRITE_DEADLINE_PER_RECORD_MS = 1
 
