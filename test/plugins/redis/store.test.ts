@@ -160,6 +160,33 @@ describe('redis backend', function () {
     return other
   }
 
+  /**
+   * Keeps the test server busy in a script for 0.6 s (sent from the observer connection) and runs
+   * `attempt` until it fails: an attempt that reaches the server before the script does succeeds,
+   * and is tried again. Fails the test if no attempt failed before the script ended.
+   */
+  async function failureWhileBusy(attempt: () => Promise<unknown>): Promise<Error> {
+    let done = false
+    const busy = observer
+      .eval("local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] repeat local n = redis.call('TIME') until n[1] * 1000000 + n[2] - start > 600000 return 1", 0)
+      .finally(() => {
+        done = true
+      })
+    try {
+      while (!done) {
+        try {
+          await attempt()
+        } catch (error) {
+          return error as Error
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+      throw new Error('no attempt failed while the server was busy')
+    } finally {
+      await busy
+    }
+  }
+
   // The shared conformance suite: a fresh, empty, unopened store per test (its own key prefix);
   // reopening connects a new client to the same hive. Everything after it is redis-specific.
   runStoreConformance('redis', async () => ({store: createStore()}), {
@@ -674,14 +701,8 @@ describe('redis backend', function () {
       expect(await store.count()).to.equal(records.length)
       expect((await store.getByApiKey('bulk-key-19999'))?.client_id).to.equal(20_000)
 
-      // Back to 100 ms: a lookup while another client's script keeps the server busy for 0.6 s fails.
-      const busy = observer.eval(
-        "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] repeat local n = redis.call('TIME') until n[1] * 1000000 + n[2] - start > 600000 return 1",
-        0,
-      )
-      await new Promise((resolve) => setTimeout(resolve, 50))
-      const error = await failure(store.getByApiKey('bulk-key-1'))
-      await busy
+      // Back to 100 ms: a lookup while another client's script keeps the server busy fails.
+      const error = await failureWhileBusy(() => store.getByApiKey('bulk-key-1'))
       expect(error).to.be.instanceOf(StoreUnavailableError)
       expect(error.message).to.equal(`Redis at 127.0.0.1:${server.port} did not answer within 100 ms`)
     })
@@ -690,18 +711,19 @@ describe('redis backend', function () {
       const store = await openStore({commandTimeoutMs: 100})
       const other = await sameHive(store)
       await store.add({api_key: 'first'})
-      const busy = observer.eval(
-        "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] repeat local n = redis.call('TIME') until n[1] * 1000000 + n[2] - start > 600000 return 1",
-        0,
-      )
-      await new Promise((resolve) => setTimeout(resolve, 50))
-      const error = await failure(store.putMany([buildClient(5, {api_key: 'second'}), buildClient(6, {api_key: 'third'})]))
-      await busy
+      // Each attempt writes new records, so the last one's are those the server got while busy.
+      let attempt = 0
+      let records: ClientRecord[] = []
+      const error = await failureWhileBusy(() => {
+        attempt++
+        records = [buildClient(attempt * 10, {api_key: `second-${attempt}`}), buildClient(attempt * 10 + 1, {api_key: `third-${attempt}`})]
+        return store.putMany(records)
+      })
       expect(error).to.be.instanceOf(StoreUnavailableError)
       expect(error.message).to.equal(`Redis at 127.0.0.1:${server.port} did not answer within 102 ms; the server may still apply the write`)
       expect((error as HivemindError).suggestion).to.match(/commandTimeoutMs/)
       // It did: the script was queued behind the busy one.
-      expect((await other.get(6))?.api_key).to.equal('third')
+      expect((await other.get(records[1]!.client_id))?.api_key).to.equal(records[1]!.api_key)
     })
 
     it('a closed store refuses work; close() is idempotent', async () => {
