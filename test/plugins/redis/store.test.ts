@@ -4,7 +4,7 @@
  * reconnection, and the CLI end to end.
  */
 import {type ChildProcessWithoutNullStreams, spawn} from 'node:child_process'
-import {existsSync} from 'node:fs'
+import {existsSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -13,6 +13,7 @@ import {expect} from 'chai'
 import {Redis} from 'ioredis'
 
 import {buildClient, type ClientRecord, REVOKED_API_KEY} from '../../../src/core/client.js'
+import {toUpstreamJson} from '../../../src/core/interchange.js'
 import {DuplicateApiKeyError, HivemindError, StoreCorruptError, StoreUnavailableError} from '../../../src/core/errors.js'
 import {probeRedis} from '../../../src/plugins/redis/probe.js'
 import {PAGE_SIZE, RedisClientStore} from '../../../src/plugins/redis/store.js'
@@ -832,6 +833,20 @@ describe('redis backend', function () {
       } finally {
         await persisting.stop()
       }
+    })
+
+    it('import-clients writes a 20k-client file in one script, past the plain command deadline', async () => {
+      const prefix = uniquePrefix()
+      const file = path.join(sandbox.root, 'clients.json')
+      writeFileSync(file, toUpstreamJson(Array.from({length: 20_000}, (_, i) => buildClient(i + 1, {api_key: `imported-${i}`, name: `satellite ${i}`}))))
+      const started = performance.now()
+      const imported = await sandbox.run(['import-clients', file, '--db-backend', 'redis', '--redis-url', server.url, '--quiet'], {
+        env: {HIVEMIND_REDIS_KEY_PREFIX: prefix, HIVEMIND_REDIS_COMMAND_TIMEOUT_MS: '100'},
+      })
+      console.log(`      (import-clients of 20000 clients with a 100 ms command deadline: ${Math.round(performance.now() - started)} ms)`)
+      expect(imported.code, imported.stderr).to.equal(0)
+      expect(await observer.zcard(`${prefix}{hive}live`)).to.equal(20_000)
+      expect(await observer.hget(`${prefix}{hive}index`, 'imported-19999')).to.equal('20000')
     })
 
     it('add-client, list-clients and delete-client work end to end with --redis-url', async () => {
