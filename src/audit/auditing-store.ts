@@ -5,6 +5,7 @@
  * command touched it twice (add-client adds, then names the client).
  */
 import type {ClientPatch, ClientRecord, NewClient} from '../core/client.js'
+import {lookupEach} from '../core/lookups.js'
 import type {ClientStore, ListOptions} from '../core/store.js'
 import {type AuditEventName, type AuditInput, classifyUpdate, describeChanges} from './entry.js'
 
@@ -90,10 +91,9 @@ export class AuditingStore implements ClientStore {
     const inner = this.inner
     if (!inner.putMany) return undefined
     return async (clients) => {
-      const before = new Map<number, ClientRecord | undefined>()
-      for (const client of clients) before.set(client.client_id, await inner.get(client.client_id))
+      const before = await lookupEach(clients, (client) => inner.get(client.client_id))
       await inner.putMany!(clients)
-      for (const client of clients) this.note(client.client_id, 'put', before.get(client.client_id), client)
+      for (const [index, client] of clients.entries()) this.note(client.client_id, 'put', before[index], client)
     }
   }
 

@@ -4,6 +4,7 @@ import {StoreCommand} from '../base-command.js'
 import {readInputFile} from '../cli/input-file.js'
 import {type ClientRecord, canonicalJson, isRevoked} from '../core/client.js'
 import {HivemindError, InvalidInputError} from '../core/errors.js'
+import {lookupEach} from '../core/lookups.js'
 import {type ImportedRecord, parseClientsFile} from '../core/interchange.js'
 import type {ClientStore} from '../core/store.js'
 import {checkText} from '../core/validate.js'
@@ -82,20 +83,23 @@ A client whose id is free is added; one identical to the stored record is skippe
   }
 }
 
-interface ImportPlan {
+export interface ImportPlan {
   add: ClientRecord[]
   replace: ClientRecord[]
   identical: number
   conflicts: Array<{client_id: number; reason: string}>
 }
 
-/** Decides, without writing, what importing `incoming` into `store` does. */
-async function planImport(store: ClientStore, incoming: ImportedRecord[], force: boolean): Promise<ImportPlan> {
+/** Decides, without writing, what importing `incoming` into `store` does (reads only; exported for tests). */
+export async function planImport(store: ClientStore, incoming: ImportedRecord[], force: boolean): Promise<ImportPlan> {
   const plan: ImportPlan = {add: [], replace: [], identical: 0, conflicts: []}
   const incomingById = new Map(incoming.map((item) => [item.record.client_id, item.record]))
   const keysInFile = new Map<string, number>()
-  for (const {record, fields} of incoming) {
-    const stored = await store.get(record.client_id)
+  // Every read first, many at once (the decisions below depend on the file's order, the reads do not).
+  const storedById = await lookupEach(incoming, ({record}) => store.get(record.client_id))
+  const holderByKey = await lookupEach(incoming, ({record}) => (isRevoked(record) ? Promise.resolve(undefined) : store.getByApiKey(record.api_key)))
+  for (const [index, {record, fields}] of incoming.entries()) {
+    const stored = storedById[index]
     if (!isRevoked(record)) {
       const twin = keysInFile.get(record.api_key)
       if (twin !== undefined) {
@@ -103,7 +107,7 @@ async function planImport(store: ClientStore, incoming: ImportedRecord[], force:
         continue
       }
       keysInFile.set(record.api_key, record.client_id)
-      const holder = await store.getByApiKey(record.api_key)
+      const holder = holderByKey[index]
       // The key may only move to this id when the import also gives its current holder another key.
       const holderInFile = holder ? incomingById.get(holder.client_id) : undefined
       if (holder && holder.client_id !== record.client_id && (!holderInFile || holderInFile.api_key === holder.api_key)) {

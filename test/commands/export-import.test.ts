@@ -7,7 +7,40 @@ import path from 'node:path'
 
 import {expect} from 'chai'
 
+import {AuditingStore} from '../../src/audit/auditing-store.js'
+import {planImport} from '../../src/commands/import-clients.js'
+import {buildClient} from '../../src/core/client.js'
+import {LOOKUPS_IN_FLIGHT} from '../../src/core/lookups.js'
+import {MemoryStore} from '../../src/core/memory-store.js'
+import type {ClientStore} from '../../src/core/store.js'
 import {client, type Client, errorLine, expectCleanFailure, modeOf, pooled, Sandbox} from '../helpers/cli.js'
+
+/**
+ * A store whose reads by id and by key take a moment and count how many are pending at once: a
+ * command reading one client at a time never has two (one network round trip per client).
+ */
+function countingReads(inner: ClientStore): {store: ClientStore; most: () => number} {
+  let pending = 0
+  let most = 0
+  const slow = (read: (argument: never) => Promise<unknown>) => async (argument: never) => {
+    pending++
+    most = Math.max(most, pending)
+    await new Promise((resolve) => setImmediate(resolve))
+    try {
+      return await read(argument)
+    } finally {
+      pending--
+    }
+  }
+  const store = new Proxy(inner, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown
+      if (property === 'get' || property === 'getByApiKey') return slow((value as (argument: never) => Promise<unknown>).bind(target))
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+    },
+  })
+  return {store, most: () => most}
+}
 
 /** An upstream (Python hivemind-core) clients.json: keyed by id strings, snake_case, 4-space indent. */
 const UPSTREAM: Record<string, Record<string, unknown>> = {
@@ -51,6 +84,46 @@ const CSV = [
 function upstreamText(records: Client[]): string {
   return `${JSON.stringify(Object.fromEntries(records.map((record) => [String(record.client_id), record])), null, 4)}\n`
 }
+
+describe('import-clients reads many clients at once', () => {
+  it('planImport looks clients up LOOKUPS_IN_FLIGHT at a time, and decides as before', async () => {
+    const memory = new MemoryStore()
+    await memory.open()
+    await memory.putMany(Array.from({length: 100}, (_, index) => buildClient(index + 1, {api_key: `stored-${index + 1}`, name: `stored ${index + 1}`})))
+    const {store, most} = countingReads(memory)
+    const fields = new Set(['client_id', 'api_key', 'name'] as const)
+    const incoming = [
+      ...Array.from({length: 300}, (_, index) => ({record: buildClient(index + 101, {api_key: `new-${index}`, name: `new ${index}`}), fields})),
+      // Identical to a stored one; different from a stored one; a key another stored client holds; a key used twice in the file.
+      {record: buildClient(1, {api_key: 'stored-1', name: 'stored 1'}), fields},
+      {record: buildClient(2, {api_key: 'stored-2', name: 'renamed'}), fields},
+      {record: buildClient(900, {api_key: 'stored-3', name: 'thief'}), fields},
+      {record: buildClient(901, {api_key: 'new-0', name: 'twin'}), fields},
+    ]
+    const plan = await planImport(store, incoming, false)
+    expect(plan.add.map((record) => record.client_id)).to.deep.equal(Array.from({length: 300}, (_, index) => index + 101))
+    expect(plan.identical).to.equal(1)
+    expect(plan.conflicts).to.deep.equal([
+      {client_id: 2, reason: 'differs from the stored client "stored 2"'},
+      {client_id: 900, reason: 'access key already used by client 3'},
+      {client_id: 901, reason: 'access key also used by client 101 in the same file'},
+    ])
+    expect(most()).to.equal(LOOKUPS_IN_FLIGHT)
+  })
+
+  it("the audit's putMany reads the clients it replaces many at a time", async () => {
+    const memory = new MemoryStore()
+    await memory.open()
+    await memory.putMany(Array.from({length: 100}, (_, index) => buildClient(index + 1, {api_key: `stored-${index + 1}`})))
+    const {store, most} = countingReads(memory)
+    const audited = new AuditingStore(store)
+    await audited.putMany!(Array.from({length: 200}, (_, index) => buildClient(index + 1, {api_key: `written-${index + 1}`})))
+    const inputs = audited.drain()
+    expect(inputs).to.have.length(200)
+    expect(inputs.filter((input) => (input.details as {replaced: boolean}).replaced)).to.have.length(100)
+    expect(most()).to.equal(LOOKUPS_IN_FLIGHT)
+  })
+})
 
 describe('export-clients / import-clients', () => {
   let hive: Sandbox
