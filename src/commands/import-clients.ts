@@ -97,7 +97,7 @@ export async function planImport(store: ClientStore, incoming: ImportedRecord[],
   const keysInFile = new Map<string, number>()
   // Every read first, many at once (the decisions below depend on the file's order, the reads do not).
   const storedById = await lookupEach(incoming, ({record}) => store.get(record.client_id))
-  const holderByKey = await lookupEach(incoming, ({record}) => (isRevoked(record) ? Promise.resolve(undefined) : store.getByApiKey(record.api_key)))
+  const holderByKey = await lookupEach(incoming, async ({record}) => (isRevoked(record) ? undefined : store.getByApiKey(record.api_key)))
   for (const [index, {record, fields}] of incoming.entries()) {
     const stored = storedById[index]
     if (!isRevoked(record)) {
