@@ -4,9 +4,8 @@
  */
 import {Command, Flags, type Interfaces} from '@oclif/core'
 
-import {AuditingStore} from './audit/auditing-store.js'
 import type {AuditInput} from './audit/entry.js'
-import {openAuditTrail} from './audit/settings.js'
+import type {AuditTrail} from './audit/trail.js'
 import {findClientsElsewhere, openStore, type OpenedStore, type StoreHints} from './config/open-store.js'
 import {resolveSettings, type ResolvedSettings} from './config/settings.js'
 import {ClientDatabase} from './core/database.js'
@@ -102,8 +101,10 @@ export abstract class StoreCommand extends BaseCommand {
    */
   protected async audit(...inputs: AuditInput[]): Promise<void> {
     if (inputs.length === 0) return
-    let trail: Awaited<ReturnType<typeof openAuditTrail>> | undefined
+    let trail: AuditTrail | undefined
     try {
+      // Imported here: read-only commands never load the audit code (a cold start is mostly imports).
+      const {openAuditTrail} = await import('./audit/settings.js')
       trail = await openAuditTrail(this.settings, this.id ?? 'unknown', (message) => this.notice(`Warning: ${message}`))
       await trail.recordMany(inputs)
     } catch (error) {
@@ -146,6 +147,7 @@ export abstract class StoreCommand extends BaseCommand {
       // The listener records its own events (authentication failures, revocations), not every
       // last_seen write: only one-shot commands are audited here.
       if (mode !== 'write' || hints.longRunning) return await work(new ClientDatabase(opened.store), opened)
+      const {AuditingStore} = await import('./audit/auditing-store.js')
       const audited = new AuditingStore(opened.store)
       try {
         return await work(new ClientDatabase(audited), {...opened, store: audited})

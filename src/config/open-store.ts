@@ -2,7 +2,6 @@
  * Opens the store that resolved settings select, and the agreement guard: when that store is
  * empty or missing while another well-known location holds clients, say so and how to fix it.
  */
-import {MemoryStore} from '../core/memory-store.js'
 import {type BackendRegistry, describeLocation, type RegisteredBackend} from '../core/registry.js'
 import type {BackendContext, ClientStore, HivemindPaths, StoreMode} from '../core/store.js'
 import {describeSource, optionValues, type ResolvedSettings, resolveBackendOptions, type SettingSource} from './settings.js'
@@ -24,7 +23,8 @@ export interface StoreHints {
 
 /**
  * Opens the selected store. In 'read' mode a location that does not exist yet is not created:
- * the command sees an empty store (and the guard explains where clients may be instead).
+ * the command sees an empty store (and the guard explains where clients may be instead). A
+ * backend whose read-mode open creates nothing is opened without that probe.
  */
 export async function openStore(settings: ResolvedSettings, mode: StoreMode, warn: (message: string) => void, hints: StoreHints = {}): Promise<OpenedStore> {
   const opened = await openBackend(settings.registered, optionValues(settings.backendOptions), settings.paths, mode, warn, hints)
@@ -37,9 +37,10 @@ export async function openBackend(registered: RegisteredBackend, options: Record
   const context: BackendContext = {paths, mode, warn, ...(hints.longRunning ? {longRunning: true} : {})}
   const location = describeLocation(descriptor, options)
   const description = `${descriptor.name} ${location}`
-  if (mode === 'read' && descriptor.probe) {
+  if (mode === 'read' && descriptor.probe && !descriptor.readModeOpenCreatesNothing) {
     const probe = await descriptor.probe(options, context)
     if (probe && !probe.exists) {
+      const {MemoryStore} = await import('../core/memory-store.js')
       const empty = new MemoryStore(location)
       await empty.open()
       return {store: empty, description, missing: true}

@@ -147,6 +147,15 @@ export interface BackendDescriptor<Options extends Record<string, unknown> = Rec
    */
   probe?(options: Options, context: BackendContext): Promise<StoreProbe | undefined>
   /**
+   * Optional: true when `open()` in 'read' mode creates and changes nothing, even where the
+   * location does not exist yet (a server the store only reads from). Read-only commands then
+   * open the store directly instead of calling `probe()` first: for a network backend, one
+   * connection (with its TLS handshake and authentication) less per command. Default false: a
+   * read-only command probes first and reads a location that does not exist as empty, without
+   * opening it, so that a file backend never creates its file for a listing.
+   */
+  readModeOpenCreatesNothing?: boolean
+  /**
    * Optional: human-readable location of these options, without opening anything. Never
    * includes a secret. Default: the `path`, `url` or `host` option, else the backend name.
    */

@@ -20,6 +20,8 @@ const BETTER_SQLITE3 = '/node_modules/better-sqlite3/'
 const IOREDIS = '/node_modules/ioredis/'
 const CSV = ['/node_modules/csv-parse/', '/node_modules/csv-stringify/']
 const WRITE_FILE_ATOMIC = '/node_modules/write-file-atomic/'
+/** The audit trail's own modules, as the built CLI resolves them. */
+const AUDIT_MODULES = /\/dist\/audit\//
 
 let runs = 0
 
@@ -55,8 +57,11 @@ describe('libraries loaded by read-only commands', () => {
       expect((JSON.parse(listed.stdout) as Array<{name: string}>).map((record) => record.name)).to.deep.equal(['kitchen'])
       expect(listed.loaded).to.contain(BETTER_SQLITE3)
       expect(listed.loaded).not.to.contain(TYPEORM)
-      // Nothing is written by a listing: the atomic-write library stays unloaded too.
+      // Nothing is written by a listing: the atomic-write library stays unloaded too, and so does
+      // the audit trail, which only records changes (add-client, the control, loads it).
       expect(listed.loaded).not.to.contain(WRITE_FILE_ATOMIC)
+      expect(added.loaded).to.match(AUDIT_MODULES)
+      expect(listed.loaded).not.to.match(AUDIT_MODULES)
 
       // Without --quiet the agreement guard counts the records too.
       const shown = await runLogged(sandbox, ['show-client', '1', '--json'])

@@ -12,6 +12,9 @@ export const redisBackend: BackendDescriptor<RedisOptions> = {
   summary: 'Redis server (ioredis): a hash per client, atomic Lua scripts, keyPrefix to share a server',
   optionsSchema: redisOptionsSchema,
   describeLocation: (options) => describeTarget(resolveTarget(options)),
+  // open() only reads (the layout marker and the persistence settings): a read-only command
+  // connects once, not a probe connection and then the store's.
+  readModeOpenCreatesNothing: true,
   async create(options, context) {
     const {RedisClientStore} = await import('./store.js')
     // A long-running process (listen) must survive a Redis restart: reconnect unless the operator
