@@ -5,7 +5,7 @@
 import {existsSync, mkdirSync} from 'node:fs'
 import path from 'node:path'
 
-import {InvalidInputError} from '../core/errors.js'
+import {refuseExistingFile} from '../cli/output-file.js'
 import type {HivemindPaths} from '../core/store.js'
 
 /** `$XDG_DATA_HOME/hivemind-core/backups`: the default backup directory (0700). */
@@ -28,9 +28,7 @@ export function ensurePrivateDir(dir: string): void {
 
 /** Writes a backup atomically with mode 0600; refuses an existing file unless `overwrite`. */
 export async function writeBackupFile(file: string, content: string, overwrite: boolean): Promise<void> {
-  if (!overwrite && existsSync(file)) {
-    throw new InvalidInputError(`${file} already exists`, {suggestion: 'choose another --out, or pass --force to replace it'})
-  }
+  refuseExistingFile(file, overwrite, '--out')
   ensurePrivateDir(path.dirname(file))
   // Loaded here: every command that audits imports this module for ensurePrivateDir, and only
   // backup-db writes a backup.

@@ -4,6 +4,7 @@ import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
 import {defaultBackupDir, defaultBackupName, writeBackupFile} from '../backup/files.js'
+import {refuseDatabaseFile} from '../cli/output-file.js'
 import {buildPlainBackup, encryptBackup, readBackupHeader} from '../backup/format.js'
 import {obtainPassphrase, PASSPHRASE_ENV} from '../backup/passphrase.js'
 import {HivemindError} from '../core/errors.js'
@@ -50,6 +51,7 @@ The backup holds every access key and password: keep it as safe as the database.
     })
     const content = passphrase === undefined ? plain : await encryptBackup(plain, passphrase)
     const file = path.resolve(flags.out ?? path.join(defaultBackupDir(this.settings.paths), defaultBackupName(backend, flags.encrypt)))
+    refuseDatabaseFile(file, location, '--out')
     await writeBackupFile(file, content, flags.force)
     const header = readBackupHeader(content, file)
     await this.audit({event: 'backup', details: {file, count: header.count, encrypted: header.encrypted}})

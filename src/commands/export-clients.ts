@@ -5,6 +5,7 @@ import {Flags} from '@oclif/core'
 import writeFileAtomic from 'write-file-atomic'
 
 import {StoreCommand} from '../base-command.js'
+import {refuseDatabaseFile, refuseExistingFile} from '../cli/output-file.js'
 import {toCsv, toUpstreamJson} from '../core/interchange.js'
 import {HivemindError} from '../core/errors.js'
 
@@ -19,7 +20,7 @@ export default class ExportClients extends StoreCommand {
   static override summary = 'Export the clients with their credentials (CSV as upstream, or JSON for import-clients).'
   static override description = `csv (default): the upstream columns client_id,name,is_admin,access_key,password,crypto_key, live clients only.
 json: every record with every permission, tombstones included, in the upstream clients.json shape; import-clients reads both.
-The export holds secrets: files are written atomically with mode 0600. A directory --path gets hivemind_clients.csv (or clients.json) inside it; no --path writes to stdout.`
+The export holds secrets: files are written atomically with mode 0600. A directory --path gets hivemind_clients.csv (or clients.json) inside it; no --path writes to stdout. An existing file is replaced only with --force, and never when it is the database itself.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> --path ~/backup/',
     '<%= config.bin %> <%= command.id %> --format json --path hive.json',
@@ -29,21 +30,26 @@ The export holds secrets: files are written atomically with mode 0600. A directo
   static override flags = {
     path: Flags.string({description: 'file or directory to write (default: stdout)'}),
     format: Flags.string({description: 'csv (upstream) or json (full records)', options: ['csv', 'json'], default: 'csv'}),
+    force: Flags.boolean({description: 'replace the --path file when it exists', default: false}),
   }
 
   async run(): Promise<ExportResult> {
     const {flags} = await this.parse(ExportClients)
     const format = flags.format as 'csv' | 'json'
-    const records = await this.withDatabase(flags, 'read', (db) => db.all(format === 'json'))
+    const target = flags.path === undefined ? undefined : exportFile(flags.path, format)
+    const records = await this.withDatabase(flags, 'read', async (db, opened) => {
+      // Checked before reading: a refused export does no work.
+      if (target !== undefined) {
+        refuseDatabaseFile(target, opened.store.location, '--path')
+        refuseExistingFile(target, flags.force, '--path')
+      }
+      return db.all(format === 'json')
+    })
     const text = format === 'json' ? toUpstreamJson(records) : toCsv(records)
     const count = format === 'json' ? records.length : records.filter((record) => record.api_key !== 'revoked').length
-    if (flags.path === undefined) {
+    if (target === undefined) {
       if (!this.jsonEnabled()) process.stdout.write(text)
       return {format, path: null, count}
-    }
-    let target = path.resolve(flags.path)
-    if (flags.path.endsWith(path.sep) || (existsSync(target) && statSync(target).isDirectory())) {
-      target = path.join(target, format === 'json' ? 'clients.json' : 'hivemind_clients.csv')
     }
     try {
       await writeFileAtomic(target, text, {mode: 0o600})
@@ -54,4 +60,13 @@ The export holds secrets: files are written atomically with mode 0600. A directo
     this.log(`Exported ${count} client(s) to ${target} (${format}, mode 0600). It holds secrets: keep it safe.`)
     return {format, path: target, count}
   }
+}
+
+/** The file an export goes to: `--path` itself, or the upstream file name inside a directory. */
+function exportFile(given: string, format: 'csv' | 'json'): string {
+  const target = path.resolve(given)
+  if (given.endsWith(path.sep) || (existsSync(target) && statSync(target).isDirectory())) {
+    return path.join(target, format === 'json' ? 'clients.json' : 'hivemind_clients.csv')
+  }
+  return target
 }

@@ -2,7 +2,7 @@
  * export-clients and import-clients: the upstream CSV and clients.json shapes, exact round trips,
  * conflicts, --force, --dry-run, file modes, and bad files that must change nothing.
  */
-import {chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {expect} from 'chai'
@@ -346,7 +346,7 @@ describe('export-clients / import-clients', () => {
       }
     })
 
-    it('--path writes files 0600 under umask 022 (a directory gets the upstream file name; an existing 0644 file ends 0600)', async () => {
+    it('--path writes files 0600 under umask 022 (a directory gets the upstream file name; an existing 0644 file replaced with --force ends 0600)', async () => {
       const out = path.join(hive.root, 'exports')
       mkdirSync(out)
       const existing = path.join(out, 'existing.csv')
@@ -356,7 +356,7 @@ describe('export-clients / import-clients', () => {
         hive.run(['export-clients', '--path', path.join(out, 'plain.csv')], {umask: 0o022}),
         hive.run(['export-clients', '--path', `${out}/`, '-q'], {umask: 0o022}),
         hive.run(['export-clients', '--path', out, '--format', 'json', '-q'], {umask: 0o022}),
-        hive.run(['export-clients', '--path', existing, '-q'], {umask: 0o022}),
+        hive.run(['export-clients', '--path', existing, '--force', '-q'], {umask: 0o022}),
         hive.run(['export-clients', '--path', path.join(out, 'j.csv'), '--json', '-q'], {umask: 0o022}),
       ])
       for (const result of [file, dir, dirJson, over, json]) expect(result.code, result.stderr).to.equal(0)
@@ -371,6 +371,38 @@ describe('export-clients / import-clients', () => {
       }
       expect(readFileSync(path.join(out, 'clients.json'), 'utf8')).to.equal(upstreamText(EXPECTED))
       expect(modeOf(statSync(path.join(out, 'clients.json')).mode)).to.equal('600')
+    })
+
+    it('never writes over an existing file without --force, nor ever over the database itself', async () => {
+      const existing = path.join(hive.root, 'keep.csv')
+      writeFileSync(existing, 'precious\n')
+      const kept = await hive.run(['export-clients', '--path', existing, '-q'])
+      expectCleanFailure(kept, 1, SECRETS)
+      expect(errorLine(kept)).to.equal(`Error: ${existing} already exists`)
+      expect(readFileSync(existing, 'utf8')).to.equal('precious\n')
+
+      const before = hive.digest()
+      // --force does not extend to the database (nor the files SQLite keeps beside it), through any path to it.
+      const link = path.join(hive.root, 'link-to-db')
+      symlinkSync(hive.dbPath, link)
+      for (const target of [hive.dbPath, link, `${hive.dbPath}-wal`]) {
+        const result = await hive.run(['export-clients', '--path', target, '--force', '-q'])
+        expectCleanFailure(result, 1, SECRETS)
+        expect(errorLine(result), target).to.match(/^Error: \S+ (is the database itself|belongs to the database) /)
+      }
+      const backup = await hive.run(['backup-db', '--out', hive.dbPath, '--force', '-q'])
+      expectCleanFailure(backup, 1, SECRETS)
+      expect(errorLine(backup)).to.equal(`Error: ${hive.dbPath} is the database itself (${hive.dbPath}): writing there would destroy it`)
+      expect(hive.digest()).to.equal(before)
+      expect((await hive.run(['list-clients', '-q'])).code).to.equal(0)
+
+      // A JSON hive exported onto its own file.
+      const jsonHive = path.join(hive.root, 'hive.json')
+      expect((await hive.run(['import-clients', upstreamFile, '--db-backend', 'json', '--db-path', jsonHive, '-q'])).code).to.equal(0)
+      const jsonBefore = readFileSync(jsonHive, 'utf8')
+      const ontoItself = await hive.run(['export-clients', '--db-backend', 'json', '--db-path', jsonHive, '--format', 'json', '--path', jsonHive, '--force', '-q'])
+      expectCleanFailure(ontoItself, 1, SECRETS)
+      expect(readFileSync(jsonHive, 'utf8')).to.equal(jsonBefore)
     })
 
     it('an unwritable --path or a bad --format fails cleanly and writes nothing', async () => {

@@ -36,15 +36,21 @@ export interface RunOptions {
   input?: string
   /** Run the child under this umask (through /bin/sh), e.g. 0o022. */
   umask?: number
+  /** Run the child as this user and group id (through util-linux `setpriv`; the runner must be root). */
+  asUid?: number
 }
 
 /** Runs `node bin/run.js ...args` and collects its exit code and output. */
 export function runCli(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
-  const command = options.umask === undefined ? process.execPath : '/bin/sh'
-  const argv =
+  let command = options.umask === undefined ? process.execPath : '/bin/sh'
+  let argv =
     options.umask === undefined
       ? [BIN, ...args]
       : ['-c', `umask ${options.umask.toString(8).padStart(3, '0')} && exec "$0" "$@"`, process.execPath, BIN, ...args]
+  if (options.asUid !== undefined) {
+    argv = ['--reuid', String(options.asUid), '--regid', String(options.asUid), '--clear-groups', command, ...argv]
+    command = 'setpriv'
+  }
   return new Promise((resolve, reject) => {
     const child = spawn(command, argv, {cwd: options.cwd ?? ROOT, env: options.env ?? {PATH: process.env.PATH}, stdio: ['pipe', 'pipe', 'pipe']})
     const stdout: Buffer[] = []

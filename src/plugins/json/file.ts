@@ -3,10 +3,11 @@
  * error naming the path and the position; it is never treated as empty and never rewritten.
  */
 import {isUtf8} from 'node:buffer'
-import {existsSync, readFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 
 import {type ClientRecord} from '../../core/client.js'
 import {StoreCorruptError} from '../../core/errors.js'
+import {fileState} from '../../core/file-access.js'
 import {fromJsonDocument, parseJsonText} from '../../core/upstream-json.js'
 import type {StoreProbe} from '../../core/store.js'
 
@@ -44,8 +45,11 @@ export function firstInvalidUtf8(bytes: Uint8Array): number | undefined {
 }
 
 /** Inspects a clients file without locking or writing (for the agreement guard). */
-export function probeJsonFile(file: string): StoreProbe {
-  if (!existsSync(file)) return {exists: false, location: file}
+export function probeJsonFile(file: string): StoreProbe | undefined {
+  const state = fileState(file)
+  // A file that cannot be looked at is "cannot tell", never "missing": opening it then reports why.
+  if (state === 'unknown') return undefined
+  if (state === 'absent') return {exists: false, location: file}
   try {
     const records = parseClientsJson(readFileSync(file), file)
     return {exists: true, clients: records.filter((record) => record.api_key !== 'revoked').length, location: file}

@@ -1,13 +1,15 @@
 /**
  * Looks into a SQLite file without TypeORM and without writing (for the agreement guard).
  */
-import {existsSync} from 'node:fs'
-
+import {fileState} from '../../core/file-access.js'
 import {requireCjs} from '../../core/require-cjs.js'
 import type {StoreProbe} from '../../core/store.js'
 
-export function probeSqliteFile(file: string): StoreProbe {
-  if (!existsSync(file)) return {exists: false, location: file}
+export function probeSqliteFile(file: string): StoreProbe | undefined {
+  const state = fileState(file)
+  // A file that cannot be looked at is "cannot tell", never "missing": opening it then reports why.
+  if (state === 'unknown') return undefined
+  if (state === 'absent') return {exists: false, location: file}
   try {
     const Database = requireCjs('better-sqlite3') as typeof import('better-sqlite3')
     const db = new Database(file, {readonly: true, fileMustExist: true, timeout: 1000})

@@ -22,6 +22,7 @@ import type {DataSource, EntitySchema, Logger} from 'typeorm'
 
 import {applyPatch, buildClient, type ClientPatch, type ClientRecord, isRevoked, type NewClient, REVOKED_API_KEY, tombstoneOf} from '../../core/client.js'
 import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreCorruptError, StoreUnavailableError} from '../../core/errors.js'
+import {permissionProblem} from '../../core/file-access.js'
 import {requireCjs} from '../../core/require-cjs.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
 import {assertStorableRecord} from '../../core/validate.js'
@@ -525,6 +526,16 @@ export class SqliteClientStore implements ClientStore {
     }
     if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
       return new StoreCorruptError(`${file} is not a valid SQLite database (${code})`, {cause: error, suggestion: 'check --db-path / database.sqlite.path'})
+    }
+    if (code.startsWith('SQLITE_CANTOPEN') || code === 'EACCES' || code === 'EPERM') {
+      // SQLite says only "cannot open": name the directory or file that refuses this user.
+      const denied = permissionProblem(file)
+      if (denied) {
+        return new StoreUnavailableError(`cannot open ${file}: ${denied}`, {
+          cause: error,
+          suggestion: 'run hivemind-core as the user that owns the database, or let this user enter the directories above it and read (for changes, write) the file',
+        })
+      }
     }
     if (code.startsWith('SQLITE_READONLY') || code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
       return new HivemindError('STORE_READ_ONLY', `${file} cannot be written (${code})`, {cause: error, suggestion: 'check the permissions of the file and its directory'})

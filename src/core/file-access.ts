@@ -1,0 +1,46 @@
+/**
+ * Looking at a database file without mistaking "may not look" for "not there": fs.existsSync
+ * answers false for both, so a database behind a directory the user may not enter read as
+ * missing — an empty hive, exit 0 — instead of an error.
+ */
+import {accessSync, constants, statSync} from 'node:fs'
+import path from 'node:path'
+
+/** 'absent' only when the file is known not to exist; 'unknown' when it cannot be looked at. */
+export type FileState = 'present' | 'absent' | 'unknown'
+
+export function fileState(file: string): FileState {
+  try {
+    statSync(file)
+    return 'present'
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    return code === 'ENOENT' || code === 'ENOTDIR' ? 'absent' : 'unknown'
+  }
+}
+
+/**
+ * Why the current user cannot read `file`, when permissions are the reason: "permission denied"
+ * naming the directory or file that refuses, else undefined (missing, or readable).
+ */
+export function permissionProblem(file: string): string | undefined {
+  // The closest ancestor that can be looked at decides: if it may not be entered, everything
+  // below it is hidden (which is also why its own children cannot even be stat'ed).
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    if (fileState(dir) === 'present') {
+      if (!allowed(dir, constants.X_OK)) return `permission denied on the directory ${dir}`
+      break
+    }
+    if (path.dirname(dir) === dir) break
+  }
+  return fileState(file) === 'present' && !allowed(file, constants.R_OK) ? `permission denied on ${file}` : undefined
+}
+
+function allowed(file: string, mode: number): boolean {
+  try {
+    accessSync(file, mode)
+    return true
+  } catch {
+    return false
+  }
+}
