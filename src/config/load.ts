@@ -1,7 +1,7 @@
 /**
  * Finds and reads the config file with cosmiconfig (module name `hivemind`).
  */
-import {existsSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {cosmiconfig} from 'cosmiconfig'
@@ -49,18 +49,46 @@ async function guard<T>(where: string, load: () => Promise<T>): Promise<T> {
     return await load()
   } catch (error) {
     if (error instanceof HivemindError) throw error
+    // cosmiconfig names the file it was reading (a search only knows where it started).
+    const file = (error as {filepath?: unknown}).filepath
+    const source = typeof file === 'string' ? file : where
     const raw = error instanceof Error ? error.message : String(error)
     // cosmiconfig spreads a parse error over several lines (path, then what and where): keep
     // them all, on one line, without the code frame it may append.
-    const message = raw
-      .split('\n')
-      .map((line) => line.trim())
-      .filter((line) => line.length > 0 && !/^\d+\s*\|/.test(line) && !line.startsWith('>') && !/^[|\s-]*\^$/.test(line))
-      .join(' ')
-    const named = message.includes(where) ? message : `${where}: ${message}`
-    throw new ConfigError(`cannot read config file: ${named}`, {
+    const message = withoutFileContent(
+      raw
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => line.length > 0 && !/^\d+\s*\|/.test(line) && !line.startsWith('>') && !/^[|\s-]*\^$/.test(line))
+        .join(' '),
+    )
+    const named = message.includes(source) ? message : `${source}: ${message}`
+    const runsCode = /\.(c|m)?(j|t)s$/.test(source)
+    throw new ConfigError(`cannot read config file: ${named}${lineAndColumn(message, source)}`, {
       cause: error,
-      suggestion: 'fix the syntax (see .hivemindrc.example)',
+      suggestion: runsCode ? 'fix the error in this file (it is run to read the settings)' : 'fix the syntax (see .hivemindrc.example)',
     })
+  }
+}
+
+/**
+ * A parse error without the text it quotes: the JSON parser repeats the start of the file
+ * ("while parsing '{"database":{"redis":{"password":"…'") and the text around the error
+ * ('"…" is not valid JSON'), and a config file may hold a Redis password.
+ */
+function withoutFileContent(message: string): string {
+  return message.replace(/ while parsing '.*$/s, '').replace(/, (\.\.\.)?".*" is not valid JSON/s, ' (not valid JSON)')
+}
+
+/** " (line 3, column 7)" for a message that gives a JSON character position, else "". */
+function lineAndColumn(message: string, file: string): string {
+  const position = /at position (\d+)/.exec(message)
+  if (!position) return ''
+  try {
+    const before = readFileSync(file, 'utf8').slice(0, Number(position[1]))
+    const lines = before.split('\n')
+    return ` (line ${lines.length}, column ${lines.at(-1)!.length + 1})`
+  } catch {
+    return ''
   }
 }

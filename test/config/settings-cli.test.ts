@@ -84,6 +84,30 @@ describe('settings through the CLI', () => {
     expect(unparsable.stderr).to.contain(file).and.to.contain('cannot read config file')
   })
 
+  it('a config file that does not parse is named with line and column, and none of its text (it may hold a password) is shown', async () => {
+    const file = path.join(sandbox.home, '.hivemindrc.json')
+    const password = 'Pw-in-the-config-file'
+    for (const [text, where] of [
+      [`{"database": {"redis": {"password": "${password}"}},\n "x": 1,}`, ' (line 2, column 9)'],
+      [`{"database": {"redis": {"password": "${password}"}} x`, ' (line 1, column 63)'],
+      [`{"database": {"redis": {"password": "${password}"}}, "x": tru}`, ''],
+    ] as const) {
+      writeFileSync(file, text)
+      const result = await sandbox.run(['list-clients'])
+      expect(result.code).to.equal(1)
+      expect(result.stderr).to.contain(`cannot read config file: JSON Error in ${file}: `)
+      expect(result.stderr.split('\n')[0]).to.satisfy((line: string) => line.endsWith(where))
+      expect(result.stderr).not.to.contain(password.slice(0, 4))
+      expect(result.stderr).not.to.contain('"database"')
+    }
+    writeFileSync(file, '{}')
+    const script = path.join(sandbox.home, '.hivemindrc.cjs')
+    writeFileSync(script, 'throw new Error("no settings today")')
+    const thrown = await sandbox.run(['list-clients', '--config', script])
+    expect(thrown.code).to.equal(1)
+    expect(thrown.stderr).to.equal(`Error: cannot read config file: ${script}: no settings today\nHint: fix the error in this file (it is run to read the settings)\n`)
+  })
+
   it('an unknown backend fails listing the available ones', async () => {
     const result = await sandbox.run(['list-clients', '--db-backend', 'foo'])
     expect(result.code).to.equal(1)
