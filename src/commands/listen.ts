@@ -2,6 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
 import {HivemindError, UsageError} from '../core/errors.js'
+import {describeSource} from '../config/settings.js'
+import {checkAgentUrl} from '../server/agent-bus.js'
 import {openListenerAudit} from '../server/audit.js'
 import {AUTH_LIMITER_DEFAULTS, AuthFailureLimiter} from '../server/auth-limiter.js'
 import {HANDSHAKE_GATE_DEFAULTS, HandshakeGate} from '../server/handshake-gate.js'
@@ -57,6 +59,7 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
       'write',
       async (_db, opened) => {
         const settings = this.settings
+        checkAgentUrl(settings.agent.url.value, describeSource(settings.agent.url.source, settings.cwd))
         logger.info('listener.database', {database: opened.description})
         // Failed authentications, policy violations and revocations go to the audit trail.
         const audit = await openListenerAudit(settings, {onError: (error) => logger.warn('audit.failed', {error: String(error)}), warn: (message) => logger.warn('audit.warning', {message})})

@@ -5,6 +5,8 @@
  */
 import WebSocket from 'ws'
 
+import {ConfigError} from '../core/errors.js'
+import {maskUrlPassword} from '../core/redact.js'
 import {errorText, type Logger} from './logger.js'
 import {type BusMessage, toBusMessage} from './messages.js'
 
@@ -82,8 +84,11 @@ export class AgentBus {
 
   private connect(): void {
     if (this.stopped) return
-    const {logger, url} = this.options
-    const socket = new WebSocket(url, {maxPayload: this.options.maxPayload ?? 64 * 1024 * 1024, handshakeTimeout: 5000})
+    const {logger} = this.options
+    const target = this.options.url
+    // What the logs show: a password in the bus URL (ws://user:pass@host) is masked.
+    const url = maskUrlPassword(target)
+    const socket = new WebSocket(target, {maxPayload: this.options.maxPayload ?? 64 * 1024 * 1024, handshakeTimeout: 5000})
     this.socket = socket
     let opened = false
     socket.on('open', () => {
@@ -105,7 +110,7 @@ export class AgentBus {
       for (const listener of this.listeners) listener(message)
     })
     socket.on('error', (error) => {
-      logger.debug('agent.error', {url, error: errorText(error)})
+      logger.debug('agent.error', {url, error: errorText(error).replaceAll(target, url)})
     })
     socket.on('close', () => {
       if (this.socket !== socket) return
@@ -116,6 +121,24 @@ export class AgentBus {
       this.delay = Math.min(this.delay * 2, this.options.maxDelayMs ?? 5000)
       logger.debug('agent.reconnect_scheduled', {url, in_ms: wait})
       this.timer = setTimeout(() => this.connect(), wait)
+    })
+  }
+}
+
+/**
+ * Refuses a bus URL the WebSocket client cannot use, naming where it came from (`where`, e.g.
+ * "flag --agent-url"): otherwise the client's "Invalid URL" surfaced as a failure to listen.
+ */
+export function checkAgentUrl(value: string, where: string): void {
+  let protocol: string | undefined
+  try {
+    protocol = new URL(value).protocol
+  } catch {
+    protocol = undefined
+  }
+  if (protocol !== 'ws:' && protocol !== 'wss:') {
+    throw new ConfigError(`${where}: the agent URL must be a ws:// or wss:// URL, found "${maskUrlPassword(value)}"`, {
+      suggestion: 'e.g. --agent-url ws://127.0.0.1:8181/core (the OpenVoiceOS message bus)',
     })
   }
 }

@@ -149,6 +149,22 @@ describe('hivemind-core listen (built CLI)', function () {
     expect(listener.stderr()).to.contain('"event":"listener.forced"').and.not.to.contain('"event":"listener.stopped"')
   })
 
+  it('masks a password in the agent URL in every log line, and names a URL that is not ws:// as such', async () => {
+    const withPassword = bus.url.replace('ws://', 'ws://bus:AgentSecretPw@')
+    listener = await startListener(['--agent-url', withPassword, '--log-level', 'debug'], {env: sandbox.env, cwd: sandbox.home})
+    await listener.waitForLog(/"event":"agent.connected"/)
+    expect(listener.stderr()).to.contain(`"agent_url":"${bus.url.replace('ws://', 'ws://bus:********@')}"`)
+    expect(listener.stderr()).not.to.contain('AgentSecretPw')
+
+    for (const bad of ['notaurl', 'http://bus:AgentSecretPw@127.0.0.1:8181/core']) {
+      const result = await runCli(['listen', '--host', '127.0.0.1', '--port', '0', '--agent-url', bad], {cwd: sandbox.home, env: sandbox.env})
+      expect(result.code, bad).to.equal(1)
+      expect(result.stderr, bad).to.contain('Error: flag --agent-url: the agent URL must be a ws:// or wss:// URL, found "')
+      expect(result.stderr, bad).not.to.contain('AgentSecretPw')
+      expect(result.stderr, bad).not.to.contain('cannot listen')
+    }
+  })
+
   it('refuses to start on a corrupt JSON database (non-zero exit, no stack trace)', async () => {
     const file = path.join(sandbox.home, 'broken.json')
     writeFileSync(file, '{"1": {"client_id": 1, "api_key": ')
