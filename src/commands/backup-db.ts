@@ -48,7 +48,9 @@ The backup holds every access key and password: keep it as safe as the database.
       const records = await db.all(true)
       const source = {backend: this.settings.registered.descriptor.name, location: opened.store.location}
       return {plain: buildPlainBackup(records, source), ...source}
-    })
+      // A backup is what one takes before changing anything: it leaves the database exactly as it
+      // was (an upstream clients.db is not upgraded by it; other read-only commands do upgrade it).
+    }, {leaveUntouched: true})
     const content = passphrase === undefined ? plain : await encryptBackup(plain, passphrase)
     const file = path.resolve(flags.out ?? path.join(defaultBackupDir(this.settings.paths), defaultBackupName(backend, flags.encrypt)))
     refuseDatabaseFile(file, location, '--out')

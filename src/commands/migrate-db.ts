@@ -89,15 +89,17 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
     const toSide = pickSide(raw, 'to')
     const targetOptions = resolveOtherBackendOptions(settings, targetBackend, toSide.values, process.env)
 
+    // The source is never written to, not even to upgrade its schema (an upstream clients.db).
     const source: OpenedStore = useCurrent
-      ? await openStore(settings, 'read', warn)
-      : await openBackend(sourceBackend, optionValues(sourceOptions), settings.paths, 'read', warn)
+      ? await openStore(settings, 'read', warn, {leaveUntouched: true})
+      : await openBackend(sourceBackend, optionValues(sourceOptions), settings.paths, 'read', warn, {leaveUntouched: true})
     let target: OpenedStore | undefined
     try {
       const sourceLabel = `${sourceBackend.descriptor.name} ${source.store.location}`
       if (source.missing) throw new HivemindError('INVALID_INPUT', `the source ${sourceLabel} does not exist`, {suggestion: 'name the source with --from and --from-path / --from-redis-url'})
       if (!flags.quiet) this.notice(`Source: ${useCurrent ? source.description : `${sourceLabel} (from flag --from)`}`)
-      target = await openBackend(targetBackend, optionValues(targetOptions), settings.paths, flags['dry-run'] ? 'read' : 'write', warn)
+      // A dry run leaves the target as it is too: not even a schema upgrade of an existing file.
+      target = await openBackend(targetBackend, optionValues(targetOptions), settings.paths, flags['dry-run'] ? 'read' : 'write', warn, flags['dry-run'] ? {leaveUntouched: true} : {})
       const targetLabel = `${targetBackend.descriptor.name} ${target.store.location}`
       if (targetLabel === sourceLabel) {
         // Typical after a completed migration: the new database became the default, so the same

@@ -19,6 +19,8 @@ export interface OpenedStore {
 export interface StoreHints {
   /** The store serves a long-running process (listen). Default false. */
   longRunning?: boolean
+  /** The location must be left byte-identical (a migration's source, a dry run, a backup); 'read' mode only. Default false. */
+  leaveUntouched?: boolean
 }
 
 /**
@@ -34,7 +36,8 @@ export async function openStore(settings: ResolvedSettings, mode: StoreMode, war
 /** Opens a backend with given options (see {@link openStore} for 'read' mode on a missing location). */
 export async function openBackend(registered: RegisteredBackend, options: Record<string, unknown>, paths: HivemindPaths, mode: StoreMode, warn: (message: string) => void, hints: StoreHints = {}): Promise<OpenedStore> {
   const {descriptor} = registered
-  const context: BackendContext = {paths, mode, warn, ...(hints.longRunning ? {longRunning: true} : {})}
+  if (hints.leaveUntouched && mode !== 'read') throw new Error('leaveUntouched is only meaningful in read mode')
+  const context: BackendContext = {paths, mode, warn, ...(hints.longRunning ? {longRunning: true} : {}), ...(hints.leaveUntouched ? {leaveUntouched: true} : {})}
   const location = describeLocation(descriptor, options)
   const description = `${descriptor.name} ${location}`
   if (mode === 'read' && descriptor.probe && !descriptor.readModeOpenCreatesNothing) {

@@ -113,6 +113,17 @@ export interface BackendContext {
    * fast. Optional and additive: absent means a one-shot command. Default false.
    */
   longRunning?: boolean
+  /**
+   * True when the caller needs the location left exactly as it is, byte for byte: the source of
+   * `migrate-db` (and its target in `--dry-run`), the database `backup-db` reads. `open()` and
+   * every read must then write nothing there — no schema upgrade, no journal mode switch, no
+   * file left beside it — even where an ordinary read-only open would upgrade the location in
+   * place; a store that cannot read the location without changing it reads a private copy, or
+   * fails. Writes through such a store are refused (STORE_READ_ONLY). Only given with mode
+   * 'read'. Optional and additive: absent means false, and a backend whose read-mode open
+   * already writes nothing has nothing to do.
+   */
+  leaveUntouched?: boolean
   /** One-line notices for the operator (stderr). Never pass secrets. */
   warn(message: string): void
 }

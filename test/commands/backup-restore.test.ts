@@ -1,4 +1,4 @@
-import {readFileSync, statSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {expect} from 'chai'
@@ -10,6 +10,7 @@ import {backendsUnderTest, contents, seed} from '../helpers/backends-under-test.
 import {type RedisServer, startRedisServer} from '../helpers/redis-server.js'
 import {type CliSandbox, createSandbox} from '../helpers/sandbox.js'
 import {variedClients} from '../helpers/varied-clients.js'
+import {writePythonClientsDb} from '../plugins/sqlite/helpers.js'
 
 let redis: RedisServer | undefined
 const BACKENDS = backendsUnderTest(() => redis)
@@ -142,6 +143,25 @@ describe('backup-db / restore-db', function () {
     expect(refused.code, refused.stderr).to.equal(3)
     expect(refused.stderr).to.contain('all identical to the backup\'s, and the backup has 7 more')
     expect(readFileSync(other).equals(bytes)).to.equal(true)
+  })
+
+  it('backs up a Python clients.db without changing it: no schema upgrade, no WAL, nothing left beside it', async () => {
+    const dir = path.join(sandbox.root, 'python')
+    mkdirSync(dir)
+    const db = path.join(dir, 'clients.db')
+    const records = writePythonClientsDb(db)
+    const before = readFileSync(db)
+    const tmp = path.join(sandbox.root, 'tmp')
+    mkdirSync(tmp)
+    const file = path.join(sandbox.root, 'hive.backup')
+    const backup = await sandbox.run(['backup-db', '--db-path', db, '--out', file, '--json', '--quiet'], {env: {TMPDIR: tmp}})
+    expect(backup.code, backup.stderr).to.equal(0)
+    expect(JSON.parse(backup.stdout)).to.deep.include({file, backend: 'sqlite', location: db, count: 3})
+    const text = readFileSync(file, 'utf8')
+    expect(text.split('\n').slice(1, -1)).to.deep.equal(records.map((record) => canonicalJson(record)))
+    expect(readFileSync(db).equals(before)).to.equal(true)
+    expect(readdirSync(dir)).to.deep.equal(['clients.db'])
+    expect(readdirSync(tmp)).to.deep.equal([])
   })
 
   it('refuses to overwrite an existing backup file unless --force', async () => {

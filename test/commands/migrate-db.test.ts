@@ -13,6 +13,7 @@ import {sqliteBackend} from '../../src/plugins/sqlite/index.js'
 import {type RedisServer, startRedisServer} from '../helpers/redis-server.js'
 import {CLI, type CliSandbox, createSandbox} from '../helpers/sandbox.js'
 import {variedClients} from '../helpers/varied-clients.js'
+import {writePythonClientsDb} from '../plugins/sqlite/helpers.js'
 
 /** How each backend under test is opened in-process and named on the command line. */
 interface BackendUnderTest {
@@ -290,6 +291,77 @@ describe('migrate-db', function () {
       expect(rerun.code, `round ${round}: ${rerun.stderr}`).to.equal(0)
       expect(await contents(sqlite, target)).to.deep.equal(expected)
     }
+  })
+
+  describe('a clients.db written by the Python hivemind-core, as the source', () => {
+    let pyDir: string
+    let py: string
+    let records: ClientRecord[]
+    let pyDigest: string
+    /** TMPDIR of the CLI: where the store puts its private copy of the source. */
+    let tmp: string
+
+    beforeEach(() => {
+      pyDir = path.join(sandbox.root, 'python')
+      mkdirSync(pyDir)
+      py = path.join(pyDir, 'py.db')
+      records = writePythonClientsDb(py)
+      pyDigest = digest(py)
+      tmp = path.join(sandbox.root, 'tmp')
+      mkdirSync(tmp)
+    })
+
+    const run = (args: string[]) => sandbox.run(['migrate-db', '--from', 'sqlite', '--from-path', py, '--quiet', ...args], {env: {TMPDIR: tmp}})
+    /** The source is byte-identical, alone in its directory, and no private copy is left. */
+    const expectUntouched = () => {
+      expect(digest(py)).to.equal(pyDigest)
+      expect(readdirSync(pyDir)).to.deep.equal(['py.db'])
+      expect(readdirSync(tmp)).to.deep.equal([])
+    }
+    const expected = () => records.map((record) => canonicalJson(record))
+
+    it('--dry-run writes nothing: the source keeps every byte (no schema upgrade, no WAL)', async () => {
+      const result = await run(['--to', 'json', '--to-path', path.join(sandbox.root, 'new.json'), '--dry-run'])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(result.stdout).to.contain('Dry run: would copy 3 record(s)')
+      expectUntouched()
+      expect(existsSync(path.join(sandbox.root, 'new.json'))).to.equal(false)
+    })
+
+    it('a real migration to json copies every row, tombstone included, and leaves the source byte-identical', async () => {
+      const target = path.join(sandbox.root, 'new.json')
+      const result = await run(['--to', 'json', '--to-path', target])
+      expect(result.code, result.stderr).to.equal(0)
+      expectUntouched()
+      expect(await contents(BACKENDS.json!, target)).to.deep.equal(expected())
+      // A re-run reads the untouched source again and finds nothing to do.
+      const again = await run(['--to', 'json', '--to-path', target])
+      expect(again.code, again.stderr).to.equal(0)
+      expect(again.stdout).to.contain('Nothing to copy')
+      expectUntouched()
+    })
+
+    it('a real migration to another sqlite file copies every row and leaves the source byte-identical', async () => {
+      const target = path.join(sandbox.root, 'new.db')
+      const result = await run(['--to', 'sqlite', '--to-path', target])
+      expect(result.code, result.stderr).to.equal(0)
+      expectUntouched()
+      expect(await contents(BACKENDS.sqlite!, target)).to.deep.equal(expected())
+    })
+
+    it('--dry-run into an existing Python clients.db leaves the target byte-identical too', async () => {
+      const targetDir = path.join(sandbox.root, 'python-target')
+      mkdirSync(targetDir)
+      const target = path.join(targetDir, 'target.db')
+      writePythonClientsDb(target)
+      const targetDigest = digest(target)
+      const result = await run(['--to', 'sqlite', '--to-path', target, '--dry-run', '--merge'])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(result.stdout).to.contain('would copy 0 record(s) (3 in the source, 3 already in the target)')
+      expectUntouched()
+      expect(digest(target)).to.equal(targetDigest)
+      expect(readdirSync(targetDir)).to.deep.equal(['target.db'])
+    })
   })
 
   it('usage errors: same database on both sides, unknown backend, --merge with --force', async () => {

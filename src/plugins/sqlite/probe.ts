@@ -1,9 +1,10 @@
 /**
- * Looks into a SQLite file without TypeORM and without writing (for the agreement guard).
+ * Looks into a SQLite file without TypeORM and without writing (for the agreement guard): the
+ * file is left byte-identical and nothing is left beside it (see reader.ts).
  */
 import {fileState} from '../../core/file-access.js'
-import {requireCjs} from '../../core/require-cjs.js'
 import type {StoreProbe} from '../../core/store.js'
+import {openReader} from './reader.js'
 
 export function probeSqliteFile(file: string): StoreProbe | undefined {
   const state = fileState(file)
@@ -11,8 +12,7 @@ export function probeSqliteFile(file: string): StoreProbe | undefined {
   if (state === 'unknown') return undefined
   if (state === 'absent') return {exists: false, location: file}
   try {
-    const Database = requireCjs('better-sqlite3') as typeof import('better-sqlite3')
-    const db = new Database(file, {readonly: true, fileMustExist: true, timeout: 1000})
+    const db = openReader(file, 1000)
     try {
       const row = db.prepare("SELECT COUNT(*) AS n FROM clients WHERE api_key != 'revoked'").get() as {n: number}
       return {exists: true, clients: row.n, location: file}

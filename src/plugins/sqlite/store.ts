@@ -13,7 +13,8 @@
  * SQLITE_BUSY_SNAPSHOT), in WAL mode. Writes of one process are also serialised in-process, since
  * they share one connection.
  */
-import {chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync} from 'node:fs'
+import {chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync} from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
@@ -29,6 +30,7 @@ import {assertStorableRecord} from '../../core/validate.js'
 import {CLIENT_COLUMNS, type ClientRow, recordToRow, recordToStoredList, rowOfValues, rowToRecord} from './entity.js'
 import {MIGRATIONS, MIGRATIONS_TABLE} from './migrations.js'
 import type {SqliteOptions} from './options.js'
+import {isWalFile, openReader} from './reader.js'
 
 /**
  * TypeORM logs failed migrations with console.log whatever `logging` says, i.e. an extra line on
@@ -54,6 +56,19 @@ const UPSTREAM_COLUMNS = [
 /** The columns a read selects: the entity's, whatever else another tool added to the table. */
 const SELECTED = CLIENT_COLUMNS.join(', ')
 
+/**
+ * A private copy of the location, read instead of it when the caller needs the location untouched
+ * (BackendContext.leaveUntouched) and reading it directly would change it (see openUntouched).
+ */
+interface Snapshot {
+  /** Our own temp directory (0700), removed with everything in it on close. */
+  dir: string
+  /** Copies taken so far (each one a new file in `dir`). */
+  taken: number
+  /** The location's data_version, as seen by `origin`, when the current copy was started. */
+  version: number
+}
+
 /** The prepared statements of the read path. */
 interface ReadStatements {
   byId: Database.Statement<[number], ClientRow>
@@ -76,6 +91,15 @@ export class SqliteClientStore implements ClientStore {
   readonly preferredBatchSize = 10_000
   /** The store's one connection, from open() until close() has drained the write queue. */
   private connection?: Database.Database
+  /** The file `connection` has open: the location, or the current copy of it (snapshot mode). */
+  private file: string
+  /**
+   * The connection that watches the location for revision(): `connection` itself, except in
+   * snapshot mode, where `connection` reads the copy and this one stays open on the location.
+   */
+  private origin?: Database.Database
+  /** Set while the store reads a private copy of its location (leaveUntouched mode only). */
+  private snapshot?: Snapshot
   /** True from a successful open() until close() is called: reads and new writes are accepted. */
   private accepting = false
   /** TypeORM on the same connection, attached on first need (see {@link typeorm}). */
@@ -97,27 +121,16 @@ export class SqliteClientStore implements ClientStore {
     private readonly context: BackendContext,
   ) {
     this.location = options.path
+    this.file = options.path
   }
 
   async open(): Promise<void> {
     if (this.closing) await this.closing
     if (this.accepting) return
-    const file = this.options.path
-    this.prepareFile(file)
     try {
-      // `timeout` is the busy timeout: how long a statement waits for another process's lock.
-      const BetterSqlite3 = requireCjs('better-sqlite3') as typeof import('better-sqlite3')
-      const connection = new BetterSqlite3(file, {timeout: this.options.busyTimeoutMs})
-      this.connection = connection
-      // What TypeORM's driver sets on every connection it opens: the same state whether or not
-      // TypeORM attaches to this one later.
-      connection.pragma('foreign_keys = ON')
-      if (this.migrationsPending()) await this.migrate()
-      this.checkTableShape()
-      await this.enableWal()
-      this.restrictModes(file)
-      this.reads = this.prepareReads(connection)
-      this.selectByKey = this.reads.byKey
+      if (this.context.leaveUntouched) await this.openUntouched()
+      else await this.openInPlace()
+      this.prepareReadsOnConnection()
       // A listener would otherwise stall its event loop on the import at its first write
       // (a last_seen update) while serving satellites.
       if (this.context.longRunning) await this.typeorm()
@@ -186,6 +199,7 @@ export class SqliteClientStore implements ClientStore {
   }
 
   async get(id: number): Promise<ClientRecord | undefined> {
+    if (this.snapshot) await this.refreshSnapshot()
     const row = this.read((reads) => reads.byId.get(id))
     return row ? rowToRecord(row, this.location) : undefined
   }
@@ -193,6 +207,7 @@ export class SqliteClientStore implements ClientStore {
   async getByApiKey(apiKey: string): Promise<ClientRecord | undefined> {
     if (!this.accepting) throw this.closedError()
     if (apiKey === REVOKED_API_KEY) return undefined
+    if (this.snapshot) await this.refreshSnapshot()
     const row = this.read((reads) => reads.byKey.get(apiKey))
     return row ? rowToRecord(row, this.location) : undefined
   }
@@ -221,6 +236,8 @@ export class SqliteClientStore implements ClientStore {
   }
 
   async *list(options: ListOptions = {}): AsyncIterable<ClientRecord> {
+    // Once per listing: its pages then come from one copy.
+    if (this.snapshot) await this.refreshSnapshot()
     let after = 0
     for (;;) {
       // Keyset paging: a page at a time, so a huge hive never sits in memory at once.
@@ -232,13 +249,16 @@ export class SqliteClientStore implements ClientStore {
   }
 
   async count(options: ListOptions = {}): Promise<number> {
+    if (this.snapshot) await this.refreshSnapshot()
     return this.read((reads) => (options.includeRevoked ? reads.countWithRevoked : reads.count).get()!)
   }
 
   async revision(): Promise<string> {
-    if (!this.connection || !this.accepting) throw this.closedError()
-    // data_version moves when ANOTHER connection commits; the inode catches a replaced file.
-    const dataVersion = this.connection.pragma('data_version', {simple: true}) as number
+    if (!this.origin || !this.accepting) throw this.closedError()
+    // data_version moves when ANOTHER connection commits; the inode catches a replaced file. It is
+    // read on the location even in snapshot mode, so a migration still notices a source that
+    // changed after its plan read it (and the next read then takes a new copy).
+    const dataVersion = this.origin.pragma('data_version', {simple: true}) as number
     let inode = 0
     try {
       inode = statSync(this.location).ino
@@ -249,6 +269,92 @@ export class SqliteClientStore implements ClientStore {
   }
 
   // --- internals -------------------------------------------------------------------------
+
+  /** The usual open: creates the file when missing, applies pending migrations, switches to WAL. */
+  private async openInPlace(): Promise<void> {
+    const file = this.options.path
+    this.prepareFile(file)
+    // `timeout` is the busy timeout: how long a statement waits for another process's lock.
+    const BetterSqlite3 = requireCjs('better-sqlite3') as typeof import('better-sqlite3')
+    const connection = new BetterSqlite3(file, {timeout: this.options.busyTimeoutMs})
+    this.connection = connection
+    this.origin = connection
+    this.file = file
+    // What TypeORM's driver sets on every connection it opens: the same state whether or not
+    // TypeORM attaches to this one later.
+    connection.pragma('foreign_keys = ON')
+    if (this.migrationsPending()) await this.migrate()
+    this.checkTableShape()
+    await this.enableWal()
+    this.restrictModes(file)
+  }
+
+  /**
+   * The open of a location the caller needs left byte-identical (a migration's source). A file
+   * already in our schema and in WAL mode is read directly, through a connection that changes
+   * nothing (reader.ts). Anything else — an upstream clients.db (rollback journal, no migrations
+   * table), a file of an older schema — would be upgraded by the usual open, so the store reads a
+   * private copy instead: SQLite's online backup of the location (a consistent copy, restarted by
+   * SQLite if another process commits meanwhile) into our own temp directory, migrated there as
+   * usual. `location` still names the original, and revision() watches the original.
+   */
+  private async openUntouched(): Promise<void> {
+    const file = this.options.path
+    const origin = openReader(file, this.options.busyTimeoutMs)
+    this.origin = origin
+    if (isWalFile(file) && !this.migrationsPending(origin)) {
+      this.connection = origin
+      this.file = file
+      this.checkTableShape()
+      return
+    }
+    this.snapshot = {dir: mkdtempSync(path.join(os.tmpdir(), 'hivemind-sqlite-')), taken: 0, version: 0}
+    await this.takeSnapshot()
+  }
+
+  /** Copies the location into a new file of the snapshot directory and opens it, migrated. */
+  private async takeSnapshot(): Promise<void> {
+    const snapshot = this.snapshot!
+    const copy = path.join(snapshot.dir, `copy-${++snapshot.taken}.db`)
+    // Created 0600 before SQLite writes into it (it would create it with the umask's mode).
+    closeSync(openSync(copy, 'wx', 0o600))
+    // Before the copy starts: a commit during the copy moves it, and the next read copies again.
+    snapshot.version = this.origin!.pragma('data_version', {simple: true}) as number
+    await this.origin!.backup(copy)
+    const BetterSqlite3 = requireCjs('better-sqlite3') as typeof import('better-sqlite3')
+    const connection = new BetterSqlite3(copy, {timeout: this.options.busyTimeoutMs})
+    this.connection = connection
+    this.file = copy
+    connection.pragma('foreign_keys = ON')
+    if (this.migrationsPending()) await this.migrate()
+    this.checkTableShape()
+  }
+
+  /**
+   * Snapshot mode: when another process committed to the location since the copy was taken, the
+   * next read takes a new copy, so reads see what the location holds now, as they would reading
+   * it directly (migrate-db's verification relies on it when the source moved during a run).
+   */
+  private async refreshSnapshot(): Promise<void> {
+    const snapshot = this.snapshot!
+    if (!this.origin || !this.accepting) throw this.closedError()
+    if ((this.origin.pragma('data_version', {simple: true}) as number) === snapshot.version) return
+    const previous = this.file
+    try {
+      await this.releaseConnection()
+      await this.takeSnapshot()
+      this.prepareReadsOnConnection()
+    } catch (error) {
+      await this.release()
+      throw this.translate(error, 'read')
+    }
+    rmSync(previous, {force: true})
+  }
+
+  private prepareReadsOnConnection(): void {
+    this.reads = this.prepareReads(this.connection!)
+    this.selectByKey = this.reads.byKey
+  }
 
   /** Creates the directory (0700) and file (0600) when missing, so SQLite never makes them world-readable. */
   private prepareFile(file: string): void {
@@ -289,8 +395,7 @@ export class SqliteClientStore implements ClientStore {
    * to date) then takes no write lock and never loads TypeORM. Whether a migration really is still
    * pending is decided again by TypeORM under the lock (another process may have run it meanwhile).
    */
-  private migrationsPending(): boolean {
-    const connection = this.connection!
+  private migrationsPending(connection: Database.Database = this.connection!): boolean {
     const table = connection.prepare('SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?').get('table', MIGRATIONS_TABLE)
     if (table === undefined) return true
     const applied = new Set(connection.prepare(`SELECT name FROM ${MIGRATIONS_TABLE}`).pluck().all() as unknown[])
@@ -347,6 +452,10 @@ export class SqliteClientStore implements ClientStore {
     // Checked when the write is requested, not when its turn comes: a write queued before
     // close() must still run while close() drains the queue ("close flushes").
     if (!this.accepting) return Promise.reject(this.closedError())
+    // A write would go to the private copy and be lost, or change what must stay untouched.
+    if (this.context.leaveUntouched) {
+      return Promise.reject(new HivemindError('STORE_READ_ONLY', `${this.location} was opened to be left untouched; nothing is written to it`))
+    }
     const run = async () => {
       const dataSource = await this.typeorm()
       const runner = dataSource.createQueryRunner()
@@ -463,7 +572,7 @@ export class SqliteClientStore implements ClientStore {
     const {ClientEntity} = await import('./entity-schema.js')
     const dataSource = new DataSource({
       type: 'better-sqlite3',
-      database: this.options.path,
+      database: this.file,
       // TypeORM's driver builds its connection with `new driver(file, options)`; a constructor
       // that returns an object yields that object, so TypeORM borrows the store's connection
       // (same file, timeout and pragmas) instead of opening a second one.
@@ -493,10 +602,23 @@ export class SqliteClientStore implements ClientStore {
     return this.clientEntity
   }
 
-  /** Forgets every handle and closes the connection (through TypeORM when it borrowed it). */
+  /** Forgets every handle, closes the connections and removes the private copy, if any. */
   private async release(): Promise<void> {
-    const {connection, dataSource} = this
     this.accepting = false
+    const {origin, connection, snapshot} = this
+    this.origin = undefined
+    this.snapshot = undefined
+    try {
+      await this.releaseConnection()
+    } finally {
+      if (origin !== connection && origin?.open) origin.close()
+      if (snapshot) rmSync(snapshot.dir, {recursive: true, force: true})
+    }
+  }
+
+  /** Closes `connection` (through TypeORM when it borrowed it) and forgets what was bound to it. */
+  private async releaseConnection(): Promise<void> {
+    const {connection, dataSource} = this
     this.connection = undefined
     this.dataSource = undefined
     this.attaching = undefined

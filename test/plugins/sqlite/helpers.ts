@@ -2,13 +2,15 @@
  * Shared by the sqlite tests and the child processes they spawn: building a store the way the
  * CLI does (descriptor + schema defaults), and writing upstream-format files.
  */
-import {mkdtempSync, rmSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
 import Database from 'better-sqlite3'
 
-import type {ClientStore, HivemindPaths, StoreMode} from '../../../src/core/store.js'
+import type {ClientRecord} from '../../../src/core/client.js'
+import type {BackendContext, ClientStore, HivemindPaths, StoreMode} from '../../../src/core/store.js'
 import {sqliteBackend} from '../../../src/plugins/sqlite/index.js'
 import type {SqliteOptions} from '../../../src/plugins/sqlite/options.js'
 
@@ -33,9 +35,14 @@ export function sqliteOptions(file: string, paths: HivemindPaths): SqliteOptions
 }
 
 /** An un-opened sqlite store on `file`, created through the descriptor as the CLI does. */
-export async function createSqliteStore(file: string, mode: StoreMode = 'write', warn: (message: string) => void = () => {}): Promise<ClientStore> {
+export async function createSqliteStore(
+  file: string,
+  mode: StoreMode = 'write',
+  warn: (message: string) => void = () => {},
+  hints: Pick<BackendContext, 'leaveUntouched'> = {},
+): Promise<ClientStore> {
   const paths = testPaths(path.dirname(file))
-  return sqliteBackend.create(sqliteOptions(file, paths), {paths, mode, warn})
+  return sqliteBackend.create(sqliteOptions(file, paths), {paths, mode, warn, ...hints})
 }
 
 /** A fresh temp directory and its removal. */
@@ -96,4 +103,62 @@ export function writeUpstreamDb(file: string, rows: readonly UpstreamRow[]): voi
   } finally {
     db.close()
   }
+}
+
+/**
+ * The `clients` table as the Python hivemind-core's sqlite3 code creates it, word for word (TEXT
+ * columns, no metadata, no index); the file it leaves has a rollback journal and no other table.
+ */
+export const PYTHON_CLIENTS_DDL =
+  'CREATE TABLE clients (client_id INTEGER PRIMARY KEY, api_key TEXT NOT NULL, name TEXT, description TEXT, is_admin BOOLEAN DEFAULT FALSE, ' +
+  'last_seen REAL DEFAULT -1, intent_blacklist TEXT, skill_blacklist TEXT, message_blacklist TEXT, allowed_types TEXT, crypto_key TEXT, ' +
+  'password TEXT, can_broadcast BOOLEAN DEFAULT TRUE, can_escalate BOOLEAN DEFAULT TRUE, can_propagate BOOLEAN DEFAULT TRUE)'
+
+/**
+ * Writes a clients.db as the Python hivemind-core leaves it: two live clients and a tombstone
+ * (client 2, revoked: key "revoked", secrets NULL). Returns the records it holds.
+ */
+export function writePythonClientsDb(file: string): ClientRecord[] {
+  const records: ClientRecord[] = [
+    {
+      client_id: 1, api_key: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', name: 'kitchen', description: 'by the fridge', is_admin: true, last_seen: 1_700_000_000.25,
+      intent_blacklist: ['skill-weather:forecast'], skill_blacklist: ['skill-jokes'], message_blacklist: [], allowed_types: ['recognizer_loop:utterance', 'speak'],
+      crypto_key: '0123456789abcdef', password: 'python-password-1', can_broadcast: true, can_escalate: false, can_propagate: true, metadata: {},
+    },
+    {
+      client_id: 2, api_key: 'revoked', name: 'old satellite', description: '', is_admin: false, last_seen: -1,
+      intent_blacklist: [], skill_blacklist: [], message_blacklist: [], allowed_types: [],
+      crypto_key: null, password: null, can_broadcast: true, can_escalate: true, can_propagate: true, metadata: {},
+    },
+    {
+      client_id: 3, api_key: 'ffeeddccbbaa99887766554433221100', name: 'HiveMind-Node-3', description: 'café ☕', is_admin: false, last_seen: 1_700_000_100,
+      intent_blacklist: [], skill_blacklist: [], message_blacklist: ['speak'], allowed_types: ['recognizer_loop:utterance'],
+      crypto_key: null, password: 'python-password-3', can_broadcast: false, can_escalate: true, can_propagate: false, metadata: {},
+    },
+  ]
+  const db = new Database(file)
+  try {
+    db.exec(PYTHON_CLIENTS_DDL)
+    const insert = db.prepare(`INSERT INTO clients (client_id, api_key, name, description, is_admin, last_seen, intent_blacklist, skill_blacklist,
+      message_blacklist, allowed_types, crypto_key, password, can_broadcast, can_escalate, can_propagate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    // Lists as Python's json.dumps writes them (", " between items), booleans 0/1.
+    const list = (items: string[]) => JSON.stringify(items).replaceAll('","', '", "')
+    for (const r of records) {
+      insert.run(r.client_id, r.api_key, r.name, r.description, Number(r.is_admin), r.last_seen, list(r.intent_blacklist), list(r.skill_blacklist),
+        list(r.message_blacklist), list(r.allowed_types), r.crypto_key, r.password, Number(r.can_broadcast), Number(r.can_escalate), Number(r.can_propagate))
+    }
+  } finally {
+    db.close()
+  }
+  return records
+}
+
+/** SHA-256 of a file's bytes. */
+export function fileDigest(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex')
+}
+
+/** Files beside `file` that SQLite may create for it (-wal, -shm, -journal) and that exist. */
+export function sqliteSiblings(file: string): string[] {
+  return readdirSync(path.dirname(file)).filter((entry) => entry.startsWith(`${path.basename(file)}-`))
 }
