@@ -61,6 +61,12 @@ describe('a database the user may not read', function () {
     })
   }
 
+  it('migrate-db from a source the user may not read names the refusal (the source is read through a private copy)', async () => {
+    const result = await sandbox.run(['migrate-db', '--from', 'sqlite', '--from-path', path.join(locked, 'clients.db'), '--to', 'json', '--to-path', path.join(sandbox.home, 'out.json'), '-q'], {asUid: NOBODY})
+    expectCleanFailure(result, 1)
+    expect(result.stderr).to.contain(`permission denied on the directory ${locked}`)
+  })
+
   it('sqlite: an unreadable file (in a directory the user may enter) names the file, not "check that the directory exists"', async () => {
     chmodSync(locked, 0o755)
     try {

@@ -8,6 +8,7 @@ import {closeSync, existsSync, openSync, readSync} from 'node:fs'
 
 import type Database from 'better-sqlite3'
 
+import {fileState} from '../../core/file-access.js'
 import {requireCjs} from '../../core/require-cjs.js'
 
 /**
@@ -42,9 +43,11 @@ export function isWalFile(file: string): boolean {
  */
 export function openReader(file: string, timeoutMs: number): Database.Database {
   const BetterSqlite3 = requireCjs('better-sqlite3') as typeof import('better-sqlite3')
-  if (!existsSync(file)) {
-    // What the driver would report, without its readonly-mode quirks; nothing is created.
-    throw Object.assign(new Error(`${file} does not exist`), {code: 'ENOENT'})
+  const state = fileState(file)
+  if (state !== 'present') {
+    // What the driver would report, without its readonly-mode quirks; nothing is created. A file
+    // that may not be looked at is not "missing": the store then names what refuses.
+    throw Object.assign(new Error(`${file} ${state === 'absent' ? 'does not exist' : 'cannot be looked at'}`), {code: state === 'absent' ? 'ENOENT' : 'EACCES'})
   }
   if (isWalFile(file) && !(existsSync(`${file}-wal`) && existsSync(`${file}-shm`))) {
     const connection = new BetterSqlite3(file, {fileMustExist: true, timeout: timeoutMs})
