@@ -87,12 +87,24 @@ export abstract class StoreCommand extends BaseCommand {
 
   /** The resolved settings (valid after {@link resolve}). */
   protected settings!: ResolvedSettings
+  /** How many of the settings' notices have been printed. */
+  private noticesShown = 0
 
   /** Resolves the settings through THE one path (flags > env > config file > defaults). */
   protected async resolve(flags: Partial<StoreFlags> & Record<string, unknown>): Promise<ResolvedSettings> {
     this.settings = await resolveSettings({flags, env: process.env, cwd: process.cwd(), registry: await this.registry()})
-    for (const message of this.settings.notices) this.notice(`Warning: ${message}`)
+    this.noticesShown = 0
+    this.showNewNotices()
     return this.settings
+  }
+
+  /**
+   * Prints the settings' notices not printed yet: resolving another side's options (migrate-db's
+   * --to-*, restore-db's target) may add some, e.g. a password given on the command line.
+   */
+  protected showNewNotices(): void {
+    for (const message of this.settings.notices.slice(this.noticesShown)) this.notice(`Warning: ${message}`)
+    this.noticesShown = this.settings.notices.length
   }
 
   /**

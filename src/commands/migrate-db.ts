@@ -88,6 +88,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
     const targetBackend = registry.get(flags.to, 'flag --to')
     const toSide = pickSide(raw, 'to')
     const targetOptions = resolveOtherBackendOptions(settings, targetBackend, toSide.values, process.env)
+    this.showNewNotices()
 
     // The source is never written to, not even to upgrade its schema (an upstream clients.db).
     const source: OpenedStore = useCurrent

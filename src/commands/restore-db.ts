@@ -67,7 +67,9 @@ Encrypted backups need the passphrase: asked on the terminal, or env ${PASSPHRAS
     let targetLabel: string
     if (flags.to || toSide.given) {
       const backend = flags.to ? registry.get(flags.to, 'flag --to') : settings.registered
-      target = await openBackend(backend, optionValues(resolveOtherBackendOptions(settings, backend, toSide.values, process.env)), settings.paths, mode, warn)
+      const targetOptions = optionValues(resolveOtherBackendOptions(settings, backend, toSide.values, process.env))
+      this.showNewNotices()
+      target = await openBackend(backend, targetOptions, settings.paths, mode, warn)
       targetLabel = `${backend.descriptor.name} ${target.store.location}`
     } else {
       target = await openStore(settings, mode, warn)

@@ -9,6 +9,7 @@ import {existsSync} from 'node:fs'
 import path from 'node:path'
 
 import {BackendOptionsError, ConfigError, HivemindError} from '../core/errors.js'
+import {maskUrlPassword} from '../core/redact.js'
 import type {BackendRegistry, RegisteredBackend} from '../core/registry.js'
 import type {HivemindPaths, OptionSpec} from '../core/store.js'
 import {type LoadedConfigFile, loadConfigFile} from './load.js'
@@ -132,9 +133,7 @@ export async function resolveSettings(input: SettingsInput): Promise<ResolvedSet
       notices.push(`--${flag} is ignored: the selected backend is ${registered.descriptor.name}, not ${section}`)
     }
   }
-  if (flags['redis-password'] !== undefined) {
-    notices.push('a password on the command line is visible to other local users (ps); prefer HIVEMIND_REDIS_PASSWORD or the config file')
-  }
+  if (flags['redis-password'] !== undefined) addNotice(notices, PASSWORD_ON_COMMAND_LINE)
 
   const fileSource = (key: string): SettingSource => ({kind: 'file', path: loaded?.filepath ?? '', key})
   const listenHost = pick<string>([
@@ -239,6 +238,9 @@ export function resolveBackendOptions(registered: RegisteredBackend, layers: Opt
     const source: SettingSource = {kind: 'flag', name: `--${flag}`}
     flagValues.set(key, typeof value === 'string' ? coerceString(value, spec, `--${flag}`, source) : {value, source})
   }
+  // A secret option, or a URL with a password in it (redis://:pw@host), given as a flag.
+  const secretOnCommandLine = [...flagValues].some(([key, sourced]) => schema[key]?.secret === true || (typeof sourced.value === 'string' && maskUrlPassword(sourced.value) !== sourced.value))
+  if (secretOnCommandLine) addNotice(layers.notices, PASSWORD_ON_COMMAND_LINE)
   if (layers.flags['db-path'] !== undefined) {
     if (schema.path?.type !== 'path') {
       throw new BackendOptionsError(`--db-path does not apply to the ${descriptor.name} backend (it has no file path)`, {
@@ -269,6 +271,14 @@ export function resolveBackendOptions(registered: RegisteredBackend, layers: Opt
     resolved[key] = chosen
   }
   return resolved
+}
+
+/** The warning for a password given as a command-line flag. */
+const PASSWORD_ON_COMMAND_LINE = 'a password on the command line is visible to other local users (ps); prefer the environment (e.g. HIVEMIND_REDIS_PASSWORD) or the config file'
+
+/** Adds a notice once. */
+function addNotice(notices: string[], message: string): void {
+  if (!notices.includes(message)) notices.push(message)
 }
 
 /** Plain option values of resolved settings, for `descriptor.create`. */

@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import {expect} from 'chai'
 
-import {defaultBackend, envName, resolveSettings, type SettingsInput} from '../../src/config/settings.js'
+import {defaultBackend, envName, resolveOtherBackendOptions, resolveSettings, type SettingsInput} from '../../src/config/settings.js'
 import {MemoryStore} from '../../src/core/memory-store.js'
 import {BackendRegistry} from '../../src/core/registry.js'
 import type {BackendDescriptor} from '../../src/core/store.js'
@@ -200,6 +200,19 @@ describe('settings resolution', () => {
       const settings = await resolveSettings(input({flags: {'redis-password': 'pw', 'redis-host': 'h'}}))
       expect(settings.notices.join('\n')).to.contain('--redis-host is ignored').and.to.contain('visible to other local users')
       expect(settings.notices.join('\n')).not.to.contain('pw ')
+    })
+
+    it('warns once about a password inside a URL flag or a secret --db-option, for the selected backend and for another side (migrate-db --to-*)', async () => {
+      const warning = 'a password on the command line is visible to other local users (ps)'
+      const withUrl = await resolveSettings(input({flags: {'db-backend': 'redis', 'redis-url': 'redis://:Sekrit@h:1/0'}}))
+      expect(withUrl.notices.filter((notice) => notice.includes(warning))).to.have.length(1)
+      expect(withUrl.notices.join('\n')).not.to.contain('Sekrit')
+      const withOption = await resolveSettings(input({flags: {'db-backend': 'redis', 'db-option': ['password=Sekrit'], 'redis-password': 'Sekrit'}}))
+      expect(withOption.notices.filter((notice) => notice.includes(warning))).to.have.length(1)
+      const plain = await resolveSettings(input({flags: {'db-backend': 'redis', 'redis-url': 'redis://h:1/0'}}))
+      expect(plain.notices.join('\n')).not.to.contain(warning)
+      resolveOtherBackendOptions(plain, registry.get('redis', 'test'), {'redis-url': 'redis://user:Sekrit@h:1/0'}, {})
+      expect(plain.notices.filter((notice) => notice.includes(warning))).to.have.length(1)
     })
   })
 
