@@ -2,8 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
 import {openBackend, type OpenedStore, openStore} from '../config/open-store.js'
-import {type DatabaseFlagValues, describeSource, optionValues, resolveOtherBackendOptions, type Sourced} from '../config/settings.js'
-import {describeSwitch, switchBackend, userConfigFile} from '../config/switch.js'
+import {type DatabaseFlagValues, describeSource, optionValues, resolveOtherBackendOptions} from '../config/settings.js'
+import {describeSwitch, switchBackend, switchOptions, userConfigFile, whereSecretsGo} from '../config/switch.js'
 import {HivemindError, UsageError} from '../core/errors.js'
 import {copyRecords, planMigration, verifyMigration} from '../migrate/migrate.js'
 import {readMark, writeMark} from '../migrate/marker.js'
@@ -152,20 +152,21 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       if (!verification.ok) throw verificationFailed(verification, 'the source')
       await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'complete'})
       result.verified = true
-      const switchOptions = Object.fromEntries(Object.entries(targetOptions).filter(([, sourced]) => (sourced as Sourced<unknown>).source.kind === 'flag').map(([key, sourced]) => [key, sourced.value]))
-      for (const key of Object.keys(switchOptions)) if (targetBackend.descriptor.optionsSchema[key]?.secret) delete switchOptions[key]
+      const toRecord = switchOptions(targetBackend.descriptor.optionsSchema, targetOptions)
       this.log(
         writes.length === 0
           ? `Nothing to copy: ${targetLabel} already holds all ${plan.sourceCount} record(s) of ${sourceLabel}; verified.`
           : `Migrated ${writes.length} record(s) from ${sourceLabel} to ${targetLabel} (${plan.identical} already there); verified ${verification.targetCount} record(s).`,
       )
+      const configPath = settings.configFile?.path ?? userConfigFile(process.env, settings.paths.home)
+      // A password given on the command line is never written nor printed: say where it belongs instead.
+      const secretNote = toRecord.withheld ? ` The password given on the command line is not written there: ${whereSecretsGo(targetBackend.descriptor.name, targetBackend.descriptor.optionsSchema, configPath)}.` : ''
       if (flags.switch) {
-        const switched = await switchBackend(settings.configFile?.path, userConfigFile(process.env, settings.paths.home), targetBackend.descriptor.name, switchOptions)
+        const switched = await switchBackend(settings.configFile?.path, configPath, targetBackend.descriptor.name, toRecord.stored)
         result.switched = switched.file
-        this.log(`Switched: ${switched.file} now selects ${targetBackend.descriptor.name}${switched.backup ? ` (previous version kept as ${switched.backup})` : ' (created)'}.`)
-      } else if (targetBackend.descriptor.name !== settings.registered.descriptor.name || Object.keys(switchOptions).length > 0) {
-        const where = settings.configFile ? settings.configFile.path : userConfigFile(process.env, settings.paths.home)
-        this.log(`Commands still use ${settings.registered.descriptor.name} (${describeSource(settings.backend.source, settings.cwd)}). To use the new database, re-run with --switch, or set in ${where}: ${describeSwitch(targetBackend.descriptor.name, switchOptions)}`)
+        this.log(`Switched: ${switched.file} now selects ${targetBackend.descriptor.name}${switched.backup ? ` (previous version kept as ${switched.backup})` : ' (created)'}.${secretNote}`)
+      } else if (targetBackend.descriptor.name !== settings.registered.descriptor.name || Object.keys(toRecord.stored).length > 0) {
+        this.log(`Commands still use ${settings.registered.descriptor.name} (${describeSource(settings.backend.source, settings.cwd)}). To use the new database, re-run with --switch, or set in ${configPath}: ${describeSwitch(targetBackend.descriptor.name, toRecord.shown)}${secretNote}`)
       }
       result.durationMs = Date.now() - started
       return result

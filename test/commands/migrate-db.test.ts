@@ -269,6 +269,49 @@ describe('migrate-db', function () {
     expect(result.stdout).to.contain(`{"database":{"backend":"sqlite","sqlite":{"path":"${target}"}}}`)
   })
 
+  describe('a Redis password inside --to-redis-url', () => {
+    const password = 's3cretPW'
+    let guarded: RedisServer
+
+    before(async () => {
+      guarded = await startRedisServer({password})
+    })
+
+    after(async () => {
+      await guarded?.stop()
+    })
+
+    const urlWithPassword = () => `redis://:${password}@127.0.0.1:${guarded.port}/2`
+
+    it('is masked in the printed hint and said where to go instead', async () => {
+      const json = BACKENDS.json!
+      const source = json.location(sandbox, 'source')
+      await seed(json, source, variedClients(3))
+      const result = await sandbox.run(['migrate-db', ...json.flags('from', source), '--to', 'redis', '--to-redis-url', urlWithPassword(), '--to-option', 'keyPrefix=hint:'])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(result.stdout + result.stderr).to.not.contain(password)
+      expect(result.stdout).to.contain(`"url":"redis://:********@127.0.0.1:${guarded.port}/2"`)
+      expect(result.stdout).to.contain('set HIVEMIND_REDIS_PASSWORD in the environment, or database.redis.password in')
+    })
+
+    it('--switch stores the URL without its password, and commands then work with HIVEMIND_REDIS_PASSWORD', async () => {
+      const json = BACKENDS.json!
+      const source = json.location(sandbox, 'source')
+      await seed(json, source, variedClients(3))
+      const result = await sandbox.run(['migrate-db', ...json.flags('from', source), '--to', 'redis', '--to-redis-url', urlWithPassword(), '--to-option', 'keyPrefix=switched:', '--switch'])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(result.stdout + result.stderr).to.not.contain(password)
+      const config = path.join(sandbox.home, '.config/hivemind/config.json')
+      const text = readFileSync(config, 'utf8')
+      expect(text).to.not.contain(password)
+      expect(JSON.parse(text)).to.deep.equal({database: {backend: 'redis', redis: {url: `redis://127.0.0.1:${guarded.port}/2`, keyPrefix: 'switched:'}}})
+      expect(result.stdout).to.contain('set HIVEMIND_REDIS_PASSWORD in the environment, or database.redis.password in')
+      const listed = await sandbox.run(['list-clients', '--json', '--all', '--quiet'], {env: {HIVEMIND_REDIS_PASSWORD: password}})
+      expect(listed.code, listed.stderr).to.equal(0)
+      expect(JSON.parse(listed.stdout)).to.have.length(3)
+    })
+  })
+
   it('R10: killed at random points, the source is unchanged and a re-run completes with identical records', async function () {
     this.timeout(300_000)
     const json = BACKENDS.json!
