@@ -7,7 +7,7 @@ import {describeSwitch, switchBackend, switchOptions, userConfigFile, whereSecre
 import {HivemindError, UsageError} from '../core/errors.js'
 import {copyRecords, planMigration, verifyMigration} from '../migrate/migrate.js'
 import {readMark, writeMark} from '../migrate/marker.js'
-import {checkTarget, verificationFailed} from '../migrate/policy.js'
+import {checkTarget, plannedWrites, verificationFailed} from '../migrate/policy.js'
 
 /** What `migrate-db --json` prints. */
 export interface MigrateResult {
@@ -116,7 +116,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       const resuming = mark?.state === 'incomplete' && mark.from === sourceLabel
       checkTarget(plan, flags.merge ? 'merge' : flags.force ? 'force' : 'refuse', {targetLabel, sourceNoun: 'the source', resuming, canClear: target.store.clear !== undefined})
 
-      const writes = flags.force ? [...plan.toCopy, ...plan.conflicting] : plan.toCopy
+      const writes = plannedWrites(plan, flags.merge ? 'merge' : flags.force ? 'force' : 'refuse', resuming).records
       const result: MigrateResult = {
         from: sourceLabel,
         to: targetLabel,

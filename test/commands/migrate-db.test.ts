@@ -312,6 +312,34 @@ describe('migrate-db', function () {
     })
   })
 
+  it('after verification failed because the source changed during the copy (exit 4), the same command resumes: rewrites what differs, exit 0', async () => {
+    const json = BACKENDS.json!
+    const sqlite = BACKENDS.sqlite!
+    const source = json.location(sandbox, 'source')
+    const target = sqlite.location(sandbox, 'target')
+    await seed(json, source, variedClients(4000))
+    // One record per transaction: the copy takes seconds, long enough to change the source meanwhile.
+    const args = [...json.flags('from', source), ...sqlite.flags('to', target), '--quiet', '--batch-size', '1']
+    const running = sandbox.run(['migrate-db', ...args])
+    // The mark is written after the plan has read the source and before the first record is copied.
+    const marks = path.join(sandbox.home, '.local/state/hivemind-core/migrations.json')
+    while (!(existsSync(marks) && readFileSync(marks, 'utf8').includes('"incomplete"'))) await new Promise((resolve) => setTimeout(resolve, 20))
+    await withStore(json, source, (store) => store.update(1, {name: 'changed during the copy'}))
+    const failed = await running
+    expect(failed.code, failed.stderr).to.equal(4)
+    expect(failed.stderr).to.contain('different: 1 (name)').and.to.contain('re-run the same command (it resumes)')
+
+    const resumed = await sandbox.run(['migrate-db', ...args, '--json'])
+    expect(resumed.code, resumed.stderr).to.equal(0)
+    expect(JSON.parse(resumed.stdout)).to.deep.include({copied: 1, skipped: 3999, verified: true})
+    expect(await contents(sqlite, target)).to.deep.equal(await contents(json, source))
+    // No longer marked incomplete: other commands stop warning.
+    const shown = await sandbox.run(['show-client', '1', '--json', '--db-backend', 'sqlite', '--db-path', target])
+    expect(shown.code, shown.stderr).to.equal(0)
+    expect(shown.stderr).to.not.contain('INCOMPLETE')
+    expect(JSON.parse(shown.stdout)).to.deep.include({name: 'changed during the copy'})
+  })
+
   it('R10: killed at random points, the source is unchanged and a re-run completes with identical records', async function () {
     this.timeout(300_000)
     const json = BACKENDS.json!
