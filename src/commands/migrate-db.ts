@@ -2,12 +2,13 @@ import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
 import {openBackend, type OpenedStore, openStore} from '../config/open-store.js'
-import {type DatabaseFlagValues, describeSource, optionValues, resolveOtherBackendOptions} from '../config/settings.js'
+import {type DatabaseFlagValues, describeSource, optionValues, type ResolvedSettings, resolveOtherBackendOptions, type Sourced} from '../config/settings.js'
+import type {RegisteredBackend} from '../core/registry.js'
 import {describeSwitch, switchBackend, switchOptions, userConfigFile, whereSecretsGo} from '../config/switch.js'
 import {HivemindError, UsageError} from '../core/errors.js'
-import {copyRecords, planMigration, verifyMigration} from '../migrate/migrate.js'
+import {copyRecords, type MigrationPlan, planMigration, recordsDigest, verifyMigration} from '../migrate/migrate.js'
 import {readMark, writeMark} from '../migrate/marker.js'
-import {checkTarget, plannedWrites, verificationFailed} from '../migrate/policy.js'
+import {checkTarget, MIGRATE_EXIT, plannedWrites, verificationFailed} from '../migrate/policy.js'
 
 /** What `migrate-db --json` prints. */
 export interface MigrateResult {
@@ -114,23 +115,33 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       const plan = await planMigration(source.store, target.store)
       const mark = readMark(settings.paths.stateDir, targetLabel)
       const resuming = mark?.state === 'incomplete' && mark.from === sourceLabel
-      checkTarget(plan, flags.merge ? 'merge' : flags.force ? 'force' : 'refuse', {targetLabel, sourceNoun: 'the source', resuming, canClear: target.store.clear !== undefined})
-
-      const writes = plannedWrites(plan, flags.merge ? 'merge' : flags.force ? 'force' : 'refuse', resuming).records
-      const result: MigrateResult = {
-        from: sourceLabel,
-        to: targetLabel,
-        copied: writes.length,
-        skipped: plan.identical,
-        verified: false,
-        durationMs: 0,
-        dryRun: flags['dry-run'],
-        switched: null,
-      }
-      if (flags['dry-run']) {
-        this.log(`Dry run: would copy ${writes.length} record(s) (${plan.sourceCount} in the source, ${plan.identical} already in the target${flags.force ? `, ${plan.conflicts.length} replaced, ${plan.extra.length} removed` : ''}); nothing was written.`)
+      const policy = flags.merge ? 'merge' : flags.force ? 'force' : 'refuse'
+      const result: MigrateResult = {from: sourceLabel, to: targetLabel, copied: 0, skipped: plan.identical, verified: false, durationMs: 0, dryRun: flags['dry-run'], switched: null}
+      const finish = async (): Promise<MigrateResult> => {
+        if (result.verified) await this.pointAtTarget(result, settings, targetBackend, targetOptions, flags.switch)
         result.durationMs = Date.now() - started
         return result
+      }
+
+      // A migration recorded complete from this very source, onto a target that has changed since
+      // (commands have been using it: CI re-runs the migration on every deploy). Only the fingerprint
+      // of the source tells which side moved; the plan alone cannot (a record differing on both sides).
+      const targetDiffers = plan.toCopy.length > 0 || plan.conflicts.length > 0 || plan.extra.length > 0
+      if (policy === 'refuse' && mark?.state === 'complete' && mark.from === sourceLabel && mark.sourceDigest !== undefined && plan.targetCount > 0 && targetDiffers) {
+        const changes = describeChanges(plan)
+        if (recordsDigest(plan.sourceRecords) !== mark.sourceDigest) throw changedSinceCompleted(sourceLabel, targetLabel, mark.updatedAt, changes)
+        this.log(`${flags['dry-run'] ? 'Dry run: nothing would be written. ' : ''}Already done: ${sourceLabel} was migrated to ${targetLabel} and verified on ${mark.updatedAt}, and the source has not changed since. The target has changed since (${changes}); it was left untouched.`)
+        // Verified when it completed, and the source is provably the same: still verified (CI checks it).
+        if (!flags['dry-run']) result.verified = true
+        return finish()
+      }
+      checkTarget(plan, policy, {targetLabel, sourceNoun: 'the source', resuming, canClear: target.store.clear !== undefined})
+
+      const writes = plannedWrites(plan, policy, resuming).records
+      result.copied = writes.length
+      if (flags['dry-run']) {
+        this.log(`Dry run: would copy ${writes.length} record(s) (${plan.sourceCount} in the source, ${plan.identical} already in the target${flags.force ? `, ${plan.conflicts.length} replaced, ${plan.extra.length} removed` : ''}); nothing was written.`)
+        return finish()
       }
 
       await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'incomplete'})
@@ -147,32 +158,35 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       await this.audit({
         event: 'migrate',
         store: targetLabel,
-        details: {from: sourceLabel, copied: writes.length, identical: plan.identical, policy: flags.merge ? 'merge' : flags.force ? 'force' : 'refuse', verified: verification.ok},
+        details: {from: sourceLabel, copied: writes.length, identical: plan.identical, policy, verified: verification.ok},
       })
       if (!verification.ok) throw verificationFailed(verification, 'the source')
-      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'complete'})
+      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'complete', sourceDigest: recordsDigest(verification.expected)})
       result.verified = true
-      const toRecord = switchOptions(targetBackend.descriptor.optionsSchema, targetOptions)
       this.log(
         writes.length === 0
           ? `Nothing to copy: ${targetLabel} already holds all ${plan.sourceCount} record(s) of ${sourceLabel}; verified.`
           : `Migrated ${writes.length} record(s) from ${sourceLabel} to ${targetLabel} (${plan.identical} already there); verified ${verification.targetCount} record(s).`,
       )
-      const configPath = settings.configFile?.path ?? userConfigFile(process.env, settings.paths.home)
-      // A password given on the command line is never written nor printed: say where it belongs instead.
-      const secretNote = toRecord.withheld ? ` The password given on the command line is not written there: ${whereSecretsGo(targetBackend.descriptor.name, targetBackend.descriptor.optionsSchema, configPath)}.` : ''
-      if (flags.switch) {
-        const switched = await switchBackend(settings.configFile?.path, configPath, targetBackend.descriptor.name, toRecord.stored)
-        result.switched = switched.file
-        this.log(`Switched: ${switched.file} now selects ${targetBackend.descriptor.name}${switched.backup ? ` (previous version kept as ${switched.backup})` : ' (created)'}.${secretNote}`)
-      } else if (targetBackend.descriptor.name !== settings.registered.descriptor.name || Object.keys(toRecord.stored).length > 0) {
-        this.log(`Commands still use ${settings.registered.descriptor.name} (${describeSource(settings.backend.source, settings.cwd)}). To use the new database, re-run with --switch, or set in ${configPath}: ${describeSwitch(targetBackend.descriptor.name, toRecord.shown)}${secretNote}`)
-      }
-      result.durationMs = Date.now() - started
-      return result
+      return await finish()
     } finally {
       await target?.store.close()
       await source.store.close()
+    }
+  }
+
+  /** After a verified migration: --switch points the config file at the target; otherwise say what commands use. */
+  private async pointAtTarget(result: MigrateResult, settings: ResolvedSettings, targetBackend: RegisteredBackend, targetOptions: Record<string, Sourced<unknown>>, doSwitch: boolean): Promise<void> {
+    const toRecord = switchOptions(targetBackend.descriptor.optionsSchema, targetOptions)
+    const configPath = settings.configFile?.path ?? userConfigFile(process.env, settings.paths.home)
+    // A password given on the command line is never written nor printed: say where it belongs instead.
+    const secretNote = toRecord.withheld ? ` The password given on the command line is not written there: ${whereSecretsGo(targetBackend.descriptor.name, targetBackend.descriptor.optionsSchema, configPath)}.` : ''
+    if (doSwitch) {
+      const switched = await switchBackend(settings.configFile?.path, configPath, targetBackend.descriptor.name, toRecord.stored)
+      result.switched = switched.file
+      this.log(`Switched: ${switched.file} now selects ${targetBackend.descriptor.name}${switched.backup ? ` (previous version kept as ${switched.backup})` : ' (created)'}.${secretNote}`)
+    } else if (targetBackend.descriptor.name !== settings.registered.descriptor.name || Object.keys(toRecord.stored).length > 0) {
+      this.log(`Commands still use ${settings.registered.descriptor.name} (${describeSource(settings.backend.source, settings.cwd)}). To use the new database, re-run with --switch, or set in ${configPath}: ${describeSwitch(targetBackend.descriptor.name, toRecord.shown)}${secretNote}`)
     }
   }
 
@@ -189,4 +203,25 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       bar.stop()
     }
   }
+}
+
+/** "2 record(s) added, 1 changed": how a target differs from its source, by count. */
+function describeChanges(plan: MigrationPlan): string {
+  const parts = [
+    plan.extra.length > 0 ? `${plan.extra.length} record(s) added` : undefined,
+    plan.conflicts.length > 0 ? `${plan.conflicts.length} changed` : undefined,
+    plan.toCopy.length > 0 ? `${plan.toCopy.length} of the source's missing` : undefined,
+  ]
+  return parts.filter(Boolean).join(', ')
+}
+
+/**
+ * Exit 3: the source changed after its migration completed, and the target differs from it. The
+ * target may be in use; copying over it, or ignoring the source's changes, could each lose data.
+ */
+function changedSinceCompleted(sourceLabel: string, targetLabel: string, completedAt: string, changes: string): HivemindError {
+  return new HivemindError('INVALID_INPUT', `${sourceLabel} has changed since it was migrated to ${targetLabel} (completed ${completedAt}), and the target differs from it (${changes}); nothing was written`, {
+    exitCode: MIGRATE_EXIT.refused,
+    suggestion: "--dry-run --merge shows what the source has that the target lacks; --merge adds it (records changed on both sides are listed as conflicts); --force replaces the target's contents with the source's (changes made in the target are lost)",
+  })
 }

@@ -340,6 +340,49 @@ describe('migrate-db', function () {
     expect(JSON.parse(shown.stdout)).to.deep.include({name: 'changed during the copy'})
   })
 
+  describe('after a completed migration', () => {
+    const json = BACKENDS.json!
+    const sqlite = BACKENDS.sqlite!
+    let source: string
+    let target: string
+
+    beforeEach(async () => {
+      source = json.location(sandbox, 'source')
+      target = sqlite.location(sandbox, 'target')
+      await seed(json, source, variedClients(20))
+      const first = await migrate(json, source, sqlite, target)
+      expect(first.code, first.stderr).to.equal(0)
+    })
+
+    it('a target changed since (commands use it) is left alone: exit 0, "already done", nothing written', async () => {
+      await withStore(sqlite, target, async (store) => {
+        await store.add({name: 'added in the target', api_key: 'key-target-added'})
+        await store.update(2, {name: 'renamed in the target'})
+      })
+      const before = await contents(sqlite, target)
+      const result = await migrate(json, source, sqlite, target, ['--json'])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(JSON.parse(result.stdout)).to.deep.include({copied: 0, skipped: 19, verified: true})
+      expect(await contents(sqlite, target)).to.deep.equal(before)
+      const said = await migrate(json, source, sqlite, target)
+      expect(said.stdout).to.contain('Already done').and.to.contain('(1 record(s) added, 1 changed); it was left untouched')
+    })
+
+    it('a source changed since is refused (exit 3) when the target changed too: neither side loses anything silently', async () => {
+      await withStore(sqlite, target, (store) => store.add({name: 'added in the target', api_key: 'key-target-added'}))
+      await withStore(json, source, (store) => store.add({name: 'added in the old source', api_key: 'key-source-added'}))
+      const sourceDigest = digest(source)
+      const before = await contents(sqlite, target)
+      const result = await migrate(json, source, sqlite, target)
+      expect(result.code).to.equal(3)
+      expect(result.stderr).to.contain(`json ${source} has changed since it was migrated to sqlite ${target}`).and.to.contain('nothing was written')
+      expect(result.stderr).to.contain('--merge adds it')
+      expect(result.stderr).to.not.contain('    at ')
+      expect(await contents(sqlite, target)).to.deep.equal(before)
+      expect(digest(source)).to.equal(sourceDigest)
+    })
+  })
+
   it('R10: killed at random points, the source is unchanged and a re-run completes with identical records', async function () {
     this.timeout(300_000)
     const json = BACKENDS.json!
