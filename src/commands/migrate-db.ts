@@ -137,20 +137,22 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       }
       checkTarget(plan, policy, {targetLabel, sourceNoun: 'the source', resuming, canClear: target.store.clear !== undefined})
 
-      const writes = plannedWrites(plan, policy, resuming).records
+      // Decided once, for the dry run and the real run alike: the dry run reports what the real one does.
+      const {records: writes, clearFirst} = plannedWrites(plan, policy, resuming)
       result.copied = writes.length
+      // A cleared target keeps none of its records: every source record is written again.
+      if (clearFirst) result.skipped = 0
       if (flags['dry-run']) {
-        this.log(`Dry run: would copy ${writes.length} record(s) (${plan.sourceCount} in the source, ${plan.identical} already in the target${flags.force ? `, ${plan.conflicts.length} replaced, ${plan.extra.length} removed` : ''}); nothing was written.`)
+        const how = clearFirst
+          ? `the target would be emptied first (${plan.extra.length} record(s) not in the source removed, ${plan.conflicts.length} replaced) and all ${plan.sourceCount} record(s) of the source copied`
+          : `${plan.sourceCount} in the source, ${plan.identical} already in the target${policy === 'force' ? `, ${plan.conflicts.length} replaced` : ''}`
+        this.log(`Dry run: would copy ${writes.length} record(s) (${how}); nothing was written.`)
         return finish()
       }
 
       await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'incomplete'})
-      if (flags.force && plan.extra.length > 0) {
-        // Only reachable with clear(): checkTarget refuses otherwise. The source is re-copied whole.
-        await target.store.clear!()
-        writes.splice(0, writes.length, ...plan.sourceRecords)
-        result.copied = writes.length
-      }
+      // Only reachable with clear(): checkTarget refuses otherwise. The source is re-copied whole.
+      if (clearFirst) await target.store.clear!()
       await this.copyWithProgress(target.store, writes, flags['batch-size'] ?? target.store.preferredBatchSize ?? 500)
 
       // --merge leaves the target's own records in place: they must still be there, unchanged.
@@ -158,7 +160,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       await this.audit({
         event: 'migrate',
         store: targetLabel,
-        details: {from: sourceLabel, copied: writes.length, identical: plan.identical, policy, verified: verification.ok},
+        details: {from: sourceLabel, copied: writes.length, identical: result.skipped, cleared: clearFirst, policy, verified: verification.ok},
       })
       if (!verification.ok) throw verificationFailed(verification, 'the source')
       await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'complete', sourceDigest: recordsDigest(verification.expected)})
@@ -166,7 +168,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       this.log(
         writes.length === 0
           ? `Nothing to copy: ${targetLabel} already holds all ${plan.sourceCount} record(s) of ${sourceLabel}; verified.`
-          : `Migrated ${writes.length} record(s) from ${sourceLabel} to ${targetLabel} (${plan.identical} already there); verified ${verification.targetCount} record(s).`,
+          : `Migrated ${writes.length} record(s) from ${sourceLabel} to ${targetLabel} (${clearFirst ? `emptied first: ${plan.extra.length} record(s) not in the source removed` : `${plan.identical} already there`}); verified ${verification.targetCount} record(s).`,
       )
       return await finish()
     } finally {

@@ -27,6 +27,12 @@ interface BackendUnderTest {
   exists(location: string): boolean
 }
 
+/** What `migrate-db --json` prints (the fields these tests compare). */
+interface MigrateSummary {
+  copied: number
+  skipped: number
+}
+
 /** The tests' own redis-server (started in `before`). */
 let redis: RedisServer | undefined
 let prefixes = 0
@@ -200,6 +206,24 @@ describe('migrate-db', function () {
       const result = await migrate(json, source, sqlite, target, ['--force'])
       expect(result.code, result.stderr).to.equal(0)
       expect(await contents(sqlite, target)).to.deep.equal(await contents(json, source))
+    })
+
+    it('--force --dry-run reports what the real --force run then does (a target with extra records is emptied and refilled)', async () => {
+      await seed(sqlite, target, [...variedClients(5), ...variedClients(1, 500)])
+      const before = await contents(sqlite, target)
+      const dry = await migrate(json, source, sqlite, target, ['--force', '--dry-run', '--json'])
+      expect(dry.code, dry.stderr).to.equal(0)
+      expect(await contents(sqlite, target)).to.deep.equal(before)
+      const real = await migrate(json, source, sqlite, target, ['--force', '--json'])
+      expect(real.code, real.stderr).to.equal(0)
+      const pick = (stdout: string) => {
+        const {copied, skipped} = JSON.parse(stdout) as MigrateSummary
+        return {copied, skipped}
+      }
+      expect(pick(dry.stdout)).to.deep.equal(pick(real.stdout)).and.to.deep.equal({copied: 20, skipped: 0})
+      await seed(sqlite, target, variedClients(1, 500))
+      const said = await migrate(json, source, sqlite, target, ['--force', '--dry-run'])
+      expect(said.stdout).to.contain('Dry run: would copy 20 record(s) (the target would be emptied first (1 record(s) not in the source removed, 0 replaced) and all 20 record(s) of the source copied)')
     })
 
     it('--dry-run reports and writes nothing (digests of both sides unchanged)', async () => {
