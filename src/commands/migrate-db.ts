@@ -2,8 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
 import {openBackend, type OpenedStore, openStore} from '../config/open-store.js'
-import {type DatabaseFlagValues, describeSource, optionValues, type ResolvedSettings, resolveOtherBackendOptions, type Sourced} from '../config/settings.js'
-import type {RegisteredBackend} from '../core/registry.js'
+import {type DatabaseFlagValues, describeSource, optionValues, type ResolvedSettings, resolveOtherBackendOptions, resolveSettings, type Sourced} from '../config/settings.js'
+import {describeLocation, type RegisteredBackend} from '../core/registry.js'
 import {describeSwitch, switchBackend, switchOptions, userConfigFile, whereSecretsGo} from '../config/switch.js'
 import {HivemindError, UsageError} from '../core/errors.js'
 import {copyRecords, type MigrationPlan, planMigration, recordsDigest, verifyMigration} from '../migrate/migrate.js'
@@ -101,14 +101,16 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       target = await openBackend(targetBackend, optionValues(targetOptions), settings.paths, flags['dry-run'] ? 'read' : 'write', warn)
       const targetLabel = `${targetBackend.descriptor.name} ${target.store.location}`
       if (targetLabel === sourceLabel) {
-        // Typical after a completed migration: the new database became the default, so the same
-        // command now names it as both source and target. That is success, not a mistake.
+        // Always a usage error, even after a completed migration made this the current database:
+        // a success here would let a script believe it migrated something.
         const done = readMark(settings.paths.stateDir, targetLabel)
-        if (done?.state === 'complete') {
-          this.log(`Nothing to do: ${targetLabel} is already the current database (migrated from ${done.from} on ${done.updatedAt}).`)
-          return {from: done.from, to: targetLabel, copied: 0, skipped: await source.store.count({includeRevoked: true}), verified: true, durationMs: Date.now() - started, dryRun: flags['dry-run'], switched: null}
-        }
-        throw new UsageError(`source and target are the same database (${targetLabel})`, {suggestion: 'name the source with --from (and --from-path)'})
+        const current = useCurrent ? `; commands use it now (${describeSource(settings.backend.source, settings.cwd)})` : ''
+        throw new UsageError(`source and target are the same database (${targetLabel})${current}`, {
+          suggestion:
+            done?.state === 'complete'
+              ? `it was migrated from ${done.from} on ${done.updatedAt}; to migrate again or --switch, name that source with --from (and --from-path)`
+              : 'name the source with --from (and --from-path)',
+        })
       }
       if (!flags.quiet) this.notice(`Target: ${targetLabel}`)
 
@@ -118,7 +120,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       const policy = flags.merge ? 'merge' : flags.force ? 'force' : 'refuse'
       const result: MigrateResult = {from: sourceLabel, to: targetLabel, copied: 0, skipped: plan.identical, verified: false, durationMs: 0, dryRun: flags['dry-run'], switched: null}
       const finish = async (): Promise<MigrateResult> => {
-        if (result.verified) await this.pointAtTarget(result, settings, targetBackend, targetOptions, flags.switch)
+        if (result.verified) await this.pointAtTarget(result, settings, targetBackend, targetOptions, raw)
         result.durationMs = Date.now() - started
         return result
       }
@@ -178,7 +180,8 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
   }
 
   /** After a verified migration: --switch points the config file at the target; otherwise say what commands use. */
-  private async pointAtTarget(result: MigrateResult, settings: ResolvedSettings, targetBackend: RegisteredBackend, targetOptions: Record<string, Sourced<unknown>>, doSwitch: boolean): Promise<void> {
+  private async pointAtTarget(result: MigrateResult, settings: ResolvedSettings, targetBackend: RegisteredBackend, targetOptions: Record<string, Sourced<unknown>>, flags: Record<string, unknown>): Promise<void> {
+    const doSwitch = flags.switch === true
     const toRecord = switchOptions(targetBackend.descriptor.optionsSchema, targetOptions)
     const configPath = settings.configFile?.path ?? userConfigFile(process.env, settings.paths.home)
     // A password given on the command line is never written nor printed: say where it belongs instead.
@@ -187,9 +190,18 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       const switched = await switchBackend(settings.configFile?.path, configPath, targetBackend.descriptor.name, toRecord.stored)
       result.switched = switched.file
       this.log(`Switched: ${switched.file} now selects ${targetBackend.descriptor.name}${switched.backup ? ` (previous version kept as ${switched.backup})` : ' (created)'}.${secretNote}`)
-    } else if (targetBackend.descriptor.name !== settings.registered.descriptor.name || Object.keys(toRecord.stored).length > 0) {
-      this.log(`Commands still use ${settings.registered.descriptor.name} (${describeSource(settings.backend.source, settings.cwd)}). To use the new database, re-run with --switch, or set in ${configPath}: ${describeSwitch(targetBackend.descriptor.name, toRecord.shown)}${secretNote}`)
+      return
     }
+    // What commands select NOW, not before the migration: creating the target can change the
+    // default (a new clients.db beside an upstream clients.json makes sqlite the default).
+    const after = await resolveSettings({flags: flags as DatabaseFlagValues, env: process.env, cwd: process.cwd(), registry: await this.registry()})
+    const afterLabel = `${after.registered.descriptor.name} ${describeLocation(after.registered.descriptor, optionValues(after.backendOptions))}`
+    const selectedBy = describeSource(after.backend.source, after.cwd)
+    if (afterLabel === result.to) {
+      this.log(`Commands now use the new database ${afterLabel} (${selectedBy}); nothing needs switching. --switch would record it in ${configPath}.`)
+      return
+    }
+    this.log(`Commands still use ${afterLabel} (${selectedBy}). To use the new database, re-run with --switch, or set in ${configPath}: ${describeSwitch(targetBackend.descriptor.name, toRecord.shown)}${secretNote}`)
   }
 
   private async copyWithProgress(target: OpenedStore['store'], records: Parameters<typeof copyRecords>[1], batchSize: number): Promise<void> {

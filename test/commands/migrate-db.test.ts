@@ -258,10 +258,34 @@ describe('migrate-db', function () {
     expect((JSON.parse(listed.stdout) as ClientRecord[]).map((record) => canonicalJson(record))).to.deep.equal(before)
     // The upstream file was only read.
     expect(await contents(BACKENDS.json!, upstream)).to.deep.equal(before)
-    // Running the same command again is a success with nothing to do.
+    // The same command now names sqlite as both source and target: a usage error like any other
+    // (exit 2), however it came about, and it says so.
     const again = await sandbox.run(['migrate-db', '--to', 'sqlite'])
-    expect(again.code, again.stderr).to.equal(0)
-    expect(again.stdout).to.contain('Nothing to do')
+    expect(again.code, again.stderr).to.equal(2)
+    expect(again.stderr).to.contain(`source and target are the same database (sqlite ${path.join(dataDir, 'clients.db')}); commands use it now`)
+    expect(again.stderr).to.contain(`it was migrated from json ${upstream}`)
+    expect(again.stdout).to.equal('')
+  })
+
+  it('an upstream install migrated without --switch: it says that commands now use the new database, and --switch then records it', async () => {
+    const dataDir = path.join(sandbox.home, '.local/share/hivemind-core')
+    mkdirSync(dataDir, {recursive: true})
+    const upstream = path.join(dataDir, 'clients.json')
+    const sqliteFile = path.join(dataDir, 'clients.db')
+    await seed(BACKENDS.json!, upstream, variedClients(5))
+    const result = await sandbox.run(['migrate-db', '--to', 'sqlite'])
+    expect(result.code, result.stderr).to.equal(0)
+    // Creating clients.db changed the default: print-config agrees with what was said.
+    expect(result.stdout).to.contain(`Commands now use the new database sqlite ${sqliteFile} (default); nothing needs switching.`)
+    expect(result.stdout).to.not.contain('still use')
+    const where = await sandbox.run(['print-config', '--json'])
+    expect(JSON.parse(where.stdout).settings).to.deep.include.members([{key: 'database.backend', value: 'sqlite', source: {kind: 'default'}, from: 'default'}])
+    // Recording it explicitly: name the source, as the default now is the target.
+    const switched = await sandbox.run(['migrate-db', '--from', 'json', '--to', 'sqlite', '--switch', '--json'])
+    expect(switched.code, switched.stderr).to.equal(0)
+    const userConfig = path.join(sandbox.home, '.config/hivemind/config.json')
+    expect(JSON.parse(switched.stdout)).to.deep.include({switched: userConfig, verified: true})
+    expect(JSON.parse(readFileSync(userConfig, 'utf8'))).to.deep.equal({database: {backend: 'sqlite'}})
   })
 
   it('--switch rewrites the project config atomically and keeps a backup; YAML comments survive', async () => {
