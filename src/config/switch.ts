@@ -90,7 +90,13 @@ export function describeSwitch(backend: string, options: Record<string, unknown>
 export async function switchBackend(file: string | undefined, fallback: string, backend: string, options: Record<string, unknown>): Promise<SwitchResult> {
   if (file === undefined || !existsSync(file)) {
     const target = file ?? fallback
-    mkdirSync(path.dirname(target), {recursive: true})
+    const dir = path.dirname(target)
+    // docs/security.md: files we create are 0600 in 0700 directories. Only the directory we create
+    // gets 0700 (its parents, e.g. ~/.config, are the user's); an existing one keeps its mode.
+    if (!existsSync(dir)) {
+      mkdirSync(path.dirname(dir), {recursive: true})
+      mkdirSync(dir, {mode: 0o700})
+    }
     await writeFileAtomic(target, `${JSON.stringify(setBackend({}, backend, options), null, 2)}\n`, {mode: 0o600})
     return {file: target, created: true}
   }

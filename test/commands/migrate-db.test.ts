@@ -1,6 +1,6 @@
 import {type ChildProcess, spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {expect} from 'chai'
@@ -10,6 +10,7 @@ import type {BackendDescriptor, ClientStore} from '../../src/core/store.js'
 import {jsonBackend} from '../../src/plugins/json/index.js'
 import {redisBackend} from '../../src/plugins/redis/index.js'
 import {sqliteBackend} from '../../src/plugins/sqlite/index.js'
+import {runCli} from '../helpers/cli.js'
 import {type RedisServer, startRedisServer} from '../helpers/redis-server.js'
 import {CLI, type CliSandbox, createSandbox} from '../helpers/sandbox.js'
 import {variedClients} from '../helpers/varied-clients.js'
@@ -286,6 +287,25 @@ describe('migrate-db', function () {
     const userConfig = path.join(sandbox.home, '.config/hivemind/config.json')
     expect(JSON.parse(switched.stdout)).to.deep.include({switched: userConfig, verified: true})
     expect(JSON.parse(readFileSync(userConfig, 'utf8'))).to.deep.equal({database: {backend: 'sqlite'}})
+  })
+
+  it('--switch creates the per-user config directory 0700 and the file 0600 (umask 022); an existing directory keeps its mode', async () => {
+    const json = BACKENDS.json!
+    const source = json.location(sandbox, 'source')
+    await seed(json, source, variedClients(3))
+    const args = ['migrate-db', ...json.flags('from', source), '--to', 'sqlite', '--to-path', path.join(sandbox.root, 'hive.db'), '--switch', '--quiet']
+    const result = await runCli(args, {env: sandbox.env, cwd: sandbox.home, umask: 0o022})
+    expect(result.code, result.stderr).to.equal(0)
+    const dir = path.join(sandbox.home, '.config/hivemind')
+    expect(statSync(dir).mode & 0o777).to.equal(0o700)
+    expect(statSync(path.join(dir, 'config.json')).mode & 0o777).to.equal(0o600)
+
+    rmSync(dir, {recursive: true})
+    mkdirSync(dir, {mode: 0o750})
+    chmodSync(dir, 0o750)
+    const again = await runCli(args, {env: sandbox.env, cwd: sandbox.home, umask: 0o022})
+    expect(again.code, again.stderr).to.equal(0)
+    expect(statSync(dir).mode & 0o777).to.equal(0o750)
   })
 
   it('--switch rewrites the project config atomically and keeps a backup; YAML comments survive', async () => {
