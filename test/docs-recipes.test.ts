@@ -8,6 +8,7 @@ import {fileURLToPath} from 'node:url'
 
 import {expect} from 'chai'
 
+import {digestFiles} from './helpers/cli.js'
 import {CLI, type CliSandbox, createSandbox} from './helpers/sandbox.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -53,5 +54,27 @@ describe('documented recipes', function () {
       expect(listed.map((record) => record.client_id)).to.deep.equal([1, 3])
     }
     expect(JSON.parse(readFileSync(path.join(sandbox.home, '.config/hivemind/config.json'), 'utf8'))).to.deep.equal({database: {backend: 'sqlite'}})
+
+    // The hive lives on in SQLite (the recipe switched to it); the next deploys must still pass and
+    // leave it alone, whatever was added, changed or revoked in it meanwhile.
+    const env = {...sandbox.env, PATH: `${bin}:${process.env.PATH}`}
+    const added = spawnSync('hivemind-core', ['add-client', '--name', 'later', '--json', '--quiet'], {cwd: work, env, encoding: 'utf8'})
+    expect(added.status, added.stderr).to.equal(0)
+    const renamed = spawnSync('hivemind-core', ['rename-client', '1', '--name', 'renamed', '--quiet'], {cwd: work, env, encoding: 'utf8'})
+    expect(renamed.status, renamed.stderr).to.equal(0)
+    const dbFile = path.join(dataDir, 'clients.db')
+    const before = digestFiles([dbFile, `${dbFile}-wal`])
+    for (const run of [3, 4]) {
+      const result = spawnSync('bash', ['-c', script], {cwd: work, env, encoding: 'utf8'})
+      expect(result.status, `run ${run}: ${result.stderr}`).to.equal(0)
+      const report = JSON.parse(readFileSync(path.join(work, 'migrate-report.json'), 'utf8')) as {verified: boolean; copied: number}
+      expect(report).to.deep.include({verified: true, copied: 0})
+      const listed = JSON.parse(readFileSync(path.join(work, 'clients.json.check'), 'utf8')) as Array<{client_id: number; name: string}>
+      expect(listed.map((record) => [record.client_id, record.name])).to.deep.equal([[1, 'renamed'], [3, listed[1]!.name], [4, 'later']])
+    }
+    expect(digestFiles([dbFile, `${dbFile}-wal`]), 'clients.db untouched').to.equal(before)
+    const said = spawnSync('hivemind-core', ['migrate-db', '--from', 'json', '--to', 'sqlite', '--quiet'], {cwd: work, env, encoding: 'utf8'})
+    expect(said.status, said.stderr).to.equal(0)
+    expect(said.stdout).to.contain('Already done').and.to.contain('The target has changed since (1 record(s) added, 1 changed); it was left untouched.')
   })
 })

@@ -2,12 +2,13 @@ import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
 import {openBackend, type OpenedStore, openStore} from '../config/open-store.js'
-import {type DatabaseFlagValues, describeSource, optionValues, resolveOtherBackendOptions, type Sourced} from '../config/settings.js'
-import {describeSwitch, switchBackend, userConfigFile} from '../config/switch.js'
+import {type DatabaseFlagValues, describeSource, optionValues, type ResolvedSettings, resolveOtherBackendOptions, resolveSettings, type Sourced} from '../config/settings.js'
+import {describeLocation, type RegisteredBackend} from '../core/registry.js'
+import {describeSwitch, switchBackend, switchOptions, userConfigFile, whereSecretsGo} from '../config/switch.js'
 import {HivemindError, UsageError} from '../core/errors.js'
-import {copyRecords, planMigration, verifyMigration} from '../migrate/migrate.js'
+import {copyRecords, type MigrationPlan, planMigration, recordsDigest, verifyMigration} from '../migrate/migrate.js'
 import {readMark, writeMark} from '../migrate/marker.js'
-import {checkTarget, verificationFailed} from '../migrate/policy.js'
+import {checkTarget, MIGRATE_EXIT, plannedWrites, verificationFailed} from '../migrate/policy.js'
 
 /** What `migrate-db --json` prints. */
 export interface MigrateResult {
@@ -103,46 +104,60 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       target = await openBackend(targetBackend, optionValues(targetOptions), settings.paths, flags['dry-run'] ? 'read' : 'write', warn, flags['dry-run'] ? {leaveUntouched: true} : {})
       const targetLabel = `${targetBackend.descriptor.name} ${target.store.location}`
       if (targetLabel === sourceLabel) {
-        // Typical after a completed migration: the new database became the default, so the same
-        // command now names it as both source and target. That is success, not a mistake.
+        // Always a usage error, even after a completed migration made this the current database:
+        // a success here would let a script believe it migrated something.
         const done = readMark(settings.paths.stateDir, targetLabel)
-        if (done?.state === 'complete') {
-          this.log(`Nothing to do: ${targetLabel} is already the current database (migrated from ${done.from} on ${done.updatedAt}).`)
-          return {from: done.from, to: targetLabel, copied: 0, skipped: await source.store.count({includeRevoked: true}), verified: true, durationMs: Date.now() - started, dryRun: flags['dry-run'], switched: null}
-        }
-        throw new UsageError(`source and target are the same database (${targetLabel})`, {suggestion: 'name the source with --from (and --from-path)'})
+        const current = useCurrent ? `; commands use it now (${describeSource(settings.backend.source, settings.cwd)})` : ''
+        throw new UsageError(`source and target are the same database (${targetLabel})${current}`, {
+          suggestion:
+            done?.state === 'complete'
+              ? `it was migrated from ${done.from} on ${done.updatedAt}; to migrate again or --switch, name that source with --from (and --from-path)`
+              : 'name the source with --from (and --from-path)',
+        })
       }
       if (!flags.quiet) this.notice(`Target: ${targetLabel}`)
 
       const plan = await planMigration(source.store, target.store)
       const mark = readMark(settings.paths.stateDir, targetLabel)
       const resuming = mark?.state === 'incomplete' && mark.from === sourceLabel
-      checkTarget(plan, flags.merge ? 'merge' : flags.force ? 'force' : 'refuse', {targetLabel, sourceNoun: 'the source', resuming, canClear: target.store.clear !== undefined})
-
-      const writes = flags.force ? [...plan.toCopy, ...plan.conflicting] : plan.toCopy
-      const result: MigrateResult = {
-        from: sourceLabel,
-        to: targetLabel,
-        copied: writes.length,
-        skipped: plan.identical,
-        verified: false,
-        durationMs: 0,
-        dryRun: flags['dry-run'],
-        switched: null,
-      }
-      if (flags['dry-run']) {
-        this.log(`Dry run: would copy ${writes.length} record(s) (${plan.sourceCount} in the source, ${plan.identical} already in the target${flags.force ? `, ${plan.conflicts.length} replaced, ${plan.extra.length} removed` : ''}); nothing was written.`)
+      const policy = flags.merge ? 'merge' : flags.force ? 'force' : 'refuse'
+      const result: MigrateResult = {from: sourceLabel, to: targetLabel, copied: 0, skipped: plan.identical, verified: false, durationMs: 0, dryRun: flags['dry-run'], switched: null}
+      const finish = async (): Promise<MigrateResult> => {
+        if (result.verified) await this.pointAtTarget(result, settings, targetBackend, targetOptions, raw)
         result.durationMs = Date.now() - started
         return result
       }
 
-      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'incomplete'})
-      if (flags.force && plan.extra.length > 0) {
-        // Only reachable with clear(): checkTarget refuses otherwise. The source is re-copied whole.
-        await target.store.clear!()
-        writes.splice(0, writes.length, ...plan.sourceRecords)
-        result.copied = writes.length
+      // A migration recorded complete from this very source, onto a target that has changed since
+      // (commands have been using it: CI re-runs the migration on every deploy). Only the fingerprint
+      // of the source tells which side moved; the plan alone cannot (a record differing on both sides).
+      const targetDiffers = plan.toCopy.length > 0 || plan.conflicts.length > 0 || plan.extra.length > 0
+      if (policy === 'refuse' && mark?.state === 'complete' && mark.from === sourceLabel && mark.sourceDigest !== undefined && plan.targetCount > 0 && targetDiffers) {
+        const changes = describeChanges(plan)
+        if (recordsDigest(plan.sourceRecords) !== mark.sourceDigest) throw changedSinceCompleted(sourceLabel, targetLabel, mark.updatedAt, changes)
+        this.log(`${flags['dry-run'] ? 'Dry run: nothing would be written. ' : ''}Already done: ${sourceLabel} was migrated to ${targetLabel} and verified on ${mark.updatedAt}, and the source has not changed since. The target has changed since (${changes}); it was left untouched.`)
+        // Verified when it completed, and the source is provably the same: still verified (CI checks it).
+        if (!flags['dry-run']) result.verified = true
+        return finish()
       }
+      checkTarget(plan, policy, {targetLabel, sourceNoun: 'the source', resuming, canClear: target.store.clear !== undefined})
+
+      // Decided once, for the dry run and the real run alike: the dry run reports what the real one does.
+      const {records: writes, clearFirst} = plannedWrites(plan, policy, resuming)
+      result.copied = writes.length
+      // A cleared target keeps none of its records: every source record is written again.
+      if (clearFirst) result.skipped = 0
+      if (flags['dry-run']) {
+        const how = clearFirst
+          ? `the target would be emptied first (${plan.extra.length} record(s) not in the source removed, ${plan.conflicts.length} replaced) and all ${plan.sourceCount} record(s) of the source copied`
+          : `${plan.sourceCount} in the source, ${plan.identical} already in the target${policy === 'force' ? `, ${plan.conflicts.length} replaced` : ''}`
+        this.log(`Dry run: would copy ${writes.length} record(s) (${how}); nothing was written.`)
+        return finish()
+      }
+
+      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'incomplete'})
+      // Only reachable with clear(): checkTarget refuses otherwise. The source is re-copied whole.
+      if (clearFirst) await target.store.clear!()
       await this.copyWithProgress(target.store, writes, flags['batch-size'] ?? target.store.preferredBatchSize ?? 500)
 
       // --merge leaves the target's own records in place: they must still be there, unchanged.
@@ -150,32 +165,46 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       await this.audit({
         event: 'migrate',
         store: targetLabel,
-        details: {from: sourceLabel, copied: writes.length, identical: plan.identical, policy: flags.merge ? 'merge' : flags.force ? 'force' : 'refuse', verified: verification.ok},
+        details: {from: sourceLabel, copied: writes.length, identical: result.skipped, cleared: clearFirst, policy, verified: verification.ok},
       })
       if (!verification.ok) throw verificationFailed(verification, 'the source')
-      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'complete'})
+      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'complete', sourceDigest: recordsDigest(verification.expected)})
       result.verified = true
-      const switchOptions = Object.fromEntries(Object.entries(targetOptions).filter(([, sourced]) => (sourced as Sourced<unknown>).source.kind === 'flag').map(([key, sourced]) => [key, sourced.value]))
-      for (const key of Object.keys(switchOptions)) if (targetBackend.descriptor.optionsSchema[key]?.secret) delete switchOptions[key]
       this.log(
         writes.length === 0
           ? `Nothing to copy: ${targetLabel} already holds all ${plan.sourceCount} record(s) of ${sourceLabel}; verified.`
-          : `Migrated ${writes.length} record(s) from ${sourceLabel} to ${targetLabel} (${plan.identical} already there); verified ${verification.targetCount} record(s).`,
+          : `Migrated ${writes.length} record(s) from ${sourceLabel} to ${targetLabel} (${clearFirst ? `emptied first: ${plan.extra.length} record(s) not in the source removed` : `${plan.identical} already there`}); verified ${verification.targetCount} record(s).`,
       )
-      if (flags.switch) {
-        const switched = await switchBackend(settings.configFile?.path, userConfigFile(process.env, settings.paths.home), targetBackend.descriptor.name, switchOptions)
-        result.switched = switched.file
-        this.log(`Switched: ${switched.file} now selects ${targetBackend.descriptor.name}${switched.backup ? ` (previous version kept as ${switched.backup})` : ' (created)'}.`)
-      } else if (targetBackend.descriptor.name !== settings.registered.descriptor.name || Object.keys(switchOptions).length > 0) {
-        const where = settings.configFile ? settings.configFile.path : userConfigFile(process.env, settings.paths.home)
-        this.log(`Commands still use ${settings.registered.descriptor.name} (${describeSource(settings.backend.source, settings.cwd)}). To use the new database, re-run with --switch, or set in ${where}: ${describeSwitch(targetBackend.descriptor.name, switchOptions)}`)
-      }
-      result.durationMs = Date.now() - started
-      return result
+      return await finish()
     } finally {
       await target?.store.close()
       await source.store.close()
     }
+  }
+
+  /** After a verified migration: --switch points the config file at the target; otherwise say what commands use. */
+  private async pointAtTarget(result: MigrateResult, settings: ResolvedSettings, targetBackend: RegisteredBackend, targetOptions: Record<string, Sourced<unknown>>, flags: Record<string, unknown>): Promise<void> {
+    const doSwitch = flags.switch === true
+    const toRecord = switchOptions(targetBackend.descriptor.optionsSchema, targetOptions)
+    const configPath = settings.configFile?.path ?? userConfigFile(process.env, settings.paths.home)
+    // A password given on the command line is never written nor printed: say where it belongs instead.
+    const secretNote = toRecord.withheld ? ` The password given on the command line is not written there: ${whereSecretsGo(targetBackend.descriptor.name, targetBackend.descriptor.optionsSchema, configPath)}.` : ''
+    if (doSwitch) {
+      const switched = await switchBackend(settings.configFile?.path, configPath, targetBackend.descriptor.name, toRecord.stored)
+      result.switched = switched.file
+      this.log(`Switched: ${switched.file} now selects ${targetBackend.descriptor.name}${switched.backup ? ` (previous version kept as ${switched.backup})` : ' (created)'}.${secretNote}`)
+      return
+    }
+    // What commands select NOW, not before the migration: creating the target can change the
+    // default (a new clients.db beside an upstream clients.json makes sqlite the default).
+    const after = await resolveSettings({flags: flags as DatabaseFlagValues, env: process.env, cwd: process.cwd(), registry: await this.registry()})
+    const afterLabel = `${after.registered.descriptor.name} ${describeLocation(after.registered.descriptor, optionValues(after.backendOptions))}`
+    const selectedBy = describeSource(after.backend.source, after.cwd)
+    if (afterLabel === result.to) {
+      this.log(`Commands now use the new database ${afterLabel} (${selectedBy}); nothing needs switching. --switch would record it in ${configPath}.`)
+      return
+    }
+    this.log(`Commands still use ${afterLabel} (${selectedBy}). To use the new database, re-run with --switch, or set in ${configPath}: ${describeSwitch(targetBackend.descriptor.name, toRecord.shown)}${secretNote}`)
   }
 
   private async copyWithProgress(target: OpenedStore['store'], records: Parameters<typeof copyRecords>[1], batchSize: number): Promise<void> {
@@ -191,4 +220,25 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       bar.stop()
     }
   }
+}
+
+/** "2 record(s) added, 1 changed": how a target differs from its source, by count. */
+function describeChanges(plan: MigrationPlan): string {
+  const parts = [
+    plan.extra.length > 0 ? `${plan.extra.length} record(s) added` : undefined,
+    plan.conflicts.length > 0 ? `${plan.conflicts.length} changed` : undefined,
+    plan.toCopy.length > 0 ? `${plan.toCopy.length} of the source's missing` : undefined,
+  ]
+  return parts.filter(Boolean).join(', ')
+}
+
+/**
+ * Exit 3: the source changed after its migration completed, and the target differs from it. The
+ * target may be in use; copying over it, or ignoring the source's changes, could each lose data.
+ */
+function changedSinceCompleted(sourceLabel: string, targetLabel: string, completedAt: string, changes: string): HivemindError {
+  return new HivemindError('INVALID_INPUT', `${sourceLabel} has changed since it was migrated to ${targetLabel} (completed ${completedAt}), and the target differs from it (${changes}); nothing was written`, {
+    exitCode: MIGRATE_EXIT.refused,
+    suggestion: "--dry-run --merge shows what the source has that the target lacks; --merge adds it (records changed on both sides are listed as conflicts); --force replaces the target's contents with the source's (changes made in the target are lost)",
+  })
 }

@@ -9,7 +9,7 @@ import {openBackend, type OpenedStore, openStore} from '../config/open-store.js'
 import {optionValues, resolveOtherBackendOptions} from '../config/settings.js'
 import {readMark, writeMark} from '../migrate/marker.js'
 import {copyRecords, planMigration, verifyMigration} from '../migrate/migrate.js'
-import {checkTarget, verificationFailed} from '../migrate/policy.js'
+import {checkTarget, plannedWrites, verificationFailed} from '../migrate/policy.js'
 import {pickSide, sideFlags} from './migrate-db.js'
 
 /** What `restore-db --json` prints. */
@@ -85,8 +85,9 @@ Encrypted backups need the passphrase: asked on the terminal, or env ${PASSPHRAS
       // An interrupted restore of this same file may be finished by running it again.
       const resuming = mark?.state === 'incomplete' && mark.from === sourceLabel
       checkTarget(plan, policy, {targetLabel, sourceNoun: 'the backup', resuming, canClear: target.store.clear !== undefined})
-      const clearFirst = policy === 'force' && plan.extra.length > 0
-      const writes = clearFirst ? backup.records : [...plan.toCopy, ...(policy === 'force' ? plan.conflicting : [])]
+      // The same rule as migrate-db's (resuming rewrites what differs); a cleared target gets the backup's records.
+      const {clearFirst, records: planned} = plannedWrites(plan, policy, resuming)
+      const writes = clearFirst ? backup.records : planned
       const result: RestoreResult = {file, to: targetLabel, records: backup.records.length, written: writes.length, identical: clearFirst ? 0 : plan.identical, verified: false, dryRun: flags['dry-run']}
       if (flags['dry-run']) {
         this.log(`Dry run: would write ${writes.length} record(s) to ${targetLabel} (${result.identical} already identical${clearFirst ? `, ${plan.extra.length} removed` : ''}); nothing was written.`)

@@ -10,7 +10,10 @@ import writeFileAtomic from 'write-file-atomic'
 import {parseDocument} from 'yaml'
 
 import {ConfigError} from '../core/errors.js'
+import {maskUrlPassword, stripUrlPassword} from '../core/redact.js'
+import type {OptionsSchema} from '../core/store.js'
 import {CONFIG_MODULE_NAME} from './load.js'
+import {envName, type Sourced} from './settings.js'
 
 /** What --switch did. */
 export interface SwitchResult {
@@ -26,6 +29,55 @@ export function userConfigFile(env: NodeJS.ProcessEnv, home: string): string {
   return path.join(base, CONFIG_MODULE_NAME, 'config.json')
 }
 
+/** The target options --switch records, and the same options as a printed hint may show them. */
+export interface SwitchOptions {
+  /** What --switch writes into the config file: no secret in it. */
+  stored: Record<string, unknown>
+  /** What a printed hint shows: the stored options, with a URL's password masked rather than dropped (so the hint shows one was given). */
+  shown: Record<string, unknown>
+  /** True when a secret given on the command line was left out (a secret option, or a URL's password). */
+  withheld: boolean
+}
+
+/**
+ * The options given on the command line (the rest already comes from the environment, the config
+ * file or defaults), minus secrets: docs/migration.md promises that a password given on the command
+ * line never reaches the config file. Generic over backends: an option its schema marks `secret`
+ * is left out, and any URL-shaped value loses its password part.
+ */
+export function switchOptions(schema: OptionsSchema, options: Record<string, Sourced<unknown>>): SwitchOptions {
+  const result: SwitchOptions = {stored: {}, shown: {}, withheld: false}
+  for (const [key, {value, source}] of Object.entries(options)) {
+    if (source.kind !== 'flag') continue
+    if (schema[key]?.secret) {
+      result.withheld = true
+      continue
+    }
+    if (typeof value === 'string' && maskUrlPassword(value) !== value) {
+      result.withheld = true
+      result.stored[key] = stripUrlPassword(value)
+      result.shown[key] = maskUrlPassword(value)
+      continue
+    }
+    result.stored[key] = value
+    result.shown[key] = value
+  }
+  return result
+}
+
+/**
+ * Where the operator should put a secret that was not written: the backend's secret option, as an
+ * environment variable and as a config key ("HIVEMIND_REDIS_PASSWORD, or database.redis.password
+ * in <file>"). A backend without a secret option gets a generic sentence.
+ */
+export function whereSecretsGo(backend: string, schema: OptionsSchema, file: string): string {
+  const keys = Object.entries(schema).filter(([, spec]) => spec.secret).map(([key]) => key)
+  if (keys.length === 0) return `add it to ${file} yourself (it is left out of everything we print and write)`
+  const env = keys.map((key) => `HIVEMIND_${envName(backend)}_${envName(key)}`).join(' / ')
+  const config = keys.map((key) => `database.${backend}.${key}`).join(' / ')
+  return `set ${env} in the environment, or ${config} in ${file}`
+}
+
 /** The lines an operator would change by hand (printed when --switch is not given). */
 export function describeSwitch(backend: string, options: Record<string, unknown>): string {
   return JSON.stringify({database: {backend, ...(Object.keys(options).length > 0 ? {[backend]: options} : {})}})
@@ -38,7 +90,13 @@ export function describeSwitch(backend: string, options: Record<string, unknown>
 export async function switchBackend(file: string | undefined, fallback: string, backend: string, options: Record<string, unknown>): Promise<SwitchResult> {
   if (file === undefined || !existsSync(file)) {
     const target = file ?? fallback
-    mkdirSync(path.dirname(target), {recursive: true})
+    const dir = path.dirname(target)
+    // docs/security.md: files we create are 0600 in 0700 directories. Only the directory we create
+    // gets 0700 (its parents, e.g. ~/.config, are the user's); an existing one keeps its mode.
+    if (!existsSync(dir)) {
+      mkdirSync(path.dirname(dir), {recursive: true})
+      mkdirSync(dir, {mode: 0o700})
+    }
     await writeFileAtomic(target, `${JSON.stringify(setBackend({}, backend, options), null, 2)}\n`, {mode: 0o600})
     return {file: target, created: true}
   }

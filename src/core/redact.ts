@@ -6,3 +6,12 @@
 export function maskUrlPassword(value: string): string {
   return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@]*:)[^@/]*@/i, '$1********@')
 }
+
+/**
+ * redis://user:secret@host → redis://user@host, redis://:secret@host → redis://host: what may be
+ * written to a config file (the password then comes from the environment or the config file's own
+ * secret option). Other strings unchanged.
+ */
+export function stripUrlPassword(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/:@]*):[^@/]*@/i, (_match, scheme: string, user: string) => (user === '' ? scheme : `${scheme}${user}@`))
+}

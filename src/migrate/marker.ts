@@ -12,6 +12,8 @@ export interface MigrationMark {
   /** "json /home/u/.local/share/hivemind-core/clients.json": the source. */
   from: string
   state: 'incomplete' | 'complete'
+  /** recordsDigest() of the source as it was verified, on a complete mark (absent on marks written before it existed). */
+  sourceDigest?: string
   /** ISO time of the last change. */
   updatedAt: string
 }

@@ -9,6 +9,8 @@
  * the source is read again: the target must equal what the source holds NOW). Both listings come
  * in id order, so the comparison walks them side by side instead of indexing either.
  */
+import {createHash} from 'node:crypto'
+
 import {type ClientRecord, sameClient} from '../core/client.js'
 import type {ClientStore} from '../core/store.js'
 
@@ -117,6 +119,8 @@ export interface Verification {
   different: Conflict[]
   /** True when the source changed after the plan read it (it was then read again). */
   sourceChanged: boolean
+  /** The source's records the target was compared with (read again when the source changed). */
+  expected: readonly ClientRecord[]
 }
 
 /** What comparing the target's listing with the expected records found. */
@@ -147,7 +151,7 @@ export async function verifyMigration(source: ClientStore, target: ClientStore, 
   // out of order (a store breaking the contract) is still compared, by id.
   const comparison = (strictlyIncreasing(expected) && (await compareInOrder(expected, target, kept))) || (await compareById(expected, target, kept))
   const targetCount = await target.count({includeRevoked: true})
-  const result: Verification = {ok: false, sourceCount, targetCount, missing: comparison.missing, extra: comparison.extra, different: comparison.different, sourceChanged}
+  const result: Verification = {ok: false, sourceCount, targetCount, missing: comparison.missing, extra: comparison.extra, different: comparison.different, sourceChanged, expected}
   result.ok =
     expected.length === sourceCount &&
     targetCount === comparison.targetListed &&
@@ -218,4 +222,18 @@ async function compareById(expected: readonly ClientRecord[], target: ClientStor
   }
   comparison.missing = [...byId.keys(), ...[...kept].filter((id) => !keptSeen.has(id))]
   return comparison
+}
+
+/**
+ * A fingerprint of a source's records, kept with a completed migration's mark so a later run can
+ * tell whether the SOURCE changed since (a store's revision() is not comparable across processes:
+ * sqlite's data_version is per connection). Plain JSON in listing order, not canonicalJson: this
+ * runs on every completed migration and costs about a third of the canonical form; a fingerprint
+ * only ever compares one source with itself, so the same backend's stable key order suffices (a
+ * new version listing keys in another order reads as "changed", which refuses rather than loses).
+ */
+export function recordsDigest(records: readonly ClientRecord[]): string {
+  const hash = createHash('sha256')
+  for (const record of records) hash.update(`${JSON.stringify(record)}\n`)
+  return hash.digest('hex')
 }

@@ -3,6 +3,7 @@
  * clients, how a failed verification is reported, and the exit codes CI scripts test for.
  */
 import {HivemindError} from '../core/errors.js'
+import type {ClientRecord} from '../core/client.js'
 import type {MigrationPlan, TargetPolicy, Verification} from './migrate.js'
 
 /** Exit codes of migrate-db and restore-db, for CI (documented in the README and docs/migration.md). */
@@ -36,7 +37,10 @@ export function checkTarget(plan: MigrationPlan, policy: TargetPolicy, sides: Co
     }
     return
   }
-  if (plan.conflicts.length > 0) {
+  // Resuming an incomplete copy from the same source: a record that differs was written by the
+  // interrupted run and the source has changed it since (or the run failed verification because
+  // of that): the target must end up equal to the source NOW, so it is rewritten, not refused.
+  if (plan.conflicts.length > 0 && !sides.resuming) {
     const conflictList = plan.conflicts.slice(0, 20).map((item) => `${item.client_id} (${item.fields.join(', ')})`).join('; ')
     throw refused(
       `${targetLabel} holds ${plan.conflicts.length} record(s) that differ from ${sourceNoun}: ${conflictList}`,
@@ -52,6 +56,22 @@ export function checkTarget(plan: MigrationPlan, policy: TargetPolicy, sides: Co
       : `${targetLabel} is not empty: it holds ${plan.targetCount} record(s), ${plan.extra.length} of them not in ${sourceNoun}`,
     '--merge adds the missing records, --force replaces the contents; nothing was written',
   )
+}
+
+/** What a copy that passed {@link checkTarget} writes, and whether it empties the target first. */
+export interface PlannedWrites {
+  records: ClientRecord[]
+  /** --force onto a target holding records the source lacks: emptied, then the whole source copied. */
+  clearFirst: boolean
+}
+
+/**
+ * The records a copy writes under `policy` (the same for a dry run and the real run, so the dry
+ * run reports what the real one will do). Resuming rewrites the records that differ.
+ */
+export function plannedWrites(plan: MigrationPlan, policy: TargetPolicy, resuming: boolean): PlannedWrites {
+  if (policy === 'force' && plan.extra.length > 0) return {records: plan.sourceRecords, clearFirst: true}
+  return {records: policy === 'force' || resuming ? [...plan.toCopy, ...plan.conflicting] : plan.toCopy, clearFirst: false}
 }
 
 /**

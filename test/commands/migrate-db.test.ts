@@ -1,6 +1,6 @@
 import {type ChildProcess, spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {expect} from 'chai'
@@ -10,6 +10,7 @@ import type {BackendDescriptor, ClientStore} from '../../src/core/store.js'
 import {jsonBackend} from '../../src/plugins/json/index.js'
 import {redisBackend} from '../../src/plugins/redis/index.js'
 import {sqliteBackend} from '../../src/plugins/sqlite/index.js'
+import {runCli} from '../helpers/cli.js'
 import {type RedisServer, startRedisServer} from '../helpers/redis-server.js'
 import {CLI, type CliSandbox, createSandbox} from '../helpers/sandbox.js'
 import {variedClients} from '../helpers/varied-clients.js'
@@ -26,6 +27,12 @@ interface BackendUnderTest {
   location(sandbox: CliSandbox, tag: string): string
   /** Whether anything is stored there yet. */
   exists(location: string): boolean
+}
+
+/** What `migrate-db --json` prints (the fields these tests compare). */
+interface MigrateSummary {
+  copied: number
+  skipped: number
 }
 
 /** The tests' own redis-server (started in `before`). */
@@ -203,6 +210,24 @@ describe('migrate-db', function () {
       expect(await contents(sqlite, target)).to.deep.equal(await contents(json, source))
     })
 
+    it('--force --dry-run reports what the real --force run then does (a target with extra records is emptied and refilled)', async () => {
+      await seed(sqlite, target, [...variedClients(5), ...variedClients(1, 500)])
+      const before = await contents(sqlite, target)
+      const dry = await migrate(json, source, sqlite, target, ['--force', '--dry-run', '--json'])
+      expect(dry.code, dry.stderr).to.equal(0)
+      expect(await contents(sqlite, target)).to.deep.equal(before)
+      const real = await migrate(json, source, sqlite, target, ['--force', '--json'])
+      expect(real.code, real.stderr).to.equal(0)
+      const pick = (stdout: string) => {
+        const {copied, skipped} = JSON.parse(stdout) as MigrateSummary
+        return {copied, skipped}
+      }
+      expect(pick(dry.stdout)).to.deep.equal(pick(real.stdout)).and.to.deep.equal({copied: 20, skipped: 0})
+      await seed(sqlite, target, variedClients(1, 500))
+      const said = await migrate(json, source, sqlite, target, ['--force', '--dry-run'])
+      expect(said.stdout).to.contain('Dry run: would copy 20 record(s) (the target would be emptied first (1 record(s) not in the source removed, 0 replaced) and all 20 record(s) of the source copied)')
+    })
+
     it('--dry-run reports and writes nothing (digests of both sides unchanged)', async () => {
       await seed(sqlite, target, variedClients(5))
       const sourceDigest = digest(source)
@@ -235,10 +260,53 @@ describe('migrate-db', function () {
     expect((JSON.parse(listed.stdout) as ClientRecord[]).map((record) => canonicalJson(record))).to.deep.equal(before)
     // The upstream file was only read.
     expect(await contents(BACKENDS.json!, upstream)).to.deep.equal(before)
-    // Running the same command again is a success with nothing to do.
+    // The same command now names sqlite as both source and target: a usage error like any other
+    // (exit 2), however it came about, and it says so.
     const again = await sandbox.run(['migrate-db', '--to', 'sqlite'])
+    expect(again.code, again.stderr).to.equal(2)
+    expect(again.stderr).to.contain(`source and target are the same database (sqlite ${path.join(dataDir, 'clients.db')}); commands use it now`)
+    expect(again.stderr).to.contain(`it was migrated from json ${upstream}`)
+    expect(again.stdout).to.equal('')
+  })
+
+  it('an upstream install migrated without --switch: it says that commands now use the new database, and --switch then records it', async () => {
+    const dataDir = path.join(sandbox.home, '.local/share/hivemind-core')
+    mkdirSync(dataDir, {recursive: true})
+    const upstream = path.join(dataDir, 'clients.json')
+    const sqliteFile = path.join(dataDir, 'clients.db')
+    await seed(BACKENDS.json!, upstream, variedClients(5))
+    const result = await sandbox.run(['migrate-db', '--to', 'sqlite'])
+    expect(result.code, result.stderr).to.equal(0)
+    // Creating clients.db changed the default: print-config agrees with what was said.
+    expect(result.stdout).to.contain(`Commands now use the new database sqlite ${sqliteFile} (default); nothing needs switching.`)
+    expect(result.stdout).to.not.contain('still use')
+    const where = await sandbox.run(['print-config', '--json'])
+    expect(JSON.parse(where.stdout).settings).to.deep.include.members([{key: 'database.backend', value: 'sqlite', source: {kind: 'default'}, from: 'default'}])
+    // Recording it explicitly: name the source, as the default now is the target.
+    const switched = await sandbox.run(['migrate-db', '--from', 'json', '--to', 'sqlite', '--switch', '--json'])
+    expect(switched.code, switched.stderr).to.equal(0)
+    const userConfig = path.join(sandbox.home, '.config/hivemind/config.json')
+    expect(JSON.parse(switched.stdout)).to.deep.include({switched: userConfig, verified: true})
+    expect(JSON.parse(readFileSync(userConfig, 'utf8'))).to.deep.equal({database: {backend: 'sqlite'}})
+  })
+
+  it('--switch creates the per-user config directory 0700 and the file 0600 (umask 022); an existing directory keeps its mode', async () => {
+    const json = BACKENDS.json!
+    const source = json.location(sandbox, 'source')
+    await seed(json, source, variedClients(3))
+    const args = ['migrate-db', ...json.flags('from', source), '--to', 'sqlite', '--to-path', path.join(sandbox.root, 'hive.db'), '--switch', '--quiet']
+    const result = await runCli(args, {env: sandbox.env, cwd: sandbox.home, umask: 0o022})
+    expect(result.code, result.stderr).to.equal(0)
+    const dir = path.join(sandbox.home, '.config/hivemind')
+    expect(statSync(dir).mode & 0o777).to.equal(0o700)
+    expect(statSync(path.join(dir, 'config.json')).mode & 0o777).to.equal(0o600)
+
+    rmSync(dir, {recursive: true})
+    mkdirSync(dir, {mode: 0o750})
+    chmodSync(dir, 0o750)
+    const again = await runCli(args, {env: sandbox.env, cwd: sandbox.home, umask: 0o022})
     expect(again.code, again.stderr).to.equal(0)
-    expect(again.stdout).to.contain('Nothing to do')
+    expect(statSync(dir).mode & 0o777).to.equal(0o750)
   })
 
   it('--switch rewrites the project config atomically and keeps a backup; YAML comments survive', async () => {
@@ -268,6 +336,120 @@ describe('migrate-db', function () {
     const result = await sandbox.run(['migrate-db', '--from', 'json', '--from-path', source, '--to', 'sqlite', '--to-path', target, '--quiet'])
     expect(result.code, result.stderr).to.equal(0)
     expect(result.stdout).to.contain(`{"database":{"backend":"sqlite","sqlite":{"path":"${target}"}}}`)
+  })
+
+  describe('a Redis password inside --to-redis-url', () => {
+    const password = 's3cretPW'
+    let guarded: RedisServer
+
+    before(async () => {
+      guarded = await startRedisServer({password})
+    })
+
+    after(async () => {
+      await guarded?.stop()
+    })
+
+    const urlWithPassword = () => `redis://:${password}@127.0.0.1:${guarded.port}/2`
+
+    it('is masked in the printed hint and said where to go instead', async () => {
+      const json = BACKENDS.json!
+      const source = json.location(sandbox, 'source')
+      await seed(json, source, variedClients(3))
+      const result = await sandbox.run(['migrate-db', ...json.flags('from', source), '--to', 'redis', '--to-redis-url', urlWithPassword(), '--to-option', 'keyPrefix=hint:'])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(result.stdout + result.stderr).to.not.contain(password)
+      expect(result.stdout).to.contain(`"url":"redis://:********@127.0.0.1:${guarded.port}/2"`)
+      expect(result.stdout).to.contain('set HIVEMIND_REDIS_PASSWORD in the environment, or database.redis.password in')
+    })
+
+    it('--switch stores the URL without its password, and commands then work with HIVEMIND_REDIS_PASSWORD', async () => {
+      const json = BACKENDS.json!
+      const source = json.location(sandbox, 'source')
+      await seed(json, source, variedClients(3))
+      const result = await sandbox.run(['migrate-db', ...json.flags('from', source), '--to', 'redis', '--to-redis-url', urlWithPassword(), '--to-option', 'keyPrefix=switched:', '--switch'])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(result.stdout + result.stderr).to.not.contain(password)
+      const config = path.join(sandbox.home, '.config/hivemind/config.json')
+      const text = readFileSync(config, 'utf8')
+      expect(text).to.not.contain(password)
+      expect(JSON.parse(text)).to.deep.equal({database: {backend: 'redis', redis: {url: `redis://127.0.0.1:${guarded.port}/2`, keyPrefix: 'switched:'}}})
+      expect(result.stdout).to.contain('set HIVEMIND_REDIS_PASSWORD in the environment, or database.redis.password in')
+      const listed = await sandbox.run(['list-clients', '--json', '--all', '--quiet'], {env: {HIVEMIND_REDIS_PASSWORD: password}})
+      expect(listed.code, listed.stderr).to.equal(0)
+      expect(JSON.parse(listed.stdout)).to.have.length(3)
+    })
+  })
+
+  it('after verification failed because the source changed during the copy (exit 4), the same command resumes: rewrites what differs, exit 0', async () => {
+    const json = BACKENDS.json!
+    const sqlite = BACKENDS.sqlite!
+    const source = json.location(sandbox, 'source')
+    const target = sqlite.location(sandbox, 'target')
+    await seed(json, source, variedClients(4000))
+    // One record per transaction: the copy takes seconds, long enough to change the source meanwhile.
+    const args = [...json.flags('from', source), ...sqlite.flags('to', target), '--quiet', '--batch-size', '1']
+    const running = sandbox.run(['migrate-db', ...args])
+    // The mark is written after the plan has read the source and before the first record is copied.
+    const marks = path.join(sandbox.home, '.local/state/hivemind-core/migrations.json')
+    while (!(existsSync(marks) && readFileSync(marks, 'utf8').includes('"incomplete"'))) await new Promise((resolve) => setTimeout(resolve, 20))
+    await withStore(json, source, (store) => store.update(1, {name: 'changed during the copy'}))
+    const failed = await running
+    expect(failed.code, failed.stderr).to.equal(4)
+    expect(failed.stderr).to.contain('different: 1 (name)').and.to.contain('re-run the same command (it resumes)')
+
+    const resumed = await sandbox.run(['migrate-db', ...args, '--json'])
+    expect(resumed.code, resumed.stderr).to.equal(0)
+    expect(JSON.parse(resumed.stdout)).to.deep.include({copied: 1, skipped: 3999, verified: true})
+    expect(await contents(sqlite, target)).to.deep.equal(await contents(json, source))
+    // No longer marked incomplete: other commands stop warning.
+    const shown = await sandbox.run(['show-client', '1', '--json', '--db-backend', 'sqlite', '--db-path', target])
+    expect(shown.code, shown.stderr).to.equal(0)
+    expect(shown.stderr).to.not.contain('INCOMPLETE')
+    expect(JSON.parse(shown.stdout)).to.deep.include({name: 'changed during the copy'})
+  })
+
+  describe('after a completed migration', () => {
+    const json = BACKENDS.json!
+    const sqlite = BACKENDS.sqlite!
+    let source: string
+    let target: string
+
+    beforeEach(async () => {
+      source = json.location(sandbox, 'source')
+      target = sqlite.location(sandbox, 'target')
+      await seed(json, source, variedClients(20))
+      const first = await migrate(json, source, sqlite, target)
+      expect(first.code, first.stderr).to.equal(0)
+    })
+
+    it('a target changed since (commands use it) is left alone: exit 0, "already done", nothing written', async () => {
+      await withStore(sqlite, target, async (store) => {
+        await store.add({name: 'added in the target', api_key: 'key-target-added'})
+        await store.update(2, {name: 'renamed in the target'})
+      })
+      const before = await contents(sqlite, target)
+      const result = await migrate(json, source, sqlite, target, ['--json'])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(JSON.parse(result.stdout)).to.deep.include({copied: 0, skipped: 19, verified: true})
+      expect(await contents(sqlite, target)).to.deep.equal(before)
+      const said = await migrate(json, source, sqlite, target)
+      expect(said.stdout).to.contain('Already done').and.to.contain('(1 record(s) added, 1 changed); it was left untouched')
+    })
+
+    it('a source changed since is refused (exit 3) when the target changed too: neither side loses anything silently', async () => {
+      await withStore(sqlite, target, (store) => store.add({name: 'added in the target', api_key: 'key-target-added'}))
+      await withStore(json, source, (store) => store.add({name: 'added in the old source', api_key: 'key-source-added'}))
+      const sourceDigest = digest(source)
+      const before = await contents(sqlite, target)
+      const result = await migrate(json, source, sqlite, target)
+      expect(result.code).to.equal(3)
+      expect(result.stderr).to.contain(`json ${source} has changed since it was migrated to sqlite ${target}`).and.to.contain('nothing was written')
+      expect(result.stderr).to.contain('--merge adds it')
+      expect(result.stderr).to.not.contain('    at ')
+      expect(await contents(sqlite, target)).to.deep.equal(before)
+      expect(digest(source)).to.equal(sourceDigest)
+    })
   })
 
   it('R10: killed at random points, the source is unchanged and a re-run completes with identical records', async function () {
