@@ -9,6 +9,7 @@ import type {AuditTrail} from './audit/trail.js'
 import {findClientsElsewhere, openStore, type OpenedStore, type StoreHints} from './config/open-store.js'
 import {resolveSettings, type ResolvedSettings} from './config/settings.js'
 import {ClientDatabase} from './core/database.js'
+import {printable} from './cli/printable.js'
 import {isHivemindError} from './core/errors.js'
 import {BackendRegistry} from './core/registry.js'
 import {readMark} from './migrate/marker.js'
@@ -28,7 +29,12 @@ export abstract class BaseCommand extends Command {
 
   /** A notice on stderr (suppressed in --json mode is NOT wanted: notices are not output). */
   protected notice(message: string): void {
-    process.stderr.write(`${message}\n`)
+    process.stderr.write(`${printable(message)}\n`)
+  }
+
+  /** Human output: control characters from stored text (a client's name…) are shown escaped. */
+  override log(message = '', ...args: unknown[]): void {
+    super.log(printable(message), ...args)
   }
 
   /** True when a person is at the keyboard (prompts allowed). */
@@ -53,13 +59,13 @@ export abstract class BaseCommand extends Command {
     const debug = Boolean(process.env.HIVEMIND_DEBUG)
     if (isHivemindError(error)) {
       if (this.jsonEnabled()) this.logJson({error: {code: error.code, message: error.message, suggestion: error.suggestion}})
-      else process.stderr.write(`Error: ${error.message}${error.suggestion ? `\nHint: ${error.suggestion}` : ''}\n`)
+      else process.stderr.write(`Error: ${printable(error.message)}${error.suggestion ? `\nHint: ${printable(error.suggestion)}` : ''}\n`)
       if (debug) process.stderr.write(`${error.stack}\n${error.cause instanceof Error ? error.cause.stack : ''}\n`)
       this.exit(error.exitCode)
     }
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
     if (this.jsonEnabled()) this.logJson({error: {code: 'INTERNAL', message}})
-    else process.stderr.write(`Error: ${message}\n${debug ? `${error.stack}\n` : 'Hint: set HIVEMIND_DEBUG=1 for details\n'}`)
+    else process.stderr.write(`Error: ${printable(message ?? '')}\n${debug ? `${error.stack}\n` : 'Hint: set HIVEMIND_DEBUG=1 for details\n'}`)
     this.exit(1)
     return undefined
   }

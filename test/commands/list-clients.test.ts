@@ -1,4 +1,4 @@
-import {existsSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {expect} from 'chai'
@@ -137,6 +137,27 @@ describe('list-clients', () => {
       expect(result.code, result.stderr).to.equal(0)
       const lastSeen = result.stdout.split('\n').slice(3, 6).map((line) => line.split('│')[6]!.trim())
       expect(lastSeen).to.deep.equal(['2 hours ago', '3 days ago', 'never'])
+    } finally {
+      hive.cleanup()
+    }
+  })
+
+  it('shows control characters of a stored name escaped: an old clients.json cannot drive the terminal', async () => {
+    const hive = Sandbox.create()
+    try {
+      const file = path.join(hive.root, 'clients.json')
+      const name = '\u001B]0;pwned\u0007\u001B[2J\u001B[31mEVIL\u202E'
+      writeFileSync(file, JSON.stringify({1: {client_id: 1, api_key: 'k1', name, password: 'pw', crypto_key: null}}))
+      const flags = ['--db-backend', 'json', '--db-path', file, '-q']
+      const escaped = String.raw`\x1b]0;pwned\x07\x1b[2J\x1b[31mEVIL\u202e`
+      for (const args of [['list-clients'], ['show-client', '1'], ['rename-client', '1', '--name', 'kitchen']]) {
+        const result = await hive.run([...args, ...flags])
+        expect(result.code, result.stderr).to.equal(0)
+        expect(result.stdout + result.stderr, args[0]).not.to.match(/[\u001B\u0007\u202E]/)
+        if (args[0] !== 'rename-client') expect(result.stdout, args[0]).to.contain(escaped)
+      }
+      // The data itself is kept as it was (only the terminal output is escaped)… until renamed.
+      expect(JSON.parse(readFileSync(file, 'utf8'))['1'].name).to.equal('kitchen')
     } finally {
       hive.cleanup()
     }
