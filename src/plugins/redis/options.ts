@@ -157,14 +157,25 @@ export function parseRedisUrl(url: string): Partial<RedisTarget> & {tls: boolean
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1')
   if (host) result.host = host
   if (parsed.port) result.port = Number(parsed.port)
-  if (parsed.username) result.username = decodeURIComponent(parsed.username)
-  if (parsed.password) result.password = decodeURIComponent(parsed.password)
+  if (parsed.username) result.username = decodeUserInfo(parsed.username, 'user name')
+  if (parsed.password) result.password = decodeUserInfo(parsed.password, 'password')
   const dbPart = parsed.pathname.replace(/^\//, '')
   if (dbPart !== '') {
     if (!/^\d+$/.test(dbPart)) throw new BackendOptionsError(`the Redis URL's path must be a database number (${expected})`)
     result.db = Number(dbPart)
   }
   return result
+}
+
+/** A percent-encoded part of the URL; a malformed one is named without showing it. */
+function decodeUserInfo(text: string, what: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    throw new BackendOptionsError(`the Redis URL's ${what} is not valid percent-encoding`, {
+      suggestion: 'a % in it must be followed by two hex digits: write % itself as %25 (or give the password through HIVEMIND_REDIS_PASSWORD)',
+    })
+  }
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -45,6 +45,15 @@ describe('redis options', () => {
       expect(() => resolveTarget(options({url: bad}))).to.throw().that.satisfies((error: Error) => !error.message.includes('hunter2-secret'))
     }
     expect(parseRedisUrl('redis://:only-password@h').password).to.equal('only-password')
+    expect(parseRedisUrl('redis://:p%25w%40d@h').password).to.equal('p%w@d')
+    for (const url of ['redis://:Mal%ZZpw@h:1/0', 'redis://us%er:x@h']) {
+      expect(() => parseRedisUrl(url), url).to.throw(/^the Redis URL's (password|user name) is not valid percent-encoding$/)
+      try {
+        parseRedisUrl(url)
+      } catch (error) {
+        expect(JSON.stringify(error), url).not.to.contain('Mal%ZZpw')
+      }
+    }
   })
 
   it('rejects out-of-range values with a clear message', () => {
