@@ -264,6 +264,7 @@ export function resolveBackendOptions(registered: RegisteredBackend, layers: Opt
       chosen = {value, source: {kind: 'default'}}
     }
     if (!chosen) continue
+    if (chosen.source.kind !== 'default') checkRange(chosen, spec, key, descriptor.name, layers.cwd)
     if (spec.type === 'path' && typeof chosen.value === 'string') {
       const base = chosen.source.kind === 'file' ? layers.fileDir : layers.cwd
       chosen = {...chosen, value: expandOrFail(chosen.value, base, layers.env, chosen.source, layers.cwd)}
@@ -357,6 +358,19 @@ function coerceString(raw: string, spec: OptionSpec, origin: string, source: Set
       return {value: raw, source}
     }
   }
+}
+
+/** An integer option outside its schema's minimum/maximum is an error naming where it was set. */
+function checkRange(chosen: Sourced<unknown>, spec: OptionSpec, key: string, backend: string, cwd: string): void {
+  const value = chosen.value
+  if (typeof value !== 'number') return
+  const tooSmall = spec.minimum !== undefined && value < spec.minimum
+  const tooLarge = spec.maximum !== undefined && value > spec.maximum
+  if (!tooSmall && !tooLarge) return
+  const range = spec.maximum === undefined ? `at least ${spec.minimum}` : spec.minimum === undefined ? `at most ${spec.maximum}` : `between ${spec.minimum} and ${spec.maximum}`
+  const where = chosen.source.kind === 'file' ? describeSource(chosen.source, cwd) : `${describeSource(chosen.source, cwd)} (database.${backend}.${key})`
+  const message = `${where} must be ${range}, got ${value}`
+  throw chosen.source.kind === 'file' ? new ConfigError(message) : new BackendOptionsError(message)
 }
 
 function expandOrFail(value: string, base: string, env: NodeJS.ProcessEnv, source: SettingSource, cwd: string): string {

@@ -81,6 +81,10 @@ export interface OptionSpec {
   secret?: boolean
   /** Accepts null (meaning "unset"). Default false. */
   nullable?: boolean
+  /** Smallest value an integer option accepts (checked wherever the value comes from). Default: none. */
+  minimum?: number
+  /** Largest value an integer option accepts. Default: none. */
+  maximum?: number
 }
 
 /** The options a backend accepts, by key. `path` keys also receive `--db-path`. */

@@ -190,6 +190,15 @@ describe('settings resolution', () => {
       await expectError(resolveSettings(input({flags: {'db-backend': 'redis', 'db-path': 'x'}})), 'BACKEND_OPTIONS_INVALID', ['--db-path', 'redis'])
     })
 
+    it("an integer option outside its schema's range is an error naming where it was set, whichever the source", async () => {
+      await expectError(resolveSettings(input({flags: {'db-option': ['busyTimeoutMs=-5']}})), 'BACKEND_OPTIONS_INVALID', ['flag --db-option busyTimeoutMs (database.sqlite.busyTimeoutMs) must be at least 0, got -5'])
+      await expectError(resolveSettings(input({env: {HOME: home, HIVEMIND_SQLITE_BUSY_TIMEOUT_MS: '-1'}})), 'BACKEND_OPTIONS_INVALID', ['env HIVEMIND_SQLITE_BUSY_TIMEOUT_MS', 'at least 0, got -1'])
+      writeConfig(project, {database: {sqlite: {busyTimeoutMs: -5}}})
+      await expectError(resolveSettings(input()), 'CONFIG_INVALID', ['./.hivemindrc.json database.sqlite.busyTimeoutMs must be at least 0, got -5'])
+      writeConfig(project, {database: {sqlite: {busyTimeoutMs: 0}}})
+      expect((await resolveSettings(input())).backendOptions.busyTimeoutMs!.value).to.equal(0)
+    })
+
     it('a non-integer environment value for an integer option is an error', async () => {
       await expectError(resolveSettings(input({env: {HOME: home, HIVEMIND_DB_BACKEND: 'redis', HIVEMIND_REDIS_PORT: 'abc'}})), 'BACKEND_OPTIONS_INVALID', ['HIVEMIND_REDIS_PORT'])
     })

@@ -25,10 +25,12 @@ export const jsonOptionsSchema: OptionsSchema = {
     type: 'integer',
     description: 'age (ms) after which a lock left by a killed process is taken over (min 2000)',
     default: 10_000,
+    minimum: 2000,
   },
   lockWaitMs: {
     type: 'integer',
     description: 'how long a writer waits for the lock (ms)',
     default: 30_000,
+    minimum: 0,
   },
 }

@@ -60,20 +60,23 @@ export interface RedisOptions extends Record<string, unknown> {
   reconnect?: boolean
 }
 
+/** The shortest connect or command deadline accepted (ms): below it a healthy server times out. */
+const MIN_DEADLINE_MS = 100
+
 export const redisOptionsSchema: OptionsSchema = {
   url: {type: 'string', description: 'redis[s]://[user:pass@]host:port/db (options below override its parts)'},
   host: {type: 'string', description: `server host (default ${DEFAULT_HOST} when no url)`},
-  port: {type: 'integer', description: `server port (default ${DEFAULT_PORT} when no url)`},
+  port: {type: 'integer', description: `server port (default ${DEFAULT_PORT} when no url)`, minimum: 1, maximum: 65_535},
   username: {type: 'string', description: 'ACL user name (Redis 6+)'},
   password: {type: 'string', description: 'password (prefer env HIVEMIND_REDIS_PASSWORD or the config file)', secret: true, nullable: true},
-  db: {type: 'integer', description: 'database number (default 0 when no url)'},
+  db: {type: 'integer', description: 'database number (default 0 when no url)', minimum: 0},
   keyPrefix: {type: 'string', description: 'prefix of every key of this hive (several hives can share a server)', default: DEFAULT_KEY_PREFIX},
   tls: {type: 'boolean', description: 'connect with TLS (default: true for rediss:// or when a tls* file is set)'},
   tlsCa: {type: 'path', description: 'PEM file of the CA that signed the server certificate (default: system CAs)'},
   tlsCert: {type: 'path', description: 'PEM client certificate (servers with tls-auth-clients)'},
   tlsKey: {type: 'path', description: 'PEM private key of the client certificate'},
-  connectTimeoutMs: {type: 'integer', description: `deadline for connecting, TLS, AUTH and the ready check (ms, default ${DEFAULT_CONNECT_TIMEOUT_MS})`},
-  commandTimeoutMs: {type: 'integer', description: `deadline of one command once connected (ms, default ${DEFAULT_COMMAND_TIMEOUT_MS}; +1 ms per record of a bulk write)`},
+  connectTimeoutMs: {type: 'integer', description: `deadline for connecting, TLS, AUTH and the ready check (ms, default ${DEFAULT_CONNECT_TIMEOUT_MS})`, minimum: MIN_DEADLINE_MS},
+  commandTimeoutMs: {type: 'integer', description: `deadline of one command once connected (ms, default ${DEFAULT_COMMAND_TIMEOUT_MS}; +1 ms per record of a bulk write)`, minimum: MIN_DEADLINE_MS},
   reconnect: {type: 'boolean', description: 'keep reconnecting after a drop (for listen); CLI commands fail fast (default false)'},
 }
 
@@ -112,11 +115,11 @@ export function resolveTarget(options: RedisOptions): RedisTarget {
 
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new BackendOptionsError(`the Redis port must be between 1 and 65535, got ${port}`)
   if (!Number.isInteger(db) || db < 0) throw new BackendOptionsError(`the Redis database number must be 0 or more, got ${db}`)
-  if (!Number.isInteger(connectTimeoutMs) || connectTimeoutMs < 100) {
-    throw new BackendOptionsError(`database.redis.connectTimeoutMs must be at least 100 (ms), got ${connectTimeoutMs}`)
+  if (!Number.isInteger(connectTimeoutMs) || connectTimeoutMs < MIN_DEADLINE_MS) {
+    throw new BackendOptionsError(`database.redis.connectTimeoutMs must be at least ${MIN_DEADLINE_MS} (ms), got ${connectTimeoutMs}`)
   }
-  if (!Number.isInteger(commandTimeoutMs) || commandTimeoutMs < 100) {
-    throw new BackendOptionsError(`database.redis.commandTimeoutMs must be at least 100 (ms), got ${commandTimeoutMs}`)
+  if (!Number.isInteger(commandTimeoutMs) || commandTimeoutMs < MIN_DEADLINE_MS) {
+    throw new BackendOptionsError(`database.redis.commandTimeoutMs must be at least ${MIN_DEADLINE_MS} (ms), got ${commandTimeoutMs}`)
   }
   if (/[\s\u0000-\u001F\u007F]/.test(keyPrefix)) throw new BackendOptionsError('database.redis.keyPrefix must not contain spaces or control characters')
 

@@ -23,5 +23,6 @@ export const sqliteOptionsSchema: OptionsSchema = {
     type: 'integer',
     description: 'how long a writer waits for another process holding the lock (ms)',
     default: 10_000,
+    minimum: 0,
   },
 }
