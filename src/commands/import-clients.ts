@@ -42,17 +42,9 @@ A client whose id is free is added; one identical to the stored record is skippe
     const {args, flags} = await this.parse(ImportClients)
     const {file, text} = readInputFile(args.file)
     const incoming = parseClientsFile(text, file)
-    // The same rules as add-client / rename-client: a name from a file is printed by list-clients
-    // and show-client too, so control characters (terminal escapes, NUL) must not get in.
-    for (const {record} of incoming) {
-      for (const field of ['name', 'description'] as const) {
-        try {
-          checkText(record[field], `the ${field}`)
-        } catch (error) {
-          throw new InvalidInputError(`${file}: client ${record.client_id}: ${(error as Error).message}`)
-        }
-      }
-    }
+    // Everything the file alone can tell is checked before any store is opened: a rejected file
+    // must not create a database, and --dry-run must fail exactly where the import would.
+    checkImportable(incoming, file)
     return this.withDatabase(flags, flags['dry-run'] ? 'read' : 'write', async (db) => {
       const plan = await planImport(db.store, incoming, flags.force)
       const result: ImportResult = {
@@ -64,8 +56,9 @@ A client whose id is free is added; one identical to the stored record is skippe
         dryRun: flags['dry-run'],
       }
       for (const conflict of plan.conflicts) this.logToStderr(`  conflict: client ${conflict.client_id}: ${conflict.reason}`)
-      if (plan.conflicts.length > 0 && !flags['dry-run']) {
-        throw new HivemindError('INVALID_INPUT', `${plan.conflicts.length} conflicting client(s); nothing was imported`, {
+      // A dry run fails where the import would (same exit code), so a script can test a file with it.
+      if (plan.conflicts.length > 0) {
+        throw new HivemindError('INVALID_INPUT', `${plan.conflicts.length} conflicting client(s); nothing ${flags['dry-run'] ? 'would be' : 'was'} imported`, {
           suggestion: plan.conflicts.some((conflict) => conflict.reason.startsWith('access key'))
             ? 'revoke or re-key the clients holding those access keys first'
             : 'pass --force to replace the stored clients with the file\'s',
@@ -80,6 +73,34 @@ A client whose id is free is added; one identical to the stored record is skippe
       this.log(`${verb} ${plan.add.length} new client(s), ${flags['dry-run'] ? 'would replace' : 'replaced'} ${plan.replace.length}, ${plan.identical} already identical, ${plan.conflicts.length} conflict(s).`)
       return result
     })
+  }
+}
+
+/**
+ * What the file alone can tell about its records: printable bounded name and description (the
+ * rules of add-client / rename-client: list-clients and show-client print them), a non-empty
+ * access key for a live client (the store refuses an empty one), and no access key twice.
+ */
+export function checkImportable(incoming: readonly ImportedRecord[], file: string): void {
+  const holderOfKey = new Map<string, number>()
+  for (const {record} of incoming) {
+    const where = `${file}: client ${record.client_id}`
+    try {
+      checkText(record.name, 'the name')
+      checkText(record.description, 'the description')
+      if (!isRevoked(record) && record.api_key.length === 0) throw new InvalidInputError('the access key must not be empty')
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error
+      throw new InvalidInputError(`${where}: ${error.message}`, {suggestion: 'correct that record in the file'})
+    }
+    if (isRevoked(record)) continue
+    const twin = holderOfKey.get(record.api_key)
+    if (twin !== undefined) {
+      throw new InvalidInputError(`${where}: its access key is also the access key of client ${twin} in the same file`, {
+        suggestion: 'give every live client its own access key, or revoke one of them (api_key "revoked")',
+      })
+    }
+    holderOfKey.set(record.api_key, record.client_id)
   }
 }
 

@@ -267,7 +267,7 @@ describe('export-clients / import-clients', () => {
           {path: file('nul.json', one({name: 'nul\u0000name'})), error: `Error: ${path.join(dir, 'nul.json')}: client 9: the name must not contain control characters`},
           {path: file('escape.json', one({name: 'red\u001b[31m'})), error: `Error: ${path.join(dir, 'escape.json')}: client 9: the name must not contain control characters`},
           {path: file('huge.json', one({name: 'x'.repeat(10_000)})), error: `Error: ${path.join(dir, 'huge.json')}: client 9: the name is too long (10000 characters; at most 255)`},
-          {path: file('twins.json', JSON.stringify({8: {client_id: 8, api_key: 'secret-key-in-file'}, 9: {client_id: 9, api_key: 'secret-key-in-file'}})), error: 'Error: 1 conflicting client(s); nothing was imported'},
+          {path: file('twins.json', JSON.stringify({8: {client_id: 8, api_key: 'secret-key-in-file'}, 9: {client_id: 9, api_key: 'secret-key-in-file'}})), error: `Error: ${path.join(dir, 'twins.json')}: client 9: its access key is also the access key of client 8 in the same file`},
           {path: file('negative.csv', 'client_id,name,is_admin,access_key,password,crypto_key\n-1,a,True,secret-key-in-file,secret-pw-in-file,\n'), error: `Error: ${path.join(dir, 'negative.csv')}: line 2: client_id must be a positive integer`},
           {path: file('admin.csv', 'client_id,name,is_admin,access_key,password,crypto_key\n9,a,maybe,secret-key-in-file,secret-pw-in-file,\n'), error: `Error: ${path.join(dir, 'admin.csv')}: line 2: is_admin must be True or False`},
           {path: file('header.csv', 'client_id,name,access_key\n9,a,secret-key-in-file\n'), error: `Error: ${path.join(dir, 'header.csv')}: the first line must be the header client_id,name,is_admin,access_key,password,crypto_key`},
@@ -293,6 +293,69 @@ describe('export-clients / import-clients', () => {
         hive.run(['import-clients', upstreamFile, upstreamFile]),
       ])
       for (const result of results) expectCleanFailure(result, 2, SECRETS)
+    })
+  })
+
+  describe('import-clients checks the file before it opens a store, and --dry-run fails where the import fails', () => {
+    const HEADER = 'client_id,name,is_admin,access_key,password,crypto_key'
+
+    it('a record the import would refuse: the same one-line error (file and record) and exit 1 with and without --dry-run; no database file created', async () => {
+      const fresh = Sandbox.create()
+      try {
+        const file = (name: string, content: string) => {
+          const target = path.join(fresh.root, name)
+          writeFileSync(target, content)
+          return target
+        }
+        const cases: Array<{path: string; error: string}> = [
+          {path: file('b6.csv', `${HEADER}\n7,x,False,,secret-pw-in-file,\n`), error: 'client 7: the access key must not be empty'},
+          {path: file('dup.csv', `${HEADER}\n7,x,False,secret-key-in-file,secret-pw-in-file,\n8,y,False,secret-key-in-file,secret-pw-8,\n`), error: 'client 8: its access key is also the access key of client 7 in the same file'},
+        ]
+        const secrets = ['secret-key-in-file', 'secret-pw-in-file', 'secret-pw-8']
+        const target = path.join(fresh.root, 's.db')
+        const runs = await pooled(
+          cases.flatMap((item) => [
+            () => fresh.run(['import-clients', item.path, '--dry-run', '--db-path', target, '-q']),
+            () => fresh.run(['import-clients', item.path, '--db-path', target, '-q']),
+          ]),
+        )
+        for (const [index, result] of runs.entries()) {
+          const {path: source, error} = cases[Math.floor(index / 2)]!
+          const what = `${path.basename(source)}${index % 2 === 0 ? ' --dry-run' : ''}`
+          expectCleanFailure(result, 1, secrets)
+          expect(errorLine(result), what).to.equal(`Error: ${source}: ${error}`)
+          expect(result.stderr, what).to.match(/\nHint: /)
+          expect(result.stdout, what).to.equal('')
+        }
+        expect(existsSync(target), 's.db').to.equal(false)
+        expect(existsSync(`${target}-wal`), 's.db-wal').to.equal(false)
+        expect(existsSync(fresh.dataDir), 'the default data directory').to.equal(false)
+      } finally {
+        fresh.cleanup()
+      }
+    })
+
+    it('--dry-run with a conflict reports it and exits 1 as the import does, writing nothing', async () => {
+      const sandbox = hive.clone()
+      try {
+        const changed = path.join(sandbox.root, 'changed.json')
+        writeFileSync(changed, JSON.stringify({...UPSTREAM, 1: {...UPSTREAM[1], name: 'renamed'}}))
+        const before = sandbox.digest()
+        const [dry, real] = [await sandbox.run(['import-clients', changed, '--dry-run', '-q']), await sandbox.run(['import-clients', changed, '-q'])]
+        for (const result of [dry, real]) {
+          expectCleanFailure(result, 1, SECRETS)
+          expect(result.stdout).to.equal('')
+        }
+        expect(dry.stderr).to.equal(
+          '  conflict: client 1: differs from the stored client "kitchen"\n' +
+            'Error: 1 conflicting client(s); nothing would be imported\n' +
+            "Hint: pass --force to replace the stored clients with the file's\n",
+        )
+        expect(real.stderr).to.equal(dry.stderr.replace('nothing would be imported', 'nothing was imported'))
+        expect(sandbox.digest()).to.equal(before)
+      } finally {
+        sandbox.cleanup()
+      }
     })
   })
 
