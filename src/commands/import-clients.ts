@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {StoreCommand} from '../base-command.js'
 import {readInputFile} from '../cli/input-file.js'
 import {type ClientRecord, canonicalJson, isRevoked} from '../core/client.js'
+import {validateAddRequest} from '../core/database.js'
 import {HivemindError, InvalidInputError} from '../core/errors.js'
 import {lookupEach} from '../core/lookups.js'
 import {type ImportedRecord, parseClientsFile} from '../core/interchange.js'
@@ -22,7 +23,8 @@ export interface ImportResult {
 export default class ImportClients extends StoreCommand {
   static override summary = 'Import clients from an export-clients file or an upstream clients.json.'
   static override description = `Reads the JSON that export-clients --format json writes (the upstream clients.json shape, which also means a clients.json of the Python hivemind-core), a JSON list of records, or the CSV of export-clients. Ids are preserved.
-A client whose id is free is added; one identical to the stored record is skipped; a different one is a conflict: nothing is written and the conflicts are listed, unless --force replaces them. An access key used by another live client is always a conflict.`
+Every record is checked before any database is opened, with the rules of add-client: an access key, and a password or crypto key when set, without spaces or control characters, a crypto key of exactly 16 characters, a printable name, no access key twice. A tombstone (api_key "revoked") carries no credentials to check; an empty password or crypto key means none. Records already stored in a database are not judged by these rules (every command reads them as they are): to copy a whole database unchanged, use migrate-db.
+A client whose id is free is added; one identical to the stored record is skipped; a different one is a conflict: nothing is written and the conflicts are listed, unless --force replaces them. An access key used by another live client is always a conflict. --dry-run runs every check and exits as the import would (1 on a bad record or a conflict), writing nothing.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> hive.json',
     '<%= config.bin %> <%= command.id %> ~/.local/share/hivemind-core/clients.json --dry-run',
@@ -77,21 +79,36 @@ A client whose id is free is added; one identical to the stored record is skippe
 }
 
 /**
- * What the file alone can tell about its records: printable bounded name and description (the
- * rules of add-client / rename-client: list-clients and show-client print them), a non-empty
- * access key for a live client (the store refuses an empty one), and no access key twice.
+ * The rules add-client applies to what it is given, applied to every record of the file (an import
+ * adds credentials just as add-client does): printable bounded name and description; for a live
+ * client an access key without spaces or control characters, and a password and crypto key (when
+ * set) of the same form, the crypto key exactly 16 characters; no access key twice. A tombstone
+ * (api_key "revoked") carries no credentials to check. An empty password or crypto key means none,
+ * as in the CSV, which writes null as an empty cell. Stores stay lenient when they READ: these
+ * rules apply to new input only.
  */
 export function checkImportable(incoming: readonly ImportedRecord[], file: string): void {
   const holderOfKey = new Map<string, number>()
   for (const {record} of incoming) {
     const where = `${file}: client ${record.client_id}`
     try {
-      checkText(record.name, 'the name')
-      checkText(record.description, 'the description')
-      if (!isRevoked(record) && record.api_key.length === 0) throw new InvalidInputError('the access key must not be empty')
+      if (isRevoked(record)) {
+        checkText(record.name, 'the name')
+        checkText(record.description, 'the description')
+      } else {
+        validateAddRequest({
+          name: record.name,
+          description: record.description,
+          accessKey: record.api_key,
+          password: record.password || undefined,
+          cryptoKey: record.crypto_key || undefined,
+        })
+      }
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error
-      throw new InvalidInputError(`${where}: ${error.message}`, {suggestion: 'correct that record in the file'})
+      throw new InvalidInputError(`${where}: ${error.message}`, {
+        suggestion: 'correct that record in the file (add-client accepts the same values); to copy an existing database exactly as it is, use hivemind-core migrate-db',
+      })
     }
     if (isRevoked(record)) continue
     const twin = holderOfKey.get(record.api_key)

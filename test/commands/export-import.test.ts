@@ -335,6 +335,74 @@ describe('export-clients / import-clients', () => {
       }
     })
 
+    it('a record add-client would refuse (an access key with spaces, a crypto key not 16 characters, a password with spaces) is refused the same way', async () => {
+      const fresh = Sandbox.create()
+      try {
+        const file = (name: string, content: string) => {
+          const target = path.join(fresh.root, name)
+          writeFileSync(target, content)
+          return target
+        }
+        const cases: Array<{path: string; error: string}> = [
+          {path: file('spaces.csv', `${HEADER}\n7,x,False,Csv Secret Key,secret-pw-in-file,\n`), error: 'client 7: the access key must not contain spaces or control characters'},
+          {path: file('short.csv', `${HEADER}\n7,x,False,secret-key-in-file,secret-pw-in-file,short12345\n`), error: 'client 7: the crypto key must be exactly 16 characters (got 10)'},
+          {path: file('password.json', JSON.stringify({7: {client_id: 7, api_key: 'secret-key-in-file', password: 'secret pw in file'}})), error: 'client 7: the password must not contain spaces or control characters'},
+        ]
+        const secrets = ['secret-key-in-file', 'secret-pw-in-file', 'Csv Secret Key', 'short12345', 'secret pw in file']
+        const target = path.join(fresh.root, 's.db')
+        const runs = await pooled(
+          cases.flatMap((item) => [
+            () => fresh.run(['import-clients', item.path, '--dry-run', '--db-path', target, '-q']),
+            () => fresh.run(['import-clients', item.path, '--db-path', target, '-q']),
+          ]),
+        )
+        for (const [index, result] of runs.entries()) {
+          const {path: source, error} = cases[Math.floor(index / 2)]!
+          const what = `${path.basename(source)}${index % 2 === 0 ? ' --dry-run' : ''}`
+          expectCleanFailure(result, 1, secrets)
+          expect(errorLine(result), what).to.equal(`Error: ${source}: ${error}`)
+          expect(result.stderr, what).to.include('\nHint: correct that record in the file (add-client accepts the same values)')
+          expect(result.stdout, what).to.equal('')
+        }
+        expect(existsSync(target), 's.db').to.equal(false)
+      } finally {
+        fresh.cleanup()
+      }
+    })
+
+    it('a tombstone needs no credentials; a record already in a database file is read as it is, however add-client would judge it', async () => {
+      const fresh = Sandbox.create()
+      try {
+        // What the Python hivemind-core may have stored: nothing checked its keys.
+        const legacy = path.join(fresh.root, 'legacy.json')
+        writeFileSync(legacy, JSON.stringify({
+          1: {client_id: 1, api_key: 'Legacy Key With Spaces', password: 'legacy-password', crypto_key: 'short12345'},
+          2: {client_id: 2, api_key: 'revoked', name: 'gone'},
+        }))
+        const listed = await fresh.run(['list-clients', '--db-backend', 'json', '--db-path', legacy, '--all', '--json', '-q'])
+        expect(listed.code, listed.stderr).to.equal(0)
+        expect((JSON.parse(listed.stdout) as Client[]).map((record) => record.client_id)).to.deep.equal([1, 2])
+        const migrated = await fresh.run(['migrate-db', '--from', 'json', '--from-path', legacy, '--to', 'sqlite', '--to-path', path.join(fresh.root, 'copy.db'), '--json', '-q'])
+        expect(migrated.code, migrated.stderr).to.equal(0)
+        expect(JSON.parse(migrated.stdout)).to.include({copied: 2, verified: true})
+        // As input, the live record is refused (what add-client refuses) and nothing is created.
+        const target = path.join(fresh.root, 'imported.db')
+        const refused = await fresh.run(['import-clients', legacy, '--db-path', target, '-q'])
+        expectCleanFailure(refused, 1, ['Legacy Key With Spaces', 'legacy-password', 'short12345'])
+        expect(errorLine(refused)).to.equal(`Error: ${legacy}: client 1: the access key must not contain spaces or control characters`)
+        expect(refused.stderr).to.include('Hint: correct that record in the file (add-client accepts the same values); to copy an existing database exactly as it is, use hivemind-core migrate-db\n')
+        expect(existsSync(target)).to.equal(false)
+        // The tombstone alone imports.
+        const tombstone = path.join(fresh.root, 'tombstone.json')
+        writeFileSync(tombstone, JSON.stringify({2: {client_id: 2, api_key: 'revoked', name: 'gone'}}))
+        const imported = await fresh.run(['import-clients', tombstone, '--db-path', target, '-q'])
+        expect(imported.code, imported.stderr).to.equal(0)
+        expect(imported.stdout).to.equal('Imported 1 new client(s), replaced 0, 0 already identical, 0 conflict(s).\n')
+      } finally {
+        fresh.cleanup()
+      }
+    })
+
     it('--dry-run with a conflict reports it and exits 1 as the import does, writing nothing', async () => {
       const sandbox = hive.clone()
       try {
