@@ -24,7 +24,7 @@ export default class ImportClients extends StoreCommand {
   static override summary = 'Import clients from an export-clients file or an upstream clients.json.'
   static override description = `Reads the JSON that export-clients --format json writes (the upstream clients.json shape, which also means a clients.json of the Python hivemind-core), a JSON list of records, or the CSV of export-clients. Ids are preserved.
 Every record is checked before any database is opened, with the rules of add-client: an access key, and a password or crypto key when set, without spaces or control characters, a crypto key of exactly 16 characters, a printable name, no access key twice. A tombstone (api_key "revoked") carries no credentials to check; an empty password or crypto key means none. Records already stored in a database are not judged by these rules (every command reads them as they are): to copy a whole database unchanged, use migrate-db.
-A client whose id is free is added; one identical to the stored record is skipped; a different one is a conflict: nothing is written and the conflicts are listed, unless --force replaces them. An access key used by another live client is always a conflict. --dry-run runs every check and exits as the import would (1 on a bad record or a conflict), writing nothing.`
+A client whose id is free is added; one identical to the stored record is skipped; a different one is a conflict: nothing is written and the conflicts are listed, unless --force replaces them. An access key used by another live client is always a conflict. An empty password or crypto key cell of a CSV matches a stored "" as well as none (export-clients writes both as an empty cell), so re-importing your own CSV export changes nothing. --dry-run runs every check and exits as the import would (1 on a bad record or a conflict), writing nothing.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> hive.json',
     '<%= config.bin %> <%= command.id %> ~/.local/share/hivemind-core/clients.json --dry-run',
@@ -136,7 +136,7 @@ export async function planImport(store: ClientStore, incoming: ImportedRecord[],
   // Every read first, many at once (the decisions below depend on the file's order, the reads do not).
   const storedById = await lookupEach(incoming, ({record}) => store.get(record.client_id))
   const holderByKey = await lookupEach(incoming, async ({record}) => (isRevoked(record) ? undefined : store.getByApiKey(record.api_key)))
-  for (const [index, {record, fields}] of incoming.entries()) {
+  for (const [index, {record, fields, emptyOrNull}] of incoming.entries()) {
     const stored = storedById[index]
     if (!isRevoked(record)) {
       const twin = keysInFile.get(record.api_key)
@@ -159,7 +159,12 @@ export async function planImport(store: ClientStore, incoming: ImportedRecord[],
     }
     // Compare only what the file holds (a CSV row has no permissions).
     const merged: ClientRecord = {...stored}
-    for (const field of fields) (merged as unknown as Record<string, unknown>)[field] = record[field]
+    const target = merged as unknown as Record<string, unknown>
+    for (const field of fields) {
+      // An empty CSV cell reads as null, but may be the export of a stored "": keep the stored value.
+      if (record[field] === null && stored[field] === '' && emptyOrNull?.has(field)) continue
+      target[field] = record[field]
+    }
     if (canonicalJson(merged) === canonicalJson(stored)) {
       plan.identical++
     } else if (force) {

@@ -477,6 +477,38 @@ describe('export-clients / import-clients', () => {
       }
     })
 
+    it('CSV export → import into the same database is all identical, also for an empty password or crypto key (JSON still tells "" from null)', async () => {
+      const fresh = Sandbox.create()
+      try {
+        const source = path.join(fresh.root, 'upstream.json')
+        writeFileSync(source, JSON.stringify({
+          4: {client_id: 4, api_key: 'empty-crypto-key-4', password: 'password-4', crypto_key: ''},
+          5: {client_id: 5, api_key: 'empty-secrets-5', password: '', crypto_key: ''},
+          6: {client_id: 6, api_key: 'null-secrets-6', password: null, crypto_key: null},
+        }))
+        const db = path.join(fresh.root, 'x.db')
+        const csv = path.join(fresh.root, 'x.csv')
+        expect((await fresh.run(['import-clients', source, '--db-path', db, '-q'])).code).to.equal(0)
+        expect((await fresh.run(['export-clients', '--db-path', db, '--path', csv, '-q'])).code).to.equal(0)
+        const before = fresh.digest(db)
+        const again = await fresh.run(['import-clients', csv, '--db-path', db, '-q'])
+        expect(again.code, again.stderr).to.equal(0)
+        expect(again.stdout).to.equal('Imported 0 new client(s), replaced 0, 3 already identical, 0 conflict(s).\n')
+        const forced = await fresh.run(['import-clients', csv, '--db-path', db, '--force', '-q'])
+        expect(forced.stdout).to.equal('Imported 0 new client(s), replaced 0, 3 already identical, 0 conflict(s).\n')
+        expect(fresh.digest(db)).to.equal(before)
+        // A JSON file says which one it means: null where "" is stored is a difference.
+        const nulls = path.join(fresh.root, 'nulls.json')
+        writeFileSync(nulls, JSON.stringify({5: {client_id: 5, api_key: 'empty-secrets-5', password: null, crypto_key: null}}))
+        const differs = await fresh.run(['import-clients', nulls, '--db-path', db, '-q'])
+        expectCleanFailure(differs, 1, ['empty-crypto-key-4', 'password-4', 'empty-secrets-5', 'null-secrets-6'])
+        expect(differs.stderr).to.include('  conflict: client 5: differs from the stored client\n')
+        expect(fresh.digest(db)).to.equal(before)
+      } finally {
+        fresh.cleanup()
+      }
+    })
+
     it('--path writes files 0600 under umask 022 (a directory gets the upstream file name; an existing 0644 file ends 0600)', async () => {
       const out = path.join(hive.root, 'exports')
       mkdirSync(out)
