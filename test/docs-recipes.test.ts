@@ -49,7 +49,7 @@ describe('documented recipes', function () {
       expect(result.status, `run ${run}: ${result.stderr}`).to.equal(0)
       const report = JSON.parse(readFileSync(path.join(work, 'migrate-report.json'), 'utf8')) as {verified: boolean; copied: number}
       expect(report.verified).to.equal(true)
-      expect(report.copied).to.equal(run === 1 ? 3 : 0)
+      expect(report.copied).to.equal(run === 1 ? 4 : 0)
       const listed = JSON.parse(readFileSync(path.join(work, 'clients.json.check'), 'utf8')) as Array<{client_id: number}>
       expect(listed.map((record) => record.client_id)).to.deep.equal([1, 3])
     }

@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {StoreCommand} from '../base-command.js'
 import {readInputFile} from '../cli/input-file.js'
 import {type ClientRecord, canonicalJson, isRevoked} from '../core/client.js'
+import {validateAddRequest} from '../core/database.js'
 import {HivemindError, InvalidInputError} from '../core/errors.js'
 import {lookupEach} from '../core/lookups.js'
 import {type ImportedRecord, parseClientsFile} from '../core/interchange.js'
@@ -22,7 +23,8 @@ export interface ImportResult {
 export default class ImportClients extends StoreCommand {
   static override summary = 'Import clients from an export-clients file or an upstream clients.json.'
   static override description = `Reads the JSON that export-clients --format json writes (the upstream clients.json shape, which also means a clients.json of the Python hivemind-core), a JSON list of records, or the CSV of export-clients. Ids are preserved.
-A client whose id is free is added; one identical to the stored record is skipped; a different one is a conflict: nothing is written and the conflicts are listed, unless --force replaces them. An access key used by another live client is always a conflict.`
+Every record is checked before any database is opened, with the rules of add-client: an access key, and a password or crypto key when set, without spaces or control characters, a crypto key of exactly 16 characters, a printable name, no access key twice. A tombstone (api_key "revoked") carries no credentials to check; an empty password or crypto key means none. Records already stored in a database are not judged by these rules (every command reads them as they are): to copy a whole database unchanged, use migrate-db.
+A client whose id is free is added; one identical to the stored record is skipped; a different one is a conflict: nothing is written and the conflicts are listed, unless --force replaces them. An access key used by another live client is always a conflict. An empty password or crypto key cell of a CSV matches a stored "" as well as none (export-clients writes both as an empty cell), so re-importing your own CSV export changes nothing. --dry-run runs every check and exits as the import would (1 on a bad record or a conflict), writing nothing.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> hive.json',
     '<%= config.bin %> <%= command.id %> ~/.local/share/hivemind-core/clients.json --dry-run',
@@ -42,17 +44,9 @@ A client whose id is free is added; one identical to the stored record is skippe
     const {args, flags} = await this.parse(ImportClients)
     const {file, text} = readInputFile(args.file)
     const incoming = parseClientsFile(text, file)
-    // The same rules as add-client / rename-client: a name from a file is printed by list-clients
-    // and show-client too, so control characters (terminal escapes, NUL) must not get in.
-    for (const {record} of incoming) {
-      for (const field of ['name', 'description'] as const) {
-        try {
-          checkText(record[field], `the ${field}`)
-        } catch (error) {
-          throw new InvalidInputError(`${file}: client ${record.client_id}: ${(error as Error).message}`)
-        }
-      }
-    }
+    // Everything the file alone can tell is checked before any store is opened: a rejected file
+    // must not create a database, and --dry-run must fail exactly where the import would.
+    checkImportable(incoming, file)
     return this.withDatabase(flags, flags['dry-run'] ? 'read' : 'write', async (db) => {
       const plan = await planImport(db.store, incoming, flags.force)
       const result: ImportResult = {
@@ -64,8 +58,9 @@ A client whose id is free is added; one identical to the stored record is skippe
         dryRun: flags['dry-run'],
       }
       for (const conflict of plan.conflicts) this.logToStderr(`  conflict: client ${conflict.client_id}: ${conflict.reason}`)
-      if (plan.conflicts.length > 0 && !flags['dry-run']) {
-        throw new HivemindError('INVALID_INPUT', `${plan.conflicts.length} conflicting client(s); nothing was imported`, {
+      // A dry run fails where the import would (same exit code), so a script can test a file with it.
+      if (plan.conflicts.length > 0) {
+        throw new HivemindError('INVALID_INPUT', `${plan.conflicts.length} conflicting client(s); nothing ${flags['dry-run'] ? 'would be' : 'was'} imported`, {
           suggestion: plan.conflicts.some((conflict) => conflict.reason.startsWith('access key'))
             ? 'revoke or re-key the clients holding those access keys first'
             : 'pass --force to replace the stored clients with the file\'s',
@@ -80,6 +75,49 @@ A client whose id is free is added; one identical to the stored record is skippe
       this.log(`${verb} ${plan.add.length} new client(s), ${flags['dry-run'] ? 'would replace' : 'replaced'} ${plan.replace.length}, ${plan.identical} already identical, ${plan.conflicts.length} conflict(s).`)
       return result
     })
+  }
+}
+
+/**
+ * The rules add-client applies to what it is given, applied to every record of the file (an import
+ * adds credentials just as add-client does): printable bounded name and description; for a live
+ * client an access key without spaces or control characters, and a password and crypto key (when
+ * set) of the same form, the crypto key exactly 16 characters; no access key twice. A tombstone
+ * (api_key "revoked") carries no credentials to check. An empty password or crypto key means none,
+ * as in the CSV, which writes null as an empty cell. Stores stay lenient when they READ: these
+ * rules apply to new input only.
+ */
+export function checkImportable(incoming: readonly ImportedRecord[], file: string): void {
+  const holderOfKey = new Map<string, number>()
+  for (const {record} of incoming) {
+    const where = `${file}: client ${record.client_id}`
+    try {
+      if (isRevoked(record)) {
+        checkText(record.name, 'the name')
+        checkText(record.description, 'the description')
+      } else {
+        validateAddRequest({
+          name: record.name,
+          description: record.description,
+          accessKey: record.api_key,
+          password: record.password || undefined,
+          cryptoKey: record.crypto_key || undefined,
+        })
+      }
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error
+      throw new InvalidInputError(`${where}: ${error.message}`, {
+        suggestion: 'correct that record in the file (add-client accepts the same values); to copy an existing database exactly as it is, use hivemind-core migrate-db',
+      })
+    }
+    if (isRevoked(record)) continue
+    const twin = holderOfKey.get(record.api_key)
+    if (twin !== undefined) {
+      throw new InvalidInputError(`${where}: its access key is also the access key of client ${twin} in the same file`, {
+        suggestion: 'give every live client its own access key, or revoke one of them (api_key "revoked")',
+      })
+    }
+    holderOfKey.set(record.api_key, record.client_id)
   }
 }
 
@@ -98,7 +136,7 @@ export async function planImport(store: ClientStore, incoming: ImportedRecord[],
   // Every read first, many at once (the decisions below depend on the file's order, the reads do not).
   const storedById = await lookupEach(incoming, ({record}) => store.get(record.client_id))
   const holderByKey = await lookupEach(incoming, async ({record}) => (isRevoked(record) ? undefined : store.getByApiKey(record.api_key)))
-  for (const [index, {record, fields}] of incoming.entries()) {
+  for (const [index, {record, fields, emptyOrNull}] of incoming.entries()) {
     const stored = storedById[index]
     if (!isRevoked(record)) {
       const twin = keysInFile.get(record.api_key)
@@ -121,7 +159,12 @@ export async function planImport(store: ClientStore, incoming: ImportedRecord[],
     }
     // Compare only what the file holds (a CSV row has no permissions).
     const merged: ClientRecord = {...stored}
-    for (const field of fields) (merged as unknown as Record<string, unknown>)[field] = record[field]
+    const target = merged as unknown as Record<string, unknown>
+    for (const field of fields) {
+      // An empty CSV cell reads as null, but may be the export of a stored "": keep the stored value.
+      if (record[field] === null && stored[field] === '' && emptyOrNull?.has(field)) continue
+      target[field] = record[field]
+    }
     if (canonicalJson(merged) === canonicalJson(stored)) {
       plan.identical++
     } else if (force) {

@@ -178,8 +178,16 @@ export function parseClientRecord(raw: unknown, where: string, idHint?: number):
   // times each), so straight-line code without closures or throwaway defaults. Fields are
   // checked in the same order as always (the first bad one is reported).
   const input = raw as Record<string, unknown>
-  const id = input.client_id ?? idHint
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) throw invalidField(input, where, 'client_id', 'a positive integer')
+  let id = input.client_id ?? idHint
+  // The Python hivemind-core revoked a client by overwriting its record with
+  // {"client_id": -1, "api_key": "revoked"}: a tombstone whose id is only the key it is stored
+  // under. Only such a tombstone, and only where the source names the id, may lose its -1.
+  if (id === -1 && idHint !== undefined && input.api_key === REVOKED_API_KEY) id = idHint
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) {
+    // The id is no secret: show a wrong number itself ("found -1", not "found a number").
+    if (typeof id === 'number') throw new StoreCorruptError(`${where}: field "client_id" must be a positive integer, found ${String(id)}`)
+    throw invalidField(input, where, 'client_id', 'a positive integer')
+  }
   const apiKey = input.api_key
   if (typeof apiKey !== 'string') throw invalidField(input, where, 'api_key', 'a string')
   const name = optionalText(input, where, 'name')
@@ -209,7 +217,7 @@ export function parseClientRecord(raw: unknown, where: string, idHint?: number):
   }
   // Fields in canonical order, as buildClient makes them.
   return {
-    client_id: id as number,
+    client_id: id,
     api_key: apiKey,
     name,
     description,

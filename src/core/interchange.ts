@@ -23,6 +23,10 @@ export function toCsv(records: Iterable<ClientRecord>): string {
   return stringifyCsv([[...CSV_HEADER], ...rows])
 }
 
+const CSV_FIELDS: ReadonlySet<keyof ClientRecord> = new Set(['client_id', 'name', 'is_admin', 'api_key', 'password', 'crypto_key'])
+// toCsv writes a null secret as an empty cell, so a stored "" and a stored null export alike.
+const CSV_EMPTY_OR_NULL: ReadonlySet<keyof ClientRecord> = new Set(['password', 'crypto_key'])
+
 /** Reads a CSV written by `export-clients` (ours or upstream's). */
 export function fromCsv(text: string, file: string): ImportedRecord[] {
   let rows: string[][]
@@ -56,7 +60,7 @@ export function fromCsv(text: string, file: string): ImportedRecord[] {
     if (seen.has(record.client_id)) throw new StoreCorruptError(`${where}: client id ${record.client_id} appears twice`)
     seen.add(record.client_id)
     assertNotMasked(record, where)
-    return {record, fields: new Set<keyof ClientRecord>(['client_id', 'name', 'is_admin', 'api_key', 'password', 'crypto_key'])}
+    return {record, fields: CSV_FIELDS, emptyOrNull: CSV_EMPTY_OR_NULL}
   })
 }
 

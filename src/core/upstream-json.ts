@@ -13,6 +13,11 @@ export interface ImportedRecord {
   record: ClientRecord
   /** Fields present in the source (a CSV row holds only a few). */
   fields: ReadonlySet<keyof ClientRecord>
+  /**
+   * Fields whose null the source cannot tell from "" (an empty CSV cell is either): null there
+   * matches a stored "". Absent for JSON, which says which one it means.
+   */
+  emptyOrNull?: ReadonlySet<keyof ClientRecord>
 }
 
 /**

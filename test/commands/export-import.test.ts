@@ -267,7 +267,7 @@ describe('export-clients / import-clients', () => {
           {path: file('nul.json', one({name: 'nul\u0000name'})), error: `Error: ${path.join(dir, 'nul.json')}: client 9: the name must not contain control characters`},
           {path: file('escape.json', one({name: 'red\u001b[31m'})), error: `Error: ${path.join(dir, 'escape.json')}: client 9: the name must not contain control characters`},
           {path: file('huge.json', one({name: 'x'.repeat(10_000)})), error: `Error: ${path.join(dir, 'huge.json')}: client 9: the name is too long (10000 characters; at most 255)`},
-          {path: file('twins.json', JSON.stringify({8: {client_id: 8, api_key: 'secret-key-in-file'}, 9: {client_id: 9, api_key: 'secret-key-in-file'}})), error: 'Error: 1 conflicting client(s); nothing was imported'},
+          {path: file('twins.json', JSON.stringify({8: {client_id: 8, api_key: 'secret-key-in-file'}, 9: {client_id: 9, api_key: 'secret-key-in-file'}})), error: `Error: ${path.join(dir, 'twins.json')}: client 9: its access key is also the access key of client 8 in the same file`},
           {path: file('negative.csv', 'client_id,name,is_admin,access_key,password,crypto_key\n-1,a,True,secret-key-in-file,secret-pw-in-file,\n'), error: `Error: ${path.join(dir, 'negative.csv')}: line 2: client_id must be a positive integer`},
           {path: file('admin.csv', 'client_id,name,is_admin,access_key,password,crypto_key\n9,a,maybe,secret-key-in-file,secret-pw-in-file,\n'), error: `Error: ${path.join(dir, 'admin.csv')}: line 2: is_admin must be True or False`},
           {path: file('header.csv', 'client_id,name,access_key\n9,a,secret-key-in-file\n'), error: `Error: ${path.join(dir, 'header.csv')}: the first line must be the header client_id,name,is_admin,access_key,password,crypto_key`},
@@ -293,6 +293,137 @@ describe('export-clients / import-clients', () => {
         hive.run(['import-clients', upstreamFile, upstreamFile]),
       ])
       for (const result of results) expectCleanFailure(result, 2, SECRETS)
+    })
+  })
+
+  describe('import-clients checks the file before it opens a store, and --dry-run fails where the import fails', () => {
+    const HEADER = 'client_id,name,is_admin,access_key,password,crypto_key'
+
+    it('a record the import would refuse: the same one-line error (file and record) and exit 1 with and without --dry-run; no database file created', async () => {
+      const fresh = Sandbox.create()
+      try {
+        const file = (name: string, content: string) => {
+          const target = path.join(fresh.root, name)
+          writeFileSync(target, content)
+          return target
+        }
+        const cases: Array<{path: string; error: string}> = [
+          {path: file('b6.csv', `${HEADER}\n7,x,False,,secret-pw-in-file,\n`), error: 'client 7: the access key must not be empty'},
+          {path: file('dup.csv', `${HEADER}\n7,x,False,secret-key-in-file,secret-pw-in-file,\n8,y,False,secret-key-in-file,secret-pw-8,\n`), error: 'client 8: its access key is also the access key of client 7 in the same file'},
+        ]
+        const secrets = ['secret-key-in-file', 'secret-pw-in-file', 'secret-pw-8']
+        const target = path.join(fresh.root, 's.db')
+        const runs = await pooled(
+          cases.flatMap((item) => [
+            () => fresh.run(['import-clients', item.path, '--dry-run', '--db-path', target, '-q']),
+            () => fresh.run(['import-clients', item.path, '--db-path', target, '-q']),
+          ]),
+        )
+        for (const [index, result] of runs.entries()) {
+          const {path: source, error} = cases[Math.floor(index / 2)]!
+          const what = `${path.basename(source)}${index % 2 === 0 ? ' --dry-run' : ''}`
+          expectCleanFailure(result, 1, secrets)
+          expect(errorLine(result), what).to.equal(`Error: ${source}: ${error}`)
+          expect(result.stderr, what).to.match(/\nHint: /)
+          expect(result.stdout, what).to.equal('')
+        }
+        expect(existsSync(target), 's.db').to.equal(false)
+        expect(existsSync(`${target}-wal`), 's.db-wal').to.equal(false)
+        expect(existsSync(fresh.dataDir), 'the default data directory').to.equal(false)
+      } finally {
+        fresh.cleanup()
+      }
+    })
+
+    it('a record add-client would refuse (an access key with spaces, a crypto key not 16 characters, a password with spaces) is refused the same way', async () => {
+      const fresh = Sandbox.create()
+      try {
+        const file = (name: string, content: string) => {
+          const target = path.join(fresh.root, name)
+          writeFileSync(target, content)
+          return target
+        }
+        const cases: Array<{path: string; error: string}> = [
+          {path: file('spaces.csv', `${HEADER}\n7,x,False,Csv Secret Key,secret-pw-in-file,\n`), error: 'client 7: the access key must not contain spaces or control characters'},
+          {path: file('short.csv', `${HEADER}\n7,x,False,secret-key-in-file,secret-pw-in-file,short12345\n`), error: 'client 7: the crypto key must be exactly 16 characters (got 10)'},
+          {path: file('password.json', JSON.stringify({7: {client_id: 7, api_key: 'secret-key-in-file', password: 'secret pw in file'}})), error: 'client 7: the password must not contain spaces or control characters'},
+        ]
+        const secrets = ['secret-key-in-file', 'secret-pw-in-file', 'Csv Secret Key', 'short12345', 'secret pw in file']
+        const target = path.join(fresh.root, 's.db')
+        const runs = await pooled(
+          cases.flatMap((item) => [
+            () => fresh.run(['import-clients', item.path, '--dry-run', '--db-path', target, '-q']),
+            () => fresh.run(['import-clients', item.path, '--db-path', target, '-q']),
+          ]),
+        )
+        for (const [index, result] of runs.entries()) {
+          const {path: source, error} = cases[Math.floor(index / 2)]!
+          const what = `${path.basename(source)}${index % 2 === 0 ? ' --dry-run' : ''}`
+          expectCleanFailure(result, 1, secrets)
+          expect(errorLine(result), what).to.equal(`Error: ${source}: ${error}`)
+          expect(result.stderr, what).to.include('\nHint: correct that record in the file (add-client accepts the same values)')
+          expect(result.stdout, what).to.equal('')
+        }
+        expect(existsSync(target), 's.db').to.equal(false)
+      } finally {
+        fresh.cleanup()
+      }
+    })
+
+    it('a tombstone needs no credentials; a record already in a database file is read as it is, however add-client would judge it', async () => {
+      const fresh = Sandbox.create()
+      try {
+        // What the Python hivemind-core may have stored: nothing checked its keys.
+        const legacy = path.join(fresh.root, 'legacy.json')
+        writeFileSync(legacy, JSON.stringify({
+          1: {client_id: 1, api_key: 'Legacy Key With Spaces', password: 'legacy-password', crypto_key: 'short12345'},
+          2: {client_id: 2, api_key: 'revoked', name: 'gone'},
+        }))
+        const listed = await fresh.run(['list-clients', '--db-backend', 'json', '--db-path', legacy, '--all', '--json', '-q'])
+        expect(listed.code, listed.stderr).to.equal(0)
+        expect((JSON.parse(listed.stdout) as Client[]).map((record) => record.client_id)).to.deep.equal([1, 2])
+        const migrated = await fresh.run(['migrate-db', '--from', 'json', '--from-path', legacy, '--to', 'sqlite', '--to-path', path.join(fresh.root, 'copy.db'), '--json', '-q'])
+        expect(migrated.code, migrated.stderr).to.equal(0)
+        expect(JSON.parse(migrated.stdout)).to.include({copied: 2, verified: true})
+        // As input, the live record is refused (what add-client refuses) and nothing is created.
+        const target = path.join(fresh.root, 'imported.db')
+        const refused = await fresh.run(['import-clients', legacy, '--db-path', target, '-q'])
+        expectCleanFailure(refused, 1, ['Legacy Key With Spaces', 'legacy-password', 'short12345'])
+        expect(errorLine(refused)).to.equal(`Error: ${legacy}: client 1: the access key must not contain spaces or control characters`)
+        expect(refused.stderr).to.include('Hint: correct that record in the file (add-client accepts the same values); to copy an existing database exactly as it is, use hivemind-core migrate-db\n')
+        expect(existsSync(target)).to.equal(false)
+        // The tombstone alone imports.
+        const tombstone = path.join(fresh.root, 'tombstone.json')
+        writeFileSync(tombstone, JSON.stringify({2: {client_id: 2, api_key: 'revoked', name: 'gone'}}))
+        const imported = await fresh.run(['import-clients', tombstone, '--db-path', target, '-q'])
+        expect(imported.code, imported.stderr).to.equal(0)
+        expect(imported.stdout).to.equal('Imported 1 new client(s), replaced 0, 0 already identical, 0 conflict(s).\n')
+      } finally {
+        fresh.cleanup()
+      }
+    })
+
+    it('--dry-run with a conflict reports it and exits 1 as the import does, writing nothing', async () => {
+      const sandbox = hive.clone()
+      try {
+        const changed = path.join(sandbox.root, 'changed.json')
+        writeFileSync(changed, JSON.stringify({...UPSTREAM, 1: {...UPSTREAM[1], name: 'renamed'}}))
+        const before = sandbox.digest()
+        const [dry, real] = [await sandbox.run(['import-clients', changed, '--dry-run', '-q']), await sandbox.run(['import-clients', changed, '-q'])]
+        for (const result of [dry, real]) {
+          expectCleanFailure(result, 1, SECRETS)
+          expect(result.stdout).to.equal('')
+        }
+        expect(dry.stderr).to.equal(
+          '  conflict: client 1: differs from the stored client "kitchen"\n' +
+            'Error: 1 conflicting client(s); nothing would be imported\n' +
+            "Hint: pass --force to replace the stored clients with the file's\n",
+        )
+        expect(real.stderr).to.equal(dry.stderr.replace('nothing would be imported', 'nothing was imported'))
+        expect(sandbox.digest()).to.equal(before)
+      } finally {
+        sandbox.cleanup()
+      }
     })
   })
 
@@ -341,6 +472,38 @@ describe('export-clients / import-clients', () => {
             client({client_id: record.client_id, name: record.name, is_admin: record.is_admin, api_key: record.api_key, password: record.password, crypto_key: record.crypto_key}),
           ),
         )
+      } finally {
+        fresh.cleanup()
+      }
+    })
+
+    it('CSV export → import into the same database is all identical, also for an empty password or crypto key (JSON still tells "" from null)', async () => {
+      const fresh = Sandbox.create()
+      try {
+        const source = path.join(fresh.root, 'upstream.json')
+        writeFileSync(source, JSON.stringify({
+          4: {client_id: 4, api_key: 'empty-crypto-key-4', password: 'password-4', crypto_key: ''},
+          5: {client_id: 5, api_key: 'empty-secrets-5', password: '', crypto_key: ''},
+          6: {client_id: 6, api_key: 'null-secrets-6', password: null, crypto_key: null},
+        }))
+        const db = path.join(fresh.root, 'x.db')
+        const csv = path.join(fresh.root, 'x.csv')
+        expect((await fresh.run(['import-clients', source, '--db-path', db, '-q'])).code).to.equal(0)
+        expect((await fresh.run(['export-clients', '--db-path', db, '--path', csv, '-q'])).code).to.equal(0)
+        const before = fresh.digest(db)
+        const again = await fresh.run(['import-clients', csv, '--db-path', db, '-q'])
+        expect(again.code, again.stderr).to.equal(0)
+        expect(again.stdout).to.equal('Imported 0 new client(s), replaced 0, 3 already identical, 0 conflict(s).\n')
+        const forced = await fresh.run(['import-clients', csv, '--db-path', db, '--force', '-q'])
+        expect(forced.stdout).to.equal('Imported 0 new client(s), replaced 0, 3 already identical, 0 conflict(s).\n')
+        expect(fresh.digest(db)).to.equal(before)
+        // A JSON file says which one it means: null where "" is stored is a difference.
+        const nulls = path.join(fresh.root, 'nulls.json')
+        writeFileSync(nulls, JSON.stringify({5: {client_id: 5, api_key: 'empty-secrets-5', password: null, crypto_key: null}}))
+        const differs = await fresh.run(['import-clients', nulls, '--db-path', db, '-q'])
+        expectCleanFailure(differs, 1, ['empty-crypto-key-4', 'password-4', 'empty-secrets-5', 'null-secrets-6'])
+        expect(differs.stderr).to.include('  conflict: client 5: differs from the stored client\n')
+        expect(fresh.digest(db)).to.equal(before)
       } finally {
         fresh.cleanup()
       }

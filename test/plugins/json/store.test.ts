@@ -7,7 +7,7 @@ import {fileURLToPath} from 'node:url'
 
 import {expect} from 'chai'
 
-import {DEFAULT_ALLOWED_TYPES} from '../../../src/core/client.js'
+import {buildClient, DEFAULT_ALLOWED_TYPES} from '../../../src/core/client.js'
 import type {ClientStore} from '../../../src/core/store.js'
 import {jsonBackend} from '../../../src/plugins/json/index.js'
 import {runStoreConformance} from '../../../src/testing/index.js'
@@ -108,18 +108,67 @@ ${DEFAULT_ALLOWED_TYPES.map((type) => `            "${type}"`).join(',\n')}
       const store = await openJson(file)
       const records = []
       for await (const record of store.list({includeRevoked: true})) records.push(record)
-      await store.close()
+      // Nothing was written by reading.
+      expect(readFileSync(file)).to.deep.equal(readFileSync(FIXTURE))
       const raw = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Record<string, Record<string, unknown>>
-      expect(records.map((record) => record.client_id)).to.deep.equal([1, 2, 3])
-      for (const record of records) {
+      expect(records.map((record) => record.client_id)).to.deep.equal([1, 2, 3, 4])
+      for (const record of records.slice(0, 3)) {
         const source = raw[String(record.client_id)]!
         const {metadata, ...rest} = record
         const {metadata: sourceMetadata, satellite_version: extra, ...sourceRest} = source
         expect(rest).to.deep.equal(sourceRest)
         expect(metadata).to.deep.equal({...(sourceMetadata as object | undefined), ...(extra === undefined ? {} : {satellite_version: extra})})
       }
-      // Nothing was written by reading.
-      expect(readFileSync(file)).to.deep.equal(readFileSync(FIXTURE))
+      // "4" is the Python hivemind-core's tombstone {"client_id": -1, "api_key": "revoked"}: a
+      // tombstone with the id of the key it is stored under, every other field default.
+      expect(records[3]).to.deep.equal(buildClient(4, {api_key: 'revoked'}))
+      // Its id counts: the next client gets 5.
+      expect((await store.add({api_key: 'after-the-tombstone'})).client_id).to.equal(5)
+      await store.close()
+    })
+
+    it('the CLI lists, imports and migrates the upstream fixture with its Python tombstone', async () => {
+      mkdirSync(path.dirname(file), {recursive: true})
+      copyFileSync(FIXTURE, file)
+      const sandbox = createSandbox()
+      try {
+        const listed = await sandbox.run(['list-clients', '--db-backend', 'json', '--db-path', file, '--all', '--json', '-q'])
+        expect(listed.code, listed.stderr).to.equal(0)
+        // Secrets are masked here; a tombstone's key is the literal "revoked".
+        expect((JSON.parse(listed.stdout) as Array<{client_id: number; api_key: string}>).map((record) => [record.client_id, record.api_key === 'revoked'])).to.deep.equal([
+          [1, false], [2, true], [3, false], [4, true],
+        ])
+        const target = path.join(dir, 'imported.db')
+        const imported = await sandbox.run(['import-clients', file, '--db-path', target, '-q'])
+        expect(imported.code, imported.stderr).to.equal(0)
+        expect(imported.stdout).to.equal('Imported 4 new client(s), replaced 0, 0 already identical, 0 conflict(s).\n')
+        const migrated = await sandbox.run(['migrate-db', '--from', 'json', '--from-path', file, '--to', 'sqlite', '--to-path', path.join(dir, 'migrated.db'), '--json', '-q'])
+        expect(migrated.code, migrated.stderr).to.equal(0)
+        expect(JSON.parse(migrated.stdout)).to.include({copied: 4, verified: true})
+        // Reading never rewrote the file.
+        expect(readFileSync(file)).to.deep.equal(readFileSync(FIXTURE))
+      } finally {
+        sandbox.cleanup()
+      }
+    })
+
+    it('a client_id of -1 stays an error outside that tombstone form, and the message shows the value', async () => {
+      mkdirSync(path.dirname(file), {recursive: true})
+      for (const [document, expected] of [
+        [{1: {client_id: -1, api_key: 'live-key'}}, 'client "1": field "client_id" must be a positive integer, found -1'],
+        [{1: {client_id: 0, api_key: 'revoked'}}, 'client "1": field "client_id" must be a positive integer, found 0'],
+      ] as const) {
+        writeFileSync(file, JSON.stringify(document))
+        const before = digest(file)
+        let error: Error | undefined
+        try {
+          await openJson(file)
+        } catch (error_) {
+          error = error_ as Error
+        }
+        expect(error?.message).to.equal(`${file}: ${expected}`)
+        expect(digest(file)).to.equal(before)
+      }
     })
   })
 
