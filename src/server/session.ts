@@ -145,7 +145,9 @@ export class Session {
     }
     const {client} = result
     this.accessKey = client.api_key
-    this.password = client.password ?? undefined
+    // "" is no password (old records hold it as often as null): offering a handshake with it would
+    // let the access key alone in, where the client's crypto_key is the secret that should count.
+    this.password = client.password || undefined
     this.cryptoKey = legacyKey(client.crypto_key)
     this.permissions = permissionsOf(client)
     logger.info('auth.accepted', {client_id: client.client_id, name: client.name, remote: this.remote, peer: this.peer, user_agent: result.userAgent.slice(0, 100)})

@@ -27,6 +27,8 @@ describe('listener handshake', function () {
     store = db.store
     await store.add({api_key: KEY, password: PASSWORD, name: 'kitchen'})
     await store.add({api_key: 'legacy-key-0001', password: null, crypto_key: LEGACY_KEY, name: 'old'})
+    // An empty password is no password (old records hold "" as often as null).
+    await store.add({api_key: 'legacy-key-0002', password: '', crypto_key: LEGACY_KEY, name: 'old, empty password'})
     const revoked = await store.add({api_key: 'soon-revoked-key', password: PASSWORD, name: 'gone'})
     await store.revoke(revoked.client_id)
     hub = await startHub(store, {binarize: true})
@@ -204,6 +206,16 @@ describe('listener handshake', function () {
       await store.add({api_key: key, password: PASSWORD, name: 'odd-key'})
       const client = await connect({port: hub.port, accessKey: key, password: PASSWORD})
       await roundTrip(client, 'odd-key')
+    })
+
+    it('a password handshake with the empty password of a client whose password is "" (its crypto_key is the only way in)', async () => {
+      const client = await HiveTestClient.open({port: hub.port, accessKey: 'legacy-key-0002', password: ''})
+      clients.push(client)
+      await client.handshake().catch(() => {})
+      const closed = await client.waitClosed()
+      expect(closed.code).to.equal(1008)
+      expect(client.serverShake?.payload).to.include({password: false, handshake: false, preshared_key: true})
+      expect(client.received().filter((frame) => frame.encrypted)).to.have.length(0)
     })
 
     it('a wrong password', async () => {
