@@ -2,6 +2,7 @@
  * Opens the store that resolved settings select, and the agreement guard: when that store is
  * empty or missing while another well-known location holds clients, say so and how to fix it.
  */
+import {maskUrlPassword} from '../core/redact.js'
 import {type BackendRegistry, describeLocation, type RegisteredBackend} from '../core/registry.js'
 import type {BackendContext, ClientStore, HivemindPaths, StoreMode} from '../core/store.js'
 import {describeSource, optionValues, type ResolvedSettings, resolveBackendOptions, type SettingSource} from './settings.js'
@@ -89,7 +90,7 @@ export async function findClientsElsewhere(settings: ResolvedSettings, registry:
           `${descriptor.name} ${probe.location} holds ${probe.clients} client(s). ` +
             `To use it: --db-backend ${descriptor.name}${'path' in options ? ` --db-path ${probe.location}` : ''}; ` +
             `to move them here: hivemind-core migrate-db --from ${descriptor.name}${'path' in options ? ` --from-path ${probe.location}` : ''} ` +
-            `--to ${settings.registered.descriptor.name}${'path' in settings.backendOptions ? ` --to-path ${selectedLocation}` : ''}`,
+            `--to ${settings.registered.descriptor.name}${targetFlags(settings, selectedLocation)}`,
         )
       }
     } catch {
@@ -97,4 +98,20 @@ export async function findClientsElsewhere(settings: ResolvedSettings, registry:
     }
   }
   return notices
+}
+
+/**
+ * The migrate-db flags that name the selected database as a target: its path, and the options
+ * given on the command line (migrate-db reads the config file and HIVEMIND_<BACKEND>_* itself, but
+ * not the command's own flags) — without a secret: a password inside a URL is masked, and a secret
+ * option is left to the environment or the config file.
+ */
+function targetFlags(settings: ResolvedSettings, selectedLocation: string): string {
+  const schema = settings.registered.descriptor.optionsSchema
+  let flags = 'path' in settings.backendOptions ? ` --to-path ${selectedLocation}` : ''
+  for (const [key, sourced] of Object.entries(settings.backendOptions)) {
+    if (key === 'path' || sourced.source.kind !== 'flag' || schema[key]?.secret) continue
+    flags += ` --to-option ${key}=${maskUrlPassword(String(sourced.value))}`
+  }
+  return flags
 }

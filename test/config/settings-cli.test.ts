@@ -7,6 +7,7 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 import {writeModuleLogHook} from '../helpers/loaded-modules.js'
+import {startRedisServer} from '../helpers/redis-server.js'
 import {type CliSandbox, createSandbox} from '../helpers/sandbox.js'
 
 describe('settings through the CLI', () => {
@@ -106,6 +107,23 @@ describe('settings through the CLI', () => {
     const thrown = await sandbox.run(['list-clients', '--config', script])
     expect(thrown.code).to.equal(1)
     expect(thrown.stderr).to.equal(`Error: cannot read config file: ${script}: no settings today\nHint: fix the error in this file (it is run to read the settings)\n`)
+  })
+
+  it('the guard\'s migrate-db hint names the selected database the way the command was given it (--redis-url → --to-option url=…, password masked)', async () => {
+    expect((await sandbox.run(['add-client', '--name', 'kitchen'])).code).to.equal(0)
+    const redis = await startRedisServer({password: 'guard-secret'})
+    try {
+      const url = `redis://:guard-secret@127.0.0.1:${redis.port}/0`
+      const result = await sandbox.run(['list-clients', '--db-backend', 'redis', '--redis-url', url])
+      expect(result.code, result.stderr).to.equal(0)
+      const defaultDb = path.join(sandbox.home, '.local/share/hivemind-core/clients.db')
+      expect(result.stderr).to.contain(
+        `to move them here: hivemind-core migrate-db --from sqlite --from-path ${defaultDb} --to redis --to-option url=redis://:********@127.0.0.1:${redis.port}/0`,
+      )
+      expect(result.stderr + result.stdout).not.to.contain('guard-secret')
+    } finally {
+      await redis.stop()
+    }
   })
 
   it('an unknown backend fails listing the available ones', async () => {
