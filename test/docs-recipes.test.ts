@@ -70,7 +70,7 @@ describe('documented recipes', function () {
       const report = JSON.parse(readFileSync(path.join(work, 'migrate-report.json'), 'utf8')) as {verified: boolean; copied: number}
       expect(report).to.deep.include({verified: true, copied: 0})
       const listed = JSON.parse(readFileSync(path.join(work, 'clients.json.check'), 'utf8')) as Array<{client_id: number; name: string}>
-      expect(listed.map((record) => [record.client_id, record.name])).to.deep.equal([[1, 'renamed'], [3, listed[1]!.name], [4, 'later']])
+      expect(listed.map((record) => [record.client_id, record.name])).to.deep.equal([[1, 'renamed'], [3, listed[1]!.name], [5, 'later']])
     }
     expect(digestFiles([dbFile, `${dbFile}-wal`]), 'clients.db untouched').to.equal(before)
     const said = spawnSync('hivemind-core', ['migrate-db', '--from', 'json', '--to', 'sqlite', '--quiet'], {cwd: work, env, encoding: 'utf8'})
