@@ -299,32 +299,40 @@ describe('export-clients / import-clients', () => {
   describe('import-clients checks the file before it opens a store, and --dry-run fails where the import fails', () => {
     const HEADER = 'client_id,name,is_admin,access_key,password,crypto_key'
 
-    it('a record the import would refuse: the same one-line error (file and record) and exit 1 with and without --dry-run; no database file created', async () => {
+    interface Refusal {
+      /** File name and content. */
+      name: string
+      content: string
+      /** The error after "Error: <file>: ". */
+      error: string
+    }
+
+    /**
+     * Imports each file with and without --dry-run: both must give the same one-line error naming
+     * the file and the record, exit 1, print nothing on stdout, show none of `secrets`, and create
+     * no database file.
+     */
+    async function expectRefusedAlike(cases: Refusal[], secrets: string[], hint: RegExp): Promise<void> {
       const fresh = Sandbox.create()
       try {
-        const file = (name: string, content: string) => {
-          const target = path.join(fresh.root, name)
-          writeFileSync(target, content)
-          return target
-        }
-        const cases: Array<{path: string; error: string}> = [
-          {path: file('b6.csv', `${HEADER}\n7,x,False,,secret-pw-in-file,\n`), error: 'client 7: the access key must not be empty'},
-          {path: file('dup.csv', `${HEADER}\n7,x,False,secret-key-in-file,secret-pw-in-file,\n8,y,False,secret-key-in-file,secret-pw-8,\n`), error: 'client 8: its access key is also the access key of client 7 in the same file'},
-        ]
-        const secrets = ['secret-key-in-file', 'secret-pw-in-file', 'secret-pw-8']
+        const files = cases.map((item) => {
+          const file = path.join(fresh.root, item.name)
+          writeFileSync(file, item.content)
+          return file
+        })
         const target = path.join(fresh.root, 's.db')
         const runs = await pooled(
-          cases.flatMap((item) => [
-            () => fresh.run(['import-clients', item.path, '--dry-run', '--db-path', target, '-q']),
-            () => fresh.run(['import-clients', item.path, '--db-path', target, '-q']),
+          files.flatMap((file) => [
+            () => fresh.run(['import-clients', file, '--dry-run', '--db-path', target, '-q']),
+            () => fresh.run(['import-clients', file, '--db-path', target, '-q']),
           ]),
         )
         for (const [index, result] of runs.entries()) {
-          const {path: source, error} = cases[Math.floor(index / 2)]!
+          const source = files[Math.floor(index / 2)]!
           const what = `${path.basename(source)}${index % 2 === 0 ? ' --dry-run' : ''}`
           expectCleanFailure(result, 1, secrets)
-          expect(errorLine(result), what).to.equal(`Error: ${source}: ${error}`)
-          expect(result.stderr, what).to.match(/\nHint: /)
+          expect(errorLine(result), what).to.equal(`Error: ${source}: ${cases[Math.floor(index / 2)]!.error}`)
+          expect(result.stderr, what).to.match(hint)
           expect(result.stdout, what).to.equal('')
         }
         expect(existsSync(target), 's.db').to.equal(false)
@@ -333,41 +341,29 @@ describe('export-clients / import-clients', () => {
       } finally {
         fresh.cleanup()
       }
+    }
+
+    it('a record the import would refuse: the same one-line error (file and record) and exit 1 with and without --dry-run; no database file created', async () => {
+      await expectRefusedAlike(
+        [
+          {name: 'b6.csv', content: `${HEADER}\n7,x,False,,secret-pw-in-file,\n`, error: 'client 7: the access key must not be empty'},
+          {name: 'dup.csv', content: `${HEADER}\n7,x,False,secret-key-in-file,secret-pw-in-file,\n8,y,False,secret-key-in-file,secret-pw-8,\n`, error: 'client 8: its access key is also the access key of client 7 in the same file'},
+        ],
+        ['secret-key-in-file', 'secret-pw-in-file', 'secret-pw-8'],
+        /\nHint: /,
+      )
     })
 
     it('a record add-client would refuse (an access key with spaces, a crypto key not 16 characters, a password with spaces) is refused the same way', async () => {
-      const fresh = Sandbox.create()
-      try {
-        const file = (name: string, content: string) => {
-          const target = path.join(fresh.root, name)
-          writeFileSync(target, content)
-          return target
-        }
-        const cases: Array<{path: string; error: string}> = [
-          {path: file('spaces.csv', `${HEADER}\n7,x,False,Csv Secret Key,secret-pw-in-file,\n`), error: 'client 7: the access key must not contain spaces or control characters'},
-          {path: file('short.csv', `${HEADER}\n7,x,False,secret-key-in-file,secret-pw-in-file,short12345\n`), error: 'client 7: the crypto key must be exactly 16 characters (got 10)'},
-          {path: file('password.json', JSON.stringify({7: {client_id: 7, api_key: 'secret-key-in-file', password: 'secret pw in file'}})), error: 'client 7: the password must not contain spaces or control characters'},
-        ]
-        const secrets = ['secret-key-in-file', 'secret-pw-in-file', 'Csv Secret Key', 'short12345', 'secret pw in file']
-        const target = path.join(fresh.root, 's.db')
-        const runs = await pooled(
-          cases.flatMap((item) => [
-            () => fresh.run(['import-clients', item.path, '--dry-run', '--db-path', target, '-q']),
-            () => fresh.run(['import-clients', item.path, '--db-path', target, '-q']),
-          ]),
-        )
-        for (const [index, result] of runs.entries()) {
-          const {path: source, error} = cases[Math.floor(index / 2)]!
-          const what = `${path.basename(source)}${index % 2 === 0 ? ' --dry-run' : ''}`
-          expectCleanFailure(result, 1, secrets)
-          expect(errorLine(result), what).to.equal(`Error: ${source}: ${error}`)
-          expect(result.stderr, what).to.include('\nHint: correct that record in the file (add-client accepts the same values)')
-          expect(result.stdout, what).to.equal('')
-        }
-        expect(existsSync(target), 's.db').to.equal(false)
-      } finally {
-        fresh.cleanup()
-      }
+      await expectRefusedAlike(
+        [
+          {name: 'spaces.csv', content: `${HEADER}\n7,x,False,Csv Secret Key,secret-pw-in-file,\n`, error: 'client 7: the access key must not contain spaces or control characters'},
+          {name: 'short.csv', content: `${HEADER}\n7,x,False,secret-key-in-file,secret-pw-in-file,short12345\n`, error: 'client 7: the crypto key must be exactly 16 characters (got 10)'},
+          {name: 'password.json', content: JSON.stringify({7: {client_id: 7, api_key: 'secret-key-in-file', password: 'secret pw in file'}}), error: 'client 7: the password must not contain spaces or control characters'},
+        ],
+        ['secret-key-in-file', 'secret-pw-in-file', 'Csv Secret Key', 'short12345', 'secret pw in file'],
+        /\nHint: correct that record in the file \(add-client accepts the same values\)/,
+      )
     })
 
     it('a tombstone needs no credentials; a record already in a database file is read as it is, however add-client would judge it', async () => {
