@@ -4,7 +4,8 @@ import {StoreCommand} from '../base-command.js'
 import {openBackend, type OpenedStore, openStore} from '../config/open-store.js'
 import {type DatabaseFlagValues, describeSource, optionValues, type ResolvedSettings, resolveOtherBackendOptions, resolveSettings, type Sourced} from '../config/settings.js'
 import {describeLocation, type RegisteredBackend} from '../core/registry.js'
-import {describeSwitch, switchBackend, switchOptions, userConfigFile, whereSecretsGo} from '../config/switch.js'
+import {commandLineOptions} from '../config/command-line-options.js'
+import {describeSwitch, switchBackend, userConfigFile, whereSecretsGo} from '../config/switch.js'
 import {HivemindError, UsageError} from '../core/errors.js'
 import {copyRecords, type MigrationPlan, planMigration, recordsDigest, verifyMigration} from '../migrate/migrate.js'
 import {readMark, writeMark} from '../migrate/marker.js'
@@ -185,7 +186,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
   /** After a verified migration: --switch points the config file at the target; otherwise say what commands use. */
   private async pointAtTarget(result: MigrateResult, settings: ResolvedSettings, targetBackend: RegisteredBackend, targetOptions: Record<string, Sourced<unknown>>, flags: Record<string, unknown>): Promise<void> {
     const doSwitch = flags.switch === true
-    const toRecord = switchOptions(targetBackend.descriptor.optionsSchema, targetOptions)
+    const toRecord = commandLineOptions(targetBackend.descriptor.optionsSchema, targetOptions)
     const configPath = settings.configFile?.path ?? userConfigFile(process.env, settings.paths.home)
     // A password given on the command line is never written nor printed: say where it belongs instead.
     const secretNote = toRecord.withheld ? ` The password given on the command line is not written there: ${whereSecretsGo(targetBackend.descriptor.name, targetBackend.descriptor.optionsSchema, configPath)}.` : ''

@@ -2,10 +2,10 @@
  * Opens the store that resolved settings select, and the agreement guard: when that store is
  * empty or missing while another well-known location holds clients, say so and how to fix it.
  */
-import {maskUrlPassword} from '../core/redact.js'
 import {type BackendRegistry, describeLocation, type RegisteredBackend} from '../core/registry.js'
 import type {BackendContext, ClientStore, HivemindPaths, StoreMode} from '../core/store.js'
 import {describeSource, optionValues, type ResolvedSettings, resolveBackendOptions, type SettingSource} from './settings.js'
+import {commandLineOptions} from './command-line-options.js'
 
 /** An opened store, and what to tell the operator about it. */
 export interface OpenedStore {
@@ -107,11 +107,9 @@ export async function findClientsElsewhere(settings: ResolvedSettings, registry:
  * option is left to the environment or the config file.
  */
 function targetFlags(settings: ResolvedSettings, selectedLocation: string): string {
-  const schema = settings.registered.descriptor.optionsSchema
+  // The same selection --switch records, as a hint shows it.
+  const {shown} = commandLineOptions(settings.registered.descriptor.optionsSchema, settings.backendOptions)
   let flags = 'path' in settings.backendOptions ? ` --to-path ${selectedLocation}` : ''
-  for (const [key, sourced] of Object.entries(settings.backendOptions)) {
-    if (key === 'path' || sourced.source.kind !== 'flag' || schema[key]?.secret) continue
-    flags += ` --to-option ${key}=${maskUrlPassword(String(sourced.value))}`
-  }
+  for (const [key, value] of Object.entries(shown)) if (key !== 'path') flags += ` --to-option ${key}=${String(value)}`
   return flags
 }

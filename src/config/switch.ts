@@ -10,10 +10,9 @@ import writeFileAtomic from 'write-file-atomic'
 import {parseDocument} from 'yaml'
 
 import {ConfigError} from '../core/errors.js'
-import {maskUrlPassword, stripUrlPassword} from '../core/redact.js'
 import type {OptionsSchema} from '../core/store.js'
 import {CONFIG_MODULE_NAME} from './load.js'
-import {envName, type Sourced} from './settings.js'
+import {envName} from './settings.js'
 
 /** What --switch did. */
 export interface SwitchResult {
@@ -27,42 +26,6 @@ export interface SwitchResult {
 export function userConfigFile(env: NodeJS.ProcessEnv, home: string): string {
   const base = env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : path.join(home, '.config')
   return path.join(base, CONFIG_MODULE_NAME, 'config.json')
-}
-
-/** The target options --switch records, and the same options as a printed hint may show them. */
-export interface SwitchOptions {
-  /** What --switch writes into the config file: no secret in it. */
-  stored: Record<string, unknown>
-  /** What a printed hint shows: the stored options, with a URL's password masked rather than dropped (so the hint shows one was given). */
-  shown: Record<string, unknown>
-  /** True when a secret given on the command line was left out (a secret option, or a URL's password). */
-  withheld: boolean
-}
-
-/**
- * The options given on the command line (the rest already comes from the environment, the config
- * file or defaults), minus secrets: docs/migration.md promises that a password given on the command
- * line never reaches the config file. Generic over backends: an option its schema marks `secret`
- * is left out, and any URL-shaped value loses its password part.
- */
-export function switchOptions(schema: OptionsSchema, options: Record<string, Sourced<unknown>>): SwitchOptions {
-  const result: SwitchOptions = {stored: {}, shown: {}, withheld: false}
-  for (const [key, {value, source}] of Object.entries(options)) {
-    if (source.kind !== 'flag') continue
-    if (schema[key]?.secret) {
-      result.withheld = true
-      continue
-    }
-    if (typeof value === 'string' && maskUrlPassword(value) !== value) {
-      result.withheld = true
-      result.stored[key] = stripUrlPassword(value)
-      result.shown[key] = maskUrlPassword(value)
-      continue
-    }
-    result.stored[key] = value
-    result.shown[key] = value
-  }
-  return result
 }
 
 /**
