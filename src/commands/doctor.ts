@@ -43,8 +43,9 @@ Exits 1 when any problem is found (usable in CI), 0 otherwise. Nothing is change
     const unreachable = findings.some((finding) => finding.id.endsWith('-unreachable'))
     if (!unreachable) {
       try {
-        // Doctor reports problems itself: the store's own warnings would repeat them.
-        const opened = await openStore(settings, 'read', () => {})
+        // Doctor reports problems itself: the store's own warnings would repeat them. It only
+        // looks: an upstream clients.db is read through a private copy, never upgraded.
+        const opened = await openStore(settings, 'read', () => {}, {leaveUntouched: true})
         try {
           database = opened.description
           const count = opened.missing ? 0 : await opened.store.count({includeRevoked: true})

@@ -47,7 +47,9 @@ A client whose id is free is added; one identical to the stored record is skippe
     // Everything the file alone can tell is checked before any store is opened: a rejected file
     // must not create a database, and --dry-run must fail exactly where the import would.
     checkImportable(incoming, file)
-    return this.withDatabase(flags, flags['dry-run'] ? 'read' : 'write', async (db) => {
+    // A dry run writes nothing at all: not even the schema upgrade of an upstream clients.db.
+    const dryRun = flags['dry-run']
+    return this.withDatabase(flags, dryRun ? 'read' : 'write', async (db) => {
       const plan = await planImport(db.store, incoming, flags.force)
       const result: ImportResult = {
         file,
@@ -74,7 +76,7 @@ A client whose id is free is added; one identical to the stored record is skippe
       const verb = flags['dry-run'] ? 'Would import' : 'Imported'
       this.log(`${verb} ${plan.add.length} new client(s), ${flags['dry-run'] ? 'would replace' : 'replaced'} ${plan.replace.length}, ${plan.identical} already identical, ${plan.conflicts.length} conflict(s).`)
       return result
-    })
+    }, dryRun ? {leaveUntouched: true} : {})
   }
 }
 

@@ -63,16 +63,18 @@ Encrypted backups need the passphrase: asked on the terminal, or env ${PASSPHRAS
     const warn = (message: string) => this.notice(`Warning: ${message}`)
     const toSide = pickSide(flags as unknown as Record<string, unknown>, 'to')
     const mode = flags['dry-run'] ? 'read' : 'write'
+    // A dry run writes nothing at all: not even the schema upgrade of an upstream clients.db.
+    const hints = flags['dry-run'] ? {leaveUntouched: true} : {}
     let target: OpenedStore
     let targetLabel: string
     if (flags.to || toSide.given) {
       const backend = flags.to ? registry.get(flags.to, 'flag --to') : settings.registered
       const targetOptions = optionValues(resolveOtherBackendOptions(settings, backend, toSide.values, process.env))
       this.showNewNotices()
-      target = await openBackend(backend, targetOptions, settings.paths, mode, warn)
+      target = await openBackend(backend, targetOptions, settings.paths, mode, warn, hints)
       targetLabel = `${backend.descriptor.name} ${target.store.location}`
     } else {
-      target = await openStore(settings, mode, warn)
+      target = await openStore(settings, mode, warn, hints)
       targetLabel = `${settings.registered.descriptor.name} ${target.store.location}`
     }
     const source = new BackupStore(file, backup.records)
