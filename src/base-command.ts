@@ -44,16 +44,22 @@ export abstract class BaseCommand extends Command {
 
   /**
    * Errors raised on purpose print one line (with the suggestion) and exit with their code;
-   * oclif's own usage errors keep oclif's handling (exit 2); anything else is a bug: one line
-   * too, and the stack only with HIVEMIND_DEBUG=1.
+   * oclif's own usage errors (an unknown flag, a missing argument) too, with their exit code 2;
+   * anything else is a bug: one line too, and the stack only with HIVEMIND_DEBUG=1.
    */
   protected override async catch(error: Error & {oclif?: {exit?: number}}): Promise<unknown> {
     if (error.oclif?.exit !== undefined) {
-      // With --json, oclif would print the whole error object (its parse context holds every
-      // argument, secrets included) and exit 1: print the one line and keep the usage exit code.
-      if (!this.jsonEnabled() || (error as {code?: unknown}).code === 'EEXIT') return super.catch(error)
-      const lines = error.message.split('\n').map((line) => line.trim())
-      this.logJson({error: {code: 'USAGE', message: lines.filter((line) => line && !line.startsWith('See more help')).join(' ')}})
+      if ((error as {code?: unknown}).code === 'EEXIT') return super.catch(error)
+      // oclif would print the error and then the command's whole help (40 lines for a typo), and
+      // with --json the whole error object (its parse context holds every argument, secrets
+      // included): one line instead, pointing at --help.
+      const message = error.message
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => line && !line.startsWith('See more help') && line !== 'The following error occurred:')
+        .join(' ')
+      if (this.jsonEnabled()) this.logJson({error: {code: 'USAGE', message}})
+      else process.stderr.write(`Error: ${printable(message)}\nHint: see ${[this.config.bin, this.id].filter(Boolean).join(' ')} --help\n`)
       this.exit(error.oclif.exit)
     }
     const debug = Boolean(process.env.HIVEMIND_DEBUG)

@@ -174,7 +174,9 @@ describe('list-clients', () => {
       expectCleanFailure(result, 2, secrets)
       expect(result.stdout).to.equal('')
     }
-    expect(unknown.stderr).to.include('Nonexistent flag: --no-such-flag')
+    // One error line and where to look, not the command's whole help.
+    expect(unknown.stderr).to.equal('Error: Nonexistent flag: --no-such-flag\nHint: see hivemind-core list-clients --help\n')
+    expect(badValue.stderr.split('\n').filter(Boolean)).to.have.length(2)
     expect(sandbox.digest()).to.equal(before)
   })
 })
