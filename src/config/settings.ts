@@ -265,6 +265,11 @@ export function resolveBackendOptions(registered: RegisteredBackend, layers: Opt
     }
     if (!chosen) continue
     if (chosen.source.kind !== 'default') checkRange(chosen, spec, key, descriptor.name, layers.cwd)
+    if (spec.type === 'path' && chosen.value === '') {
+      // An empty path would resolve to the working directory ("cannot open /home/me").
+      const where = describeSource(chosen.source, layers.cwd)
+      throw chosen.source.kind === 'file' ? new ConfigError(`${where}: the path is empty`) : new BackendOptionsError(`${where}: the path is empty`, {suggestion: 'give a file path, or leave the option out for the default'})
+    }
     if (spec.type === 'path' && typeof chosen.value === 'string') {
       const base = chosen.source.kind === 'file' ? layers.fileDir : layers.cwd
       chosen = {...chosen, value: expandOrFail(chosen.value, base, layers.env, chosen.source, layers.cwd)}

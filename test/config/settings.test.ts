@@ -190,6 +190,14 @@ describe('settings resolution', () => {
       await expectError(resolveSettings(input({flags: {'db-backend': 'redis', 'db-path': 'x'}})), 'BACKEND_OPTIONS_INVALID', ['--db-path', 'redis'])
     })
 
+    it('an empty path is an error naming where it was given (it resolved to the working directory)', async () => {
+      await expectError(resolveSettings(input({flags: {'db-path': ''}})), 'BACKEND_OPTIONS_INVALID', ['flag --db-path: the path is empty'])
+      await expectError(resolveSettings(input({flags: {'db-option': ['path=']}})), 'BACKEND_OPTIONS_INVALID', ['flag --db-option path: the path is empty'])
+      writeConfig(project, {database: {sqlite: {path: ''}}})
+      // (the config file's own check already said so)
+      await expectError(resolveSettings(input()), 'CONFIG_INVALID', ['database.sqlite.path must not be empty'])
+    })
+
     it("an integer option outside its schema's range is an error naming where it was set, whichever the source", async () => {
       await expectError(resolveSettings(input({flags: {'db-option': ['busyTimeoutMs=-5']}})), 'BACKEND_OPTIONS_INVALID', ['flag --db-option busyTimeoutMs (database.sqlite.busyTimeoutMs) must be at least 0, got -5'])
       await expectError(resolveSettings(input({env: {HOME: home, HIVEMIND_SQLITE_BUSY_TIMEOUT_MS: '-1'}})), 'BACKEND_OPTIONS_INVALID', ['env HIVEMIND_SQLITE_BUSY_TIMEOUT_MS', 'at least 0, got -1'])
