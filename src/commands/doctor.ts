@@ -1,6 +1,7 @@
 import {StoreCommand} from '../base-command.js'
 import {findClientsElsewhere, openStore} from '../config/open-store.js'
 import {optionValues} from '../config/settings.js'
+import {describeLocation} from '../core/registry.js'
 import type {Finding} from '../core/store.js'
 import {checkPermissions, checkUpstreamConfig} from '../doctor/checks.js'
 
@@ -32,7 +33,8 @@ Exits 1 when any problem is found (usable in CI), 0 otherwise. Nothing is change
     const {descriptor} = settings.registered
     const findings: Finding[] = [...checkPermissions(settings), ...checkUpstreamConfig(settings)]
 
-    let database = descriptor.name
+    // Named even when it cannot be opened (an unreachable server): where doctor looked.
+    let database = `${descriptor.name} ${describeLocation(descriptor, optionValues(settings.backendOptions))}`
     if (descriptor.diagnose) {
       try {
         findings.push(...(await descriptor.diagnose(optionValues(settings.backendOptions), {paths: settings.paths, mode: 'read', warn() {}})))

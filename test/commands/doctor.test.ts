@@ -4,7 +4,7 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 import type {DoctorResult} from '../../src/commands/doctor.js'
-import {type RedisServer, startRedisServer} from '../helpers/redis-server.js'
+import {freePort, type RedisServer, startRedisServer} from '../helpers/redis-server.js'
 import {type CliSandbox, createSandbox} from '../helpers/sandbox.js'
 
 describe('doctor', function () {
@@ -84,6 +84,14 @@ describe('doctor', function () {
 
     chmodSync(file, 0o600)
     expect((await doctor()).code).to.equal(0)
+  })
+
+  it('an unreachable Redis is a problem, and the report still names where doctor looked', async () => {
+    const port = await freePort()
+    const result = await sandbox.run(['doctor', '--db-backend', 'redis', '--redis-url', `redis://127.0.0.1:${port}/0`])
+    expect(result.code, result.stderr).to.equal(1)
+    expect(result.stderr).to.match(new RegExp(`^Database: redis \\S*127\\.0\\.0\\.1:${port}\\b`, 'm'))
+    expect(result.stdout).to.match(/^PROBLEM: .*127\.0\.0\.1:\d+/m)
   })
 
   it('a good Redis setup (password, persistence, loopback, 0600 config, clients present) reports nothing and exits 0', async () => {
