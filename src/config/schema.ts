@@ -65,7 +65,11 @@ export function validateConfigFile(content: unknown, file: string, registry: Bac
         }
         continue
       }
-      if (!isPlainObject(value)) fail(`database.${key}`, `must be an object of ${key} backend options, found ${typeName(value)}`)
+      if (!isPlainObject(value)) {
+        // Not a backend's section either: most likely a misspelt "backend".
+        if (!registry.has(key)) fail(`database.${key}`, `is not a setting: database.backend selects the backend, database.<name> holds a backend's options (${registry.names().join(', ')})`)
+        fail(`database.${key}`, `must be an object of ${key} backend options, found ${typeName(value)}`)
+      }
       if (registry.has(key)) checkOptions(value as Record<string, unknown>, registry.get(key).descriptor.optionsSchema, `database.${key}`, fail)
     }
   }

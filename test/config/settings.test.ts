@@ -190,6 +190,13 @@ describe('settings resolution', () => {
       await expectError(resolveSettings(input({flags: {'db-backend': 'redis', 'db-path': 'x'}})), 'BACKEND_OPTIONS_INVALID', ['--db-path', 'redis'])
     })
 
+    it('a misspelt key under database is named as not a setting, with what the section holds', async () => {
+      writeConfig(project, {database: {backnd: 'sqlite'}})
+      await expectError(resolveSettings(input()), 'CONFIG_INVALID', ['database.backnd is not a setting: database.backend selects the backend', 'redis, sqlite'])
+      writeConfig(project, {database: {sqlite: 'x'}})
+      await expectError(resolveSettings(input()), 'CONFIG_INVALID', ['database.sqlite must be an object of sqlite backend options, found the string "x"'])
+    })
+
     it('an empty path is an error naming where it was given (it resolved to the working directory)', async () => {
       await expectError(resolveSettings(input({flags: {'db-path': ''}})), 'BACKEND_OPTIONS_INVALID', ['flag --db-path: the path is empty'])
       await expectError(resolveSettings(input({flags: {'db-option': ['path=']}})), 'BACKEND_OPTIONS_INVALID', ['flag --db-option path: the path is empty'])
