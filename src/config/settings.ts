@@ -9,9 +9,9 @@ import {existsSync} from 'node:fs'
 import path from 'node:path'
 
 import {BackendOptionsError, ConfigError, HivemindError} from '../core/errors.js'
-import {maskUrlPassword} from '../core/redact.js'
 import type {BackendRegistry, RegisteredBackend} from '../core/registry.js'
 import type {HivemindPaths, OptionSpec} from '../core/store.js'
+import {commandLineOptions} from './command-line-options.js'
 import {type LoadedConfigFile, loadConfigFile} from './load.js'
 import {expandPath, resolvePaths, UnsetVariableError} from './paths.js'
 import {type ConfigFileContent, validateConfigFile} from './schema.js'
@@ -238,9 +238,9 @@ export function resolveBackendOptions(registered: RegisteredBackend, layers: Opt
     const source: SettingSource = {kind: 'flag', name: `--${flag}`}
     flagValues.set(key, typeof value === 'string' ? coerceString(value, spec, `--${flag}`, source) : {value, source})
   }
-  // A secret option, or a URL with a password in it (redis://:pw@host), given as a flag.
-  const secretOnCommandLine = [...flagValues].some(([key, sourced]) => schema[key]?.secret === true || (typeof sourced.value === 'string' && maskUrlPassword(sourced.value) !== sourced.value))
-  if (secretOnCommandLine) addNotice(layers.notices, PASSWORD_ON_COMMAND_LINE)
+  // A secret option, or a URL with a password in it (redis://:pw@host), given as a flag: the rule
+  // that also keeps it out of what --switch writes and what hints print.
+  if (commandLineOptions(schema, Object.fromEntries(flagValues)).withheld) addNotice(layers.notices, PASSWORD_ON_COMMAND_LINE)
   if (layers.flags['db-path'] !== undefined) {
     if (schema.path?.type !== 'path') {
       throw new BackendOptionsError(`--db-path does not apply to the ${descriptor.name} backend (it has no file path)`, {
@@ -266,9 +266,9 @@ export function resolveBackendOptions(registered: RegisteredBackend, layers: Opt
     if (!chosen) continue
     if (chosen.source.kind !== 'default') checkRange(chosen, spec, key, descriptor.name, layers.cwd)
     if (spec.type === 'path' && chosen.value === '') {
-      // An empty path would resolve to the working directory ("cannot open /home/me").
-      const where = describeSource(chosen.source, layers.cwd)
-      throw chosen.source.kind === 'file' ? new ConfigError(`${where}: the path is empty`) : new BackendOptionsError(`${where}: the path is empty`, {suggestion: 'give a file path, or leave the option out for the default'})
+      // An empty path would resolve to the working directory ("cannot open /home/me"). (A config
+      // file's empty path never gets here: validateConfigFile refuses it when the file is read.)
+      throw new BackendOptionsError(`${describeSource(chosen.source, layers.cwd)}: the path is empty`, {suggestion: 'give a file path, or leave the option out for the default'})
     }
     if (spec.type === 'path' && typeof chosen.value === 'string') {
       const base = chosen.source.kind === 'file' ? layers.fileDir : layers.cwd
