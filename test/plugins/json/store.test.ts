@@ -13,6 +13,7 @@ import {jsonBackend} from '../../../src/plugins/json/index.js'
 import {runStoreConformance} from '../../../src/testing/index.js'
 import type {JsonOptions} from '../../../src/plugins/json/options.js'
 import {barrierAdd, type ChildStoreSpec, startLoopingWriter} from '../../helpers/children.js'
+import {failure} from '../../helpers/failure.js'
 import {createSandbox} from '../../helpers/sandbox.js'
 
 const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/upstream-clients.json')
@@ -160,13 +161,8 @@ ${DEFAULT_ALLOWED_TYPES.map((type) => `            "${type}"`).join(',\n')}
       ] as const) {
         writeFileSync(file, JSON.stringify(document))
         const before = digest(file)
-        let error: Error | undefined
-        try {
-          await openJson(file)
-        } catch (error_) {
-          error = error_ as Error
-        }
-        expect(error?.message).to.equal(`${file}: ${expected}`)
+        const error = await failure(openJson(file))
+        expect(error.message).to.equal(`${file}: ${expected}`)
         expect(digest(file)).to.equal(before)
       }
     })
@@ -186,13 +182,8 @@ ${DEFAULT_ALLOWED_TYPES.map((type) => `            "${type}"`).join(',\n')}
         mkdirSync(path.dirname(file), {recursive: true})
         writeFileSync(file, bytes)
         const before = digest(file)
-        let error: Error | undefined
-        try {
-          await openJson(file)
-        } catch (error_) {
-          error = error_ as Error
-        }
-        expect(error?.message).to.contain(file).and.to.match(pattern)
+        const error = await failure(openJson(file))
+        expect(error.message).to.contain(file).and.to.match(pattern)
         const sandbox = createSandbox()
         try {
           for (const args of [['list-clients'], ['add-client', '--name', 'x']]) {
@@ -337,14 +328,9 @@ ${DEFAULT_ALLOWED_TYPES.map((type) => `            "${type}"`).join(',\n')}
       // Fill what is left so the next (larger) file cannot be written.
       spawnSync('dd', ['if=/dev/zero', `of=${path.join(mountPoint, 'filler')}`, 'bs=1k', 'count=1024'])
       const store = await openJson(target)
-      let error: Error | undefined
-      try {
-        await store.add({api_key: 'one-too-many', description: 'x'.repeat(200)})
-      } catch (error_) {
-        error = error_ as Error
-      }
+      const error = await failure(store.add({api_key: 'one-too-many', description: 'x'.repeat(200)}))
       await store.close()
-      expect(error?.message).to.contain('the disk is full').and.to.contain(target)
+      expect(error.message).to.contain('the disk is full').and.to.contain(target)
       expect(digest(target)).to.equal(before)
       expect(readdirSync(mountPoint).sort()).to.deep.equal(['clients.json', 'filler'])
     })
@@ -390,13 +376,8 @@ ${DEFAULT_ALLOWED_TYPES.map((type) => `            "${type}"`).join(',\n')}
       const release = await lockfile.lock(file, {realpath: false, stale: 10_000})
       try {
         const waiter = await openJson(file, {lockWaitMs: 500})
-        let error: Error | undefined
-        try {
-          await waiter.add({api_key: 'other'})
-        } catch (error_) {
-          error = error_ as Error
-        }
-        expect(error?.message).to.contain('is locked by another process')
+        const error = await failure(waiter.add({api_key: 'other'}))
+        expect(error.message).to.contain('is locked by another process')
         await waiter.close()
       } finally {
         await release()

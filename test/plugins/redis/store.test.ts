@@ -19,6 +19,7 @@ import {probeRedis} from '../../../src/plugins/redis/probe.js'
 import {PAGE_SIZE, RedisClientStore} from '../../../src/plugins/redis/store.js'
 import {runStoreConformance} from '../../../src/testing/index.js'
 import {createTestPki, type TestPki} from '../../helpers/certs.js'
+import {failure} from '../../helpers/failure.js'
 import {type CliResult, type CliSandbox, createSandbox} from '../../helpers/sandbox.js'
 import {freePort, type RedisServer, startRedisServer} from '../../helpers/redis-server.js'
 
@@ -43,16 +44,6 @@ async function all<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = []
   for await (const item of iterable) out.push(item)
   return out
-}
-
-/** Awaits a promise that must fail, and returns the error. */
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise
-  } catch (error) {
-    return error as Error
-  }
-  throw new Error('expected a failure')
 }
 
 /**
