@@ -73,7 +73,9 @@ export class JsonClientStore implements ClientStore {
         mkdirSync(dir, {mode: 0o700})
       }
     } catch (error) {
-      throw this.ioError(error, 'create the directory of')
+      // Another process (a second command started at the same moment) created it between the
+      // check and the mkdir, as the sqlite store already allows: whoever created it made it 0700.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw this.ioError(error, 'create the directory of')
     }
     // Not at the first write: proper-lockfile installs signal-exit's SIGINT/SIGTERM handlers when
     // it loads, and one installed after the listener's own handler re-raises the signal once that
