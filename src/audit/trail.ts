@@ -11,8 +11,8 @@
 import {open, readFile} from 'node:fs/promises'
 import path from 'node:path'
 
-import {ensurePrivateDir} from '../backup/files.js'
 import {HivemindError} from '../core/errors.js'
+import {ensurePrivateDir} from '../core/private-dir.js'
 import {type AuditEntry, type AuditInput, completeEntry} from './entry.js'
 
 /** Largest single write: lines are grouped into writes no bigger than this (whole lines only). */
@@ -58,7 +58,7 @@ export class FileAuditSink implements AuditSink {
     }
     if (current.length > 0) chunks.push(Buffer.from(current.join('')))
     try {
-      ensurePrivateDir(path.dirname(this.file))
+      ensurePrivateDir(path.dirname(this.file), 'private')
       const handle = await open(this.file, 'a', 0o600)
       try {
         for (const chunk of chunks) {

@@ -2,10 +2,10 @@
  * Where backups go by default, and writing them (0600, atomic, never over an existing file
  * unless asked).
  */
-import {existsSync, mkdirSync} from 'node:fs'
 import path from 'node:path'
 
 import {refuseExistingFile} from '../cli/output-file.js'
+import {ensurePrivateDir} from '../core/private-dir.js'
 import type {HivemindPaths} from '../core/store.js'
 
 /** `$XDG_DATA_HOME/hivemind-core/backups`: the default backup directory (0700). */
@@ -19,17 +19,10 @@ export function defaultBackupName(backend: string, encrypted: boolean, now = new
   return `clients-${backend}-${stamp}.backup${encrypted ? '.enc' : ''}`
 }
 
-/** Creates missing directories 0700 (an existing directory keeps its mode). */
-export function ensurePrivateDir(dir: string): void {
-  if (existsSync(dir)) return
-  ensurePrivateDir(path.dirname(dir))
-  mkdirSync(dir, {mode: 0o700})
-}
-
 /** Writes a backup atomically with mode 0600; refuses an existing file unless `overwrite`. */
 export async function writeBackupFile(file: string, content: string, overwrite: boolean): Promise<void> {
   refuseExistingFile(file, overwrite, '--out')
-  ensurePrivateDir(path.dirname(file))
+  ensurePrivateDir(path.dirname(file), 'private')
   // Loaded here: every command that audits imports this module for ensurePrivateDir, and only
   // backup-db writes a backup.
   const {default: writeFileAtomic} = await import('write-file-atomic')

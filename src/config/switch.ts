@@ -3,13 +3,14 @@
  * The file is rewritten atomically with its mode kept, after a backup copy; YAML comments survive.
  * Without a config file, the per-user one ($XDG_CONFIG_HOME/hivemind/config.json) is created.
  */
-import {copyFileSync, existsSync, mkdirSync, readFileSync, statSync} from 'node:fs'
+import {copyFileSync, existsSync, readFileSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 import writeFileAtomic from 'write-file-atomic'
 import {parseDocument} from 'yaml'
 
 import {ConfigError} from '../core/errors.js'
+import {ensurePrivateDir} from '../core/private-dir.js'
 import type {OptionsSchema} from '../core/store.js'
 import {CONFIG_MODULE_NAME} from './load.js'
 import {envName} from './settings.js'
@@ -53,13 +54,9 @@ export function describeSwitch(backend: string, options: Record<string, unknown>
 export async function switchBackend(file: string | undefined, fallback: string, backend: string, options: Record<string, unknown>): Promise<SwitchResult> {
   if (file === undefined || !existsSync(file)) {
     const target = file ?? fallback
-    const dir = path.dirname(target)
     // docs/security.md: files we create are 0600 in 0700 directories. Only the directory we create
     // gets 0700 (its parents, e.g. ~/.config, are the user's); an existing one keeps its mode.
-    if (!existsSync(dir)) {
-      mkdirSync(path.dirname(dir), {recursive: true})
-      mkdirSync(dir, {mode: 0o700})
-    }
+    ensurePrivateDir(path.dirname(target))
     await writeFileAtomic(target, `${JSON.stringify(setBackend({}, backend, options), null, 2)}\n`, {mode: 0o600})
     return {file: target, created: true}
   }

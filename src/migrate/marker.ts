@@ -4,8 +4,10 @@
  * that store warns. Kept in `$XDG_STATE_HOME/hivemind-core/migrations.json` (0600): the contract
  * has no place for it inside the store, and it must work for every backend.
  */
-import {existsSync, mkdirSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
+
+import {ensurePrivateDir} from '../core/private-dir.js'
 
 /** The state of one target. */
 export interface MigrationMark {
@@ -43,10 +45,7 @@ export function readMark(stateDir: string, target: string): MigrationMark | unde
 export async function writeMark(stateDir: string, target: string, mark: Omit<MigrationMark, 'updatedAt'>): Promise<void> {
   const all = readAll(stateDir)
   all[target] = {...mark, updatedAt: new Date().toISOString()}
-  if (!existsSync(stateDir)) {
-    mkdirSync(path.dirname(stateDir), {recursive: true})
-    mkdirSync(stateDir, {mode: 0o700})
-  }
+  ensurePrivateDir(stateDir)
   // Loaded here, not at the top: every store command reads marks, only migrations write them.
   const {default: writeFileAtomic} = await import('write-file-atomic')
   await writeFileAtomic(markerFile(stateDir), `${JSON.stringify(all, null, 2)}\n`, {mode: 0o600})

@@ -8,7 +8,7 @@
  * - Lookups never re-read the file: an in-memory index (by id, by access key) is revalidated by
  *   one `stat` (inode, size, mtime, ctime), so a change by another process is seen at once.
  */
-import {chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
+import {chmodSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 import type lockfileModule from 'proper-lockfile'
@@ -16,6 +16,7 @@ import writeFileAtomic from 'write-file-atomic'
 
 import {applyPatch, buildClient, type ClientPatch, type ClientRecord, cloneClient, isRevoked, type NewClient, REVOKED_API_KEY, tombstoneOf} from '../../core/client.js'
 import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreUnavailableError} from '../../core/errors.js'
+import {ensurePrivateDir} from '../../core/private-dir.js'
 import {plainRecordsToUpstreamJson} from '../../core/upstream-json.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
 import {assertStorableRecord} from '../../core/validate.js'
@@ -66,16 +67,10 @@ export class JsonClientStore implements ClientStore {
   }
 
   async open(): Promise<void> {
-    const dir = path.dirname(this.location)
     try {
-      if (!existsSync(dir)) {
-        mkdirSync(path.dirname(dir), {recursive: true})
-        mkdirSync(dir, {mode: 0o700})
-      }
+      ensurePrivateDir(path.dirname(this.location))
     } catch (error) {
-      // Another process (a second command started at the same moment) created it between the
-      // check and the mkdir, as the sqlite store already allows: whoever created it made it 0700.
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw this.ioError(error, 'create the directory of')
+      throw this.ioError(error, 'create the directory of')
     }
     // Not at the first write: proper-lockfile installs signal-exit's SIGINT/SIGTERM handlers when
     // it loads, and one installed after the listener's own handler re-raises the signal once that

@@ -13,7 +13,7 @@
  * SQLITE_BUSY_SNAPSHOT), in WAL mode. Writes of one process are also serialised in-process, since
  * they share one connection.
  */
-import {chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync} from 'node:fs'
+import {chmodSync, closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -24,6 +24,7 @@ import type {DataSource, EntitySchema, Logger} from 'typeorm'
 import {applyPatch, buildClient, type ClientPatch, type ClientRecord, isRevoked, type NewClient, REVOKED_API_KEY, tombstoneOf} from '../../core/client.js'
 import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreCorruptError, StoreUnavailableError} from '../../core/errors.js'
 import {permissionProblem} from '../../core/file-access.js'
+import {ensurePrivateDir} from '../../core/private-dir.js'
 import {requireCjs} from '../../core/require-cjs.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
 import {assertStorableRecord} from '../../core/validate.js'
@@ -359,19 +360,8 @@ export class SqliteClientStore implements ClientStore {
   /** Creates the directory (0700) and file (0600) when missing, so SQLite never makes them world-readable. */
   private prepareFile(file: string): void {
     try {
-      const dir = path.dirname(file)
-      if (!existsSync(dir)) {
-        // Parents get the usual mode; only our own directory is private.
-        mkdirSync(path.dirname(dir), {recursive: true})
-        try {
-          mkdirSync(dir, {mode: 0o700})
-        } catch (error) {
-          // Another process (a second command started at the same moment) created it between
-          // the check and the mkdir: fine, whoever created it made it 0700. A non-directory in
-          // its place still fails below, when the file is opened.
-          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-        }
-      }
+      // Parents get the usual mode; only our own directory is private.
+      ensurePrivateDir(path.dirname(file))
       if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600))
     } catch (error) {
       throw this.translate(error, 'open')
