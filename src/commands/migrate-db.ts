@@ -7,7 +7,7 @@ import {describeLocation, type RegisteredBackend} from '../core/registry.js'
 import {commandLineOptions} from '../config/command-line-options.js'
 import {describeSwitch, switchBackend, userConfigFile, whereSecretsGo} from '../config/switch.js'
 import {HivemindError, UsageError} from '../core/errors.js'
-import {copyRecords, type MigrationPlan, planMigration, recordsDigest, verifyMigration} from '../migrate/migrate.js'
+import {copyRecords, isCurrentDigest, type MigrationPlan, planMigration, recordsDigest, verifyMigration} from '../migrate/migrate.js'
 import {readMark, writeMark} from '../migrate/marker.js'
 import {checkTarget, MIGRATE_EXIT, plannedWrites, verificationFailed} from '../migrate/policy.js'
 
@@ -133,7 +133,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       // (commands have been using it: CI re-runs the migration on every deploy). Only the fingerprint
       // of the source tells which side moved; the plan alone cannot (a record differing on both sides).
       const targetDiffers = plan.toCopy.length > 0 || plan.conflicts.length > 0 || plan.extra.length > 0
-      if (policy === 'refuse' && mark?.state === 'complete' && mark.from === sourceLabel && mark.sourceDigest !== undefined && plan.targetCount > 0 && targetDiffers) {
+      if (policy === 'refuse' && mark?.state === 'complete' && mark.from === sourceLabel && mark.sourceDigest !== undefined && isCurrentDigest(mark.sourceDigest) && plan.targetCount > 0 && targetDiffers) {
         const changes = describeChanges(plan)
         if (recordsDigest(plan.sourceRecords) !== mark.sourceDigest) throw changedSinceCompleted(sourceLabel, targetLabel, mark.updatedAt, changes)
         this.log(`${flags['dry-run'] ? 'Dry run: nothing would be written. ' : ''}Already done: ${sourceLabel} was migrated to ${targetLabel} and verified on ${mark.updatedAt}, and the source has not changed since. The target has changed since (${changes}); it was left untouched.`)

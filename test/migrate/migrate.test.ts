@@ -11,7 +11,7 @@ import {expect} from 'chai'
 
 import {buildClient, canonicalJson, type ClientRecord, sameClient} from '../../src/core/client.js'
 import type {ClientStore} from '../../src/core/store.js'
-import {copyRecords, planMigration, verifyMigration} from '../../src/migrate/migrate.js'
+import {copyRecords, isCurrentDigest, planMigration, recordsDigest, verifyMigration} from '../../src/migrate/migrate.js'
 import {jsonBackend} from '../../src/plugins/json/index.js'
 import {sqliteBackend} from '../../src/plugins/sqlite/index.js'
 import {variedClients} from '../helpers/varied-clients.js'
@@ -163,5 +163,48 @@ describe('migrate pipeline', function () {
       }
     }
     expect(equalPairs).to.be.greaterThan(variants.length)
+  })
+})
+
+describe('recordsDigest (the source fingerprint of a completed migration)', () => {
+  const base = buildClient(7, {api_key: 'key-7', name: 'kitchen', description: 'by the window', password: 'secret', crypto_key: null, intent_blacklist: ['a:b'], metadata: {room: 'k'}})
+  const digestOf = (record: ClientRecord) => recordsDigest([record])
+
+  it('is the same for equal records and in the current format', () => {
+    const records = variedClients(50)
+    const copies = records.map((record) => ({...record, metadata: {...record.metadata}}))
+    expect(recordsDigest(copies)).to.equal(recordsDigest(records))
+    expect(isCurrentDigest(recordsDigest(records))).to.equal(true)
+    // A mark written by an older version (a bare hex digest) is not comparable.
+    expect(isCurrentDigest('5c2b1bbcb4a6')).to.equal(false)
+  })
+
+  it('changes with every field', () => {
+    const changes: Array<Partial<ClientRecord>> = [
+      {client_id: 8}, {api_key: 'key-8'}, {name: 'kitchen2'}, {description: ''}, {is_admin: true}, {last_seen: 12.5},
+      {intent_blacklist: []}, {skill_blacklist: ['s']}, {message_blacklist: ['m']}, {allowed_types: ['speak']},
+      {crypto_key: '0123456789abcdef'}, {password: null}, {can_broadcast: false}, {can_escalate: false}, {can_propagate: false}, {metadata: {room: 'l'}},
+    ]
+    const digests = new Set([digestOf(base)])
+    for (const change of changes) digests.add(digestOf({...base, ...change}))
+    expect(digests.size).to.equal(changes.length + 1)
+  })
+
+  it('tells apart records whose fields only differ in where one ends and the next begins', () => {
+    const pairs: Array<[Partial<ClientRecord>, Partial<ClientRecord>]> = [
+      [{name: 'ab', description: 'c'}, {name: 'a', description: 'bc'}],
+      [{intent_blacklist: ['a,b']}, {intent_blacklist: ['a', 'b']}],
+      [{intent_blacklist: ['x'], skill_blacklist: []}, {intent_blacklist: [], skill_blacklist: ['x']}],
+      [{crypto_key: null}, {crypto_key: '-'}],
+      [{password: null}, {password: ''}],
+      [{name: '1:a'}, {name: 'a', description: '1:a'}],
+    ]
+    for (const [one, other] of pairs) expect(digestOf({...base, ...one}), JSON.stringify([one, other])).to.not.equal(digestOf({...base, ...other}))
+  })
+
+  it('depends on the order and the number of records', () => {
+    const [first, second] = variedClients(2)
+    expect(recordsDigest([first!, second!])).to.not.equal(recordsDigest([second!, first!]))
+    expect(recordsDigest([first!])).to.not.equal(recordsDigest([first!, first!]))
   })
 })
