@@ -53,11 +53,11 @@ export abstract class BaseCommand extends Command {
       // oclif would print the error and then the command's whole help (40 lines for a typo), and
       // with --json the whole error object (its parse context holds every argument, secrets
       // included): one line instead, pointing at --help.
-      const message = error.message
+      const lines = error.message
         .split('\n')
         .map((line) => line.trim())
         .filter((line) => line && !line.startsWith('See more help') && line !== 'The following error occurred:')
-        .join(' ')
+      const message = withoutUnusedFlagNote(lines, this.argv).join(' ')
       if (this.jsonEnabled()) this.logJson({error: {code: 'USAGE', message}})
       else process.stderr.write(`Error: ${printable(message)}\nHint: see ${[this.config.bin, this.id].filter(Boolean).join(' ')} --help\n`)
       this.exit(error.oclif.exit)
@@ -75,6 +75,19 @@ export abstract class BaseCommand extends Command {
     this.exit(1)
     return undefined
   }
+}
+
+/**
+ * oclif explains, whenever an argument is missing, that a repeatable flag (--db-option) swallows
+ * the arguments after it, even when that flag was not given: the note is dropped unless one of
+ * the flags it names is on the command line.
+ */
+function withoutUnusedFlagNote(lines: string[], argv: readonly string[]): string[] {
+  const note = lines.find((line) => line.startsWith('Note: --') && line.includes('multiple values'))
+  if (!note) return lines
+  const named = /^Note: (.*?) allows? multiple/.exec(note)?.[1]?.split(', ') ?? []
+  if (argv.some((arg) => named.some((flag) => arg === flag || arg.startsWith(`${flag}=`)))) return lines
+  return lines.filter((line) => line !== note && !line.startsWith('Alternatively, you can use "--"'))
 }
 
 /** Flags of every command that opens the database. */

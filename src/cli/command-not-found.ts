@@ -1,0 +1,47 @@
+/**
+ * oclif's `command_not_found` hook. With spaces between topic and command, oclif takes the words
+ * after a command that has no arguments for more of its name: `list-clients extra` was reported
+ * as "command list-clients:extra not found", and a typo as "command add-clint not found". Here
+ * the first is an unexpected argument of list-clients, and the second names the closest command.
+ * Loaded only when a command is not found: it costs nothing to the commands that are.
+ */
+import type {Hook, Interfaces} from '@oclif/core'
+import {distance} from 'fastest-levenshtein'
+
+import {printable} from './printable.js'
+
+const hook: Hook<'command_not_found'> = async function ({argv, config, id}) {
+  const words = id.split(':')
+  const json = argv?.includes('--json') ?? false
+  for (let length = words.length - 1; length >= 1; length--) {
+    const command = words.slice(0, length).join(':')
+    if (!config.findCommand(command)) continue
+    const extra = [...words.slice(length), ...(argv ?? []).filter((arg) => !arg.startsWith('-'))]
+    report(`Unexpected argument${extra.length > 1 ? 's' : ''}: ${extra.join(', ')}`, `see ${config.bin} ${command.replaceAll(':', ' ')} --help`, json)
+    return this.exit(2)
+  }
+  const typed = words.join(' ')
+  const closest = closestCommand(config, typed)
+  report(`unknown command: ${typed}`, `${closest ? `did you mean ${config.bin} ${closest}? ` : ''}see ${config.bin} --help for the list of commands`, json)
+  return this.exit(2)
+}
+
+export default hook
+
+/** The command whose name is closest to `typed`, when it is close enough to be what was meant. */
+function closestCommand(config: Interfaces.Config, typed: string): string | undefined {
+  let best: {name: string; distance: number} | undefined
+  for (const id of config.commandIDs) {
+    const name = id.replaceAll(':', ' ')
+    const away = distance(typed, name)
+    if (!best || away < best.distance) best = {name, distance: away}
+  }
+  // A third of the letters wrong at most: "add-clint" finds add-client, "foo" finds nothing.
+  return best && best.distance <= Math.max(1, Math.floor(typed.length / 3)) ? best.name : undefined
+}
+
+/** One line and a hint, like every usage error of the CLI (src/base-command.ts). */
+function report(message: string, hint: string, json: boolean): void {
+  if (json) process.stdout.write(`${JSON.stringify({error: {code: 'USAGE', message, suggestion: hint}})}\n`)
+  else process.stderr.write(`Error: ${printable(message)}\nHint: ${printable(hint)}\n`)
+}
