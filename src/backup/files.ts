@@ -23,8 +23,7 @@ export function defaultBackupName(backend: string, encrypted: boolean, now = new
 export async function writeBackupFile(file: string, content: string, overwrite: boolean): Promise<void> {
   refuseExistingFile(file, overwrite, '--out')
   ensurePrivateDir(path.dirname(file), 'private')
-  // Loaded here: every command that audits imports this module for ensurePrivateDir, and only
-  // backup-db writes a backup.
+  // Loaded here, not at the top: of the commands that import this module, only backup-db writes a backup.
   const {default: writeFileAtomic} = await import('write-file-atomic')
   await writeFileAtomic(file, content, {mode: 0o600})
 }

@@ -16,7 +16,8 @@ const hook: Hook<'command_not_found'> = async function ({argv, config, id}) {
   for (let length = words.length - 1; length >= 1; length--) {
     const command = words.slice(0, length).join(':')
     if (!config.findCommand(command)) continue
-    const extra = [...words.slice(length), ...(argv ?? []).filter((arg) => !arg.startsWith('-'))]
+    // Only the words oclif took for the name: a later word may be the value of a flag.
+    const extra = words.slice(length)
     report(`Unexpected argument${extra.length > 1 ? 's' : ''}: ${extra.join(', ')}`, `see ${config.bin} ${command.replaceAll(':', ' ')} --help`, json)
     return this.exit(2)
   }

@@ -21,12 +21,15 @@ describe('words that are not a command', function () {
 
   it('an argument after a command that takes none is an unexpected argument of that command', async () => {
     const before = sandbox.digest()
-    const [one, two, json] = await Promise.all([
+    const [one, two, json, flagValue] = await Promise.all([
       sandbox.run(['list-clients', 'extra']),
       sandbox.run(['list-clients', 'extra', 'more', '-q']),
       sandbox.run(['list-clients', 'extra', '--json']),
+      sandbox.run(['list-clients', 'extra', '--db-path', 'other.db']),
     ])
-    for (const result of [one, two, json]) expectCleanFailure(result, 2)
+    for (const result of [one, two, json, flagValue]) expectCleanFailure(result, 2)
+    // The value of a flag is not an argument.
+    expect(flagValue.stderr).to.equal(one.stderr)
     // Not "command list-clients:extra not found".
     expect(one.stderr).to.equal('Error: Unexpected argument: extra\nHint: see hivemind-core list-clients --help\n')
     expect(one.stdout).to.equal('')
