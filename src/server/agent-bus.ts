@@ -26,6 +26,8 @@ export class AgentBus {
   private delay: number
   private timer?: NodeJS.Timeout
   private stopped = false
+  /** True from the first send of an event-loop turn until the writes of that turn are flushed. */
+  private corked = false
   private readonly listeners: Array<(message: BusMessage) => void> = []
   /** Messages that could not be delivered because the bus was down. */
   dropped = 0
@@ -57,8 +59,30 @@ export class AgentBus {
       this.options.logger.warn('agent.dropped', {type: message.type, reason: 'agent bus not connected'})
       return false
     }
-    this.socket!.send(JSON.stringify(message))
+    const socket = this.socket!
+    this.coalesceWrites(socket)
+    socket.send(JSON.stringify(message))
     return true
+  }
+
+  /**
+   * Lets every message sent to the agent in this turn of the event loop leave in one system call.
+   * ws writes each frame at once, and with a hundred satellites talking, one write per message
+   * was the listener's largest cost (measured: 700 of ~1800 ms relaying 80k messages). The TCP
+   * socket is corked at the first send of a turn and uncorked on the next tick, before any I/O:
+   * no message waits for another event.
+   */
+  private coalesceWrites(socket: WebSocket): void {
+    if (this.corked) return
+    // ws keeps its TCP socket in `_socket`; without one (another ws version), writes stay one by one.
+    const transport = (socket as unknown as {_socket?: {cork?: () => void; uncork?: () => void}})._socket
+    if (typeof transport?.cork !== 'function' || typeof transport.uncork !== 'function') return
+    transport.cork()
+    this.corked = true
+    process.nextTick(() => {
+      this.corked = false
+      transport.uncork!()
+    })
   }
 
   /** Closes the connection and stops reconnecting. */
