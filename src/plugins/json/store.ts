@@ -8,7 +8,7 @@
  * - Lookups never re-read the file: an in-memory index (by id, by access key) is revalidated by
  *   one `stat` (inode, size, mtime, ctime), so a change by another process is seen at once.
  */
-import {chmodSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
+import {type BigIntStats, chmodSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 import type lockfileModule from 'proper-lockfile'
@@ -33,17 +33,25 @@ async function loadLockfile(): Promise<typeof lockfileModule> {
   return lockfilePromise
 }
 
-/** What identifies one version of the file on disk. */
-type FileIdentity = string
+/**
+ * What identifies one version of the file on disk: a new inode on every atomic replace, plus size
+ * and times (undefined: no file). Compared field by field: on the lookup path, which is one stat
+ * and little else, building a string of it every time cost a tenth of a lookup.
+ */
+type FileIdentity = BigIntStats | undefined
 
 /** The parsed file and its indexes. */
 interface Snapshot {
   identity: FileIdentity
   records: Map<number, ClientRecord>
-  idByKey: Map<string, number>
+  /** Live records by access key: the record itself, not its id (one map lookup less per getByApiKey, the listener's hot path). */
+  byKey: Map<string, ClientRecord>
 }
 
-const MISSING: FileIdentity = 'missing'
+function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
+  if (a === undefined || b === undefined) return a === b
+  return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs
+}
 
 export class JsonClientStore implements ClientStore {
   readonly name = 'json'
@@ -95,31 +103,31 @@ export class JsonClientStore implements ClientStore {
   }
 
   async add(client: NewClient): Promise<ClientRecord> {
-    return this.mutate((records, idByKey) => {
+    return this.mutate((records, byKey) => {
       // Ids never come back: the next id is past every id in the file, tombstones included.
       // (A loop, not Math.max(...ids): spreading a big hive's ids overflows the call stack.)
       let top = 0
       for (const id of records.keys()) if (id > top) top = id
-      return putInto(records, idByKey, buildClient(top + 1, client))
+      return putInto(records, byKey, buildClient(top + 1, client))
     })
   }
 
   async put(client: ClientRecord): Promise<ClientRecord> {
-    return this.mutate((records, idByKey) => putInto(records, idByKey, client))
+    return this.mutate((records, byKey) => putInto(records, byKey, client))
   }
 
   async putMany(clients: readonly ClientRecord[]): Promise<void> {
-    await this.mutate((records, idByKey) => {
-      for (const client of clients) putInto(records, idByKey, client)
+    await this.mutate((records, byKey) => {
+      for (const client of clients) putInto(records, byKey, client)
     })
   }
 
   async clear(): Promise<void> {
     // The upstream format has no counter besides its records: ids restart past whatever is
     // written next (documented for migrate-db --force).
-    await this.mutate((records, idByKey) => {
+    await this.mutate((records, byKey) => {
       records.clear()
-      idByKey.clear()
+      byKey.clear()
     })
   }
 
@@ -130,24 +138,23 @@ export class JsonClientStore implements ClientStore {
 
   async getByApiKey(apiKey: string): Promise<ClientRecord | undefined> {
     if (apiKey === REVOKED_API_KEY) return undefined
-    const snapshot = this.current()
-    const id = snapshot.idByKey.get(apiKey)
-    return id === undefined ? undefined : cloneClient(snapshot.records.get(id)!)
+    const record = this.current().byKey.get(apiKey)
+    return record === undefined ? undefined : cloneClient(record)
   }
 
   async update(id: number, patch: ClientPatch): Promise<ClientRecord> {
-    return this.mutate((records, idByKey) => {
+    return this.mutate((records, byKey) => {
       const current = records.get(id)
       if (!current) throw new ClientNotFoundError(`id ${id}`)
-      return putInto(records, idByKey, applyPatch(current, patch))
+      return putInto(records, byKey, applyPatch(current, patch))
     })
   }
 
   async revoke(id: number): Promise<ClientRecord> {
-    return this.mutate((records, idByKey) => {
+    return this.mutate((records, byKey) => {
       const current = records.get(id)
       if (!current) throw new ClientNotFoundError(`id ${id}`)
-      return putInto(records, idByKey, tombstoneOf(current))
+      return putInto(records, byKey, tombstoneOf(current))
     })
   }
 
@@ -167,7 +174,8 @@ export class JsonClientStore implements ClientStore {
 
   async revision(): Promise<string> {
     this.assertOpen()
-    return this.identity()
+    const identity = this.identity()
+    return identity === undefined ? 'missing' : `${identity.ino}:${identity.size}:${identity.mtimeNs}:${identity.ctimeNs}`
   }
 
   // --- internals -------------------------------------------------------------------------
@@ -175,10 +183,9 @@ export class JsonClientStore implements ClientStore {
   /** The file's identity: a new inode on every atomic replace, plus size and times. */
   private identity(): FileIdentity {
     try {
-      const stat = statSync(this.location, {bigint: true})
-      return `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`
+      return statSync(this.location, {bigint: true})
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return MISSING
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
       throw this.ioError(error, 'stat')
     }
   }
@@ -187,15 +194,15 @@ export class JsonClientStore implements ClientStore {
   private current(): Snapshot {
     this.assertOpen()
     const identity = this.identity()
-    if (this.snapshot?.identity === identity) return this.snapshot
+    if (this.snapshot !== undefined && sameIdentity(this.snapshot.identity, identity)) return this.snapshot
     this.snapshot = this.load(identity)
     return this.snapshot
   }
 
   private load(identity: FileIdentity): Snapshot {
     const records = new Map<number, ClientRecord>()
-    const idByKey = new Map<string, number>()
-    if (identity !== MISSING) {
+    const byKey = new Map<string, ClientRecord>()
+    if (identity !== undefined) {
       let bytes: Buffer
       try {
         bytes = readFileSync(this.location)
@@ -205,24 +212,24 @@ export class JsonClientStore implements ClientStore {
       for (const record of parseClientsJson(bytes, this.location)) {
         records.set(record.client_id, record)
         if (!isRevoked(record)) {
-          const other = idByKey.get(record.api_key)
+          const other = byKey.get(record.api_key)
           if (other !== undefined) {
-            throw new HivemindError('STORE_CORRUPT', `${this.location}: clients ${other} and ${record.client_id} share an access key`, {
+            throw new HivemindError('STORE_CORRUPT', `${this.location}: clients ${other.client_id} and ${record.client_id} share an access key`, {
               suggestion: 'revoke one of them by editing the file, then retry',
             })
           }
-          idByKey.set(record.api_key, record.client_id)
+          byKey.set(record.api_key, record)
         }
       }
     }
-    return {identity, records, idByKey}
+    return {identity, records, byKey}
   }
 
   /**
    * One read-modify-write under the cross-process lock. `change` edits a private copy of the
    * records; it is written only when `change` returns without throwing.
    */
-  private mutate<T>(change: (records: Map<number, ClientRecord>, idByKey: Map<string, number>) => T): Promise<T> {
+  private mutate<T>(change: (records: Map<number, ClientRecord>, byKey: Map<string, ClientRecord>) => T): Promise<T> {
     const run = async (): Promise<T> => {
       this.assertOpen()
       const release = await this.lock()
@@ -230,11 +237,11 @@ export class JsonClientStore implements ClientStore {
         // Under the lock, the file is what it is now: another process may have written since our
         // last look. Unchanged since our own snapshot, that snapshot is reused (not re-parsed).
         const fresh = this.workingCopy(this.identity())
-        const result = change(fresh.records, fresh.idByKey)
+        const result = change(fresh.records, fresh.byKey)
         await this.write(fresh.records)
         // What we just wrote is the file's content: keep it rather than parse it back on the next
         // read. Its identity is taken while we still hold the lock, so it is our write's.
-        this.snapshot = {identity: this.identity(), records: fresh.records, idByKey: fresh.idByKey}
+        this.snapshot = {identity: this.identity(), records: fresh.records, byKey: fresh.byKey}
         return structuredClone(result)
       } finally {
         await release().catch(() => {})
@@ -252,8 +259,8 @@ export class JsonClientStore implements ClientStore {
    */
   private workingCopy(identity: FileIdentity): Snapshot {
     const snapshot = this.snapshot
-    if (snapshot?.identity !== identity) return this.load(identity)
-    return {identity, records: new Map(snapshot.records), idByKey: new Map(snapshot.idByKey)}
+    if (snapshot === undefined || !sameIdentity(snapshot.identity, identity)) return this.load(identity)
+    return {identity, records: new Map(snapshot.records), byKey: new Map(snapshot.byKey)}
   }
 
   private async lock(): Promise<() => Promise<void>> {
@@ -334,9 +341,9 @@ export class JsonClientStore implements ClientStore {
   }
 }
 
-function assertKeyFree(record: ClientRecord, idByKey: Map<string, number>): void {
+function assertKeyFree(record: ClientRecord, byKey: Map<string, ClientRecord>): void {
   if (isRevoked(record)) return
-  const holder = idByKey.get(record.api_key)
+  const holder = byKey.get(record.api_key)?.client_id
   if (holder !== undefined && holder !== record.client_id) throw new DuplicateApiKeyError(holder)
 }
 
@@ -344,13 +351,14 @@ function assertKeyFree(record: ClientRecord, idByKey: Map<string, number>): void
  * Stores a record with its id into the working copy, keeping the key index right. Every change
  * goes through here: the working copy becomes the snapshot later reads are served from.
  */
-function putInto(records: Map<number, ClientRecord>, idByKey: Map<string, number>, client: ClientRecord): ClientRecord {
+function putInto(records: Map<number, ClientRecord>, byKey: Map<string, ClientRecord>, client: ClientRecord): ClientRecord {
   const record = cloneClient(client)
   assertStorableRecord(record)
-  assertKeyFree(record, idByKey)
+  assertKeyFree(record, byKey)
   const previous = records.get(record.client_id)
-  if (previous && !isRevoked(previous)) idByKey.delete(previous.api_key)
-  if (!isRevoked(record)) idByKey.set(record.api_key, record.client_id)
+  if (previous && !isRevoked(previous)) byKey.delete(previous.api_key)
+  // Set even when the key is unchanged: the index holds the record, and this is its new version.
+  if (!isRevoked(record)) byKey.set(record.api_key, record)
   records.set(record.client_id, record)
   return record
 }
