@@ -289,7 +289,7 @@ async function benchMigrate(dir: string): Promise<void> {
           if (!verification.ok) throw new Error(`P7 ${from.name} → ${to.name}: verification failed`)
           await target.close()
         }
-        rows.push({id: 'P7', what: `migrate ${from.name} → ${to.name}, ${P7_CLIENTS} clients (copy + verify)`, ours: median(ours), baseline: median(baseline), unit: 'clients/s', higherIsBetter: true, goal: `≥ 0.5× raw bulk insert (${P7_ROUNDS} rounds)`})
+        rows.push({id: 'P7', what: `migrate ${from.name} → ${to.name}, ${P7_CLIENTS} clients (read, copy, verify, fingerprint)`, ours: median(ours), baseline: median(baseline), unit: 'clients/s', higherIsBetter: true, goal: `≥ 0.5× raw bulk insert (${P7_ROUNDS} rounds)`})
       }
       await source.close()
     }

@@ -325,6 +325,7 @@ export function runStoreConformance(label: string, factory: StoreFactory, option
         const renamed = {...fullRecord(3), name: 'renamed'}
         await store.put(renamed)
         assert.deepEqual(await store.get(3), renamed)
+        assert.deepEqual(await store.getByApiKey(key(3)), renamed, 'the key must find the new version')
       })
 
       it('rejects a key held by another live client (DUPLICATE_API_KEY), leaving both unchanged', async () => {
@@ -364,6 +365,7 @@ export function runStoreConformance(label: string, factory: StoreFactory, option
         const expected = {...fullRecord(1), name: 'new name', is_admin: false}
         assert.deepEqual(updated, expected)
         assert.deepEqual(await store.get(1), expected)
+        assert.deepEqual(await store.getByApiKey(key(1)), expected, 'the key must find the updated record')
       })
 
       it('stores lists exactly as given (an empty allowed_types stays empty)', async () => {
