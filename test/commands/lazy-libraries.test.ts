@@ -100,13 +100,15 @@ describe('libraries loaded by read-only commands', () => {
     })
   })
 
-  it('list-clients on json loads no database driver and no CSV library', async () => {
+  it('list-clients on json loads no database driver, no CSV library and no atomic-write library', async () => {
     const added = await runLogged(sandbox, ['add-client', '--db-backend', 'json', '--name', 'kitchen', '-q'])
     expect(added.code, added.stderr).to.equal(0)
+    // The control: writing the file loads the atomic-write library.
+    expect(added.loaded).to.contain(WRITE_FILE_ATOMIC)
     const listed = await runLogged(sandbox, ['list-clients', '--db-backend', 'json', '--json', '-q'])
     expect(listed.code, listed.stderr).to.equal(0)
     expect(JSON.parse(listed.stdout)).to.have.length(1)
-    for (const library of [TYPEORM, BETTER_SQLITE3, IOREDIS, ...CSV]) expect(listed.loaded, library).not.to.contain(library)
+    for (const library of [TYPEORM, BETTER_SQLITE3, IOREDIS, ...CSV, WRITE_FILE_ATOMIC]) expect(listed.loaded, library).not.to.contain(library)
     // The control: export-clients --format csv does load the CSV writer.
     const exported = await runLogged(sandbox, ['export-clients', '--db-backend', 'json', '--format', 'csv', '-q'])
     expect(exported.code, exported.stderr).to.equal(0)

@@ -12,7 +12,6 @@ import {type BigIntStats, chmodSync, closeSync, existsSync, fsyncSync, openSync,
 import path from 'node:path'
 
 import type lockfileModule from 'proper-lockfile'
-import writeFileAtomic from 'write-file-atomic'
 
 import {applyPatch, buildClient, type ClientPatch, type ClientRecord, cloneClient, isRevoked, type NewClient, REVOKED_API_KEY, tombstoneOf} from '../../core/client.js'
 import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreUnavailableError} from '../../core/errors.js'
@@ -289,6 +288,9 @@ export class JsonClientStore implements ClientStore {
     this.sweepTempFiles()
     try {
       // Every record here came from parseClientRecord or cloneClient: plain, in canonical order.
+      // Loaded at the first write, not with the store: listings write nothing, and the library
+      // (with signal-exit) is a noticeable part of a read-only command's start.
+      const {default: writeFileAtomic} = await import('write-file-atomic')
       await writeFileAtomic(this.location, plainRecordsToUpstreamJson(ordered), {mode: 0o600, fsync: true})
       this.syncDirectory()
     } catch (error) {
