@@ -9,6 +9,7 @@ import type {AuditTrail} from './audit/trail.js'
 import {findClientsElsewhere, openStore, type OpenedStore, type StoreHints} from './config/open-store.js'
 import {resolveSettings, type ResolvedSettings} from './config/settings.js'
 import {ClientDatabase} from './core/database.js'
+import {errorText} from './cli/error-text.js'
 import {printable} from './cli/printable.js'
 import {isHivemindError} from './core/errors.js'
 import {BackendRegistry} from './core/registry.js'
@@ -59,19 +60,19 @@ export abstract class BaseCommand extends Command {
         .filter((line) => line && !line.startsWith('See more help') && line !== 'The following error occurred:')
       const message = withoutUnusedFlagNote(lines, this.argv).join(' ')
       if (this.jsonEnabled()) this.logJson({error: {code: 'USAGE', message}})
-      else process.stderr.write(`Error: ${printable(message)}\nHint: see ${[this.config.bin, this.id].filter(Boolean).join(' ')} --help\n`)
+      else process.stderr.write(errorText(message, `see ${[this.config.bin, this.id].filter(Boolean).join(' ')} --help`))
       this.exit(error.oclif.exit)
     }
     const debug = Boolean(process.env.HIVEMIND_DEBUG)
     if (isHivemindError(error)) {
       if (this.jsonEnabled()) this.logJson({error: {code: error.code, message: error.message, suggestion: error.suggestion}})
-      else process.stderr.write(`Error: ${printable(error.message)}${error.suggestion ? `\nHint: ${printable(error.suggestion)}` : ''}\n`)
+      else process.stderr.write(errorText(error.message, error.suggestion))
       if (debug) process.stderr.write(`${error.stack}\n${error.cause instanceof Error ? error.cause.stack : ''}\n`)
       this.exit(error.exitCode)
     }
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
     if (this.jsonEnabled()) this.logJson({error: {code: 'INTERNAL', message}})
-    else process.stderr.write(`Error: ${printable(message ?? '')}\n${debug ? `${error.stack}\n` : 'Hint: set HIVEMIND_DEBUG=1 for details\n'}`)
+    else process.stderr.write(debug ? `${errorText(message ?? '')}${error.stack}\n` : errorText(message ?? '', 'set HIVEMIND_DEBUG=1 for details'))
     this.exit(1)
     return undefined
   }

@@ -5,10 +5,10 @@
  * the first is an unexpected argument of list-clients, and the second names the closest command.
  * Loaded only when a command is not found: it costs nothing to the commands that are.
  */
-import type {Hook, Interfaces} from '@oclif/core'
+import {type Hook, type Interfaces, ux} from '@oclif/core'
 import {distance} from 'fastest-levenshtein'
 
-import {printable} from './printable.js'
+import {errorText} from './error-text.js'
 
 const hook: Hook<'command_not_found'> = async function ({argv, config, id}) {
   const words = id.split(':')
@@ -41,8 +41,8 @@ function closestCommand(config: Interfaces.Config, typed: string): string | unde
   return best && best.distance <= Math.max(1, Math.floor(typed.length / 3)) ? best.name : undefined
 }
 
-/** One line and a hint, like every usage error of the CLI (src/base-command.ts). */
+/** Reported as every command reports its errors (src/base-command.ts, whose logJson this mirrors). */
 function report(message: string, hint: string, json: boolean): void {
-  if (json) process.stdout.write(`${JSON.stringify({error: {code: 'USAGE', message, suggestion: hint}})}\n`)
-  else process.stderr.write(`Error: ${printable(message)}\nHint: ${printable(hint)}\n`)
+  if (json) ux.stdout(ux.colorizeJson({error: {code: 'USAGE', message, suggestion: hint}}, {pretty: true}))
+  else process.stderr.write(errorText(message, hint))
 }
