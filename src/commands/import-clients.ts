@@ -57,24 +57,24 @@ A client whose id is free is added; one identical to the stored record is skippe
         replaced: plan.replace.length,
         identical: plan.identical,
         conflicts: plan.conflicts,
-        dryRun: flags['dry-run'],
+        dryRun,
       }
       for (const conflict of plan.conflicts) this.logToStderr(`  conflict: client ${conflict.client_id}: ${conflict.reason}`)
       // A dry run fails where the import would (same exit code), so a script can test a file with it.
       if (plan.conflicts.length > 0) {
-        throw new HivemindError('INVALID_INPUT', `${plan.conflicts.length} conflicting client(s); nothing ${flags['dry-run'] ? 'would be' : 'was'} imported`, {
+        throw new HivemindError('INVALID_INPUT', `${plan.conflicts.length} conflicting client(s); nothing ${dryRun ? 'would be' : 'was'} imported`, {
           suggestion: plan.conflicts.some((conflict) => conflict.reason.startsWith('access key'))
             ? 'revoke or re-key the clients holding those access keys first'
             : 'pass --force to replace the stored clients with the file\'s',
         })
       }
       const writes = [...plan.add, ...plan.replace]
-      if (!flags['dry-run'] && writes.length > 0) {
+      if (!dryRun && writes.length > 0) {
         if (db.store.putMany) await db.store.putMany(writes)
         else for (const record of writes) await db.store.put(record)
       }
-      const verb = flags['dry-run'] ? 'Would import' : 'Imported'
-      this.log(`${verb} ${plan.add.length} new client(s), ${flags['dry-run'] ? 'would replace' : 'replaced'} ${plan.replace.length}, ${plan.identical} already identical, ${plan.conflicts.length} conflict(s).`)
+      const verb = dryRun ? 'Would import' : 'Imported'
+      this.log(`${verb} ${plan.add.length} new client(s), ${dryRun ? 'would replace' : 'replaced'} ${plan.replace.length}, ${plan.identical} already identical, ${plan.conflicts.length} conflict(s).`)
       return result
     }, dryRun ? {leaveUntouched: true} : {})
   }
