@@ -14,7 +14,7 @@ import {runCli} from '../helpers/cli.js'
 import {type RedisServer, startRedisServer} from '../helpers/redis-server.js'
 import {CLI, type CliSandbox, createSandbox} from '../helpers/sandbox.js'
 import {variedClients} from '../helpers/varied-clients.js'
-import {writePythonClientsDb} from '../plugins/sqlite/helpers.js'
+import {leaveHotJournal, writePythonClientsDb} from '../plugins/sqlite/helpers.js'
 
 /** How each backend under test is opened in-process and named on the command line. */
 interface BackendUnderTest {
@@ -529,6 +529,18 @@ describe('migrate-db', function () {
       expect(result.code, result.stderr).to.equal(0)
       expectUntouched()
       expect(await contents(BACKENDS.sqlite!, target)).to.deep.equal(expected())
+    })
+
+    it('a Python hub killed mid-write left a hot journal: the committed rows are migrated, and the file and its journal keep every byte', async () => {
+      leaveHotJournal(py)
+      const left = {db: digest(py), journal: digest(`${py}-journal`)}
+      const target = path.join(sandbox.root, 'new.json')
+      const result = await run(['--to', 'json', '--to-path', target])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(await contents(BACKENDS.json!, target)).to.deep.equal(expected())
+      expect({db: digest(py), journal: digest(`${py}-journal`)}).to.deep.equal(left)
+      expect(readdirSync(pyDir)).to.deep.equal(['py.db', 'py.db-journal'])
+      expect(readdirSync(tmp)).to.deep.equal([])
     })
 
     it('--dry-run into an existing Python clients.db leaves the target byte-identical too', async () => {

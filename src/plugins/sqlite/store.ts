@@ -31,6 +31,7 @@ import {assertStorableRecord} from '../../core/validate.js'
 import {CLIENT_COLUMNS, type ClientRow, recordToRow, recordToStoredList, rowOfValues, rowToRecord} from './entity.js'
 import {MIGRATIONS, MIGRATIONS_TABLE} from './migrations.js'
 import type {SqliteOptions} from './options.js'
+import {copyWithJournal, hotJournalVersion, isHotJournalError} from './hot-journal.js'
 import {isWalFile, openReader} from './reader.js'
 
 /**
@@ -49,6 +50,9 @@ const SILENT_LOGGER: Logger = {
 /** Records fetched per page while listing. */
 const PAGE_SIZE = 500
 
+/** Copies of a location with a hot journal tried before giving up, when other processes keep changing it. */
+const HOT_COPY_ATTEMPTS = 5
+
 const UPSTREAM_COLUMNS = [
   'client_id', 'api_key', 'name', 'description', 'is_admin', 'last_seen', 'intent_blacklist', 'skill_blacklist',
   'message_blacklist', 'allowed_types', 'crypto_key', 'password', 'can_broadcast', 'can_escalate', 'can_propagate',
@@ -66,8 +70,8 @@ interface Snapshot {
   dir: string
   /** Copies taken so far (each one a new file in `dir`). */
   taken: number
-  /** The location's data_version, as seen by `origin`, when the current copy was started. */
-  version: number
+  /** The location's version (see originVersion) when the current copy was started. */
+  version: string
 }
 
 /** The prepared statements of the read path. */
@@ -259,14 +263,14 @@ export class SqliteClientStore implements ClientStore {
     // data_version moves when ANOTHER connection commits; the inode catches a replaced file. It is
     // read on the location even in snapshot mode, so a migration still notices a source that
     // changed after its plan read it (and the next read then takes a new copy).
-    const dataVersion = this.origin.pragma('data_version', {simple: true}) as number
+    const version = this.originVersion()
     let inode = 0
     try {
       inode = statSync(this.location).ino
     } catch {
       // A deleted file still changes the token (inode 0).
     }
-    return `${inode}:${dataVersion}:${this.ownWrites}`
+    return `${inode}:${version}:${this.ownWrites}`
   }
 
   // --- internals -------------------------------------------------------------------------
@@ -309,7 +313,7 @@ export class SqliteClientStore implements ClientStore {
       this.checkTableShape()
       return
     }
-    this.snapshot = {dir: mkdtempSync(path.join(os.tmpdir(), 'hivemind-sqlite-')), taken: 0, version: 0}
+    this.snapshot = {dir: mkdtempSync(path.join(os.tmpdir(), 'hivemind-sqlite-')), taken: 0, version: ''}
     await this.takeSnapshot()
   }
 
@@ -319,16 +323,53 @@ export class SqliteClientStore implements ClientStore {
     const copy = path.join(snapshot.dir, `copy-${++snapshot.taken}.db`)
     // Created 0600 before SQLite writes into it (it would create it with the umask's mode).
     closeSync(openSync(copy, 'wx', 0o600))
-    // Before the copy starts: a commit during the copy moves it, and the next read copies again.
-    snapshot.version = this.origin!.pragma('data_version', {simple: true}) as number
-    await this.origin!.backup(copy)
+    snapshot.version = await this.copyOrigin(copy)
     const BetterSqlite3 = requireCjs('better-sqlite3') as typeof import('better-sqlite3')
+    // Read-write: a copied hot journal is rolled back into the copy by its first statement.
     const connection = new BetterSqlite3(copy, {timeout: this.options.busyTimeoutMs})
     this.connection = connection
     this.file = copy
     connection.pragma('foreign_keys = ON')
     if (this.migrationsPending()) await this.migrate()
     this.checkTableShape()
+  }
+
+  /**
+   * Copies the location into `copy` and returns its version as of the copy. Usually SQLite's
+   * online backup; a location left with a hot journal (hot-journal.ts) is copied with its journal
+   * as files, again until neither file moves during a copy.
+   */
+  private async copyOrigin(copy: string): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      // Taken before the copy starts: a commit during the copy moves it, and the next read copies again.
+      const version = this.originVersion()
+      if (!version.startsWith('hot:')) {
+        await this.origin!.backup(copy)
+        return version
+      }
+      if (copyWithJournal(this.options.path, copy) === version) return version
+      if (attempt === HOT_COPY_ATTEMPTS) {
+        throw new StoreUnavailableError(`${this.location} and its -journal kept changing while being copied (${HOT_COPY_ATTEMPTS} attempts): another process is rolling it back or writing to it`, {
+          suggestion: 'retry in a moment',
+        })
+      }
+      // eslint-disable-next-line no-await-in-loop -- another process is at work on the file: give it a moment.
+      await sleep(50 * attempt)
+    }
+  }
+
+  /**
+   * What moves when another connection commits to the location: PRAGMA data_version as `origin`
+   * sees it. A location with a hot journal cannot be read by a read-only `origin` at all: its
+   * version is then the identity of its two files, which any rollback or new write changes.
+   */
+  private originVersion(): string {
+    try {
+      return String(this.origin!.pragma('data_version', {simple: true}))
+    } catch (error) {
+      if (!isHotJournalError(error)) throw error
+      return hotJournalVersion(this.options.path)
+    }
   }
 
   /**
@@ -339,7 +380,7 @@ export class SqliteClientStore implements ClientStore {
   private async refreshSnapshot(): Promise<void> {
     const snapshot = this.snapshot!
     if (!this.origin || !this.accepting) throw this.closedError()
-    if ((this.origin.pragma('data_version', {simple: true}) as number) === snapshot.version) return
+    if (this.originVersion() === snapshot.version) return
     const previous = this.file
     try {
       await this.releaseConnection()
@@ -648,6 +689,13 @@ export class SqliteClientStore implements ClientStore {
           suggestion: 'run hivemind-core as the user that owns the database, or let this user enter the directories above it and read (for changes, write) the file',
         })
       }
+    }
+    if (code === 'SQLITE_READONLY_ROLLBACK') {
+      // Read-only here, with a hot journal beside the file (hot-journal.ts): nothing is wrong with permissions.
+      return new StoreUnavailableError(`${file} holds an interrupted write (a hot ${path.basename(file)}-journal) that this read-only access cannot roll back`, {
+        cause: error,
+        suggestion: 'retry; the next command that writes to it (e.g. add-client, listen) rolls it back',
+      })
     }
     if (code.startsWith('SQLITE_READONLY') || code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
       return new HivemindError('STORE_READ_ONLY', `${file} cannot be written (${code})`, {cause: error, suggestion: 'check the permissions of the file and its directory'})

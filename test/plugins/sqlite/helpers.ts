@@ -2,8 +2,10 @@
  * Shared by the sqlite tests and the child processes they spawn: building a store the way the
  * CLI does (descriptor + schema defaults), and writing upstream-format files.
  */
+import {spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -161,4 +163,27 @@ export function fileDigest(file: string): string {
 /** Files beside `file` that SQLite may create for it (-wal, -shm, -journal) and that exist. */
 export function sqliteSiblings(file: string): string[] {
   return readdirSync(path.dirname(file)).filter((entry) => entry.startsWith(`${path.basename(file)}-`))
+}
+
+/**
+ * Leaves `file` (a rollback-journal database, as the Python hub writes) the way a hub killed in
+ * the middle of a write does: a transaction that renamed every client and inserted 2000 more was
+ * spilled into the file (a one-page cache forces it) when the process got SIGKILL, so a hot
+ * `-journal` holds what the file must go back to.
+ */
+export function leaveHotJournal(file: string): void {
+  const driver = createRequire(import.meta.url).resolve('better-sqlite3')
+  const writer = `
+    const Database = require(${JSON.stringify(driver)})
+    const db = new Database(${JSON.stringify(file)})
+    db.pragma('cache_size = 1')
+    db.exec('BEGIN')
+    db.prepare("UPDATE clients SET name = 'uncommitted'").run()
+    const insert = db.prepare("INSERT INTO clients (api_key, name, allowed_types) VALUES (?, 'uncommitted', '[]')")
+    for (let i = 0; i < 2000; i++) insert.run('uncommitted-' + i + '-' + 'x'.repeat(200))
+    process.kill(process.pid, 'SIGKILL')
+  `
+  const child = spawnSync(process.execPath, ['-e', writer], {stdio: ['ignore', 'ignore', 'pipe']})
+  if (child.signal !== 'SIGKILL') throw new Error(`the writer was to be killed mid-transaction; it ended with ${child.status}: ${child.stderr.toString()}`)
+  if (!existsSync(`${file}-journal`)) throw new Error(`no hot journal was left beside ${file}`)
 }

@@ -12,7 +12,7 @@ import {expect} from 'chai'
 import {canonicalJson} from '../../../src/core/client.js'
 import type {ClientStore} from '../../../src/core/store.js'
 import {probeSqliteFile} from '../../../src/plugins/sqlite/probe.js'
-import {createSqliteStore, fileDigest, sqliteSiblings, tempDir, writePythonClientsDb} from './helpers.js'
+import {createSqliteStore, fileDigest, leaveHotJournal, sqliteSiblings, tempDir, writePythonClientsDb} from './helpers.js'
 
 async function listAll(store: ClientStore): Promise<string[]> {
   const all: string[] = []
@@ -108,6 +108,53 @@ describe('sqlite: locations left untouched', () => {
         await store.close()
       }
       expect(sqliteSiblings(file)).to.deep.equal([])
+      expect(readdirSync(tmp)).to.deep.equal([])
+    })
+
+    it('reads a clients.db a killed writer left with a hot journal: the last committed records, from a copy rolled back in private; the file and its journal keep every byte', async () => {
+      const file = path.join(dir, 'clients.db')
+      const records = writePythonClientsDb(file)
+      leaveHotJournal(file)
+      const before = {file: fileDigest(file), journal: fileDigest(`${file}-journal`)}
+      const store = await createSqliteStore(file, 'read', () => {}, {leaveUntouched: true})
+      await store.open()
+      try {
+        expect(await listAll(store)).to.deep.equal(records.map((record) => canonicalJson(record)))
+        expect((await store.getByApiKey(records[2]!.api_key))?.name).to.equal('HiveMind-Node-3')
+        const revision = await store.revision()
+        expect(await store.revision()).to.equal(revision)
+        const [copyDir, ...others] = readdirSync(tmp)
+        expect(others).to.deep.equal([])
+        for (const entry of readdirSync(path.join(tmp, copyDir!))) expect(statSync(path.join(tmp, copyDir!, entry)).mode & 0o777, entry).to.equal(0o600)
+      } finally {
+        await store.close()
+      }
+      expect({file: fileDigest(file), journal: fileDigest(`${file}-journal`)}).to.deep.equal(before)
+      expect(sqliteSiblings(file)).to.deep.equal(['clients.db-journal'])
+      expect(readdirSync(tmp)).to.deep.equal([])
+    })
+
+    it('after a hot journal: revision() moves when another process rolls it back and commits, and the next read sees that commit', async () => {
+      const file = path.join(dir, 'clients.db')
+      writePythonClientsDb(file)
+      leaveHotJournal(file)
+      const store = await createSqliteStore(file, 'read', () => {}, {leaveUntouched: true})
+      await store.open()
+      try {
+        const first = await store.revision()
+        expect(await store.count({includeRevoked: true})).to.equal(3)
+        // The Python hub restarts: its first write rolls the journal back, then commits.
+        const python = new Database(file)
+        python.prepare("INSERT INTO clients (client_id, api_key, name, allowed_types) VALUES (4, 'k4', 'added after the crash', '[]')").run()
+        python.close()
+        expect(sqliteSiblings(file)).to.deep.equal([])
+        expect(await store.revision()).not.to.equal(first)
+        expect(await store.count({includeRevoked: true})).to.equal(4)
+        expect((await store.get(4))?.name).to.equal('added after the crash')
+        expect((await store.get(1))?.name).to.equal('kitchen')
+      } finally {
+        await store.close()
+      }
       expect(readdirSync(tmp)).to.deep.equal([])
     })
 
