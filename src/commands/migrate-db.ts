@@ -7,7 +7,7 @@ import {describeLocation, type RegisteredBackend} from '../core/registry.js'
 import {commandLineOptions} from '../config/command-line-options.js'
 import {describeSwitch, switchBackend, userConfigFile, whereSecretsGo} from '../config/switch.js'
 import {HivemindError, UsageError} from '../core/errors.js'
-import {copyRecords, isCurrentDigest, type MigrationPlan, planMigration, recordsDigest, verifyMigration} from '../migrate/migrate.js'
+import {copyRecords, isCurrentDigest, type MigrationPlan, planMigration, recordsDigest, storeDigest, verifyMigration} from '../migrate/migrate.js'
 import {readMark, writeMark} from '../migrate/marker.js'
 import {checkTarget, MIGRATE_EXIT, plannedWrites, verificationFailed} from '../migrate/policy.js'
 
@@ -53,7 +53,7 @@ export function pickSide(flags: Record<string, unknown>, side: 'from' | 'to'): {
 export default class MigrateDb extends StoreCommand {
   static override summary = 'Copy every client from one backend to another, verify, and optionally switch to it.'
   static override description = `The source defaults to the database the current settings select (exactly what add-client would use); the target's options come from --to-* flags, its section of the config file, and its defaults. Every record is copied with its id, tombstones included, in batches (inside transactions where the target has them); the source is never written. Afterwards both are compared record by record; a difference leaves the target marked incomplete and exits 4.
-A target that already holds clients is refused (exit 3) unless it holds exactly what this migration put there (a re-run is a no-op; an interrupted run resumes); --merge adds what is missing and accepts identical records; --force replaces the target's contents.
+A target that already holds clients is refused (exit 3) unless it holds exactly what this migration put there (a re-run is a no-op; an interrupted run resumes; a target left untouched since a completed run is brought up to date with its source); --merge adds what is missing and accepts identical records; --force replaces the target's contents.
 Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not empty / conflicts), 4 verification failed.`
 
   static override examples = [
@@ -120,7 +120,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
 
       const plan = await planMigration(source.store, target.store)
       const mark = readMark(settings.paths.stateDir, targetLabel)
-      const resuming = mark?.state === 'incomplete' && mark.from === sourceLabel
+      let resuming = mark?.state === 'incomplete' && mark.from === sourceLabel
       const policy = flags.merge ? 'merge' : flags.force ? 'force' : 'refuse'
       const result: MigrateResult = {from: sourceLabel, to: targetLabel, copied: 0, skipped: plan.identical, verified: false, durationMs: 0, dryRun: flags['dry-run'], switched: null}
       const finish = async (): Promise<MigrateResult> => {
@@ -129,17 +129,25 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
         return result
       }
 
-      // A migration recorded complete from this very source, onto a target that has changed since
-      // (commands have been using it: CI re-runs the migration on every deploy). Only the fingerprint
-      // of the source tells which side moved; the plan alone cannot (a record differing on both sides).
+      // A migration recorded complete from this very source, and the two sides differ now: CI re-runs
+      // the migration on every deploy, while commands may use either side. The fingerprint kept at
+      // completion tells which side moved; the plan alone cannot (a record differing on both sides).
       const targetDiffers = plan.toCopy.length > 0 || plan.conflicts.length > 0 || plan.extra.length > 0
       if (policy === 'refuse' && mark?.state === 'complete' && mark.from === sourceLabel && mark.sourceDigest !== undefined && isCurrentDigest(mark.sourceDigest) && plan.targetCount > 0 && targetDiffers) {
         const changes = describeChanges(plan)
-        if (recordsDigest(plan.sourceRecords) !== mark.sourceDigest) throw changedSinceCompleted(sourceLabel, targetLabel, mark.updatedAt, changes)
-        this.log(`${flags['dry-run'] ? 'Dry run: nothing would be written. ' : ''}Already done: ${sourceLabel} was migrated to ${targetLabel} and verified on ${mark.updatedAt}, and the source has not changed since. The target has changed since (${changes}); it was left untouched.`)
-        // Verified when it completed, and the source is provably the same: still verified (CI checks it).
-        if (!flags['dry-run']) result.verified = true
-        return finish()
+        if (recordsDigest(plan.sourceRecords) !== mark.sourceDigest) {
+          // Only the source moved (the target still lists exactly what was verified): the target
+          // is merely behind, and bringing it up to date loses nothing, as resuming would.
+          // Otherwise both moved, and either way of settling it could lose a change.
+          if (plan.extra.length > 0 || (await storeDigest(target.store)) !== mark.sourceDigest) throw changedSinceCompleted(sourceLabel, targetLabel, mark.updatedAt, changes)
+          resuming = true
+          if (!flags.quiet) this.notice(`The source has changed since it was migrated to the target (completed ${mark.updatedAt}) and the target has not: ${flags['dry-run'] ? 'a real run brings' : 'bringing'} it up to date.`)
+        } else {
+          this.log(`${flags['dry-run'] ? 'Dry run: nothing would be written. ' : ''}Already done: ${sourceLabel} was migrated to ${targetLabel} and verified on ${mark.updatedAt}, and the source has not changed since. The target has changed since (${changes}); it was left untouched.`)
+          // Verified when it completed, and the source is provably the same: still verified (CI checks it).
+          if (!flags['dry-run']) result.verified = true
+          return finish()
+        }
       }
       checkTarget(plan, policy, {targetLabel, sourceNoun: 'the source', resuming, canClear: target.store.clear !== undefined})
 

@@ -327,6 +327,11 @@ function sameItems(a: unknown, b: unknown): boolean {
   return true
 }
 
+/** JSON of one field's value with the keys of every object sorted: equal values give equal text, whatever order a backend lists keys in. */
+export function canonicalValueJson(value: unknown): string {
+  return JSON.stringify(sortKeysDeep(value, false))
+}
+
 function sortKeysDeep(value: unknown, top = true): unknown {
   if (Array.isArray(value)) return value.map((item) => sortKeysDeep(item, false))
   if (value === null || typeof value !== 'object') return value

@@ -11,7 +11,7 @@
  */
 import {createHash} from 'node:crypto'
 
-import {type ClientRecord, sameClient} from '../core/client.js'
+import {canonicalValueJson, type ClientRecord, sameClient} from '../core/client.js'
 import type {ClientStore} from '../core/store.js'
 
 /** What to do with a target that already holds clients. */
@@ -83,12 +83,7 @@ export async function planMigration(source: ClientStore, target: ClientStore): P
 
 /** Field names whose canonical values differ. */
 export function differingFields(a: ClientRecord, b: ClientRecord): string[] {
-  return (Object.keys(a) as Array<keyof ClientRecord>).filter((field) => JSON.stringify(canonicalField(a[field])) !== JSON.stringify(canonicalField(b[field])))
-}
-
-function canonicalField(value: unknown): unknown {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value
-  return Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+  return (Object.keys(a) as Array<keyof ClientRecord>).filter((field) => canonicalValueJson(a[field]) !== canonicalValueJson(b[field]))
 }
 
 /**
@@ -226,13 +221,13 @@ async function compareById(expected: readonly ClientRecord[], target: ClientStor
 
 /**
  * A fingerprint of a source's records, kept with a completed migration's mark so a later run can
- * tell whether the SOURCE changed since (a store's revision() is not comparable across processes:
- * sqlite's data_version is per connection). It runs on every completed migration, so it is built
- * from the fields directly rather than from JSON.stringify (half the cost at 100k clients):
- * strings carry their length, so no two different records give the same text. Metadata is JSON in
- * its listing order: a fingerprint only ever compares one source with itself, so the same
- * backend's stable key order suffices (a new version listing keys in another order reads as
- * "changed", which refuses rather than loses). Prefixed with its format: see isCurrentDigest.
+ * tell whether the source changed since (a store's revision() is not comparable across processes:
+ * sqlite's data_version is per connection) and whether the TARGET did. It runs on every completed
+ * migration, so it is built from the fields directly rather than from JSON.stringify (half the
+ * cost at 100k clients): strings carry their length, so no two different records give the same
+ * text. Metadata is canonical JSON (keys sorted), so records that verification found equal give
+ * the same fingerprint on every backend: the source's fingerprint at completion is also the
+ * target's. Prefixed with its format: see isCurrentDigest.
  */
 export function recordsDigest(records: readonly ClientRecord[]): string {
   const hash = createHash('sha256')
@@ -240,7 +235,15 @@ export function recordsDigest(records: readonly ClientRecord[]): string {
   return `${DIGEST_FORMAT}${hash.digest('hex')}`
 }
 
-const DIGEST_FORMAT = 'fields-sha256:'
+/** {@link recordsDigest} of everything a store lists, tombstones included (a page at a time). */
+export async function storeDigest(store: ClientStore): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const record of store.list({includeRevoked: true})) hash.update(fingerprintText(record))
+  return `${DIGEST_FORMAT}${hash.digest('hex')}`
+}
+
+/** Marks of the previous format (`fields-sha256:`, metadata in listing order) are not compared. */
+const DIGEST_FORMAT = 'canonical-sha256:'
 
 /** Whether `digest` was made the way recordsDigest makes it now (marks of older versions were not: they cannot be compared). */
 export function isCurrentDigest(digest: string): boolean {
@@ -248,7 +251,13 @@ export function isCurrentDigest(digest: string): boolean {
 }
 
 function fingerprintText(record: ClientRecord): string {
-  return `${record.client_id}|${text(record.api_key)}${text(record.name)}${text(record.description)}${flag(record.is_admin)}${record.last_seen}|${list(record.intent_blacklist)}${list(record.skill_blacklist)}${list(record.message_blacklist)}${list(record.allowed_types)}${text(record.crypto_key)}${text(record.password)}${flag(record.can_broadcast)}${flag(record.can_escalate)}${flag(record.can_propagate)}${JSON.stringify(record.metadata)}\n`
+  return `${record.client_id}|${text(record.api_key)}${text(record.name)}${text(record.description)}${flag(record.is_admin)}${record.last_seen}|${list(record.intent_blacklist)}${list(record.skill_blacklist)}${list(record.message_blacklist)}${list(record.allowed_types)}${text(record.crypto_key)}${text(record.password)}${flag(record.can_broadcast)}${flag(record.can_escalate)}${flag(record.can_propagate)}${metadataText(record.metadata)}\n`
+}
+
+/** Canonical JSON (the JSON text itself shows where it ends); most clients have none, which costs no sort. */
+function metadataText(metadata: ClientRecord['metadata']): string {
+  for (const _key in metadata) return canonicalValueJson(metadata)
+  return '{}'
 }
 
 /** "5:hello", or "-" for null: the length tells where the next field starts. */

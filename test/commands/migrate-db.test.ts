@@ -437,6 +437,30 @@ describe('migrate-db', function () {
       expect(said.stdout).to.contain('Already done').and.to.contain('(1 record(s) added, 1 changed); it was left untouched')
     })
 
+    it('a source changed since, onto a target that has not changed: brought up to date (exit 0), and the next run finds nothing to do', async () => {
+      await withStore(json, source, async (store) => {
+        await store.add({name: 'added in the old source', api_key: 'key-source-added'})
+        await store.update(3, {name: 'renamed in the old source', metadata: {room: 'hall', floor: 2}})
+        await store.revoke(4)
+      })
+      const sourceDigest = digest(source)
+      const targetBefore = await contents(sqlite, target)
+      // Not --quiet: the notice saying why it copies is on stderr.
+      const dryRun = await sandbox.run(['migrate-db', ...json.flags('from', source), ...sqlite.flags('to', target), '--dry-run'])
+      expect(dryRun.code, dryRun.stderr).to.equal(0)
+      expect(dryRun.stderr).to.contain('and the target has not: a real run brings it up to date')
+      expect(dryRun.stdout).to.contain('Dry run: would copy 3 record(s)')
+      expect(await contents(sqlite, target)).to.deep.equal(targetBefore)
+      const result = await migrate(json, source, sqlite, target, ['--json'])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(JSON.parse(result.stdout)).to.deep.include({copied: 3, verified: true})
+      expect(await contents(sqlite, target)).to.deep.equal(await contents(json, source))
+      expect(digest(source)).to.equal(sourceDigest)
+      const again = await migrate(json, source, sqlite, target)
+      expect(again.code, again.stderr).to.equal(0)
+      expect(again.stdout).to.contain('Nothing to copy')
+    })
+
     it('a source changed since is refused (exit 3) when the target changed too: neither side loses anything silently', async () => {
       await withStore(sqlite, target, (store) => store.add({name: 'added in the target', api_key: 'key-target-added'}))
       await withStore(json, source, (store) => store.add({name: 'added in the old source', api_key: 'key-source-added'}))

@@ -11,7 +11,7 @@ import {expect} from 'chai'
 
 import {buildClient, canonicalJson, type ClientRecord, sameClient} from '../../src/core/client.js'
 import type {ClientStore} from '../../src/core/store.js'
-import {copyRecords, isCurrentDigest, planMigration, recordsDigest, verifyMigration} from '../../src/migrate/migrate.js'
+import {copyRecords, isCurrentDigest, planMigration, recordsDigest, storeDigest, verifyMigration} from '../../src/migrate/migrate.js'
 import {jsonBackend} from '../../src/plugins/json/index.js'
 import {sqliteBackend} from '../../src/plugins/sqlite/index.js'
 import {variedClients} from '../helpers/varied-clients.js'
@@ -62,6 +62,16 @@ describe('migrate pipeline', function () {
     expect(plan.sourceRecords).to.have.length(60)
     const verification = await verifyMigration(source, target, new Set(), plan)
     expect(verification).to.deep.include({ok: true, sourceCount: 60, targetCount: 60, missing: [], extra: [], different: [], sourceChanged: false})
+  })
+
+  it('storeDigest of a verified target equals recordsDigest of its source (what a completed mark keeps), and moves with any change to the target', async () => {
+    const {source, target, plan} = await migrated(variedClients(40))
+    expect((await verifyMigration(source, target, new Set(), plan)).ok).to.equal(true)
+    const kept = recordsDigest(plan.sourceRecords)
+    expect(await storeDigest(target)).to.equal(kept)
+    expect(await storeDigest(source)).to.equal(kept)
+    await target.revoke(3)
+    expect(await storeDigest(target)).to.not.equal(kept)
   })
 
   it('reports a target record changed after the copy, naming the field', async () => {
@@ -200,6 +210,13 @@ describe('recordsDigest (the source fingerprint of a completed migration)', () =
       [{name: '1:a'}, {name: 'a', description: '1:a'}],
     ]
     for (const [one, other] of pairs) expect(digestOf({...base, ...one}), JSON.stringify([one, other])).to.not.equal(digestOf({...base, ...other}))
+  })
+
+  it('does not depend on the order a backend lists metadata keys in (a target listing them otherwise still fingerprints as the source verified equal), but does on their values', () => {
+    const one = {...base, metadata: {zone: 'b', area: 'a', nested: {y: 1, x: [{d: 1, c: 2}]}}}
+    const other = {...base, metadata: {area: 'a', nested: {x: [{c: 2, d: 1}], y: 1}, zone: 'b'}}
+    expect(digestOf(one)).to.equal(digestOf(other))
+    expect(digestOf(one)).to.not.equal(digestOf({...base, metadata: {...one.metadata, zone: 'c'}}))
   })
 
   it('depends on the order and the number of records', () => {
