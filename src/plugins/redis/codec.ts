@@ -22,6 +22,19 @@ const FLAG_FIELDS = new Set(['is_admin', 'can_broadcast', 'can_escalate', 'can_p
 /** JSON fields holding a permission list: most clients share a few, parsed once each (list-text.ts). */
 const LIST_FIELDS = new Set(['intent_blacklist', 'skill_blacklist', 'message_blacklist', 'allowed_types'])
 const JSON_FIELDS = new Set([...LIST_FIELDS, 'metadata'])
+
+/** How a field's stored text decodes. */
+type FieldKind = 'number' | 'flag' | 'list' | 'metadata' | 'text'
+
+function kindOf(field: string): FieldKind {
+  if (NUMBER_FIELDS.has(field)) return 'number'
+  if (FLAG_FIELDS.has(field)) return 'flag'
+  if (LIST_FIELDS.has(field)) return 'list'
+  return field === 'metadata' ? 'metadata' : 'text'
+}
+
+/** The kind of each of CLIENT_FIELDS, by position: values that come in that order need no lookup by name. */
+const KIND_AT: readonly FieldKind[] = CLIENT_FIELDS.map((field) => kindOf(field))
 /** Fields that may be null (stored as an absent hash field). */
 export const NULLABLE_FIELDS = new Set(['crypto_key', 'password'])
 
@@ -53,9 +66,9 @@ export function decodeRecord(hash: readonly string[] | Record<string, string>, k
   // Straight over the flat pairs (no entry arrays): listing decodes every record of a hive.
   if (Array.isArray(hash)) {
     const flat = hash as readonly string[]
-    for (let i = 0; i + 1 < flat.length; i += 2) decodeField(raw, flat[i]!, flat[i + 1]!, key)
+    for (let i = 0; i + 1 < flat.length; i += 2) decodeField(raw, flat[i]!, kindOf(flat[i]!), flat[i + 1]!, key)
   } else {
-    for (const [field, text] of Object.entries(hash)) decodeField(raw, field, text, key)
+    for (const [field, text] of Object.entries(hash)) decodeField(raw, field, kindOf(field), text, key)
   }
   return parseClientRecord(raw, `Redis key ${key}`, idFromKey(key))
 }
@@ -71,27 +84,33 @@ export function decodeLookupReply(reply: ReadonlyArray<string | null> | readonly
     const idAt = pairs.indexOf('client_id')
     return decodeRecord(pairs, prefix + (idAt >= 0 && idAt % 2 === 0 ? pairs[idAt + 1] : '?'))
   }
-  return decodeValues(reply as ReadonlyArray<string | null>, prefix + (reply[0] ?? '?'))
+  const idText = reply[0] ?? '?'
+  return decodeValues(reply as ReadonlyArray<string | null>, prefix + idText, Number(idText))
 }
 
 /**
- * A record from one entry of the pageJson script's reply, read from hash `key`: its values in
- * CLIENT_FIELDS order (`false` = absent, as cjson encodes Lua's nil from HMGET) or `['all', pairs]`.
+ * A record from one entry of the pageJson script's reply, read from hash `key` (of client `id`):
+ * its values in CLIENT_FIELDS order (`false` = absent, as cjson encodes Lua's nil from HMGET) or
+ * `['all', pairs]`.
  */
-export function decodePageEntry(entry: ReadonlyArray<string | false | string[]>, key: string): ClientRecord {
+export function decodePageEntry(entry: ReadonlyArray<string | false | string[]>, key: string, id: number): ClientRecord {
   if (entry.length === 2 && entry[0] === 'all' && Array.isArray(entry[1])) return decodeRecord(entry[1], key)
   if (entry.length !== CLIENT_FIELDS.length) throw new StoreCorruptError(`Redis key ${key}: unexpected reply from the page script`)
-  return decodeValues(entry as ReadonlyArray<string | false>, key)
+  return decodeValues(entry as ReadonlyArray<string | false>, key, id)
 }
 
-/** A record from its values in CLIENT_FIELDS order; null, undefined or false = the field is absent. */
-function decodeValues(values: ReadonlyArray<string | false | null | undefined>, key: string): ClientRecord {
+/**
+ * A record from its values in CLIENT_FIELDS order; null, undefined or false = the field is absent.
+ * `id` is the one its key names (the caller knows it: parsing it back out of the key was a
+ * noticeable part of listing a large hive).
+ */
+function decodeValues(values: ReadonlyArray<string | false | null | undefined>, key: string, id: number): ClientRecord {
   const raw: Record<string, unknown> = {}
-  for (let i = 0; i < CLIENT_FIELDS.length; i++) {
+  for (let i = 0; i < KIND_AT.length; i++) {
     const text = values[i]
-    if (typeof text === 'string') decodeField(raw, CLIENT_FIELDS[i]!, text, key)
+    if (typeof text === 'string') decodeField(raw, CLIENT_FIELDS[i]!, KIND_AT[i]!, text, key)
   }
-  return parseClientRecord(raw, `Redis key ${key}`, idFromKey(key))
+  return parseClientRecord(raw, `Redis key ${key}`, Number.isSafeInteger(id) ? id : undefined)
 }
 
 /** The id a record key ends with (what a hash without a client_id field is taken to hold). */
@@ -101,29 +120,40 @@ function idFromKey(key: string): number | undefined {
 }
 
 /** Decodes one stored field into `raw`; a value that does not decode is StoreCorruptError (never echoed). */
-function decodeField(raw: Record<string, unknown>, field: string, text: string, key: string): void {
-  if (NUMBER_FIELDS.has(field)) {
-    const value = text.trim() === '' ? Number.NaN : Number(text)
-    if (!Number.isFinite(value)) throw corruptField(key, field, 'a number')
-    raw[field] = value
-  } else if (FLAG_FIELDS.has(field)) {
-    if (text === '1' || text === 'true') raw[field] = true
-    else if (text === '0' || text === 'false') raw[field] = false
-    else throw corruptField(key, field, '"1", "0", "true" or "false"')
-  } else if (LIST_FIELDS.has(field)) {
-    try {
-      raw[field] = parseListText(text)
-    } catch {
-      throw corruptField(key, field, 'a JSON array of strings')
+function decodeField(raw: Record<string, unknown>, field: string, kind: FieldKind, text: string, key: string): void {
+  switch (kind) {
+    case 'text': {
+      raw[field] = text
+      break
     }
-  } else if (field === 'metadata') {
-    try {
-      raw[field] = JSON.parse(text)
-    } catch {
-      throw corruptField(key, field, 'a JSON object')
+    case 'number': {
+      const value = text.trim() === '' ? Number.NaN : Number(text)
+      if (!Number.isFinite(value)) throw corruptField(key, field, 'a number')
+      raw[field] = value
+      break
     }
-  } else {
-    raw[field] = text
+    case 'flag': {
+      if (text === '1' || text === 'true') raw[field] = true
+      else if (text === '0' || text === 'false') raw[field] = false
+      else throw corruptField(key, field, '"1", "0", "true" or "false"')
+      break
+    }
+    case 'list': {
+      try {
+        raw[field] = parseListText(text)
+      } catch {
+        throw corruptField(key, field, 'a JSON array of strings')
+      }
+      break
+    }
+    case 'metadata': {
+      try {
+        raw[field] = JSON.parse(text)
+      } catch {
+        throw corruptField(key, field, 'a JSON object')
+      }
+      break
+    }
   }
 }
 

@@ -30,7 +30,8 @@ import {type ScriptName, SCRIPTS} from './scripts.js'
 /** A page of a listing: `[idText, hash, …]` and how to decode its hashes (values or pairs). */
 interface Page {
   entries: unknown[]
-  decode: (hash: unknown[], key: string) => ClientRecord
+  /** `id` is the one `key` names (the page lists it beside the hash). */
+  decode: (hash: unknown[], key: string, id: number) => ClientRecord
   /** The id the page starts after, as the server saw it (JSON pages only; false: fewer ids than skipped). */
   boundary?: string | false
 }
@@ -225,7 +226,7 @@ export class RedisClientStore implements ClientStore {
             suggestion: `remove the id with: redis-cli ZREM '${set}' ${idText} (or restore the record)`,
           })
         }
-        const record = decode(hash, key)
+        const record = decode(hash, key, Number(idText))
         // The live set never holds a tombstone; a hand-edited one is not let through either.
         if (options.includeRevoked || !isRevoked(record)) yield record
       }
