@@ -21,6 +21,7 @@ export default class Doctor extends StoreCommand {
 - a config file holding the Redis password that others can read;
 - Redis without a password, reached or listening beyond loopback without TLS, or persisting nothing;
 - the selected database empty while another well-known location holds clients;
+- a SQLite database left with an interrupted write (a hot journal: a warning, nothing is lost);
 - an upstream (Python hivemind-core) server.json selecting a different backend.
 Exits 1 when any problem is found (usable in CI), 0 otherwise. Nothing is changed.`
 

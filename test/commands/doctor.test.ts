@@ -1,9 +1,10 @@
-import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {expect} from 'chai'
 
 import type {DoctorResult} from '../../src/commands/doctor.js'
+import {fileDigest, leaveHotJournal, writePythonClientsDb} from '../plugins/sqlite/helpers.js'
 import {freePort, type RedisServer, startRedisServer} from '../helpers/redis-server.js'
 import {type CliSandbox, createSandbox} from '../helpers/sandbox.js'
 
@@ -101,6 +102,25 @@ describe('doctor', function () {
     expect(report.findings, stderr).to.deep.equal([])
     expect(code).to.equal(0)
     expect(report).to.deep.include({ok: true, problems: 0})
+  })
+
+  it('a clients.db a killed writer left with a hot journal is a warning (exit 0) that says nothing is lost; both files stay byte-identical', async () => {
+    const dir = path.join(sandbox.home, 'python')
+    mkdirSync(dir, {mode: 0o700})
+    const file = path.join(dir, 'clients.db')
+    writePythonClientsDb(file)
+    chmodSync(file, 0o600)
+    const args = ['--db-backend', 'sqlite', '--db-path', file]
+    expect((await doctor(...args)).report.findings).to.deep.equal([])
+    leaveHotJournal(file)
+    chmodSync(`${file}-journal`, 0o600)
+    const before = {db: fileDigest(file), journal: fileDigest(`${file}-journal`)}
+    const {code, report, stderr} = await doctor(...args)
+    expect(code, stderr).to.equal(0)
+    expect(report.findings.map((finding) => [finding.id, finding.severity])).to.deep.equal([['sqlite-hot-journal', 'warning']])
+    expect(report.findings[0]!.message).to.contain(file).and.to.contain('Nothing is lost')
+    expect({db: fileDigest(file), journal: fileDigest(`${file}-journal`)}).to.deep.equal(before)
+    expect(readdirSync(dir).sort()).to.deep.equal(['clients.db', 'clients.db-journal'])
   })
 
   it('a good default (sqlite) setup reports nothing and exits 0; a 0644 backup is then found', async () => {

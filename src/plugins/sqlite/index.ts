@@ -20,6 +20,10 @@ export const sqliteBackend: BackendDescriptor<SqliteOptions> = {
     const {probeSqliteFile} = await import('./probe.js')
     return probeSqliteFile(options.path)
   },
+  async diagnose(options) {
+    const {diagnoseSqlite} = await import('./diagnose.js')
+    return diagnoseSqlite(options)
+  },
 }
 
 const hook: Hook<'hivemind:backends'> = async () => [sqliteBackend as unknown as BackendDescriptor]
