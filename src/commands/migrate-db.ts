@@ -133,7 +133,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       // the migration on every deploy, while commands may use either side. The fingerprint kept at
       // completion tells which side moved; the plan alone cannot (a record differing on both sides).
       const targetDiffers = plan.toCopy.length > 0 || plan.conflicts.length > 0 || plan.extra.length > 0
-      if (policy === 'refuse' && mark?.state === 'complete' && mark.from === sourceLabel && mark.sourceDigest !== undefined && isCurrentDigest(mark.sourceDigest) && plan.targetCount > 0 && targetDiffers) {
+      if (policy === 'refuse' && mark?.state === 'complete' && mark.from === sourceLabel && isCurrentDigest(mark.sourceDigest) && plan.targetCount > 0 && targetDiffers) {
         const changes = describeChanges(plan)
         if (recordsDigest(plan.sourceRecords) !== mark.sourceDigest) {
           // Only the source moved (the target still lists exactly what was verified): the target

@@ -9,7 +9,7 @@
  * the source is read again: the target must equal what the source holds NOW). Both listings come
  * in id order, so the comparison walks them side by side instead of indexing either.
  */
-import {createHash} from 'node:crypto'
+import {createHash, type Hash} from 'node:crypto'
 
 import {canonicalValueJson, type ClientRecord, sameClient} from '../core/client.js'
 import type {ClientStore} from '../core/store.js'
@@ -232,22 +232,27 @@ async function compareById(expected: readonly ClientRecord[], target: ClientStor
 export function recordsDigest(records: readonly ClientRecord[]): string {
   const hash = createHash('sha256')
   for (const record of records) hash.update(fingerprintText(record))
-  return `${DIGEST_FORMAT}${hash.digest('hex')}`
+  return digestText(hash)
 }
 
 /** {@link recordsDigest} of everything a store lists, tombstones included (a page at a time). */
 export async function storeDigest(store: ClientStore): Promise<string> {
   const hash = createHash('sha256')
   for await (const record of store.list({includeRevoked: true})) hash.update(fingerprintText(record))
+  return digestText(hash)
+}
+
+/** The finished hash, prefixed with its format. */
+function digestText(hash: Hash): string {
   return `${DIGEST_FORMAT}${hash.digest('hex')}`
 }
 
 /** Marks of the previous format (`fields-sha256:`, metadata in listing order) are not compared. */
 const DIGEST_FORMAT = 'canonical-sha256:'
 
-/** Whether `digest` was made the way recordsDigest makes it now (marks of older versions were not: they cannot be compared). */
-export function isCurrentDigest(digest: string): boolean {
-  return digest.startsWith(DIGEST_FORMAT)
+/** Whether `digest` was made the way recordsDigest makes it now (marks of older versions were not, or have none: they cannot be compared). */
+export function isCurrentDigest(digest: string | undefined): boolean {
+  return digest?.startsWith(DIGEST_FORMAT) ?? false
 }
 
 function fingerprintText(record: ClientRecord): string {

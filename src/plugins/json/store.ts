@@ -52,6 +52,11 @@ function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
   return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs
 }
 
+/** True when there is a snapshot and it was read from the file version `identity` names. */
+function isSnapshotOf(snapshot: Snapshot | undefined, identity: FileIdentity): snapshot is Snapshot {
+  return snapshot !== undefined && sameIdentity(snapshot.identity, identity)
+}
+
 export class JsonClientStore implements ClientStore {
   readonly name = 'json'
   readonly location: string
@@ -193,7 +198,7 @@ export class JsonClientStore implements ClientStore {
   private current(): Snapshot {
     this.assertOpen()
     const identity = this.identity()
-    if (this.snapshot !== undefined && sameIdentity(this.snapshot.identity, identity)) return this.snapshot
+    if (isSnapshotOf(this.snapshot, identity)) return this.snapshot
     this.snapshot = this.load(identity)
     return this.snapshot
   }
@@ -258,7 +263,7 @@ export class JsonClientStore implements ClientStore {
    */
   private workingCopy(identity: FileIdentity): Snapshot {
     const snapshot = this.snapshot
-    if (snapshot === undefined || !sameIdentity(snapshot.identity, identity)) return this.load(identity)
+    if (!isSnapshotOf(snapshot, identity)) return this.load(identity)
     return {identity, records: new Map(snapshot.records), byKey: new Map(snapshot.byKey)}
   }
 

@@ -18,9 +18,16 @@ export function isHotJournalError(error: unknown): boolean {
   return (error as {code?: unknown} | undefined)?.code === 'SQLITE_READONLY_ROLLBACK'
 }
 
+const HOT_VERSION_PREFIX = 'hot:'
+
 /** Identifies the database file and its journal as they are now: it moves when either is written, replaced or removed. */
 export function hotJournalVersion(file: string): string {
-  return `hot:${identity(file)}/${identity(journalOf(file))}`
+  return `${HOT_VERSION_PREFIX}${identity(file)}/${identity(journalOf(file))}`
+}
+
+/** Whether `version` was made by {@link hotJournalVersion} (and not, say, a data_version number). */
+export function isHotJournalVersion(version: string): boolean {
+  return version.startsWith(HOT_VERSION_PREFIX)
 }
 
 /**

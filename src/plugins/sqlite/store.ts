@@ -31,7 +31,7 @@ import {assertStorableRecord} from '../../core/validate.js'
 import {CLIENT_COLUMNS, type ClientRow, recordToRow, recordToStoredList, rowOfValues, rowToRecord} from './entity.js'
 import {MIGRATIONS, MIGRATIONS_TABLE} from './migrations.js'
 import type {SqliteOptions} from './options.js'
-import {copyWithJournal, hotJournalVersion, isHotJournalError} from './hot-journal.js'
+import {copyWithJournal, hotJournalVersion, isHotJournalError, isHotJournalVersion} from './hot-journal.js'
 import {isWalFile, openReader} from './reader.js'
 
 /**
@@ -343,7 +343,7 @@ export class SqliteClientStore implements ClientStore {
     for (let attempt = 1; ; attempt++) {
       // Taken before the copy starts: a commit during the copy moves it, and the next read copies again.
       const version = this.originVersion()
-      if (!version.startsWith('hot:')) {
+      if (!isHotJournalVersion(version)) {
         await this.origin!.backup(copy)
         return version
       }
