@@ -75,16 +75,13 @@ export function decodeRecord(hash: readonly string[] | Record<string, string>, k
 
 /**
  * A record from the byKey script's reply: its values in CLIENT_FIELDS order (null = absent), or
- * `['all', pairs]` for a hash holding fields the record does not know. `prefix` is the record key
- * prefix (errors name the hash by it and the stored client_id).
+ * `['all', pairs, idText]` for a hash edited by hand (fields the record does not know, or no
+ * client_id). `prefix` is the record key prefix: errors name the hash, `<prefix><id>`.
  */
-export function decodeLookupReply(reply: ReadonlyArray<string | null> | readonly ['all', string[]], prefix: string): ClientRecord {
-  if (reply[0] === 'all') {
-    const pairs = reply[1] as string[]
-    const idAt = pairs.indexOf('client_id')
-    return decodeRecord(pairs, prefix + (idAt >= 0 && idAt % 2 === 0 ? pairs[idAt + 1] : '?'))
-  }
-  const idText = reply[0] ?? '?'
+export function decodeLookupReply(reply: ReadonlyArray<string | null> | readonly ['all', string[], string], prefix: string): ClientRecord {
+  if (reply[0] === 'all') return decodeRecord(reply[1] as string[], prefix + (reply[2] as string))
+  // The script replies whole (above) when client_id is absent, so values here hold it.
+  const idText = reply[0]!
   return decodeValues(reply as ReadonlyArray<string | null>, prefix + idText, Number(idText))
 }
 

@@ -228,9 +228,10 @@ return {'ok'}
  * HGET index + HMGET record in ONE round trip. Replies the record's values in CLIENT_FIELDS order
  * (nil for an absent field), or nil when the key is unknown, "revoked", or (should the index ever
  * disagree) the record holds another key. Values only, not `field, value` pairs: the reply is
- * half as long to encode, send and parse, which is most of a lookup's cost. A hash holding fields
- * the record does not know (edited by hand) is replied whole as `{'all', {field, value, …}}`, so
- * those fields still fold into metadata exactly as `get` reads them.
+ * half as long to encode, send and parse, which is most of a lookup's cost. A hash edited by hand
+ * (holding fields the record does not know, or missing its client_id) is replied whole as
+ * `{'all', {field, value, …}, idText}`, so it decodes exactly as `get` reads it: unknown fields
+ * fold into metadata, and the id is the one the key names.
  */
 const byKey: ScriptDefinition = {
   numberOfKeys: 1,
@@ -245,7 +246,7 @@ local present = 0
 for i = 1, #values do
   if values[i] then present = present + 1 end
 end
-if redis.call('HLEN', key) ~= present then return {'all', redis.call('HGETALL', key)} end
+if not values[1] or redis.call('HLEN', key) ~= present then return {'all', redis.call('HGETALL', key), idText} end
 return values
 `,
 }

@@ -154,7 +154,7 @@ export class RedisClientStore implements ClientStore {
     const lookup = this.lookupByKey
     if (!lookup) throw new HivemindError('STORE_CLOSED', `the redis store ${this.location} is not open`)
     if (apiKey === REVOKED_API_KEY || apiKey === '') return undefined
-    let reply: Array<string | null> | ['all', string[]] | null
+    let reply: Array<string | null> | ['all', string[], string] | null
     try {
       // One round trip: the script reads the index and the record together.
       reply = (await lookup(this.keys.index, this.keys.clientPrefix, apiKey)) as typeof reply

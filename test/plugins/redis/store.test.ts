@@ -307,10 +307,11 @@ describe('redis backend', function () {
       expect(await all(store.list())).to.deep.equal([await store.get(1), await store.get(2)])
       expect((await store.getByApiKey('k-extra'))?.metadata).to.deep.equal({site: 'north'})
       expect(await store.getByApiKey('k-plain')).to.include({password: null})
-      // A client_id field deleted by hand: listing and get() take the id the key names.
+      // A client_id field deleted by hand: listing, get() and the credential lookup take the id the key names.
       await observer.hdel(store.keys.client(1), 'client_id')
       expect((await all(store.list())).map((record) => record.client_id)).to.deep.equal([1, 2])
       expect(await all(store.list())).to.deep.equal([await store.get(1), await store.get(2)])
+      expect(await store.getByApiKey('k-plain')).to.deep.equal(await store.get(1)).and.to.include({client_id: 1})
       await observer.hset(store.keys.client(1), 'client_id', '1')
 
       await observer.hset(store.keys.client(1), 'last_seen', 'secret-looking')
