@@ -4,7 +4,7 @@
  * command runs and turned into audit inputs afterwards: one line per client changed, even when a
  * command touched it twice (add-client adds, then names the client).
  */
-import type {ClientPatch, ClientRecord, NewClient} from '../core/client.js'
+import {type ClientPatch, type ClientRecord, cloneClient, type NewClient} from '../core/client.js'
 import {lookupEach} from '../core/lookups.js'
 import type {ClientStore, ListOptions} from '../core/store.js'
 import {type AuditEventName, type AuditInput, classifyUpdate, describeChanges} from './entry.js'
@@ -58,6 +58,24 @@ export class AuditingStore implements ClientStore {
     const record = await this.inner.update(id, patch)
     this.note(id, 'update', before, record)
     return record
+  }
+
+  /** Present when the inner store has it; `before` is the record exactly as the change saw it. */
+  get modify(): ((id: number, change: (current: ClientRecord) => ClientPatch | undefined) => Promise<ClientRecord>) | undefined {
+    const inner = this.inner
+    if (!inner.modify) return undefined
+    return async (id, change) => {
+      let seen: ClientRecord | undefined
+      let changed = false
+      const record = await inner.modify!(id, (current) => {
+        seen = cloneClient(current)
+        const patch = change(current)
+        changed = patch !== undefined
+        return patch
+      })
+      if (changed) this.note(id, 'update', this.changes.has(id) ? undefined : seen, record)
+      return record
+    }
   }
 
   async revoke(id: number): Promise<ClientRecord> {

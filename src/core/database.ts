@@ -4,7 +4,7 @@
  */
 import {randomBytes} from 'node:crypto'
 
-import {type ClientRecord, isRevoked, REVOKED_API_KEY} from './client.js'
+import {type ClientPatch, type ClientRecord, isRevoked, REVOKED_API_KEY} from './client.js'
 import {ClientNotFoundError, DuplicateApiKeyError, InvalidInputError} from './errors.js'
 import type {ClientStore} from './store.js'
 import {checkIdentifier, checkSecret, checkText, CRYPTO_KEY_LENGTH} from './validate.js'
@@ -105,31 +105,23 @@ export class ClientDatabase {
   /** Adds `value` to a permission list; unchanged when present. */
   async addToList(record: ClientRecord, field: ListField, value: string, what: string): Promise<ChangeResult> {
     checkIdentifier(value, what)
-    this.assertLive(record)
-    if (record[field].includes(value)) return {changed: false, record}
-    return {changed: true, record: await this.store.update(record.client_id, {[field]: [...record[field], value]})}
+    return this.change(record, (current) => (current[field].includes(value) ? undefined : {[field]: [...current[field], value]}))
   }
 
   /** Removes `value` from a permission list; unchanged when absent. */
   async removeFromList(record: ClientRecord, field: ListField, value: string, what: string): Promise<ChangeResult> {
     checkIdentifier(value, what)
-    this.assertLive(record)
-    if (!record[field].includes(value)) return {changed: false, record}
-    return {changed: true, record: await this.store.update(record.client_id, {[field]: record[field].filter((item) => item !== value)})}
+    return this.change(record, (current) => (current[field].includes(value) ? {[field]: current[field].filter((item) => item !== value)} : undefined))
   }
 
   /** Sets a boolean permission; unchanged when it already has that value. */
   async setFlag(record: ClientRecord, field: FlagField, value: boolean): Promise<ChangeResult> {
-    this.assertLive(record)
-    if (record[field] === value) return {changed: false, record}
-    return {changed: true, record: await this.store.update(record.client_id, {[field]: value})}
+    return this.change(record, (current) => (current[field] === value ? undefined : {[field]: value}))
   }
 
   async rename(record: ClientRecord, name: string): Promise<ChangeResult> {
     checkText(name, 'the name')
-    this.assertLive(record)
-    if (record.name === name) return {changed: false, record}
-    return {changed: true, record: await this.store.update(record.client_id, {name})}
+    return this.change(record, (current) => (current.name === name ? undefined : {name}))
   }
 
   /** Revokes (tombstones) a client; unchanged when already revoked. */
@@ -143,6 +135,28 @@ export class ClientDatabase {
     const records: ClientRecord[] = []
     for await (const record of this.store.list({includeRevoked})) records.push(record)
     return records
+  }
+
+  /**
+   * Applies `decide` (the patch, or undefined when it is already so) to the client as stored at
+   * the moment of writing, through the store's atomic `modify` when it has one: ten processes
+   * each adding a skill to one blacklist keep all ten. A store without `modify` gets the patch
+   * decided on `record` (a concurrent writer can then interleave).
+   */
+  private async change(record: ClientRecord, decide: (current: ClientRecord) => ClientPatch | undefined): Promise<ChangeResult> {
+    let changed = false
+    const decideLive = (current: ClientRecord): ClientPatch | undefined => {
+      this.assertLive(current)
+      const patch = decide(current)
+      changed = patch !== undefined
+      return patch
+    }
+    if (this.store.modify) {
+      const stored = await this.store.modify(record.client_id, decideLive)
+      return {changed, record: stored}
+    }
+    const patch = decideLive(record)
+    return {changed, record: patch ? await this.store.update(record.client_id, patch) : record}
   }
 
   private assertLive(record: ClientRecord): void {

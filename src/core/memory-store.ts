@@ -98,9 +98,15 @@ export class MemoryStore implements ClientStore {
   }
 
   async update(id: number, patch: ClientPatch): Promise<ClientRecord> {
+    return this.modify(id, () => patch)
+  }
+
+  async modify(id: number, change: (current: ClientRecord) => ClientPatch | undefined): Promise<ClientRecord> {
     this.assertOpen()
     const current = this.records.get(id)
     if (!current) throw new ClientNotFoundError(`id ${id}`)
+    const patch = change(cloneClient(current))
+    if (patch === undefined) return cloneClient(current)
     const next = applyPatch(current, patch)
     assertStorableRecord(next)
     this.assertKeyFree(next)

@@ -21,6 +21,7 @@ export interface ListOptions {
  * | `put` | insert or replace with the given id; advances the counter past it |
  * | `get` / `getByApiKey` | undefined when missing; getByApiKey never returns a tombstone; indexed |
  * | `update` | partial update; unknown id → ClientNotFoundError |
+ * | `modify` | optional: a read-modify-write of one record that no other writer can interleave |
  * | `revoke` | tombstone: keeps the id, api_key "revoked", password and crypto_key null |
  * | `list` / `count` | stable order by id; agree with each other |
  * | `revision` | a cheap token that changes whenever any process changed the data |
@@ -49,6 +50,17 @@ export interface ClientStore {
   list(options?: ListOptions): AsyncIterable<ClientRecord>
   count(options?: ListOptions): Promise<number>
   revision(): Promise<string>
+  /**
+   * Optional: reads record `id` as stored NOW and stores `change(current)` over it, as one step
+   * that no other writer (of this process or another) can interleave: adding an item to a list
+   * never drops an item another process added meanwhile. `change` returns the patch to apply, or
+   * undefined to leave the record as it is (nothing written); an error it throws rejects modify
+   * and stores nothing. It must be a pure function of `current`: an optimistic store (compare and
+   * retry) may call it more than once. Resolves with the record as stored afterwards; unknown id →
+   * ClientNotFoundError. Absent, callers fall back to `get` then `update`, which a concurrent
+   * writer can interleave.
+   */
+  modify?(id: number, change: (current: ClientRecord) => ClientPatch | undefined): Promise<ClientRecord>
   /**
    * Optional: store many records with their ids in one atomic step where the backend can
    * (a transaction). Callers fall back to `put` one by one when absent.

@@ -688,6 +688,71 @@ export function runStoreConformance(label: string, factory: StoreFactory, option
       })
     })
 
+    describe('modify (when the store has it)', () => {
+      it('applies the change to the record as stored and returns the stored record', async function () {
+        if (!store.modify) this.skip()
+        await store.put(fullRecord(1))
+        const seen: ClientRecord[] = []
+        const stored = await store.modify!(1, (current) => {
+          seen.push(current)
+          return {skill_blacklist: [...current.skill_blacklist, 'added']}
+        })
+        assert.deepEqual(seen.at(-1), fullRecord(1), 'change was not handed the stored record')
+        const expected = {...fullRecord(1), skill_blacklist: [...fullRecord(1).skill_blacklist, 'added']}
+        assert.deepEqual(stored, expected)
+        assert.deepEqual(await store.get(1), expected)
+      })
+
+      it('loses none of 20 concurrent list additions to one record', async function () {
+        if (!store.modify) this.skip()
+        await store.add({api_key: key(1)})
+        const values = Array.from({length: 20}, (_, i) => `skill-${i}`)
+        await Promise.all(values.map((value) => store.modify!(1, (current) => ({skill_blacklist: [...current.skill_blacklist, value]}))))
+        assert.deepEqual([...(await store.get(1))!.skill_blacklist].sort(), [...values].sort())
+      })
+
+      it('writes nothing when the change returns undefined, even if it edited what it was handed', async function () {
+        if (!store.modify) this.skip()
+        await store.put(fullRecord(1))
+        const stored = await store.modify!(1, (current) => {
+          current.name = 'edited in place'
+          current.skill_blacklist.push('pushed in place')
+          return undefined
+        })
+        assert.deepEqual(stored, fullRecord(1))
+        assert.deepEqual(await store.get(1), fullRecord(1))
+      })
+
+      it('stores nothing when the change throws, and rejects with its error', async function () {
+        if (!store.modify) this.skip()
+        await store.put(fullRecord(1))
+        const refusal = new Error('refused by the change')
+        await assert.rejects(store.modify!(1, () => {
+          throw refusal
+        }), (error: unknown) => error === refusal)
+        assert.deepEqual(await store.get(1), fullRecord(1))
+      })
+
+      it('sees a revocation made before it', async function () {
+        if (!store.modify) this.skip()
+        await store.put(fullRecord(1))
+        await store.revoke(1)
+        let seenKey: string | undefined
+        await store.modify!(1, (current) => {
+          seenKey = current.api_key
+          return undefined
+        })
+        assert.equal(seenKey, 'revoked')
+      })
+
+      it('rejects an unknown id (CLIENT_NOT_FOUND) without creating it', async function () {
+        if (!store.modify) this.skip()
+        await rejectsWithCode(store.modify!(7, () => ({name: 'x'})), 'CLIENT_NOT_FOUND', 'modify of an unknown id')
+        assert.equal(await store.get(7), undefined)
+        assert.equal(await store.count({includeRevoked: true}), 0)
+      })
+    })
+
     describe('putMany (when the store has it)', () => {
       it('stores every record with its id and advances the counter', async function () {
         if (!store.putMany) this.skip()

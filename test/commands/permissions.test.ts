@@ -7,7 +7,9 @@ import path from 'node:path'
 
 import {expect} from 'chai'
 
+import {backendsUnderTest} from '../helpers/backends-under-test.js'
 import {type CliResult, client, type Client, errorLine, expectCleanFailure, pooled, ROOT, Sandbox} from '../helpers/cli.js'
+import {type RedisServer, startRedisServer} from '../helpers/redis-server.js'
 
 interface Pair {
   /** Moves the field away from the enrolment default. */
@@ -215,6 +217,40 @@ describe('permission commands', () => {
       expect(sandbox.digest()).to.equal(before)
     } finally {
       sandbox.cleanup()
+    }
+  })
+
+  describe('concurrent edits of one client', () => {
+    let redis: RedisServer | undefined
+    const backends = backendsUnderTest(() => redis)
+    before(async function () {
+      this.timeout(30_000)
+      redis = await startRedisServer()
+    })
+    after(async () => redis?.stop())
+
+    for (const backend of Object.values(backends)) {
+      it(`${backend.name}: ten blacklist-skill and ten allow-msg processes at once keep all twenty changes`, async function () {
+        this.timeout(120_000)
+        const sandbox = Sandbox.create()
+        try {
+          const location = backend.location(sandbox.root, 'hive')
+          const flags = backend.dbFlags(location)
+          await sandbox.addClient('--name', 'kitchen', ...flags)
+          const skills = Array.from({length: 10}, (_, i) => `skill-${i}.openvoiceos`)
+          const types = Array.from({length: 10}, (_, i) => `type-${i}:utterance`)
+          const results = await Promise.all([
+            ...skills.map((skill) => sandbox.run(['blacklist-skill', skill, '1', ...flags, '--quiet'])),
+            ...types.map((type) => sandbox.run(['allow-msg', type, '1', ...flags, '--quiet'])),
+          ])
+          for (const result of results) expect(result.code, result.stderr).to.equal(0)
+          const [stored] = await sandbox.json<Client[]>(['list-clients', ...flags])
+          expect([...stored!.skill_blacklist].sort()).to.deep.equal([...skills].sort())
+          expect(stored!.allowed_types.filter((type) => type.startsWith('type-')).sort()).to.deep.equal([...types].sort())
+        } finally {
+          sandbox.cleanup()
+        }
+      })
     }
   })
 })

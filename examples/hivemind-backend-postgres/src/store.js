@@ -159,14 +159,38 @@ export class PostgresClientStore {
 
   /** @param {number} id @param {ClientPatch} patch */
   update(id, patch) {
-    return this.write(async (runner) => {
-      const rows = await runner.query(`SELECT * FROM ${CLIENTS_TABLE} WHERE client_id = $1 FOR UPDATE`, [id])
-      if (rows.length === 0) throw new ClientNotFoundError(`id ${id}`)
-      const next = applyPatch(rowToRecord(rows[0], this.location), patch)
-      assertStorableRecord(next)
-      await runner.query(UPDATE, recordToParameters(next))
-      return next
-    })
+    return this.modify(id, () => patch)
+  }
+
+  /**
+   * The row is read FOR UPDATE inside the write transaction, so no other writer changes it
+   * between the read and the write.
+   * @param {number} id @param {(current: ClientRecord) => ClientPatch | undefined} change
+   */
+  async modify(id, change) {
+    /** What change threw, passed on as it is rather than explained as a database failure. */
+    let refusal
+    try {
+      return await this.write(async (runner) => {
+        const rows = await runner.query(`SELECT * FROM ${CLIENTS_TABLE} WHERE client_id = $1 FOR UPDATE`, [id])
+        if (rows.length === 0) throw new ClientNotFoundError(`id ${id}`)
+        const stored = rowToRecord(rows[0], this.location)
+        let patch
+        try {
+          patch = change(rowToRecord(rows[0], this.location))
+        } catch (error) {
+          refusal = {error}
+          throw error
+        }
+        if (patch === undefined) return stored
+        const next = applyPatch(stored, patch)
+        assertStorableRecord(next)
+        await runner.query(UPDATE, recordToParameters(next))
+        return next
+      })
+    } catch (error) {
+      throw refusal ? refusal.error : error
+    }
   }
 
   /** @param {number} id */

@@ -147,10 +147,17 @@ export class JsonClientStore implements ClientStore {
   }
 
   async update(id: number, patch: ClientPatch): Promise<ClientRecord> {
-    return this.mutate((records, byKey) => {
+    return this.modify(id, () => patch)
+  }
+
+  async modify(id: number, change: (current: ClientRecord) => ClientPatch | undefined): Promise<ClientRecord> {
+    return this.mutate((records, byKey, leaveFileAsItIs) => {
       const current = records.get(id)
       if (!current) throw new ClientNotFoundError(`id ${id}`)
-      return putInto(records, byKey, applyPatch(current, patch))
+      const patch = change(cloneClient(current))
+      if (patch !== undefined) return putInto(records, byKey, applyPatch(current, patch))
+      leaveFileAsItIs()
+      return current
     })
   }
 
@@ -233,7 +240,11 @@ export class JsonClientStore implements ClientStore {
    * One read-modify-write under the cross-process lock. `change` edits a private copy of the
    * records; it is written only when `change` returns without throwing.
    */
-  private mutate<T>(change: (records: Map<number, ClientRecord>, byKey: Map<string, ClientRecord>) => T): Promise<T> {
+  /**
+   * Runs `change` on the records as the file holds them now, under the cross-process lock, then
+   * writes them back unless `change` called `leaveFileAsItIs` (it found nothing to change).
+   */
+  private mutate<T>(change: (records: Map<number, ClientRecord>, byKey: Map<string, ClientRecord>, leaveFileAsItIs: () => void) => T): Promise<T> {
     const run = async (): Promise<T> => {
       this.assertOpen()
       const release = await this.lock()
@@ -241,7 +252,11 @@ export class JsonClientStore implements ClientStore {
         // Under the lock, the file is what it is now: another process may have written since our
         // last look. Unchanged since our own snapshot, that snapshot is reused (not re-parsed).
         const fresh = this.workingCopy(this.identity())
-        const result = change(fresh.records, fresh.byKey)
+        let unchanged = false
+        const result = change(fresh.records, fresh.byKey, () => {
+          unchanged = true
+        })
+        if (unchanged) return structuredClone(result)
         await this.write(fresh.records)
         // What we just wrote is the file's content: keep it rather than parse it back on the next
         // read. Its identity is taken while we still hold the lock, so it is our write's.

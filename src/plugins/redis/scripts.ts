@@ -149,8 +149,11 @@ return {'ok'}
 }
 
 /**
- * update: ARGV[3] = idText, ARGV[4] = number of pair strings to set, then the pairs, then the
- * names of fields to clear (null). Reply `{'ok', hgetall}`, `{'missing'}` or `{'dup', holderId}`.
+ * update: ARGV[3] = idText, ARGV[4] = number of expectation strings, then the expectations as
+ * pairs (field, 'v' .. the text it must hold, or 'n' for absent), then the number of pair strings
+ * to set, the pairs, and the names of fields to clear (null). An expectation not met changes
+ * nothing (modify's compare-and-set). Reply `{'ok', hgetall}`, `{'missing'}`, `{'changed'}` or
+ * `{'dup', holderId}`.
  */
 const update: ScriptDefinition = {
   numberOfKeys: 6,
@@ -158,9 +161,20 @@ const update: ScriptDefinition = {
 local idText = ARGV[3]
 local key = ARGV[1] .. idText
 if redis.call('EXISTS', key) == 0 then return {'missing'} end
-local count = tonumber(ARGV[4])
-local first = 5
-local last = 4 + count
+local expectations = tonumber(ARGV[4])
+for i = 5, 4 + expectations, 2 do
+  local stored = redis.call('HGET', key, ARGV[i])
+  local wanted = ARGV[i + 1]
+  if wanted == 'n' then
+    if stored then return {'changed'} end
+  elseif stored ~= string.sub(wanted, 2) then
+    return {'changed'}
+  end
+end
+local countAt = 5 + expectations
+local count = tonumber(ARGV[countAt])
+local first = countAt + 1
+local last = countAt + count
 local old = redis.call('HGET', key, 'api_key')
 local new = findApiKey(first, last) or old
 if not new then return {'corrupt', 'api_key'} end

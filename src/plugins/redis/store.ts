@@ -18,7 +18,7 @@ import {
   parseClientRecord,
   REVOKED_API_KEY,
 } from '../../core/client.js'
-import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreCorruptError} from '../../core/errors.js'
+import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreCorruptError, StoreUnavailableError} from '../../core/errors.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
 import {assertStorableRecord} from '../../core/validate.js'
 import {decodeLookupReply, decodePageEntry, decodeRecord, encodeField, encodeRecord} from './codec.js'
@@ -45,6 +45,8 @@ export const PAGE_SIZE = 500
  * room for a loaded machine.
  */
 export const WRITE_DEADLINE_PER_RECORD_MS = 1
+/** Compare-and-set attempts of one modify before it gives up (each lost one follows a write that won). */
+const MODIFY_ATTEMPTS = 200
 
 /** How the connection behaves after `open()`. */
 export interface ConnectionPolicy {
@@ -167,6 +169,46 @@ export class RedisClientStore implements ClientStore {
   }
 
   async update(id: number, patch: ClientPatch): Promise<ClientRecord> {
+    // Without expectations the script never replies 'changed'.
+    const reply = await this.writePatch(id, patch, [])
+    return decodeRecord(reply![1] as string[], this.keys.client(id))
+  }
+
+  /**
+   * Compare and set: reads the hash, decides, and writes the patch only if the fields it changes
+   * (and the access key, so a revocation in between is seen) still hold what was read; else reads
+   * again. One process never loses to another for long: each retry follows a write that won.
+   */
+  async modify(id: number, change: (current: ClientRecord) => ClientPatch | undefined): Promise<ClientRecord> {
+    if (!Number.isSafeInteger(id) || id < 1) throw new ClientNotFoundError(`id ${id}`)
+    const key = this.keys.client(id)
+    for (let attempt = 1; ; attempt++) {
+      // eslint-disable-next-line no-await-in-loop -- each attempt reads what the last one lost to.
+      const hash = await this.call('read', (client) => client.hgetall(key))
+      if (Object.keys(hash).length === 0) throw new ClientNotFoundError(`id ${id}`)
+      const current = decodeRecord(hash, key)
+      const patch = change(cloneClient(current))
+      if (patch === undefined) return current
+      const expectations: string[] = []
+      for (const field of new Set(['api_key', ...Object.keys(patch)])) {
+        const text = hash[field]
+        expectations.push(field, text === undefined ? 'n' : `v${text}`)
+      }
+      // eslint-disable-next-line no-await-in-loop -- see above.
+      const reply = await this.writePatch(id, patch, expectations)
+      if (reply?.[0] !== 'changed') return decodeRecord(reply![1] as string[], key)
+      if (attempt >= MODIFY_ATTEMPTS) {
+        throw new StoreUnavailableError(`client ${id} in ${this.location} kept changing while it was being modified (${attempt} attempts)`, {
+          suggestion: 'run the command again',
+        })
+      }
+      // eslint-disable-next-line no-await-in-loop -- a short random pause spreads the contenders.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, attempt * 5)))
+    }
+  }
+
+  /** Runs the update script; `expectations` as it documents. Throws for every reply but ok and changed. */
+  private async writePatch(id: number, patch: ClientPatch, expectations: readonly string[]): Promise<ScriptReply> {
     if (!Number.isSafeInteger(id) || id < 1) throw new ClientNotFoundError(`id ${id}`)
     // Validates the patched fields (on a placeholder record); the script applies them to the
     // stored record, so concurrent updates of different fields both survive.
@@ -181,10 +223,11 @@ export class RedisClientStore implements ClientStore {
       if (text === null) clear.push(field)
       else set.push(field, text)
     }
-    const reply = await this.runWrite('hivemindUpdate', [String(id), set.length, ...set, ...clear])
+    const reply = await this.runWrite('hivemindUpdate', [String(id), expectations.length, ...expectations, set.length, ...set, ...clear])
     if (reply?.[0] === 'missing') throw new ClientNotFoundError(`id ${id}`)
+    if (reply?.[0] === 'changed') return reply
     this.expectOk(reply)
-    return decodeRecord(reply![1] as string[], this.keys.client(id))
+    return reply
   }
 
   async revoke(id: number): Promise<ClientRecord> {

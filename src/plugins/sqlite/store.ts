@@ -21,7 +21,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type Database from 'better-sqlite3'
 import type {DataSource, EntitySchema, Logger} from 'typeorm'
 
-import {applyPatch, buildClient, type ClientPatch, type ClientRecord, isRevoked, type NewClient, REVOKED_API_KEY, tombstoneOf} from '../../core/client.js'
+import {applyPatch, buildClient, type ClientPatch, type ClientRecord, cloneClient, isRevoked, type NewClient, REVOKED_API_KEY, tombstoneOf} from '../../core/client.js'
 import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreCorruptError, StoreUnavailableError} from '../../core/errors.js'
 import {permissionProblem} from '../../core/file-access.js'
 import {ensurePrivateDir} from '../../core/private-dir.js'
@@ -218,15 +218,34 @@ export class SqliteClientStore implements ClientStore {
   }
 
   async update(id: number, patch: ClientPatch): Promise<ClientRecord> {
-    return this.write(async (runner) => {
+    return this.modify(id, () => patch)
+  }
+
+  async modify(id: number, change: (current: ClientRecord) => ClientPatch | undefined): Promise<ClientRecord> {
+    // What change threw reaches the caller as it is, not translated into a store failure.
+    let refusal: {error: unknown} | undefined
+    // Read and written inside one IMMEDIATE transaction: no other connection writes in between.
+    const written = this.write(async (runner) => {
       const current = await runner.manager.findOneBy(this.entity(), {client_id: id})
       if (!current) throw new ClientNotFoundError(`id ${id}`)
-      const next = applyPatch(rowToRecord(current, this.location), patch)
+      const stored = rowToRecord(current, this.location)
+      let patch: ClientPatch | undefined
+      try {
+        patch = change(cloneClient(stored))
+      } catch (error) {
+        refusal = {error}
+        throw error
+      }
+      if (patch === undefined) return stored
+      const next = applyPatch(stored, patch)
       assertStorableRecord(next)
       await this.assertKeyFree(next)
       const {client_id: _id, ...values} = recordToRow(next)
       await runner.manager.update(this.entity(), {client_id: id}, values)
       return next
+    })
+    return written.catch((error: unknown) => {
+      throw refusal ? refusal.error : error
     })
   }
 
