@@ -3,7 +3,7 @@
  * answers false for both, so a database behind a directory the user may not enter read as
  * missing — an empty hive, exit 0 — instead of an error.
  */
-import {accessSync, constants, statSync} from 'node:fs'
+import {accessSync, constants, readlinkSync, realpathSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 /** 'absent' only when the file is known not to exist; 'unknown' when it cannot be looked at. */
@@ -42,5 +42,33 @@ function allowed(file: string, mode: number): boolean {
     return true
   } catch {
     return false
+  }
+}
+
+/**
+ * The file that a write to `file` must replace: symbolic links followed, a dangling one too (its
+ * target is then created, the link kept), and directory links resolved. Writers reaching one file
+ * through different names (a link and its target) then lock and replace the same name.
+ */
+export function writeTarget(file: string): string {
+  let current = path.resolve(file)
+  // Linux gives up after 40 links (ELOOP); so do we, leaving the error to the write itself.
+  for (let hops = 0; hops < 40; hops++) {
+    let link: string
+    try {
+      link = readlinkSync(current)
+    } catch {
+      break // Not a link (EINVAL), or missing: current is the file itself.
+    }
+    current = path.resolve(path.dirname(current), link)
+  }
+  try {
+    return realpathSync(current)
+  } catch {
+    try {
+      return path.join(realpathSync(path.dirname(current)), path.basename(current))
+    } catch {
+      return current
+    }
   }
 }

@@ -15,6 +15,7 @@ import type lockfileModule from 'proper-lockfile'
 
 import {applyPatch, buildClient, type ClientPatch, type ClientRecord, cloneClient, isRevoked, type NewClient, REVOKED_API_KEY, tombstoneOf} from '../../core/client.js'
 import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreUnavailableError} from '../../core/errors.js'
+import {writeTarget} from '../../core/file-access.js'
 import {ensurePrivateDir} from '../../core/private-dir.js'
 import {plainRecordsToUpstreamJson} from '../../core/upstream-json.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
@@ -247,7 +248,8 @@ export class JsonClientStore implements ClientStore {
   private mutate<T>(change: (records: Map<number, ClientRecord>, byKey: Map<string, ClientRecord>, leaveFileAsItIs: () => void) => T): Promise<T> {
     const run = async (): Promise<T> => {
       this.assertOpen()
-      const release = await this.lock()
+      const file = writeTarget(this.location)
+      const release = await this.lock(file)
       try {
         // Under the lock, the file is what it is now: another process may have written since our
         // last look. Unchanged since our own snapshot, that snapshot is reused (not re-parsed).
@@ -257,7 +259,7 @@ export class JsonClientStore implements ClientStore {
           unchanged = true
         })
         if (unchanged) return structuredClone(result)
-        await this.write(fresh.records)
+        await this.write(file, fresh.records)
         // What we just wrote is the file's content: keep it rather than parse it back on the next
         // read. Its identity is taken while we still hold the lock, so it is our write's.
         this.snapshot = {identity: this.identity(), records: fresh.records, byKey: fresh.byKey}
@@ -282,20 +284,21 @@ export class JsonClientStore implements ClientStore {
     return {identity, records: new Map(snapshot.records), byKey: new Map(snapshot.byKey)}
   }
 
-  private async lock(): Promise<() => Promise<void>> {
+  /** Locks `file` (the store's file with links resolved: see writeTarget) against other writers. */
+  private async lock(file: string): Promise<() => Promise<void>> {
     const lockfile = await loadLockfile()
     const stale = Math.max(2000, this.options.lockStaleMs)
     const deadline = Date.now() + this.options.lockWaitMs
     // Our own retry loop: only a held lock is worth waiting for; EROFS, EACCES… fail at once.
     for (let delay = 5; ; delay = Math.min(100, delay * 1.5)) {
       try {
-        return await lockfile.lock(this.location, {realpath: false, stale, retries: 0, onCompromised: () => {}})
+        return await lockfile.lock(file, {realpath: false, stale, retries: 0, onCompromised: () => {}})
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw this.ioError(error, 'lock')
         if (Date.now() >= deadline) {
           throw new StoreUnavailableError(`${this.location} is locked by another process (waited ${this.options.lockWaitMs} ms)`, {
             cause: error,
-            suggestion: `retry; a lock left by a killed process (${this.location}.lock) is taken over after ${stale} ms`,
+            suggestion: `retry; a lock left by a killed process (${file}.lock) is taken over after ${stale} ms`,
           })
         }
         await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random())))
@@ -303,38 +306,26 @@ export class JsonClientStore implements ClientStore {
     }
   }
 
-  private async write(records: Map<number, ClientRecord>): Promise<void> {
+  /** Replaces `file` (the resolved store file) with `records`. */
+  private async write(file: string, records: Map<number, ClientRecord>): Promise<void> {
     const ordered = [...records.keys()].sort((a, b) => a - b).map((id) => records.get(id)!)
-    this.sweepTempFiles()
+    this.sweepTempFiles(file)
     try {
       // Every record here came from parseClientRecord or cloneClient: plain, in canonical order.
       // Loaded at the first write, not with the store: listings write nothing, and the library
       // (with signal-exit) is a noticeable part of a read-only command's start.
       const {default: writeFileAtomic} = await import('write-file-atomic')
-      await writeFileAtomic(this.location, plainRecordsToUpstreamJson(ordered), {mode: 0o600, fsync: true})
-      this.syncDirectory()
+      await writeFileAtomic(file, plainRecordsToUpstreamJson(ordered), {mode: 0o600, fsync: true})
+      syncDirectory(path.dirname(file))
     } catch (error) {
       throw this.ioError(error, 'write')
     }
   }
 
-  /** Makes the rename durable (a power cut must not bring the old file back). */
-  private syncDirectory(): void {
-    let fd: number | undefined
-    try {
-      fd = openSync(path.dirname(this.location), 'r')
-      fsyncSync(fd)
-    } catch {
-      // Some filesystems refuse fsync on a directory; the rename itself is still atomic.
-    } finally {
-      if (fd !== undefined) closeSync(fd)
-    }
-  }
-
   /** Removes temp files (`clients.json.<number>`) a killed writer left. Runs under the lock. */
-  private sweepTempFiles(): void {
-    const dir = path.dirname(this.location)
-    const base = path.basename(this.location)
+  private sweepTempFiles(file: string): void {
+    const dir = path.dirname(file)
+    const base = path.basename(file)
     const pattern = new RegExp(`^${base.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.\\d+$`)
     try {
       for (const entry of readdirSync(dir)) if (pattern.test(entry)) rmSync(path.join(dir, entry), {force: true})
@@ -383,4 +374,17 @@ function putInto(records: Map<number, ClientRecord>, byKey: Map<string, ClientRe
   if (!isRevoked(record)) byKey.set(record.api_key, record)
   records.set(record.client_id, record)
   return record
+}
+
+/** Makes a rename in `dir` durable (a power cut must not bring the old file back). */
+function syncDirectory(dir: string): void {
+  let fd: number | undefined
+  try {
+    fd = openSync(dir, 'r')
+    fsyncSync(fd)
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename itself is still atomic.
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
 }

@@ -1,6 +1,6 @@
 import {spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -263,6 +263,40 @@ ${DEFAULT_ALLOWED_TYPES.map((type) => `            "${type}"`).join(',\n')}
       } finally {
         sandbox.cleanup()
       }
+    })
+
+    it('writers through a symbolic link and through the file itself share one lock: 20 add-client processes, 20 stored, distinct ids', async function () {
+      this.timeout(120_000)
+      const sandbox = createSandbox()
+      try {
+        const linkDir = path.join(dir, 'elsewhere')
+        mkdirSync(linkDir)
+        const link = path.join(linkDir, 'hive.json')
+        symlinkSync(file, link)
+        mkdirSync(path.dirname(file), {recursive: true, mode: 0o700})
+        writeFileSync(file, '{}\n', {mode: 0o600})
+        const results = await Promise.all(Array.from({length: 20}, (_, index) =>
+          sandbox.run(['add-client', '--name', `cli-${index}`, '--db-backend', 'json', '--db-path', index % 2 === 0 ? link : file, '--json', '--quiet'])))
+        for (const result of results) expect(result.code, result.stderr).to.equal(0)
+        const ids = results.map((result) => (JSON.parse(result.stdout) as {client_id: number}).client_id)
+        expect(new Set(ids).size).to.equal(20)
+        expect(Object.keys(JSON.parse(readFileSync(file, 'utf8')) as object)).to.have.length(20)
+        expect(lstatSync(link).isSymbolicLink()).to.equal(true)
+      } finally {
+        sandbox.cleanup()
+      }
+    })
+
+    it('a write through a dangling symbolic link creates its target and keeps the link', async () => {
+      const target = path.join(dir, 'target.json')
+      const link = path.join(dir, 'link.json')
+      symlinkSync('target.json', link)
+      const store = await openJson(link)
+      await store.add({api_key: 'through-the-link'})
+      await store.close()
+      expect(lstatSync(link).isSymbolicLink()).to.equal(true)
+      expect(Object.values(JSON.parse(readFileSync(target, 'utf8')) as Record<string, {api_key: string}>).map((record) => record.api_key)).to.deep.equal(['through-the-link'])
+      expect(statSync(target).mode & 0o777).to.equal(0o600)
     })
 
     it('R4: kill -9 during writes, 60 times: the file always parses, every acknowledged client is there, temp files are swept', async function () {
