@@ -8,7 +8,7 @@ import {commandLineOptions} from '../config/command-line-options.js'
 import {describeSwitch, switchBackend, userConfigFile, whereSecretsGo} from '../config/switch.js'
 import {HivemindError, UsageError} from '../core/errors.js'
 import {copyRecords, isCurrentDigest, type MigrationPlan, planMigration, recordsDigest, storeDigest, verifyMigration} from '../migrate/migrate.js'
-import {readMark, writeMark} from '../migrate/marker.js'
+import {readMark, restoreMark, writeMark} from '../migrate/marker.js'
 import {checkTarget, MIGRATE_EXIT, plannedWrites, verificationFailed} from '../migrate/policy.js'
 
 /** What `migrate-db --json` prints. */
@@ -121,6 +121,13 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       const plan = await planMigration(source.store, target.store)
       const mark = readMark(settings.paths.stateDir, targetLabel)
       let resuming = mark?.state === 'incomplete' && mark.from === sourceLabel
+      let sourceDigest: string | undefined
+      const sourceDigestNow = (): string => (sourceDigest ??= recordsDigest(plan.sourceRecords))
+      // Resuming rewrites target records that differ from the source, taking them for ones the
+      // interrupted run wrote before the source changed. If the source has NOT changed since that
+      // run, it wrote only what the source holds now: a differing record came from someone else,
+      // and is a conflict like any other.
+      if (resuming && plan.conflicts.length > 0 && isCurrentDigest(mark!.sourceDigest) && mark!.sourceDigest === sourceDigestNow()) resuming = false
       const policy = flags.merge ? 'merge' : flags.force ? 'force' : 'refuse'
       const result: MigrateResult = {from: sourceLabel, to: targetLabel, copied: 0, skipped: plan.identical, verified: false, durationMs: 0, dryRun: flags['dry-run'], switched: null}
       const finish = async (): Promise<MigrateResult> => {
@@ -164,10 +171,21 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
         return finish()
       }
 
-      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'incomplete'})
-      // Only reachable with clear(): checkTarget refuses otherwise. The source is re-copied whole.
-      if (clearFirst) await target.store.clear!()
-      await this.copyWithProgress(target.store, writes, flags['batch-size'] ?? target.store.preferredBatchSize ?? 500)
+      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'incomplete', sourceDigest: sourceDigestNow()})
+      // A run that fails before anything reached the target (locked, no permission) leaves the
+      // mark it found: a stale "incomplete" would later let a resumed run overwrite records that
+      // someone else put in the target meanwhile.
+      let reachedTarget = clearFirst
+      try {
+        // Only reachable with clear(): checkTarget refuses otherwise. The source is re-copied whole.
+        if (clearFirst) await target.store.clear!()
+        await this.copyWithProgress(target.store, writes, flags['batch-size'] ?? target.store.preferredBatchSize ?? 500, () => {
+          reachedTarget = true
+        })
+      } catch (error) {
+        if (!reachedTarget) await restoreMark(settings.paths.stateDir, targetLabel, mark)
+        throw error
+      }
 
       // --merge leaves the target's own records in place: they must still be there, unchanged.
       const verification = await verifyMigration(source.store, target.store, flags.merge ? new Set(plan.extra) : new Set(), plan)
@@ -177,7 +195,9 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
         details: {from: sourceLabel, copied: writes.length, identical: result.skipped, cleared: clearFirst, policy, verified: verification.ok},
       })
       if (!verification.ok) throw verificationFailed(verification, 'the source')
-      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'complete', sourceDigest: recordsDigest(verification.expected)})
+      // The same fingerprint as the incomplete mark's unless the source changed during the copy (then read again).
+      const verifiedDigest = verification.expected === plan.sourceRecords ? sourceDigestNow() : recordsDigest(verification.expected)
+      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'complete', sourceDigest: verifiedDigest})
       result.verified = true
       this.log(
         writes.length === 0
@@ -216,15 +236,19 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
     this.log(`Commands still use ${afterLabel} (${selectedBy}). To use the new database, re-run with --switch, or set in ${configPath}: ${describeSwitch(targetBackend.descriptor.name, toRecord.shown)}${secretNote}`)
   }
 
-  private async copyWithProgress(target: OpenedStore['store'], records: Parameters<typeof copyRecords>[1], batchSize: number): Promise<void> {
+  /** Copies `records` in batches; `onWritten` after each one stored. */
+  private async copyWithProgress(target: OpenedStore['store'], records: Parameters<typeof copyRecords>[1], batchSize: number, onWritten: () => void): Promise<void> {
     // The bar is for people: hidden when stdout is not a terminal (CI, pipes) and in --json mode.
     const showBar = Boolean(process.stdout.isTTY) && !this.jsonEnabled() && records.length > 0
-    if (!showBar) return copyRecords(target, records, batchSize, () => {})
+    if (!showBar) return copyRecords(target, records, batchSize, onWritten)
     const {SingleBar, Presets} = await import('cli-progress')
     const bar = new SingleBar({format: 'Copying [{bar}] {value}/{total} records', hideCursor: true, clearOnComplete: true, stream: process.stderr}, Presets.shades_classic)
     bar.start(records.length, 0)
     try {
-      await copyRecords(target, records, batchSize, (done) => bar.update(done))
+      await copyRecords(target, records, batchSize, (done) => {
+        onWritten()
+        bar.update(done)
+      })
     } finally {
       bar.stop()
     }

@@ -14,7 +14,11 @@ export interface MigrationMark {
   /** "json /home/u/.local/share/hivemind-core/clients.json": the source. */
   from: string
   state: 'incomplete' | 'complete'
-  /** recordsDigest() of the source as it was verified, on a complete mark (absent on marks written before it existed). */
+  /**
+   * recordsDigest() of the source: as it was verified, on a complete mark; as the run planned it,
+   * on an incomplete one (it tells a resumed run whether the source changed since). Absent on
+   * marks written before it existed.
+   */
   sourceDigest?: string
   /** ISO time of the last change. */
   updatedAt: string
@@ -45,6 +49,18 @@ export function readMark(stateDir: string, target: string): MigrationMark | unde
 export async function writeMark(stateDir: string, target: string, mark: Omit<MigrationMark, 'updatedAt'>): Promise<void> {
   const all = readAll(stateDir)
   all[target] = {...mark, updatedAt: new Date().toISOString()}
+  await writeAll(stateDir, all)
+}
+
+/** Puts back the mark a target had before (`undefined`: none), as it was. */
+export async function restoreMark(stateDir: string, target: string, previous: MigrationMark | undefined): Promise<void> {
+  const all = readAll(stateDir)
+  if (previous) all[target] = previous
+  else delete all[target]
+  await writeAll(stateDir, all)
+}
+
+async function writeAll(stateDir: string, all: Record<string, MigrationMark>): Promise<void> {
   ensurePrivateDir(stateDir)
   // Loaded here, not at the top: every store command reads marks, only migrations write them.
   const {default: writeFileAtomic} = await import('write-file-atomic')

@@ -97,8 +97,15 @@ export function differingFields(a: ClientRecord, b: ClientRecord): string[] {
 export async function copyRecords(target: ClientStore, records: readonly ClientRecord[], batchSize: number, onProgress: (done: number) => void): Promise<void> {
   for (let start = 0; start < records.length; start += batchSize) {
     const batch = records.slice(start, start + batchSize)
-    if (target.putMany) await target.putMany(batch)
-    else for (const record of batch) await target.put(record)
+    if (target.putMany) {
+      await target.putMany(batch)
+    } else {
+      for (const [index, record] of batch.entries()) {
+        await target.put(record)
+        // Per record: a caller counting what reached the target must not miss a stored one.
+        if (index < batch.length - 1) onProgress(start + index + 1)
+      }
+    }
     onProgress(Math.min(records.length, start + batch.length))
   }
 }

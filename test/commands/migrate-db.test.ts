@@ -409,6 +409,56 @@ describe('migrate-db', function () {
     expect(JSON.parse(shown.stdout)).to.deep.include({name: 'changed during the copy'})
   })
 
+  describe('a run that wrote nothing', () => {
+    it('because the target was locked leaves no incomplete mark: clients enrolled in the target afterwards are refused (exit 3), never overwritten', async () => {
+      const sqlite = BACKENDS.sqlite!
+      const json = BACKENDS.json!
+      const source = sqlite.location(sandbox, 'source')
+      const target = json.location(sandbox, 'target')
+      await seed(sqlite, source, variedClients(6))
+      // Another writer holds the target's lock (fresh, so not taken over as stale).
+      mkdirSync(`${target}.lock`)
+      const locked = await migrate(sqlite, source, json, target, ['--to-option', 'lockWaitMs=200'])
+      expect(locked.code, locked.stderr).to.equal(1)
+      expect(locked.stderr).to.contain('is locked by another process')
+      rmSync(`${target}.lock`, {recursive: true})
+      // Commands then use the target, and enrol clients there: ids 1 and 2, as in the source.
+      for (const name of ['own-1', 'own-2']) {
+        const added = await sandbox.run(['add-client', '--name', name, '--db-backend', 'json', '--db-path', target, '--quiet'])
+        expect(added.code, added.stderr).to.equal(0)
+      }
+      const before = digest(target)
+      const again = await migrate(sqlite, source, json, target)
+      expect(again.code, again.stderr).to.equal(3)
+      expect(again.stderr).to.contain('differ from the source')
+      expect(digest(target)).to.equal(before)
+    })
+
+    it('an interrupted run resumed while the source is unchanged takes a differing target record for a conflict (exit 3), not for its own', async () => {
+      const sqlite = BACKENDS.sqlite!
+      const json = BACKENDS.json!
+      const source = sqlite.location(sandbox, 'source')
+      const target = json.location(sandbox, 'target')
+      const elsewhere = json.location(sandbox, 'elsewhere')
+      await seed(sqlite, source, variedClients(6))
+      // A completed run elsewhere gives the mark an interrupted run of this source would have left.
+      const done = await migrate(sqlite, source, json, elsewhere)
+      expect(done.code, done.stderr).to.equal(0)
+      const marksFile = path.join(sandbox.home, '.local/state/hivemind-core/migrations.json')
+      const marks = JSON.parse(readFileSync(marksFile, 'utf8')) as Record<string, {state: string}>
+      marks[`json ${target}`] = {...marks[`json ${elsewhere}`]!, state: 'incomplete'}
+      writeFileSync(marksFile, JSON.stringify(marks))
+      // The interrupted run copied client 1 only; someone then changed it in the target.
+      const [first] = variedClients(6)
+      await seed(json, target, [{...first!, name: 'changed in the target'}])
+      const before = digest(target)
+      const resumed = await migrate(sqlite, source, json, target)
+      expect(resumed.code, resumed.stderr).to.equal(3)
+      expect(resumed.stderr).to.contain('1 record(s) that differ from the source: 1 (name)')
+      expect(digest(target)).to.equal(before)
+    })
+  })
+
   describe('after a completed migration', () => {
     const json = BACKENDS.json!
     const sqlite = BACKENDS.sqlite!
