@@ -491,11 +491,29 @@ export class SqliteClientStore implements ClientStore {
   /** StoreCorruptError unless the `clients` table has every upstream column (or, if allowed, does not exist yet). */
   private checkTableShape({missingTableIsFine = false} = {}): void {
     const columns = new Set((this.connection!.pragma('table_info(clients)') as Array<{name: string}>).map((column) => column.name))
-    if (columns.size === 0 && missingTableIsFine) return
+    if (columns.size === 0 && missingTableIsFine) {
+      this.refuseForeignDatabase()
+      return
+    }
     const missing = UPSTREAM_COLUMNS.filter((column) => !columns.has(column))
     if (missing.length > 0) {
       throw new StoreCorruptError(`${this.location}: the clients table lacks column(s) ${missing.join(', ')}; it was not written by hivemind-core`)
     }
+  }
+
+  /**
+   * A database without a clients table is ours to set up only when it holds nothing else: a
+   * --db-path pointing at another program's SQLite file must not get our tables (nor WAL mode).
+   */
+  private refuseForeignDatabase(): void {
+    const ours = new Set([MIGRATIONS_TABLE, 'hivemind_meta'])
+    const foreign = (this.connection!.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").pluck().all() as string[])
+      .filter((name) => !ours.has(name))
+    if (foreign.length === 0) return
+    const shown = foreign.slice(0, 5).map((name) => JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name)).join(', ')
+    throw new HivemindError('INVALID_INPUT', `${this.location} is an SQLite database of something else (it has ${foreign.length === 1 ? 'the table' : 'tables'} ${shown}${foreign.length > 5 ? ', …' : ''} and no clients table); nothing was written to it`, {
+      suggestion: 'point --db-path (or database.sqlite.path) at the hive\'s clients.db, or at a new file',
+    })
   }
 
   private write<T>(work: (runner: ReturnType<DataSource['createQueryRunner']>) => Promise<T>): Promise<T> {
