@@ -62,6 +62,8 @@ export interface RedisOptions extends Record<string, unknown> {
 
 /** The shortest connect or command deadline accepted (ms): below it a healthy server times out. */
 const MIN_DEADLINE_MS = 100
+/** The largest database number Redis can have (its `databases` setting is a 32-bit int). */
+const MAX_DB = 2_147_483_647
 
 export const redisOptionsSchema: OptionsSchema = {
   url: {type: 'string', description: 'redis[s]://[user:pass@]host:port/db (options below override its parts)'},
@@ -69,7 +71,7 @@ export const redisOptionsSchema: OptionsSchema = {
   port: {type: 'integer', description: `server port (default ${DEFAULT_PORT} when no url)`, minimum: 1, maximum: 65_535},
   username: {type: 'string', description: 'ACL user name (Redis 6+)'},
   password: {type: 'string', description: 'password (prefer env HIVEMIND_REDIS_PASSWORD or the config file)', secret: true, nullable: true},
-  db: {type: 'integer', description: 'database number (default 0 when no url)', minimum: 0},
+  db: {type: 'integer', description: 'database number (default 0 when no url)', minimum: 0, maximum: MAX_DB},
   keyPrefix: {type: 'string', description: 'prefix of every key of this hive (several hives can share a server)', default: DEFAULT_KEY_PREFIX},
   tls: {type: 'boolean', description: 'connect with TLS (default: true for rediss:// or when a tls* file is set)'},
   tlsCa: {type: 'path', description: 'PEM file of the CA that signed the server certificate (default: system CAs)'},
@@ -100,10 +102,13 @@ export interface RedisTarget {
  * Errors never echo the URL (it may hold a password).
  */
 export function resolveTarget(options: RedisOptions): RedisTarget {
-  let fromUrl: Partial<Pick<RedisTarget, 'host' | 'port' | 'db' | 'username' | 'password'>> & {tls?: boolean} = {}
-  if (options.url !== undefined && options.url !== '') fromUrl = parseRedisUrl(options.url)
+  // Given but empty is a mistake (`--redis-url "$REDIS_URL"` with the variable unset), never
+  // "use the default": that would quietly work on the hive of a local server instead.
+  if (options.url === '') throw new BackendOptionsError('the Redis URL is empty', {suggestion: 'give redis://host:port/db (or rediss:// for TLS), or leave the URL out for a local server'})
+  if (options.host === '') throw new BackendOptionsError('the Redis host is empty', {suggestion: 'give a host name or address, or leave it out for 127.0.0.1'})
+  const fromUrl: Partial<Pick<RedisTarget, 'host' | 'port' | 'db' | 'username' | 'password'>> & {tls?: boolean} = options.url === undefined ? {} : parseRedisUrl(options.url)
 
-  const host = nonEmpty(options.host) ?? fromUrl.host ?? DEFAULT_HOST
+  const host = options.host ?? fromUrl.host ?? DEFAULT_HOST
   const port = options.port ?? fromUrl.port ?? DEFAULT_PORT
   const db = options.db ?? fromUrl.db ?? 0
   const username = nonEmpty(options.username) ?? fromUrl.username
@@ -114,7 +119,11 @@ export function resolveTarget(options: RedisOptions): RedisTarget {
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
 
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new BackendOptionsError(`the Redis port must be between 1 and 65535, got ${port}`)
-  if (!Number.isInteger(db) || db < 0) throw new BackendOptionsError(`the Redis database number must be 0 or more, got ${db}`)
+  if (!Number.isInteger(db) || db < 0 || db > MAX_DB) {
+    throw new BackendOptionsError(`the Redis database number must be between 0 and ${MAX_DB}, got ${String(db).length > 20 ? `${String(db).slice(0, 20)}…` : db}`, {
+      suggestion: 'a server has 16 databases (0-15) unless its databases setting says otherwise',
+    })
+  }
   if (!Number.isInteger(connectTimeoutMs) || connectTimeoutMs < MIN_DEADLINE_MS) {
     throw new BackendOptionsError(`database.redis.connectTimeoutMs must be at least ${MIN_DEADLINE_MS} (ms), got ${connectTimeoutMs}`)
   }

@@ -64,6 +64,18 @@ describe('redis options', () => {
     expect(() => resolveTarget(options({keyPrefix: 'a b'}))).to.throw(/keyPrefix/)
   })
 
+  it('refuses a database number past 2^31-1, from an option or a URL, instead of using database 0', () => {
+    expect(resolveTarget(options({db: 2_147_483_647})).db).to.equal(2_147_483_647)
+    expect(() => resolveTarget(options({db: 2_147_483_648}))).to.throw('the Redis database number must be between 0 and 2147483647, got 2147483648')
+    expect(() => resolveTarget(options({url: 'redis://h:1/99999999999999999999999'}))).to.throw(/the Redis database number must be between 0 and 2147483647/)
+  })
+
+  it('refuses an empty URL or host instead of falling back to the local server', () => {
+    expect(() => resolveTarget(options({url: ''}))).to.throw('the Redis URL is empty')
+    expect(() => resolveTarget(options({host: ''}))).to.throw('the Redis host is empty')
+    expect(() => resolveTarget(options({url: 'redis://remote:7000/2', host: ''}))).to.throw('the Redis host is empty')
+  })
+
   it('the schema marks the password secret and nullable, and keyPrefix defaults to "hivemind:"', () => {
     expect(redisBackend.optionsSchema.password).to.include({secret: true, nullable: true, type: 'string'})
     expect(redisBackend.optionsSchema.keyPrefix!.default).to.equal('hivemind:')
