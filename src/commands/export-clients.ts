@@ -7,7 +7,7 @@ import writeFileAtomic from 'write-file-atomic'
 import {StoreCommand} from '../base-command.js'
 import {refuseDatabaseFile, refuseExistingFile} from '../cli/output-file.js'
 import {toCsv, toUpstreamJson} from '../core/interchange.js'
-import {HivemindError} from '../core/errors.js'
+import {HivemindError, UsageError} from '../core/errors.js'
 
 /** What `export-clients --json` prints. */
 export interface ExportResult {
@@ -36,6 +36,12 @@ The export holds secrets: files are written atomically with mode 0600. A directo
   async run(): Promise<ExportResult> {
     const {flags} = await this.parse(ExportClients)
     const format = flags.format as 'csv' | 'json'
+    // --json replaces what goes to stdout with a summary: the export itself would go nowhere.
+    if (this.jsonEnabled() && flags.path === undefined) {
+      throw new UsageError('--json prints a summary of the export instead of the export, so it needs --path to write the export to', {
+        suggestion: 'add --path FILE, or leave out --json to print the export itself (--format json for JSON)',
+      })
+    }
     const target = flags.path === undefined ? undefined : exportFile(flags.path, format)
     const records = await this.withDatabase(flags, 'read', async (db, opened) => {
       // Checked before reading: a refused export does no work.

@@ -431,6 +431,20 @@ describe('export-clients / import-clients', () => {
       expect(result.stderr).to.equal(`${hive.databaseLine}\n`)
     })
 
+    it('--json without --path is a usage error (exit 2): the summary would replace the export, leaving it nowhere', async () => {
+      for (const args of [['export-clients', '--json'], ['export-clients', '--format', 'json', '--json']]) {
+        const result = await hive.run([...args, '-q'])
+        expectCleanFailure(result, 2)
+        expect(JSON.parse(result.stdout)).to.deep.equal({
+          error: {
+            code: 'USAGE',
+            message: '--json prints a summary of the export instead of the export, so it needs --path to write the export to',
+            suggestion: 'add --path FILE, or leave out --json to print the export itself (--format json for JSON)',
+          },
+        })
+      }
+    })
+
     it('--format json writes the upstream clients.json shape: keyed by id, 4-space indent, non-ASCII as is, tombstones kept', async () => {
       const result = await hive.run(['export-clients', '--format', 'json', '-q'])
       expect(result.code, result.stderr).to.equal(0)
