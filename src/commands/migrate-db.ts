@@ -7,7 +7,7 @@ import {describeLocation, type RegisteredBackend} from '../core/registry.js'
 import {commandLineOptions} from '../config/command-line-options.js'
 import {describeSwitch, switchBackend, userConfigFile, whereSecretsGo} from '../config/switch.js'
 import {HivemindError, UsageError} from '../core/errors.js'
-import {copyRecords, isCurrentDigest, type MigrationPlan, planMigration, recordsDigest, storeDigest, verifyMigration} from '../migrate/migrate.js'
+import {carryIdCounter, copyRecords, isCurrentDigest, type MigrationPlan, planMigration, recordsDigest, storeDigest, verifyMigration} from '../migrate/migrate.js'
 import {readMark, restoreMark, writeMark} from '../migrate/marker.js'
 import {checkTarget, MIGRATE_EXIT, plannedWrites, verificationFailed} from '../migrate/policy.js'
 
@@ -186,6 +186,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
         if (!reachedTarget) await restoreMark(settings.paths.stateDir, targetLabel, mark)
         throw error
       }
+      await carryIdCounter(source.store, target.store)
 
       // --merge leaves the target's own records in place: they must still be there, unchanged.
       const verification = await verifyMigration(source.store, target.store, flags.merge ? new Set(plan.extra) : new Set(), plan)

@@ -14,7 +14,7 @@ import {
 } from './client.js'
 import {ClientNotFoundError, DuplicateApiKeyError, HivemindError} from './errors.js'
 import type {ClientStore, ListOptions} from './store.js'
-import {assertStorableRecord} from './validate.js'
+import {assertReservableId, assertStorableRecord} from './validate.js'
 
 /** A ClientStore held in a Map. Name "memory". */
 export class MemoryStore implements ClientStore {
@@ -113,6 +113,17 @@ export class MemoryStore implements ClientStore {
     this.records.set(id, next)
     this.writes++
     return cloneClient(next)
+  }
+
+  async lastId(): Promise<number> {
+    this.assertOpen()
+    return this.nextId - 1
+  }
+
+  async reserveIds(id: number): Promise<void> {
+    this.assertOpen()
+    assertReservableId(id)
+    this.nextId = Math.max(this.nextId, id + 1)
   }
 
   async revoke(id: number): Promise<ClientRecord> {

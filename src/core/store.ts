@@ -22,6 +22,7 @@ export interface ListOptions {
  * | `get` / `getByApiKey` | undefined when missing; getByApiKey never returns a tombstone; indexed |
  * | `update` | partial update; unknown id → ClientNotFoundError |
  * | `modify` | optional: a read-modify-write of one record that no other writer can interleave |
+ * | `lastId` / `reserveIds` | optional: read and raise the id counter (migrate-db carries it over) |
  * | `revoke` | tombstone: keeps the id, api_key "revoked", password and crypto_key null |
  * | `list` / `count` | stable order by id; agree with each other |
  * | `revision` | a cheap token that changes whenever any process changed the data |
@@ -61,6 +62,18 @@ export interface ClientStore {
    * writer can interleave.
    */
   modify?(id: number, change: (current: ClientRecord) => ClientPatch | undefined): Promise<ClientRecord>
+  /**
+   * Optional: the highest id this store has assigned or been given, tombstones and removed
+   * records included (0 when none). Past the highest record when records were removed
+   * (`clear`, or by hand): the counter remembers them, so their ids never come back.
+   */
+  lastId?(): Promise<number>
+  /**
+   * Optional: moves the id counter so that `add` never hands out an id at or below `id`; never
+   * moves it back. With `lastId`, migrate-db gives the target the source's counter: a client
+   * enrolled after the migration never gets the id of one removed before it.
+   */
+  reserveIds?(id: number): Promise<void>
   /**
    * Optional: store many records with their ids in one atomic step where the backend can
    * (a transaction). Callers fall back to `put` one by one when absent.

@@ -54,3 +54,8 @@ export function checkIdentifier(value: string, what: string): string {
   if ([...value].length > MAX_TEXT_LENGTH) throw new InvalidInputError(`${what} is too long (at most ${MAX_TEXT_LENGTH} characters)`)
   return value
 }
+
+/** The argument of `ClientStore.reserveIds`: a whole number, 0 or more. */
+export function assertReservableId(id: number): void {
+  if (!Number.isSafeInteger(id) || id < 0) throw new InvalidInputError(`an id to reserve must be a whole number, 0 or more, got ${id}`)
+}

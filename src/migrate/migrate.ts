@@ -110,6 +110,16 @@ export async function copyRecords(target: ClientStore, records: readonly ClientR
   }
 }
 
+/**
+ * Gives the target the source's id counter where both have one: ids of clients removed from the
+ * source (past its highest record) must not be handed out again by the target either.
+ */
+export async function carryIdCounter(source: ClientStore, target: ClientStore): Promise<void> {
+  if (!source.lastId || !target.reserveIds) return
+  const last = await source.lastId()
+  if (last > 0) await target.reserveIds(last)
+}
+
 /** The outcome of verifying a target against its source. */
 export interface Verification {
   ok: boolean

@@ -688,6 +688,44 @@ export function runStoreConformance(label: string, factory: StoreFactory, option
       })
     })
 
+    describe('lastId and reserveIds (when the store has them)', () => {
+      it('lastId is 0 when empty and follows add and put, never going back', async function () {
+        if (!store.lastId) this.skip()
+        assert.equal(await store.lastId!(), 0)
+        await addMany(3)
+        assert.equal(await store.lastId!(), 3)
+        await store.put(fullRecord(9))
+        assert.equal(await store.lastId!(), 9)
+        await store.put(fullRecord(5))
+        await store.revoke(9)
+        assert.equal(await store.lastId!(), 9)
+        if (store.clear) {
+          await store.clear()
+          assert.equal(await store.lastId!(), 9, 'clear() keeps the counter')
+        }
+      })
+
+      it('reserveIds(50) makes the next add take 51; a lower reservation moves nothing back', async function () {
+        if (!store.reserveIds) this.skip()
+        await addMany(2)
+        await store.reserveIds(50)
+        await store.reserveIds(10)
+        if (store.lastId) assert.equal(await store.lastId(), 50)
+        assert.equal((await store.add({api_key: key('after')})).client_id, 51)
+        assert.equal(await store.count(), 3)
+        await rejectsWithCode(store.reserveIds(-1), 'INVALID_INPUT', 'reserveIds(-1)')
+        await rejectsWithCode(store.reserveIds(1.5), 'INVALID_INPUT', 'reserveIds(1.5)')
+      })
+
+      it('a reservation survives close and reopen', async function () {
+        if (!store.reserveIds || !reopen) this.skip()
+        await store.reserveIds(40)
+        await reopenStore()
+        if (store.lastId) assert.equal(await store.lastId(), 40)
+        assert.equal((await store.add({api_key: key(1)})).client_id, 41)
+      })
+    })
+
     describe('modify (when the store has it)', () => {
       it('applies the change to the record as stored and returns the stored record', async function () {
         if (!store.modify) this.skip()

@@ -10,6 +10,7 @@ import type {BackendDescriptor, ClientStore} from '../../src/core/store.js'
 import {jsonBackend} from '../../src/plugins/json/index.js'
 import {redisBackend} from '../../src/plugins/redis/index.js'
 import {sqliteBackend} from '../../src/plugins/sqlite/index.js'
+import {backendsUnderTest} from '../helpers/backends-under-test.js'
 import {runCli} from '../helpers/cli.js'
 import {type RedisServer, startRedisServer} from '../helpers/redis-server.js'
 import {CLI, type CliSandbox, createSandbox} from '../helpers/sandbox.js'
@@ -408,6 +409,25 @@ describe('migrate-db', function () {
     expect(shown.stderr).to.not.contain('INCOMPLETE')
     expect(JSON.parse(shown.stdout)).to.deep.include({name: 'changed during the copy'})
   })
+
+  for (const [fromName, toName] of [['sqlite', 'redis'], ['redis', 'sqlite']] as const) {
+    it(`${fromName} → ${toName}: the id counter comes along, so ids of clients removed from the source are not handed out again`, async () => {
+      const from = BACKENDS[fromName]!
+      const to = BACKENDS[toName]!
+      const source = from.location(sandbox, 'source')
+      const target = to.location(sandbox, 'target')
+      // Clients 4-50 existed once and were removed (e.g. replaced by a migrate-db --force): the counter remembers them.
+      await withStore(from, source, async (store) => {
+        await store.putMany!(variedClients(3))
+        await store.reserveIds!(50)
+      })
+      const migrated = await migrate(from, source, to, target)
+      expect(migrated.code, migrated.stderr).to.equal(0)
+      const added = await sandbox.run(['add-client', '--name', 'after', '--json', '--quiet', ...backendsUnderTest(() => redis)[toName].dbFlags(target)])
+      expect(added.code, added.stderr).to.equal(0)
+      expect((JSON.parse(added.stdout) as {client_id: number}).client_id).to.equal(51)
+    })
+  }
 
   describe('a run that wrote nothing', () => {
     it('because the target was locked leaves no incomplete mark: clients enrolled in the target afterwards are refused (exit 3), never overwritten', async () => {

@@ -333,12 +333,24 @@ return '[' .. cjson.encode(after) .. ',' .. string.sub(cjson.encode(out), 2)
 }
 
 /** Every script, by the name it is defined under on the ioredis client. */
+/** reserve: ARGV[3] = an id; raises last_id to it (never lowers it). Reply `{'ok'}`. */
+const reserve: ScriptDefinition = {
+  numberOfKeys: 6,
+  lua: `
+local last = tonumber(redis.call('GET', KEYS[4]) or '0')
+if last < tonumber(ARGV[3]) then redis.call('SET', KEYS[4], ARGV[3]) end
+${FINISH_WRITE}
+return {'ok'}
+`,
+}
+
 export const SCRIPTS = {
   hivemindAdd: add,
   hivemindPut: put,
   hivemindUpdate: update,
   hivemindRevoke: revoke,
   hivemindClear: clear,
+  hivemindReserve: reserve,
   hivemindByKey: byKey,
   hivemindPage: page,
   hivemindPageJson: pageJson,

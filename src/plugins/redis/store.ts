@@ -20,7 +20,7 @@ import {
 } from '../../core/client.js'
 import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreCorruptError, StoreUnavailableError} from '../../core/errors.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
-import {assertStorableRecord} from '../../core/validate.js'
+import {assertReservableId, assertStorableRecord} from '../../core/validate.js'
 import {decodeLookupReply, decodePageEntry, decodeRecord, encodeField, encodeRecord} from './codec.js'
 import {type Activity, RedisConnection} from './connection.js'
 import {LAYOUT_VERSION, type RedisKeys, redisKeys} from './keys.js'
@@ -236,6 +236,19 @@ export class RedisClientStore implements ClientStore {
     if (reply?.[0] === 'missing') throw new ClientNotFoundError(`id ${id}`)
     this.expectOk(reply)
     return decodeRecord(reply![1] as string[], this.keys.client(id))
+  }
+
+  async lastId(): Promise<number> {
+    // The highest stored id too: a record put there by another tool may be past the counter.
+    const [text, [highest]] = await this.call('read', (client) => Promise.all([client.get(this.keys.lastId), client.zrange(this.keys.ids, -1, -1)]))
+    const last = text === null ? 0 : Number(text)
+    if (!Number.isSafeInteger(last) || last < 0) throw new StoreCorruptError(`${this.keys.lastId} holds ${JSON.stringify(text!.slice(0, 40))}, not an id counter`)
+    return Math.max(last, highest === undefined ? 0 : Number(highest) || 0)
+  }
+
+  async reserveIds(id: number): Promise<void> {
+    assertReservableId(id)
+    this.expectOk(await this.runWrite('hivemindReserve', [String(id)]))
   }
 
   async clear(): Promise<void> {

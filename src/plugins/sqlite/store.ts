@@ -27,7 +27,7 @@ import {permissionProblem} from '../../core/file-access.js'
 import {ensurePrivateDir} from '../../core/private-dir.js'
 import {requireCjs} from '../../core/require-cjs.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
-import {assertStorableRecord} from '../../core/validate.js'
+import {assertReservableId, assertStorableRecord} from '../../core/validate.js'
 import {CLIENT_COLUMNS, type ClientRow, recordToRow, recordToStoredList, rowOfValues, rowToRecord} from './entity.js'
 import {MIGRATIONS, MIGRATIONS_TABLE} from './migrations.js'
 import type {SqliteOptions} from './options.js'
@@ -194,6 +194,25 @@ export class SqliteClientStore implements ClientStore {
       // Once per batch: a query through TypeORM per record cost more than the inserts themselves.
       if (top > 0) await this.advanceCounter(runner, top)
     })
+  }
+
+  async lastId(): Promise<number> {
+    if (this.snapshot) await this.refreshSnapshot()
+    if (!this.connection || !this.accepting) throw this.closedError()
+    try {
+      const last = this.connection
+        .prepare(`SELECT MAX(COALESCE((SELECT value FROM hivemind_meta WHERE key = 'next_client_id'), 1) - 1, COALESCE((SELECT MAX(client_id) FROM clients), 0))`)
+        .pluck()
+        .get()
+      return Number(last)
+    } catch (error) {
+      throw this.translate(error, 'read')
+    }
+  }
+
+  async reserveIds(id: number): Promise<void> {
+    assertReservableId(id)
+    await this.write((runner) => this.advanceCounter(runner, id))
   }
 
   async clear(): Promise<void> {
