@@ -4,7 +4,7 @@
 import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {cosmiconfig} from 'cosmiconfig'
+import {cosmiconfig, defaultLoaders, type Loader} from 'cosmiconfig'
 
 import {ConfigError, HivemindError} from '../core/errors.js'
 
@@ -28,7 +28,15 @@ export interface LoadedConfigFile {
  */
 export async function loadConfigFile(explicitPath: string | undefined, cwd: string, home: string): Promise<LoadedConfigFile | undefined> {
   // 'global': cwd upwards to the home directory, then $XDG_CONFIG_HOME/hivemind/config.*.
-  const explorer = cosmiconfig(CONFIG_MODULE_NAME, {searchStrategy: 'global', stopDir: home, cache: false})
+  // An empty file found by the search is the config file (all defaults), as it is when named with
+  // --config: skipping it would quietly apply a file further up, or the per-user one, instead.
+  const explorer = cosmiconfig(CONFIG_MODULE_NAME, {
+    searchStrategy: 'global',
+    stopDir: home,
+    cache: false,
+    ignoreEmptySearchPlaces: false,
+    loaders: {'.yaml': yamlOrEmpty, '.yml': yamlOrEmpty, noExt: yamlOrEmpty},
+  })
   if (explicitPath !== undefined) {
     const filepath = path.resolve(cwd, explicitPath)
     if (!existsSync(filepath)) {
@@ -43,6 +51,9 @@ export async function loadConfigFile(explicitPath: string | undefined, cwd: stri
   if (!result) return undefined
   return {filepath: result.filepath, content: result.isEmpty ? {} : result.config, how: 'search'}
 }
+
+/** YAML holding only comments loads as null, which cosmiconfig takes for "no file here": it is an empty file. */
+const yamlOrEmpty: Loader = async (filepath, content) => (await defaultLoaders['.yaml'](filepath, content)) ?? undefined
 
 async function guard<T>(where: string, load: () => Promise<T>): Promise<T> {
   try {

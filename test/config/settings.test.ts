@@ -127,6 +127,26 @@ describe('settings resolution', () => {
     })
   })
 
+  describe('an empty config file', () => {
+    for (const [name, content] of [['.hivemindrc', ''], ['.hivemindrc.json', '  \n'], ['.hivemindrc.yaml', '# nothing set yet\n']] as const) {
+      it(`${name} (${JSON.stringify(content)}) is the config file, all defaults: the search stops there instead of applying one further up`, async () => {
+        writeConfig(home, {database: {sqlite: {path: 'from-home.db'}}})
+        const file = writeConfig(project, content, name)
+        const settings = await resolveSettings(input())
+        expect(settings.configFile).to.deep.equal({path: file, how: 'search'})
+        expect(settings.backendOptions.path!.value).to.equal(path.join(home, '.local/share/hivemind-core/clients.db'))
+      })
+    }
+
+    it('a package.json without a "hivemind" key is not one: the search goes on', async () => {
+      const found = writeConfig(home, {database: {sqlite: {path: 'from-home.db'}}})
+      writeFileSync(path.join(project, 'package.json'), JSON.stringify({name: 'unrelated'}))
+      const settings = await resolveSettings(input())
+      expect(settings.configFile).to.deep.equal({path: found, how: 'search'})
+      expect(settings.backendOptions.path!.value).to.equal(path.join(home, 'from-home.db'))
+    })
+  })
+
   describe('defaults for an existing upstream install', () => {
     it('selects json when clients.json exists and clients.db does not', () => {
       const dataDir = path.join(home, '.local/share/hivemind-core')
