@@ -20,14 +20,14 @@ An access key already used by a live client is rejected.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> --name kitchen',
     '<%= config.bin %> <%= command.id %> --name bridge --admin',
-    '<%= config.bin %> <%= command.id %> --name old-satellite --access-key 0123abcd... --crypto-key 16charsecretkey!',
+    '<%= config.bin %> <%= command.id %> --name old-satellite --access-key "$OLD_ACCESS_KEY" --crypto-key "$OLD_CRYPTO_KEY"',
     '<%= config.bin %> <%= command.id %> --name kitchen --json --quiet',
   ]
 
   static override flags = {
     name: Flags.string({description: 'friendly name (default HiveMind-Node-<id>)'}),
     description: Flags.string({description: 'free-text description'}),
-    'access-key': Flags.string({description: 'access key to use instead of a generated one'}),
+    'access-key': Flags.string({description: 'access key to use instead of a generated one (not only digits: NODE_ID would take it for an id)'}),
     password: Flags.string({description: 'password to use instead of a generated one'}),
     'crypto-key': Flags.string({description: 'legacy pre-shared encryption key, exactly 16 characters'}),
     admin: Flags.boolean({description: 'make the client an admin', default: false}),

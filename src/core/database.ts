@@ -48,6 +48,13 @@ export function validateAddRequest(request: AddClientRequest): void {
   if (request.accessKey !== undefined) {
     checkSecret(request.accessKey, 'the access key')
     if (request.accessKey === REVOKED_API_KEY) throw new InvalidInputError('"revoked" is reserved and cannot be an access key')
+    // Commands take NODE_ID as a client id OR an access key: a key that reads as a number would be
+    // taken for another client's id (delete-client 1 would revoke client 1, not this one).
+    if (/^[-+]?\d*\.?\d+$/.test(request.accessKey)) {
+      throw new InvalidInputError('an access key made only of digits would be taken for a client id by the commands that take NODE_ID', {
+        suggestion: 'give a key with at least one letter, or leave --access-key out to have one generated',
+      })
+    }
   }
   if (request.password !== undefined) checkSecret(request.password, 'the password')
   if (request.cryptoKey !== undefined) checkSecret(request.cryptoKey, 'the crypto key', CRYPTO_KEY_LENGTH)
@@ -89,7 +96,7 @@ export class ClientDatabase {
       const id = Number(trimmed)
       const byId = Number.isSafeInteger(id) && id > 0 ? await this.store.get(id) : undefined
       if (byId) return byId
-      // A purely numeric access key is legal (given with --access-key): try it before giving up.
+      // add-client refuses numeric access keys, but a file imported from another tool may hold one.
       const byKey = await this.store.getByApiKey(nodeId)
       if (byKey) return byKey
       throw new ClientNotFoundError(`id ${trimmed.length > 20 ? `${trimmed.slice(0, 20)}…` : trimmed}`)

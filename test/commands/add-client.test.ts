@@ -74,6 +74,11 @@ describe('add-client', () => {
       {args: ['--crypto-key', '', '--password', secret], code: 1, error: 'Error: the crypto key must not be empty'},
       {args: ['--access-key', 'taken-access-key-01', '--password', secret], code: 1, error: 'Error: that access key is already used by client 1'},
       {args: ['--access-key', 'revoked', '--password', secret], code: 1, error: 'Error: "revoked" is reserved and cannot be an access key'},
+      ...['1', '0042', '-7', '3.0', '.5', '+2'].map((numeric) => ({
+        args: ['--access-key', numeric, '--password', secret],
+        code: 1,
+        error: 'Error: an access key made only of digits would be taken for a client id by the commands that take NODE_ID',
+      })),
       {args: ['--access-key', '', '--password', secret], code: 1, error: 'Error: the access key must not be empty'},
       {args: ['--access-key', `${secret} x`], code: 1, error: 'Error: the access key must not contain spaces or control characters'},
       {args: ['--access-key', 'k'.repeat(256)], code: 1, error: 'Error: the access key is too long (at most 255 characters)'},
