@@ -208,12 +208,15 @@ export function parseClientRecord(raw: unknown, where: string, idHint?: number):
   const cryptoKey = optionalSecret(input, where, 'crypto_key')
   const password = optionalSecret(input, where, 'password')
   const metadata: Record<string, unknown> = {}
+  // Defined, not assigned: assigning a key "__proto__" (JSON.parse makes it an ordinary key)
+  // would set the object's prototype and drop the key without a word.
+  const keep = (key: string, value: unknown) => Object.defineProperty(metadata, key, {value, enumerable: true, writable: true, configurable: true})
   if (input.metadata !== undefined && input.metadata !== null) {
     if (typeof input.metadata !== 'object' || Array.isArray(input.metadata)) throw invalidField(input, where, 'metadata', 'an object')
-    Object.assign(metadata, input.metadata)
+    for (const [key, value] of Object.entries(input.metadata)) keep(key, value)
   }
   for (const key in input) {
-    if (!KNOWN_FIELDS.has(key) && !(key in metadata)) metadata[key] = input[key]
+    if (!KNOWN_FIELDS.has(key) && !Object.hasOwn(metadata, key)) keep(key, input[key])
   }
   // Fields in canonical order, as buildClient makes them.
   return {

@@ -673,6 +673,22 @@ export function runStoreConformance(label: string, factory: StoreFactory, option
         assert.deepEqual(await collect(store.list()), [unicode])
       })
 
+      it('keep metadata keys named like Object.prototype members ("__proto__", "constructor")', async function () {
+        // As JSON.parse gives them: ordinary own keys.
+        const metadata = JSON.parse('{"__proto__": {"polluted": true}, "constructor": "x", "nested": {"__proto__": [1]}}') as Record<string, unknown>
+        const record: ClientRecord = {...fullRecord(1), metadata}
+        await store.put(record)
+        for (const stored of [await store.get(1), ...(await collect(store.list()))]) {
+          assert.deepEqual(Object.keys(stored!.metadata), ['__proto__', 'constructor', 'nested'])
+          assert.equal(JSON.stringify(stored!.metadata), JSON.stringify(metadata))
+        }
+        if (reopen) {
+          await reopenStore()
+          assert.equal(JSON.stringify((await store.get(1))!.metadata), JSON.stringify(metadata))
+        }
+        assert.equal(({} as {polluted?: boolean}).polluted, undefined, 'Object.prototype was changed')
+      })
+
       it('keep empty lists, empty strings and null secrets', async () => {
         await store.put(sparse)
         assert.deepEqual(await store.get(2), sparse)
