@@ -1,3 +1,5 @@
+import {statSync} from 'node:fs'
+
 import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
@@ -99,23 +101,29 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
     let target: OpenedStore | undefined
     try {
       const sourceLabel = `${sourceBackend.descriptor.name} ${source.store.location}`
-      if (source.missing) throw new HivemindError('INVALID_INPUT', `the source ${sourceLabel} does not exist`, {suggestion: 'name the source with --from and --from-path / --from-redis-url'})
-      if (!flags.quiet) this.notice(`Source: ${useCurrent ? source.description : `${sourceLabel} (from flag --from)`}`)
-      // A dry run leaves the target as it is too: not even a schema upgrade of an existing file.
-      target = await openBackend(targetBackend, optionValues(targetOptions), settings.paths, flags['dry-run'] ? 'read' : 'write', warn, flags['dry-run'] ? {leaveUntouched: true} : {})
-      const targetLabel = `${targetBackend.descriptor.name} ${target.store.location}`
-      if (targetLabel === sourceLabel) {
+      const sameDatabase = (targetLabel: string) => {
         // Always a usage error, even after a completed migration made this the current database:
         // a success here would let a script believe it migrated something.
         const done = readMark(settings.paths.stateDir, targetLabel)
         const current = useCurrent ? `; commands use it now (${describeSource(settings.backend.source, settings.cwd)})` : ''
-        throw new UsageError(`source and target are the same database (${targetLabel})${current}`, {
+        return new UsageError(`source and target are the same database (${targetLabel})${current}`, {
           suggestion:
             done?.state === 'complete'
               ? `it was migrated from ${done.from} on ${done.updatedAt}; to migrate again or --switch, name that source with --from (and --from-path)`
               : 'name the source with --from (and --from-path)',
         })
       }
+      // Before the target is opened (opening it for writing may already change the file): one
+      // file under two names, a link or a relative path, is the same database.
+      if (sourceBackend.descriptor.name === targetBackend.descriptor.name && sameFile(optionValues(sourceOptions).path, optionValues(targetOptions).path)) {
+        throw sameDatabase(sourceLabel)
+      }
+      if (source.missing) throw new HivemindError('INVALID_INPUT', `the source ${sourceLabel} does not exist`, {suggestion: 'name the source with --from and --from-path / --from-redis-url'})
+      if (!flags.quiet) this.notice(`Source: ${useCurrent ? source.description : `${sourceLabel} (from flag --from)`}`)
+      // A dry run leaves the target as it is too: not even a schema upgrade of an existing file.
+      target = await openBackend(targetBackend, optionValues(targetOptions), settings.paths, flags['dry-run'] ? 'read' : 'write', warn, flags['dry-run'] ? {leaveUntouched: true} : {})
+      const targetLabel = `${targetBackend.descriptor.name} ${target.store.location}`
+      if (targetLabel === sourceLabel) throw sameDatabase(targetLabel)
       if (!flags.quiet) this.notice(`Target: ${targetLabel}`)
 
       const plan = await planMigration(source.store, target.store)
@@ -253,6 +261,18 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
     } finally {
       bar.stop()
     }
+  }
+}
+
+/** Whether two `path` option values name one existing file (the same inode), whatever their spelling. */
+function sameFile(a: unknown, b: unknown): boolean {
+  if (typeof a !== 'string' || typeof b !== 'string') return false
+  try {
+    const first = statSync(a)
+    const second = statSync(b)
+    return first.dev === second.dev && first.ino === second.ino
+  } catch {
+    return false
   }
 }
 

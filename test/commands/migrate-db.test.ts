@@ -1,6 +1,6 @@
 import {type ChildProcess, spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {expect} from 'chai'
@@ -661,5 +661,24 @@ describe('migrate-db', function () {
     expect(unknown.code).to.equal(1)
     expect(unknown.stderr).to.contain('unknown database backend "mongo"')
     expect((await sandbox.run(['migrate-db', '--to', 'sqlite', '--merge', '--force'])).code).to.equal(2)
+  })
+
+  it('one file under another name (a symbolic link, a relative path) is the same database: exit 2 before the target is opened, every byte and mode kept', async () => {
+    for (const backend of [BACKENDS.sqlite!, BACKENDS.json!]) {
+      const source = backend.location(sandbox, `alias-${backend.name}`)
+      await seed(backend, source, variedClients(3))
+      chmodSync(source, 0o644)
+      const link = path.join(sandbox.root, `link-to-${path.basename(source)}`)
+      symlinkSync(source, link)
+      const before = digest(source)
+      for (const alias of [link, path.relative(sandbox.home, source)]) {
+        const result = await sandbox.run(['migrate-db', ...backend.flags('from', source), ...backend.flags('to', alias), '--quiet'])
+        expect(result.code, result.stderr).to.equal(2)
+        expect(result.stderr).to.contain(`source and target are the same database (${backend.name} ${source})`)
+        expect(digest(source)).to.equal(before)
+        expect(statSync(source).mode & 0o777).to.equal(0o644)
+      }
+      expect(existsSync(path.join(sandbox.home, '.local/state/hivemind-core/migrations.json'))).to.equal(false)
+    }
   })
 })
