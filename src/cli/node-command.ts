@@ -7,6 +7,7 @@ import {StoreCommand} from '../base-command.js'
 import type {ClientRecord} from '../core/client.js'
 import type {ClientDatabase} from '../core/database.js'
 import {InvalidInputError, UsageError} from '../core/errors.js'
+import {oneLine} from './printable.js'
 
 /** The NODE_ID positional argument (optional: a terminal gets a picker). */
 export const nodeIdArg = Args.string({
@@ -30,7 +31,8 @@ export abstract class NodeCommand extends StoreCommand {
     const {select} = await import('@inquirer/prompts')
     const id = await select({
       message: 'Which client?',
-      choices: clients.map((client) => ({name: `${client.client_id}  ${client.name}${client.is_admin ? '  (admin)' : ''}`, value: client.client_id})),
+      // The prompt writes to the terminal itself, past the escaping of this.log.
+      choices: clients.map((client) => ({name: `${client.client_id}  ${oneLine(client.name)}${client.is_admin ? '  (admin)' : ''}`, value: client.client_id})),
     })
     return db.findNode(String(id))
   }
@@ -38,5 +40,5 @@ export abstract class NodeCommand extends StoreCommand {
 
 /** "client 3 (kitchen)" — how commands name a client in messages. */
 export function clientLabel(record: ClientRecord): string {
-  return `client ${record.client_id}${record.name ? ` (${record.name})` : ''}`
+  return `client ${record.client_id}${record.name ? ` (${oneLine(record.name)})` : ''}`
 }

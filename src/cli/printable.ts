@@ -16,3 +16,12 @@ const UNPRINTABLE = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g
 export function printable(text: string): string {
   return text.replace(UNPRINTABLE, (character) => `\\x${character.codePointAt(0)!.toString(16).padStart(2, '0')}`)
 }
+
+/**
+ * A stored value shown inside a line (a name in a message, a table cell, a prompt): every
+ * control character escaped, tab and line breaks too (`\t`, `\n`, `\r`), so an old record's name
+ * can neither break the line nor forge one below it ("client 7 is now an admin").
+ */
+export function oneLine(text: string): string {
+  return printable(text.replaceAll('\t', '\\t').replaceAll('\n', '\\n').replaceAll('\r', '\\r'))
+}

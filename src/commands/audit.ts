@@ -4,6 +4,7 @@ import {StoreCommand} from '../base-command.js'
 import {type AuditEntry, CLI_EVENTS, type FieldChange, LISTENER_EVENTS} from '../audit/entry.js'
 import {resolveAuditSettings} from '../audit/settings.js'
 import {type AuditReadResult, filterEntries, parseAuditLines, parseSince, readAuditFile} from '../audit/trail.js'
+import {oneLine} from '../cli/printable.js'
 import {UsageError} from '../core/errors.js'
 
 export default class Audit extends StoreCommand {
@@ -66,7 +67,7 @@ Events: ${[...CLI_EVENTS, ...LISTENER_EVENTS].join(', ')}. docs/security.md desc
 /** One human-readable line per entry. */
 export function formatEntry(entry: AuditEntry): string {
   const who = `${entry.user}${entry.sudo_user ? ` (sudo by ${entry.sudo_user})` : ''}@${entry.host}`
-  const client = entry.client_id === undefined ? '' : ` client ${entry.client_id}${entry.name ? ` (${entry.name})` : ''}`
+  const client = entry.client_id === undefined ? '' : ` client ${entry.client_id}${entry.name ? ` (${oneLine(entry.name)})` : ''}`
   const changes = entry.changes ? ` ${Object.entries(entry.changes).map(([field, change]) => `${field}: ${describeChange(change)}`).join('; ')}` : ''
   const details = entry.details ? ` ${Object.entries(entry.details).map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`).join(' ')}` : ''
   return `${entry.time}  ${entry.event.padEnd(10)} ${who} ${entry.command}${client}${changes}${details}`

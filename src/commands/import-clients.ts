@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
 import {readInputFile} from '../cli/input-file.js'
+import {oneLine} from '../cli/printable.js'
 import {type ClientRecord, canonicalJson, isRevoked} from '../core/client.js'
 import {validateAddRequest} from '../core/database.js'
 import {HivemindError, InvalidInputError} from '../core/errors.js'
@@ -172,7 +173,7 @@ export async function planImport(store: ClientStore, incoming: ImportedRecord[],
     } else if (force) {
       plan.replace.push(merged)
     } else {
-      plan.conflicts.push({client_id: record.client_id, reason: `differs from the stored client${stored.name ? ` "${stored.name}"` : ''}`})
+      plan.conflicts.push({client_id: record.client_id, reason: `differs from the stored client${stored.name ? ` "${oneLine(stored.name)}"` : ''}`})
     }
   }
   return plan

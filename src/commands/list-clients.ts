@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
 import {presentRecord, relativeTime, renderTable} from '../cli/output.js'
+import {oneLine} from '../cli/printable.js'
 import {type ClientRecord, isRevoked} from '../core/client.js'
 
 export default class ListClients extends StoreCommand {
@@ -30,14 +31,14 @@ export default class ListClients extends StoreCommand {
       this.log(renderTable(head, shown.map((record) => {
         const row: Array<string | number> = [
           record.client_id,
-          record.name,
-          record.api_key,
+          oneLine(record.name),
+          oneLine(record.api_key),
           record.is_admin ? 'yes' : 'no',
           record.allowed_types.length,
           relativeTime(record.last_seen),
           isRevoked(record) ? 'yes' : 'no',
         ]
-        if (flags['show-secrets']) row.push(record.password ?? '', record.crypto_key ?? '')
+        if (flags['show-secrets']) row.push(oneLine(record.password ?? ''), oneLine(record.crypto_key ?? ''))
         return row
       })))
     }

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {clientLabel, NodeCommand, nodeIdArg} from '../cli/node-command.js'
 import {presentRecord, relativeTime} from '../cli/output.js'
+import {oneLine} from '../cli/printable.js'
 import {type ClientRecord, isRevoked} from '../core/client.js'
 
 export default class ShowClient extends NodeCommand {
@@ -15,12 +16,12 @@ export default class ShowClient extends NodeCommand {
   async run(): Promise<ClientRecord> {
     const {args, flags} = await this.parse(ShowClient)
     const record = await this.withDatabase(flags, 'read', async (db) => presentRecord(await this.selectNode(db, args.node_id), flags['show-secrets']))
-    const list = (items: string[]) => (items.length === 0 ? '(none)' : items.join(', '))
+    const list = (items: string[]) => (items.length === 0 ? '(none)' : items.map((item) => oneLine(item)).join(', '))
     this.log(`${clientLabel(record)}${isRevoked(record) ? ' — REVOKED' : ''}`)
-    this.log(`  description:        ${record.description || '(none)'}`)
-    this.log(`  access key:         ${record.api_key}`)
-    this.log(`  password:           ${record.password ?? '(none)'}`)
-    this.log(`  crypto key:         ${record.crypto_key ?? '(none)'}`)
+    this.log(`  description:        ${oneLine(record.description) || '(none)'}`)
+    this.log(`  access key:         ${oneLine(record.api_key)}`)
+    this.log(`  password:           ${record.password === null ? '(none)' : oneLine(record.password)}`)
+    this.log(`  crypto key:         ${record.crypto_key === null ? '(none)' : oneLine(record.crypto_key)}`)
     this.log(`  admin:              ${record.is_admin ? 'yes' : 'no'}`)
     this.log(`  last seen:          ${relativeTime(record.last_seen)}`)
     this.log(`  may send:           ${list(record.allowed_types)}`)

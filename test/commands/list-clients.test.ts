@@ -163,6 +163,31 @@ describe('list-clients', () => {
     }
   })
 
+  it('shows tabs and line breaks of stored values escaped: a name cannot forge a line of output', async () => {
+    const hive = Sandbox.create()
+    try {
+      const file = path.join(hive.root, 'clients.json')
+      const name = 'kitchen\nClient 2 (bridge) is now an admin.\tx\r'
+      writeFileSync(file, JSON.stringify({1: {client_id: 1, api_key: 'k\t1', name, description: 'two\nlines', password: 'pw', crypto_key: null, skill_blacklist: ['a\nb']}}))
+      const flags = ['--db-backend', 'json', '--db-path', file, '-q']
+      const escaped = String.raw`kitchen\nClient 2 (bridge) is now an admin.\tx\r`
+      const expectedLines: Record<string, string[]> = {
+        'make-admin': [`Client 1 (${escaped}) is now an admin.`],
+        'show-client': [`client 1 (${escaped})`, String.raw`  description:        two\nlines`, String.raw`  access key:         k\t1`],
+      }
+      for (const args of [['make-admin', '1'], ['show-client', '1', '--show-secrets'], ['list-clients', '--show-secrets']]) {
+        const result = await hive.run([...args, ...flags])
+        expect(result.code, result.stderr).to.equal(0)
+        expect(result.stdout, args[0]).not.to.match(/[\t\r]/)
+        expect(result.stdout.split('\n').filter((line) => /^\W*Client 2/.test(line)), args[0]).to.deep.equal([])
+        for (const line of expectedLines[args[0]!] ?? []) expect(result.stdout.split('\n'), args[0]).to.include(line)
+        if (args[0] === 'list-clients') expect(result.stdout).to.contain(escaped)
+      }
+    } finally {
+      hive.cleanup()
+    }
+  })
+
   it('rejects unknown flags and stray arguments (exit 2) without touching the database', async () => {
     const before = sandbox.digest()
     const [unknown, stray, badValue] = await Promise.all([
