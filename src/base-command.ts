@@ -70,6 +70,12 @@ export abstract class BaseCommand extends Command {
       if (debug) process.stderr.write(`${error.stack}\n${error.cause instanceof Error ? error.cause.stack : ''}\n`)
       this.exit(error.exitCode)
     }
+    // Ctrl-C at a prompt (@inquirer/prompts rejects with ExitPromptError). Every prompt comes
+    // before the command writes anything; 130 is what a shell reports for a SIGINT.
+    if (error?.name === 'ExitPromptError') {
+      process.stderr.write('Cancelled; nothing was changed.\n')
+      this.exit(130)
+    }
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
     if (this.jsonEnabled()) this.logJson({error: {code: 'INTERNAL', message}})
     else process.stderr.write(debug ? `${errorText(message ?? '')}${error.stack}\n` : errorText(message ?? '', 'set HIVEMIND_DEBUG=1 for details'))

@@ -4,6 +4,8 @@
  * once the prompt is on screen.
  */
 import {spawn} from 'node:child_process'
+import {writeFileSync} from 'node:fs'
+import path from 'node:path'
 
 import {expect} from 'chai'
 
@@ -70,6 +72,29 @@ describe('interactive use on a terminal', () => {
     expect(accepted.screen).to.contain('Revoked client 2 (two)')
     const after = JSON.parse((await sandbox.run(['list-clients', '--json', '--quiet'])).stdout) as Array<{client_id: number}>
     expect(after.map((record) => record.client_id)).to.deep.equal([1])
+  })
+
+  it('Ctrl-C at a prompt: "Cancelled; nothing was changed.", exit 130, no internal error text', async () => {
+    for (const args of [['show-client', '--quiet'], ['delete-client', '2', '--quiet']]) {
+      const {code, screen} = await runInTerminal(sandbox, args, [{waitFor: args[0] === 'show-client' ? 'Which client?' : 'Revoke client 2 (two)?', send: '\u0003'}])
+      expect(code, screen).to.equal(130)
+      expect(screen).to.contain('Cancelled; nothing was changed.')
+      expect(screen).not.to.match(/force closed|HIVEMIND_DEBUG|Error:/)
+    }
+    const live = JSON.parse((await sandbox.run(['list-clients', '--json', '--quiet'])).stdout) as Array<{client_id: number}>
+    expect(live.map((record) => record.client_id)).to.deep.equal([1, 2])
+  })
+
+  it('the picker and the confirmation show a stored name escaped (an old clients.json may hold control characters)', async () => {
+    const file = path.join(sandbox.root, 'old.json')
+    writeFileSync(file, JSON.stringify({1: {client_id: 1, api_key: 'old-key-0001', name: 'red\u001B[31mALERT\nsecond line'}}))
+    const flags = ['--db-backend', 'json', '--db-path', file, '--quiet']
+    const picked = await runInTerminal(sandbox, ['show-client', ...flags], [{waitFor: 'Which client?', send: '\r'}])
+    expect(picked.code, picked.screen).to.equal(0)
+    expect(picked.screen).to.contain(String.raw`1  red\x1b[31mALERT\nsecond line`)
+    const asked = await runInTerminal(sandbox, ['delete-client', '1', ...flags], [{waitFor: 'Revoke client 1', send: 'n\r'}])
+    expect(asked.screen).to.contain(String.raw`Revoke client 1 (red\x1b[31mALERT\nsecond line)?`)
+    for (const screen of [picked.screen, asked.screen]) expect(screen).not.to.contain('\u001B[31mALERT')
   })
 
   it('warns when the client is the only one left', async () => {
