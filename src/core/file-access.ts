@@ -15,7 +15,8 @@ export function fileState(file: string): FileState {
     return 'present'
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    return code === 'ENOENT' || code === 'ENOTDIR' ? 'absent' : 'unknown'
+    // ENOTDIR (a file where a directory should be) is a wrong path, not a missing database.
+    return code === 'ENOENT' ? 'absent' : 'unknown'
   }
 }
 
@@ -28,6 +29,8 @@ export function permissionProblem(file: string): string | undefined {
   // below it is hidden (which is also why its own children cannot even be stat'ed).
   for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
     if (fileState(dir) === 'present') {
+      // A file where a directory should be is a wrong path (fileInTheWay), not a permission.
+      if (!statSync(dir).isDirectory()) return undefined
       if (!allowed(dir, constants.X_OK)) return `permission denied on the directory ${dir}`
       break
     }
@@ -71,4 +74,19 @@ export function writeTarget(file: string): string {
       return current
     }
   }
+}
+
+/**
+ * For a path that failed with ENOTDIR: the part of it that is a file where a directory should
+ * be ("/srv/hive" in /srv/hive/clients.db), or undefined when none is (any more).
+ */
+export function fileInTheWay(file: string): string | undefined {
+  for (let dir = path.dirname(path.resolve(file)); path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    try {
+      if (!statSync(dir).isDirectory()) return dir
+    } catch {
+      // Missing or hidden: look further up.
+    }
+  }
+  return undefined
 }

@@ -14,8 +14,8 @@ import path from 'node:path'
 import type lockfileModule from 'proper-lockfile'
 
 import {applyPatch, buildClient, type ClientPatch, type ClientRecord, cloneClient, isRevoked, type NewClient, REVOKED_API_KEY, tombstoneOf} from '../../core/client.js'
-import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreUnavailableError} from '../../core/errors.js'
-import {writeTarget} from '../../core/file-access.js'
+import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, InvalidInputError, StoreUnavailableError} from '../../core/errors.js'
+import {fileInTheWay, writeTarget} from '../../core/file-access.js'
 import {ensurePrivateDir} from '../../core/private-dir.js'
 import {plainRecordsToUpstreamJson} from '../../core/upstream-json.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
@@ -350,6 +350,8 @@ export class JsonClientStore implements ClientStore {
     if (code === 'ENOSPC' || code === 'EDQUOT') {
       return new StoreUnavailableError(`cannot ${what} ${this.location}: the disk is full; the file was left as it was`, {cause: error})
     }
+    const inTheWay = code === 'ENOTDIR' ? fileInTheWay(this.location) : undefined
+    if (inTheWay) return new InvalidInputError(`cannot ${what} ${this.location}: ${inTheWay} is a file, not a directory`, {cause: error, suggestion: 'check the database path (--db-path, database.json.path)'})
     return new StoreUnavailableError(`cannot ${what} ${this.location} (${code})`, {cause: error})
   }
 }

@@ -8,7 +8,7 @@ import {closeSync, existsSync, openSync, readSync} from 'node:fs'
 
 import type Database from 'better-sqlite3'
 
-import {fileState} from '../../core/file-access.js'
+import {fileInTheWay, fileState} from '../../core/file-access.js'
 import {requireCjs} from '../../core/require-cjs.js'
 
 /**
@@ -47,7 +47,8 @@ export function openReader(file: string, timeoutMs: number): Database.Database {
   if (state !== 'present') {
     // What the driver would report, without its readonly-mode quirks; nothing is created. A file
     // that may not be looked at is not "missing": the store then names what refuses.
-    throw Object.assign(new Error(`${file} ${state === 'absent' ? 'does not exist' : 'cannot be looked at'}`), {code: state === 'absent' ? 'ENOENT' : 'EACCES'})
+    const code = state === 'absent' ? 'ENOENT' : fileInTheWay(file) ? 'ENOTDIR' : 'EACCES'
+    throw Object.assign(new Error(`${file} ${state === 'absent' ? 'does not exist' : 'cannot be looked at'}`), {code})
   }
   if (isWalFile(file) && !(existsSync(`${file}-wal`) && existsSync(`${file}-shm`))) {
     const connection = new BetterSqlite3(file, {fileMustExist: true, timeout: timeoutMs})

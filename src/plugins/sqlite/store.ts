@@ -22,8 +22,8 @@ import type Database from 'better-sqlite3'
 import type {DataSource, EntitySchema, Logger} from 'typeorm'
 
 import {applyPatch, buildClient, type ClientPatch, type ClientRecord, cloneClient, isRevoked, type NewClient, REVOKED_API_KEY, tombstoneOf} from '../../core/client.js'
-import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, StoreCorruptError, StoreUnavailableError} from '../../core/errors.js'
-import {permissionProblem} from '../../core/file-access.js'
+import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, InvalidInputError, StoreCorruptError, StoreUnavailableError} from '../../core/errors.js'
+import {fileInTheWay, permissionProblem} from '../../core/file-access.js'
 import {ensurePrivateDir} from '../../core/private-dir.js'
 import {requireCjs} from '../../core/require-cjs.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
@@ -759,6 +759,8 @@ export class SqliteClientStore implements ClientStore {
     if (code === 'SQLITE_FULL' || code === 'ENOSPC') {
       return new StoreUnavailableError(`${file}: the disk is full; nothing was written`, {cause: error})
     }
+    const inTheWay = code === 'ENOTDIR' ? fileInTheWay(file) : undefined
+    if (inTheWay) return new InvalidInputError(`cannot open ${file}: ${inTheWay} is a file, not a directory`, {cause: error, suggestion: 'check the database path (--db-path, database.sqlite.path)'})
     if (code.startsWith('SQLITE_CANTOPEN') || code === 'ENOENT' || code === 'ENOTDIR') {
       return new StoreUnavailableError(`cannot open ${file} (${code})`, {cause: error, suggestion: 'check that the directory exists and is writable'})
     }

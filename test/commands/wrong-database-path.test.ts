@@ -1,0 +1,82 @@
+/**
+ * A --db-path that cannot be the hive (a typo, a wrong directory): refused by every command in one
+ * line saying what is wrong, never read as an empty hive, and nothing is written there.
+ * - another program's SQLite database: it keeps every byte (no hivemind tables, no switch to WAL);
+ * - a path under a file (ENOTDIR): named as such, not as "no clients" nor as a permission problem.
+ */
+import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+import Database from 'better-sqlite3'
+import {expect} from 'chai'
+
+import {digestFiles, errorLine, expectCleanFailure, Sandbox} from '../helpers/cli.js'
+
+describe('a foreign SQLite database as --db-path', function () {
+  this.timeout(60_000)
+  let sandbox: Sandbox
+  let file: string
+
+  beforeEach(() => {
+    sandbox = Sandbox.create()
+    mkdirSync(path.join(sandbox.root, 'app'))
+    file = path.join(sandbox.root, 'app', 'notes.db')
+    const db = new Database(file)
+    db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('keep me')")
+    db.close()
+  })
+  afterEach(() => sandbox.cleanup())
+
+  for (const args of [['list-clients'], ['show-client', '1'], ['add-client', '--name', 'kitchen'], ['export-clients', '--format', 'json']]) {
+    it(`${args[0]}: refused in one line naming the file and its table, every byte kept`, async () => {
+      const before = digestFiles([file])
+      const result = await sandbox.run([...args, '--db-backend', 'sqlite', '--db-path', file])
+      expectCleanFailure(result, 1)
+      expect(errorLine(result)).to.equal(`Error: ${file} is an SQLite database of something else (it has the table "notes" and no clients table); nothing was written to it`)
+      expect(result.stderr).to.contain("point --db-path (or database.sqlite.path) at the hive's clients.db, or at a new file")
+      expect(digestFiles([file])).to.equal(before)
+      expect(existsSync(`${file}-wal`), '-wal left').to.equal(false)
+      expect(existsSync(`${file}-shm`), '-shm left').to.equal(false)
+      const check = new Database(file, {readonly: true})
+      try {
+        expect(check.pragma('journal_mode', {simple: true})).to.equal('delete')
+        expect(check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all()).to.deep.equal(['notes'])
+      } finally {
+        check.close()
+      }
+    })
+  }
+})
+
+describe('a --db-path under a file', function () {
+  this.timeout(60_000)
+  let sandbox: Sandbox
+  let blocker: string
+
+  before(() => {
+    sandbox = Sandbox.create()
+    blocker = path.join(sandbox.root, 'not-a-dir')
+    writeFileSync(blocker, 'x\n')
+  })
+  after(() => sandbox.cleanup())
+
+  for (const backend of ['sqlite', 'json']) {
+    for (const args of [['list-clients'], ['show-client', '1'], ['export-clients'], ['add-client', '--name', 'kitchen']]) {
+      it(`${backend} ${args[0]}: "<dir> is a file, not a directory", exit 1, no "No clients"`, async () => {
+        const file = path.join(blocker, 'hive', `clients.${backend === 'json' ? 'json' : 'db'}`)
+        const result = await sandbox.run([...args, '--db-backend', backend, '--db-path', file, '-q'])
+        expectCleanFailure(result, 1)
+        expect(errorLine(result)).to.match(new RegExp(`^Error: cannot [a-z ]+ ${file.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ${blocker.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&')} is a file, not a directory$`))
+        expect(result.stderr).to.contain(`check the database path (--db-path, database.${backend}.path)`)
+        expect(result.stdout).to.equal('')
+      })
+    }
+  }
+
+  it('migrate-db from a source under a file names it too (not "permission denied")', async () => {
+    const result = await sandbox.run(['migrate-db', '--from', 'sqlite', '--from-path', path.join(blocker, 'clients.db'), '--to', 'json', '--to-path', path.join(sandbox.root, 'out.json'), '-q'])
+    expectCleanFailure(result, 1)
+    expect(errorLine(result)).to.equal(`Error: cannot open ${path.join(blocker, 'clients.db')}: ${blocker} is a file, not a directory`)
+    expect(existsSync(path.join(sandbox.root, 'out.json'))).to.equal(false)
+  })
+})
