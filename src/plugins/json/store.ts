@@ -93,7 +93,9 @@ export class JsonClientStore implements ClientStore {
     this.snapshot = this.load(this.identity())
     if (this.context.mode === 'write' && existsSync(this.location)) {
       try {
-        if ((statSync(this.location).mode & 0o077) !== 0) chmodSync(this.location, 0o600)
+        // Group and other lose their access; the owner's bits stay (a file made read-only stays so).
+        const mode = statSync(this.location).mode & 0o777
+        if ((mode & 0o077) !== 0) chmodSync(this.location, mode & 0o700)
       } catch {
         // Not ours to tighten.
       }
@@ -259,6 +261,7 @@ export class JsonClientStore implements ClientStore {
           unchanged = true
         })
         if (unchanged) return structuredClone(result)
+        this.refuseReadOnlyFile(file)
         await this.write(file, fresh.records)
         // What we just wrote is the file's content: keep it rather than parse it back on the next
         // read. Its identity is taken while we still hold the lock, so it is our write's.
@@ -304,6 +307,23 @@ export class JsonClientStore implements ClientStore {
         await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random())))
       }
     }
+  }
+
+  /**
+   * A clients file its owner made read-only (chmod 400) is left as it is: the atomic rename would
+   * replace it regardless of its mode (and root ignores the mode anyway).
+   */
+  private refuseReadOnlyFile(file: string): void {
+    let mode: number
+    try {
+      mode = statSync(file).mode
+    } catch {
+      return // Not there yet: this write creates it.
+    }
+    if ((mode & 0o200) !== 0) return
+    throw new HivemindError('STORE_READ_ONLY', `${this.location} is read-only (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); nothing was changed`, {
+      suggestion: `make it writable to allow changes: chmod 600 ${this.location}`,
+    })
   }
 
   /** Replaces `file` (the resolved store file) with `records`. */

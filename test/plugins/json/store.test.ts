@@ -235,6 +235,27 @@ ${DEFAULT_ALLOWED_TYPES.map((type) => `            "${type}"`).join(',\n')}
         process.umask(previous)
       }
     })
+
+    it('a file its owner made read-only (0444, 0400) stays so: opening only drops group and other, a write is refused and changes nothing', async () => {
+      const store = await openJson(file)
+      await store.add({api_key: 'k'})
+      await store.close()
+      for (const mode of [0o444, 0o400]) {
+        chmodSync(file, mode)
+        const before = digest(file)
+        const again = await openJson(file)
+        try {
+          expect(statSync(file).mode & 0o777).to.equal(0o400)
+          const error = await again.add({api_key: `more-${mode}`}).then(() => undefined, (error_: unknown) => error_ as Error & {code?: string})
+          expect(error?.code).to.equal('STORE_READ_ONLY')
+          expect(error?.message).to.equal(`${file} is read-only (mode 0400); nothing was changed`)
+        } finally {
+          await again.close()
+        }
+        expect(digest(file)).to.equal(before)
+        expect(statSync(file).mode & 0o777).to.equal(0o400)
+      }
+    })
   })
 
   describe('concurrent writers', () => {
