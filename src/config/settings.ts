@@ -141,9 +141,12 @@ export async function resolveSettings(input: SettingsInput): Promise<ResolvedSet
     fromEnv(env, 'HIVEMIND_LISTEN_HOST'),
     file.listen?.host === undefined ? undefined : {value: file.listen.host, source: fileSource('listen.host')},
   ]) ?? {value: LISTEN_DEFAULTS.host, source: {kind: 'default'}}
+  const envPort = coerceEnv<number>(env, 'HIVEMIND_LISTEN_PORT', {type: 'integer', description: 'listener port'})
+  // The range --port has (0 = any free port).
+  if (envPort && (envPort.value < 0 || envPort.value > 65_535)) throw new BackendOptionsError(`HIVEMIND_LISTEN_PORT must be between 0 and 65535, got ${envPort.value}`)
   const listenPort = pick<number>([
     fromFlag(flags.port, '--port'),
-    coerceEnv(env, 'HIVEMIND_LISTEN_PORT', {type: 'integer', description: 'listener port'}),
+    envPort,
     file.listen?.port === undefined ? undefined : {value: file.listen.port, source: fileSource('listen.port')},
   ]) ?? {value: LISTEN_DEFAULTS.port, source: {kind: 'default'}}
   const agentUrl = pick<string>([

@@ -234,6 +234,13 @@ describe('settings resolution', () => {
       expect((await resolveSettings(input())).backendOptions.busyTimeoutMs!.value).to.equal(0)
     })
 
+    it('HIVEMIND_LISTEN_PORT outside 0-65535 is an error naming it (as --port is)', async () => {
+      for (const port of ['70000', '-1']) {
+        await expectError(resolveSettings(input({env: {HOME: home, HIVEMIND_LISTEN_PORT: port}})), 'BACKEND_OPTIONS_INVALID', [`HIVEMIND_LISTEN_PORT must be between 0 and 65535, got ${port}`])
+      }
+      expect((await resolveSettings(input({env: {HOME: home, HIVEMIND_LISTEN_PORT: '0'}}))).listen.port.value).to.equal(0)
+    })
+
     it('a non-integer environment value for an integer option is an error', async () => {
       await expectError(resolveSettings(input({env: {HOME: home, HIVEMIND_DB_BACKEND: 'redis', HIVEMIND_REDIS_PORT: 'abc'}})), 'BACKEND_OPTIONS_INVALID', ['HIVEMIND_REDIS_PORT'])
     })
