@@ -196,9 +196,14 @@ export function resolveOtherBackendOptions(settings: ResolvedSettings, registere
 export function defaultBackend(paths: HivemindPaths): Sourced<string> {
   const json = path.join(paths.dataDir, 'clients.json')
   const sqlite = path.join(paths.dataDir, 'clients.db')
-  if (existsSync(json) && !existsSync(sqlite)) {
+  const jsonExists = existsSync(json)
+  const sqliteExists = existsSync(sqlite)
+  if (jsonExists && !sqliteExists) {
     return {value: 'json', source: {kind: 'default', note: `${json} exists and ${sqlite} does not`}}
   }
+  // Said on every command's "Database:" line: the clients of an upstream clients.json are out of
+  // sight once a clients.db appears beside it (the classic "listen and add-client disagree").
+  if (jsonExists) return {value: 'sqlite', source: {kind: 'default', note: `${sqlite} exists, so ${json} beside it is not used`}}
   return {value: 'sqlite', source: {kind: 'default'}}
 }
 

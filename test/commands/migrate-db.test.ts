@@ -279,10 +279,11 @@ describe('migrate-db', function () {
     const result = await sandbox.run(['migrate-db', '--to', 'sqlite'])
     expect(result.code, result.stderr).to.equal(0)
     // Creating clients.db changed the default: print-config agrees with what was said.
-    expect(result.stdout).to.contain(`Commands now use the new database sqlite ${sqliteFile} (default); nothing needs switching.`)
+    const note = `${sqliteFile} exists, so ${upstream} beside it is not used`
+    expect(result.stdout).to.contain(`Commands now use the new database sqlite ${sqliteFile} (default: ${note}); nothing needs switching.`)
     expect(result.stdout).to.not.contain('still use')
     const where = await sandbox.run(['print-config', '--json'])
-    expect(JSON.parse(where.stdout).settings).to.deep.include.members([{key: 'database.backend', value: 'sqlite', source: {kind: 'default'}, from: 'default'}])
+    expect(JSON.parse(where.stdout).settings).to.deep.include.members([{key: 'database.backend', value: 'sqlite', source: {kind: 'default', note}, from: `default: ${note}`}])
     // Recording it explicitly: name the source, as the default now is the target.
     const switched = await sandbox.run(['migrate-db', '--from', 'json', '--to', 'sqlite', '--switch', '--json'])
     expect(switched.code, switched.stderr).to.equal(0)

@@ -158,6 +158,19 @@ describe('settings resolution', () => {
       writeFileSync(path.join(dataDir, 'clients.db'), '')
       expect(defaultBackend(paths).value).to.equal('sqlite')
     })
+
+    it('says so when a clients.db beside clients.json takes over: its clients are out of sight', () => {
+      const dataDir = path.join(home, '.local/share/hivemind-core')
+      mkdirSync(dataDir, {recursive: true})
+      const paths = {home, dataDir, configDir: '', stateDir: ''}
+      writeFileSync(path.join(dataDir, 'clients.db'), '')
+      expect(defaultBackend(paths).source).to.deep.equal({kind: 'default'})
+      writeFileSync(path.join(dataDir, 'clients.json'), '{}')
+      expect(defaultBackend(paths)).to.deep.equal({
+        value: 'sqlite',
+        source: {kind: 'default', note: `${path.join(dataDir, 'clients.db')} exists, so ${path.join(dataDir, 'clients.json')} beside it is not used`},
+      })
+    })
   })
 
   describe('expansion', () => {
