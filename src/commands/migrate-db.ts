@@ -4,7 +4,7 @@ import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
 import {openBackend, type OpenedStore, openStore} from '../config/open-store.js'
-import {type DatabaseFlagValues, describeSource, optionValues, type ResolvedSettings, resolveOtherBackendOptions, resolveSettings, type Sourced} from '../config/settings.js'
+import {type DatabaseFlagValues, describeSource, optionValues, type ResolvedSettings, resolveOtherBackendOptions, resolveSettings, SECTION_FLAGS, type Sourced} from '../config/settings.js'
 import {describeLocation, type RegisteredBackend} from '../core/registry.js'
 import {commandLineOptions} from '../config/command-line-options.js'
 import {describeSwitch, switchBackend, userConfigFile, whereSecretsGo} from '../config/switch.js'
@@ -52,6 +52,20 @@ export function pickSide(flags: Record<string, unknown>, side: 'from' | 'to'): {
   return {given: Object.values(values).some((value) => value !== undefined), values}
 }
 
+/**
+ * `--to-redis-url` with `--to sqlite` is a mistake to say, not to ignore: the copy would go where
+ * the operator did not mean it to (the main commands only warn, their flags are shared).
+ */
+export function refuseFlagsOfOtherBackend(flags: Record<string, unknown>, side: 'from' | 'to', backend: RegisteredBackend): void {
+  const name = backend.descriptor.name
+  for (const {flag, section} of SECTION_FLAGS) {
+    if (flags[`${side}-${flag}`] !== undefined && section !== name) {
+      const what = side === 'from' ? 'source' : 'target'
+      throw new UsageError(`--${side}-${flag} applies to a ${section} ${what}, and the ${what} is ${name}`, {suggestion: `use --${side} ${section}, or leave --${side}-${flag} out`})
+    }
+  }
+}
+
 export default class MigrateDb extends StoreCommand {
   static override summary = 'Copy every client from one backend to another, verify, and optionally switch to it.'
   static override description = `The source defaults to the database the current settings select (exactly what add-client would use); the target's options come from --to-* flags, its section of the config file, and its defaults. Every record is copied with its id, tombstones included, in batches (inside transactions where the target has them); the source is never written. Afterwards both are compared record by record; a difference leaves the target marked incomplete and exits 4.
@@ -90,6 +104,8 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
     const useCurrent = !flags.from && !fromSide.given
     const sourceOptions = useCurrent ? settings.backendOptions : resolveOtherBackendOptions(settings, sourceBackend, fromSide.values, process.env)
     const targetBackend = registry.get(flags.to, 'flag --to')
+    refuseFlagsOfOtherBackend(raw, 'from', sourceBackend)
+    refuseFlagsOfOtherBackend(raw, 'to', targetBackend)
     const toSide = pickSide(raw, 'to')
     const targetOptions = resolveOtherBackendOptions(settings, targetBackend, toSide.values, process.env)
     this.showNewNotices()

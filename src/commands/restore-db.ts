@@ -10,7 +10,7 @@ import {optionValues, resolveOtherBackendOptions} from '../config/settings.js'
 import {readMark, writeMark} from '../migrate/marker.js'
 import {copyRecords, planMigration, verifyMigration} from '../migrate/migrate.js'
 import {checkTarget, plannedWrites, verificationFailed} from '../migrate/policy.js'
-import {pickSide, sideFlags} from './migrate-db.js'
+import {pickSide, refuseFlagsOfOtherBackend, sideFlags} from './migrate-db.js'
 
 /** What `restore-db --json` prints. */
 export interface RestoreResult {
@@ -69,6 +69,7 @@ Encrypted backups need the passphrase: asked on the terminal, or env ${PASSPHRAS
     let targetLabel: string
     if (flags.to || toSide.given) {
       const backend = flags.to ? registry.get(flags.to, 'flag --to') : settings.registered
+      refuseFlagsOfOtherBackend(flags as unknown as Record<string, unknown>, 'to', backend)
       const targetOptions = optionValues(resolveOtherBackendOptions(settings, backend, toSide.values, process.env))
       this.showNewNotices()
       target = await openBackend(backend, targetOptions, settings.paths, mode, warn, hints)

@@ -664,6 +664,23 @@ describe('migrate-db', function () {
     expect((await sandbox.run(['migrate-db', '--to', 'sqlite', '--merge', '--force'])).code).to.equal(2)
   })
 
+  it('a --to-redis-* or --from-redis-* flag for a side that is not redis is a usage error (exit 2), nothing opened or written', async () => {
+    const json = BACKENDS.json!
+    const source = json.location(sandbox, 'source')
+    await seed(json, source, variedClients(2))
+    const target = path.join(sandbox.root, 'target.db')
+    const cases: Array<[string[], string]> = [
+      [['--from', 'json', '--from-path', source, '--to', 'sqlite', '--to-path', target, '--to-redis-url', 'redis://elsewhere:6379/0'], 'Error: --to-redis-url applies to a redis target, and the target is sqlite'],
+      [['--from', 'json', '--from-path', source, '--from-redis-db', '3', '--to', 'sqlite', '--to-path', target], 'Error: --from-redis-db applies to a redis source, and the source is json'],
+    ]
+    for (const [args, error] of cases) {
+      const result = await sandbox.run(['migrate-db', ...args, '--quiet'])
+      expect(result.code, result.stderr).to.equal(2)
+      expect(result.stderr.split('\n')[0]).to.equal(error)
+      expect(existsSync(target)).to.equal(false)
+    }
+  })
+
   it('one file under another name (a symbolic link, a relative path) is the same database: exit 2 before the target is opened, every byte and mode kept', async () => {
     for (const backend of [BACKENDS.sqlite!, BACKENDS.json!]) {
       const source = backend.location(sandbox, `alias-${backend.name}`)
