@@ -20,6 +20,7 @@ import type {Redis, RedisOptions as IoRedisOptions} from 'ioredis'
 import {BackendOptionsError, HivemindError, StoreCorruptError, StoreUnavailableError} from '../../core/errors.js'
 import {requireCjs} from '../../core/require-cjs.js'
 import {hostPort, type RedisTarget} from './options.js'
+import {redisKeys} from './keys.js'
 
 /** Longest pause between two reconnection attempts in reconnect mode. */
 export const MAX_RECONNECT_DELAY_MS = 1000
@@ -207,13 +208,21 @@ export class RedisConnection {
       }
       default:
     }
+    // ioredis's parser on bytes that are not RESP: something else listens there (a web server…).
+    if (/^Protocol error, got /.test(raw)) {
+      return new StoreUnavailableError(`${where} does not speak the Redis protocol (its first reply was not a Redis reply): is that the right port${this.target.tls ? '' : ', or does the server expect TLS'}?`, options(addressHint))
+    }
     if (/^LOADING\b/.test(raw)) return new StoreUnavailableError(`${where} is loading its data set; retry in a moment`, options())
     if (/^READONLY\b/.test(raw)) return new StoreUnavailableError(`${where} is a read-only replica; point hivemind-core at the primary`, options())
     if (/^OOM\b/.test(raw)) return new StoreUnavailableError(`${where} is out of memory (maxmemory); nothing was written`, options())
+    // The hive's keys, as the operator would look at them (the server's reply does not say which key).
+    const keysHint = `list the keys with: redis-cli -n ${this.target.db} --scan --pattern '${redisKeys(this.target.keyPrefix).base.replaceAll("'", "'\\''")}*' (docs/redis.md describes the layout)`
     if (/^WRONGTYPE\b/.test(raw)) {
-      return new StoreCorruptError(`${where}: a key of this hive holds the wrong type of value (WRONGTYPE); was it written by something else?`, options(
-        'list the keys with: redis-cli --scan --pattern "<keyPrefix>{hive}*" (docs/redis.md describes the layout)',
-      ))
+      return new StoreCorruptError(`${where}: a key of this hive holds the wrong type of value (WRONGTYPE); was it written by something else?`, options(keysHint))
+    }
+    // INCR or a script's tonumber() on a counter (last_id, revision) that another tool overwrote.
+    if (/^ERR value is not an integer or out of range\b/.test(raw)) {
+      return new StoreCorruptError(`${where}: a counter of this hive (last_id or revision) does not hold a whole number; was it written by something else?`, options(keysHint))
     }
     if (/^ERR (DB index is out of range|invalid DB index)/i.test(raw)) {
       return new BackendOptionsError(`${where}: database ${this.target.db} does not exist on this server`, options('check --redis-db / database.redis.db'))

@@ -155,11 +155,20 @@ export function hostPort(target: Pick<RedisTarget, 'host' | 'port'>): string {
 /** Parses `redis[s]://[user[:pass]@]host[:port][/db]`. The URL itself never appears in an error. */
 export function parseRedisUrl(url: string): Partial<RedisTarget> & {tls: boolean} {
   const expected = 'expected redis://[user:password@]host[:port][/db] or rediss://… for TLS'
+  // Named in both errors below: an unencoded # or ? inside a password is what usually causes them.
+  const encodeHint = 'percent-encode # ? / @ : and % inside the user name or password (# as %23, ? as %3F…), or give the password through HIVEMIND_REDIS_PASSWORD'
   let parsed: URL
   try {
     parsed = new URL(url)
   } catch {
-    throw new BackendOptionsError(`the Redis URL is not a valid URL (${expected})`)
+    throw new BackendOptionsError(`the Redis URL is not a valid URL (${expected})`, {suggestion: encodeHint})
+  }
+  // Options in a query string (?password=…, ?db=…) are not read here; ignoring them would connect
+  // without them, to another database or unauthenticated. The URL is never echoed (it may hold a secret).
+  if (parsed.search !== '' || parsed.hash !== '') {
+    throw new BackendOptionsError(`the Redis URL has a ${parsed.search === '' ? 'fragment (#…)' : 'query string (?…)'}, which hivemind-core does not read (${expected})`, {
+      suggestion: `give the password as redis://:PASSWORD@host:port/db or through HIVEMIND_REDIS_PASSWORD, and other settings with their own flags; ${encodeHint}`,
+    })
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
     throw new BackendOptionsError(`the Redis URL must start with redis:// or rediss://, not ${parsed.protocol}//`)

@@ -70,6 +70,20 @@ describe('redis options', () => {
     expect(() => resolveTarget(options({url: 'redis://h:1/99999999999999999999999'}))).to.throw(/the Redis database number must be between 0 and 2147483647/)
   })
 
+  it('refuses a URL with a query string or fragment (never read, never echoed) and points at percent-encoding', () => {
+    for (const url of ['redis://h:1/0?password=s3cret', 'redis://u:s3cret@h:1/0#frag', 'redis://:pa#s3cret@h:6379/0', 'redis://:pa?s3cret@h:6379/0']) {
+      let error: (Error & {suggestion?: string}) | undefined
+      try {
+        resolveTarget(options({url}))
+      } catch (error_) {
+        error = error_ as Error & {suggestion?: string}
+      }
+      expect(error, url).to.be.instanceOf(Error)
+      expect(`${error!.message} ${error!.suggestion}`, url).not.to.contain('s3cret')
+      expect(error!.suggestion, url).to.contain('# as %23')
+    }
+  })
+
   it('refuses an empty URL or host instead of falling back to the local server', () => {
     expect(() => resolveTarget(options({url: ''}))).to.throw('the Redis URL is empty')
     expect(() => resolveTarget(options({host: ''}))).to.throw('the Redis host is empty')

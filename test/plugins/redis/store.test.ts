@@ -297,6 +297,25 @@ describe('redis backend', function () {
       expect(error.message).to.contain(store.keys.client(1)).and.to.contain('allowed_types').and.not.to.contain('secret-looking')
     })
 
+    it('a key of the hive overwritten by another tool (wrong type, a counter that is not a number) is a StoreCorruptError whose hint lists this hive\'s keys', async () => {
+      const store = await openStore()
+      await store.add({api_key: 'k1'})
+      const pattern = `redis-cli -n 0 --scan --pattern '${store.keys.base}*'`
+      await observer.del(store.keys.index)
+      await observer.set(store.keys.index, 'not a hash')
+      const wrongType = await failure(store.add({api_key: 'k2'}))
+      expect(wrongType).to.be.instanceOf(StoreCorruptError)
+      expect(wrongType.message).to.contain('WRONGTYPE')
+      expect((wrongType as StoreCorruptError).suggestion).to.contain(pattern)
+      await observer.del(store.keys.index)
+      await observer.set(store.keys.lastId, 'abc')
+      const counter = await failure(store.add({api_key: 'k3'}))
+      expect(counter).to.be.instanceOf(StoreCorruptError)
+      expect(counter.message).to.match(/a counter of this hive \(last_id or revision\) does not hold a whole number/)
+      expect(counter.message).not.to.match(/script|@user_script/)
+      expect((counter as StoreCorruptError).suggestion).to.contain(pattern)
+    })
+
     it('the credential lookup and list read exactly what get() reads: absent fields, hand-added fields, broken fields', async () => {
       const store = await openStore()
       await store.add({api_key: 'k-plain', password: null, crypto_key: 'c'.repeat(16), metadata: {room: 'hall'}})
@@ -609,6 +628,21 @@ describe('redis backend', function () {
   })
 
   describe('connection policy', () => {
+    it('a port where something else listens (a web server) is "does not speak the Redis protocol", not an ioredis protocol error', async () => {
+      const web = net.createServer((socket) => socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n<html>')))
+      await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve))
+      const {port} = web.address() as net.AddressInfo
+      const store = new RedisClientStore({port, keyPrefix: 'x:', connectTimeoutMs: 2000})
+      try {
+        const error = await failure(store.open())
+        expect(error).to.be.instanceOf(StoreUnavailableError)
+        expect(error.message).to.equal(`Redis at 127.0.0.1:${port} does not speak the Redis protocol (its first reply was not a Redis reply): is that the right port, or does the server expect TLS?`)
+      } finally {
+        await store.close()
+        await new Promise((resolve) => web.close(resolve))
+      }
+    })
+
     it('a fail-fast store reports "store unavailable" when the server goes away, and stays down', async () => {
       const own = await startRedisServer()
       const store = new RedisClientStore({port: own.port, keyPrefix: 'x:'})
