@@ -90,3 +90,27 @@ export function fileInTheWay(file: string): string | undefined {
   }
   return undefined
 }
+
+/**
+ * What `stats` describes when it is not a regular file ("a directory", "a named pipe (FIFO)"…),
+ * else undefined. A database path must name a regular file: reading a FIFO blocks until some
+ * other process writes into it, i.e. a command would hang.
+ */
+export function notARegularFile(stats: {isFile(): boolean; isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean}): string | undefined {
+  if (stats.isFile()) return undefined
+  if (stats.isDirectory()) return 'a directory'
+  if (stats.isFIFO()) return 'a named pipe (FIFO)'
+  if (stats.isSocket()) return 'a socket'
+  return 'a device'
+}
+
+/** Both paths name one existing file (hard or symbolic links included): the same device and inode. */
+export function sameFile(a: string, b: string): boolean {
+  try {
+    const first = statSync(a)
+    const second = statSync(b)
+    return first.dev === second.dev && first.ino === second.ino
+  } catch {
+    return false
+  }
+}

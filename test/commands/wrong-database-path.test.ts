@@ -2,8 +2,10 @@
  * A --db-path that cannot be the hive (a typo, a wrong directory): refused by every command in one
  * line saying what is wrong, never read as an empty hive, and nothing is written there.
  * - another program's SQLite database: it keeps every byte (no hivemind tables, no switch to WAL);
- * - a path under a file (ENOTDIR): named as such, not as "no clients" nor as a permission problem.
+ * - a path under a file (ENOTDIR): named as such, not as "no clients" nor as a permission problem;
+ * - a directory or a named pipe: named as such (reading a FIFO would block the command forever).
  */
+import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
@@ -79,4 +81,35 @@ describe('a --db-path under a file', function () {
     expect(errorLine(result)).to.equal(`Error: cannot open ${path.join(blocker, 'clients.db')}: ${blocker} is a file, not a directory`)
     expect(existsSync(path.join(sandbox.root, 'out.json'))).to.equal(false)
   })
+})
+
+describe('a --db-path naming a directory or a named pipe', function () {
+  this.timeout(60_000)
+  let sandbox: Sandbox
+  let fifo: string
+
+  before(() => {
+    sandbox = Sandbox.create()
+    fifo = path.join(sandbox.root, 'pipe')
+    expect(spawnSync('mkfifo', [fifo]).status).to.equal(0)
+  })
+  after(() => sandbox.cleanup())
+
+  for (const backend of ['sqlite', 'json']) {
+    for (const [label, kind] of [['pipe', 'a named pipe (FIFO)'], ['dir', 'a directory']] as const) {
+      it(`${backend}: list-clients, add-client and migrate-db name ${kind} at once (no hang), exit 1`, async () => {
+        const location = label === 'pipe' ? fifo : sandbox.root
+        const what = backend === 'json' ? 'a clients file' : 'an SQLite database'
+        const results = await Promise.all([
+          sandbox.run(['list-clients', '--db-backend', backend, '--db-path', location, '-q']),
+          sandbox.run(['add-client', '--name', 'x', '--db-backend', backend, '--db-path', location, '-q']),
+          sandbox.run(['migrate-db', '--from', backend, '--from-path', location, '--to', backend === 'json' ? 'sqlite' : 'json', '--to-path', path.join(sandbox.root, `out-${backend}-${label}`), '-q']),
+        ])
+        for (const result of results) {
+          expectCleanFailure(result, 1)
+          expect(errorLine(result)).to.equal(`Error: ${location} is ${kind}, not ${what}`)
+        }
+      })
+    }
+  }
 })

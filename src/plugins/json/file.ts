@@ -3,11 +3,11 @@
  * error naming the path and the position; it is never treated as empty and never rewritten.
  */
 import {isUtf8} from 'node:buffer'
-import {readFileSync} from 'node:fs'
+import {readFileSync, statSync} from 'node:fs'
 
 import {type ClientRecord} from '../../core/client.js'
 import {StoreCorruptError} from '../../core/errors.js'
-import {fileState} from '../../core/file-access.js'
+import {fileState, notARegularFile} from '../../core/file-access.js'
 import {fromJsonDocument, parseJsonText} from '../../core/upstream-json.js'
 import type {StoreProbe} from '../../core/store.js'
 
@@ -50,6 +50,8 @@ export function probeJsonFile(file: string): StoreProbe | undefined {
   // A file that cannot be looked at is "cannot tell", never "missing": opening it then reports why.
   if (state === 'unknown') return undefined
   if (state === 'absent') return {exists: false, location: file}
+  // Never read a FIFO or a device: it could block. Opening it then says what it is.
+  if (notARegularFile(statSync(file))) return undefined
   try {
     const records = parseClientsJson(readFileSync(file), file)
     return {exists: true, clients: records.filter((record) => record.api_key !== 'revoked').length, location: file}

@@ -15,7 +15,7 @@ import type lockfileModule from 'proper-lockfile'
 
 import {applyPatch, buildClient, type ClientPatch, type ClientRecord, cloneClient, isRevoked, type NewClient, REVOKED_API_KEY, tombstoneOf} from '../../core/client.js'
 import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, InvalidInputError, StoreUnavailableError} from '../../core/errors.js'
-import {fileInTheWay, writeTarget} from '../../core/file-access.js'
+import {fileInTheWay, notARegularFile, writeTarget} from '../../core/file-access.js'
 import {ensurePrivateDir} from '../../core/private-dir.js'
 import {plainRecordsToUpstreamJson} from '../../core/upstream-json.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
@@ -196,12 +196,16 @@ export class JsonClientStore implements ClientStore {
 
   /** The file's identity: a new inode on every atomic replace, plus size and times. */
   private identity(): FileIdentity {
+    let stats: BigIntStats
     try {
-      return statSync(this.location, {bigint: true})
+      stats = statSync(this.location, {bigint: true})
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
       throw this.ioError(error, 'stat')
     }
+    const kind = notARegularFile(stats)
+    if (kind) throw new InvalidInputError(`${this.location} is ${kind}, not a clients file`, {suggestion: 'check the database path (--db-path, database.json.path)'})
+    return stats
   }
 
   /** The snapshot, re-read only when the file changed since it was taken. */

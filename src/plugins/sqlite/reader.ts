@@ -4,11 +4,11 @@
  * (the agreement guard peeks at other databases) and by a store asked to leave its location
  * untouched (the source of migrate-db).
  */
-import {closeSync, existsSync, openSync, readSync} from 'node:fs'
+import {closeSync, existsSync, openSync, readSync, statSync} from 'node:fs'
 
 import type Database from 'better-sqlite3'
 
-import {fileInTheWay, fileState} from '../../core/file-access.js'
+import {fileInTheWay, fileState, notARegularFile} from '../../core/file-access.js'
 import {requireCjs} from '../../core/require-cjs.js'
 
 /**
@@ -50,6 +50,9 @@ export function openReader(file: string, timeoutMs: number): Database.Database {
     const code = state === 'absent' ? 'ENOENT' : fileInTheWay(file) ? 'ENOTDIR' : 'EACCES'
     throw Object.assign(new Error(`${file} ${state === 'absent' ? 'does not exist' : 'cannot be looked at'}`), {code})
   }
+  // Opening a FIFO would block until another process writes into it.
+  const kind = notARegularFile(statSync(file))
+  if (kind) throw Object.assign(new Error(`${file} is ${kind}, not an SQLite database`), {code: 'EINVAL'})
   if (isWalFile(file) && !(existsSync(`${file}-wal`) && existsSync(`${file}-shm`))) {
     const connection = new BetterSqlite3(file, {fileMustExist: true, timeout: timeoutMs})
     try {

@@ -23,7 +23,7 @@ import type {DataSource, EntitySchema, Logger} from 'typeorm'
 
 import {applyPatch, buildClient, type ClientPatch, type ClientRecord, cloneClient, isRevoked, type NewClient, REVOKED_API_KEY, tombstoneOf} from '../../core/client.js'
 import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, InvalidInputError, StoreCorruptError, StoreUnavailableError} from '../../core/errors.js'
-import {fileInTheWay, permissionProblem} from '../../core/file-access.js'
+import {fileInTheWay, notARegularFile, permissionProblem} from '../../core/file-access.js'
 import {ensurePrivateDir} from '../../core/private-dir.js'
 import {requireCjs} from '../../core/require-cjs.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
@@ -316,6 +316,7 @@ export class SqliteClientStore implements ClientStore {
   /** The usual open: creates the file when missing, applies pending migrations, switches to WAL. */
   private async openInPlace(): Promise<void> {
     const file = this.options.path
+    this.refuseNonRegularFile(file)
     this.prepareFile(file)
     // `timeout` is the busy timeout: how long a statement waits for another process's lock.
     const BetterSqlite3 = requireCjs('better-sqlite3') as typeof import('better-sqlite3')
@@ -343,6 +344,7 @@ export class SqliteClientStore implements ClientStore {
    */
   private async openUntouched(): Promise<void> {
     const file = this.options.path
+    this.refuseNonRegularFile(file)
     const origin = openReader(file, this.options.busyTimeoutMs)
     this.origin = origin
     if (isWalFile(file) && !this.migrationsPending(origin)) {
@@ -437,6 +439,17 @@ export class SqliteClientStore implements ClientStore {
   }
 
   /** Creates the directory (0700) and file (0600) when missing, so SQLite never makes them world-readable. */
+  /** A path naming a directory, a FIFO… is refused before SQLite opens it (a FIFO would block). */
+  private refuseNonRegularFile(file: string): void {
+    let kind: string | undefined
+    try {
+      kind = notARegularFile(statSync(file))
+    } catch {
+      return // Missing (created as a file) or hidden (opening it reports why).
+    }
+    if (kind) throw new InvalidInputError(`${this.location} is ${kind}, not an SQLite database`, {suggestion: 'check the database path (--db-path, database.sqlite.path)'})
+  }
+
   private prepareFile(file: string): void {
     try {
       // Parents get the usual mode; only our own directory is private.
