@@ -75,9 +75,14 @@ async function guard<T>(where: string, load: () => Promise<T>): Promise<T> {
     )
     const named = message.includes(source) ? message : `${source}: ${message}`
     const runsCode = /\.(c|m)?(j|t)s$/.test(source)
+    const unknownKind = /No loader specified for extension/.test(message)
     throw new ConfigError(`cannot read config file: ${named}${lineAndColumn(message, source)}`, {
       cause: error,
-      suggestion: runsCode ? 'fix the error in this file (it is run to read the settings)' : 'fix the syntax (see .hivemindrc.example)',
+      suggestion: unknownKind
+        ? 'give it a name ending in .json, .yaml, .yml, .js, .cjs or .mjs (no extension: YAML or JSON)'
+        : runsCode
+          ? 'fix the error in this file (it is run to read the settings)'
+          : 'fix the syntax (see .hivemindrc.example)',
     })
   }
 }

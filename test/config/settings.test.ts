@@ -211,6 +211,12 @@ describe('settings resolution', () => {
       expect(error.message).not.to.contain('123456789')
     })
 
+    it('an explicit config file of a kind cosmiconfig cannot read (.txt) says which names work, not "fix the syntax"', async () => {
+      const file = writeConfig(root, '{}', 'settings.txt')
+      const error = await expectError(resolveSettings(input({flags: {config: file}})), 'CONFIG_INVALID', [file, '.txt'])
+      expect((error as Error & {suggestion?: string}).suggestion).to.equal('give it a name ending in .json, .yaml, .yml, .js, .cjs or .mjs (no extension: YAML or JSON)')
+    })
+
     it('an explicit config file that does not exist is an error', async () => {
       await expectError(resolveSettings(input({flags: {config: 'missing.json'}})), 'CONFIG_NOT_FOUND', ['missing.json'])
     })
