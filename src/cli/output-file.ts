@@ -2,10 +2,11 @@
  * Guards for a file a command writes at the operator's request (an export, a backup): never over
  * the database being read, and never over an existing file unless asked.
  */
-import {existsSync, statSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 import path from 'node:path'
 
 import {InvalidInputError} from '../core/errors.js'
+import {sameFile} from '../core/file-access.js'
 
 /** Files SQLite and the JSON store keep next to a database file (journal, WAL, lock). */
 const COMPANION_SUFFIXES = ['-wal', '-shm', '-journal', '.lock', '.lock.d']
@@ -34,13 +35,3 @@ export function refuseExistingFile(file: string, force: boolean, flag: string): 
   }
 }
 
-/** Both paths name one existing file (hard or symbolic links included). */
-function sameFile(a: string, b: string): boolean {
-  try {
-    const first = statSync(a)
-    const second = statSync(b)
-    return first.dev === second.dev && first.ino === second.ino
-  } catch {
-    return false
-  }
-}

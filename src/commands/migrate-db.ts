@@ -1,10 +1,9 @@
-import {statSync} from 'node:fs'
-
 import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
 import {openBackend, type OpenedStore, openStore} from '../config/open-store.js'
 import {type DatabaseFlagValues, describeSource, optionValues, type ResolvedSettings, resolveOtherBackendOptions, resolveSettings, SECTION_FLAGS, type Sourced} from '../config/settings.js'
+import {sameFile} from '../core/file-access.js'
 import {describeLocation, type RegisteredBackend} from '../core/registry.js'
 import {commandLineOptions} from '../config/command-line-options.js'
 import {describeSwitch, switchBackend, userConfigFile, whereSecretsGo} from '../config/switch.js'
@@ -131,7 +130,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       }
       // Before the target is opened (opening it for writing may already change the file): one
       // file under two names, a link or a relative path, is the same database.
-      if (sourceBackend.descriptor.name === targetBackend.descriptor.name && sameFile(optionValues(sourceOptions).path, optionValues(targetOptions).path)) {
+      if (sourceBackend.descriptor.name === targetBackend.descriptor.name && samePathOption(optionValues(sourceOptions).path, optionValues(targetOptions).path)) {
         throw sameDatabase(sourceLabel)
       }
       if (source.missing) throw new HivemindError('INVALID_INPUT', `the source ${sourceLabel} does not exist`, {suggestion: 'name the source with --from and --from-path / --from-redis-url'})
@@ -280,16 +279,9 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
   }
 }
 
-/** Whether two `path` option values name one existing file (the same inode), whatever their spelling. */
-function sameFile(a: unknown, b: unknown): boolean {
-  if (typeof a !== 'string' || typeof b !== 'string') return false
-  try {
-    const first = statSync(a)
-    const second = statSync(b)
-    return first.dev === second.dev && first.ino === second.ino
-  } catch {
-    return false
-  }
+/** Whether two `path` option values name one existing file, whatever their spelling. */
+function samePathOption(a: unknown, b: unknown): boolean {
+  return typeof a === 'string' && typeof b === 'string' && sameFile(a, b)
 }
 
 /** "2 record(s) added, 1 changed": how a target differs from its source, by count. */
