@@ -21,16 +21,23 @@ const hook: Hook<'command_not_found'> = async function ({argv, config, id}) {
     report(`Unexpected argument${extra.length > 1 ? 's' : ''}: ${extra.join(', ')}`, `see ${config.bin} ${command.replaceAll(':', ' ')} --help`, json)
     return this.exit(2)
   }
-  const typed = words.join(' ')
-  const closest = closestCommand(config, typed)
-  report(`unknown command: ${typed}`, `${closest ? `did you mean ${config.bin} ${closest}? ` : ''}see ${config.bin} --help for the list of commands`, json)
+  // oclif took every word for the name: the start of it closest to a command is what was
+  // mistyped ("delete-clients 5": delete-clients, and 5 its argument).
+  let best: {typed: string; closest: {name: string; distance: number}} | undefined
+  for (let length = words.length; length >= 1; length--) {
+    const typed = words.slice(0, length).join(' ')
+    const closest = closestCommand(config, typed)
+    if (closest && (!best || closest.distance < best.closest.distance)) best = {typed, closest}
+  }
+  if (best) report(`unknown command: ${best.typed}`, `did you mean ${config.bin} ${best.closest.name}? see ${config.bin} --help for the list of commands`, json)
+  else report(`unknown command: ${words.join(' ')}`, `see ${config.bin} --help for the list of commands`, json)
   return this.exit(2)
 }
 
 export default hook
 
 /** The command whose name is closest to `typed`, when it is close enough to be what was meant. */
-function closestCommand(config: Interfaces.Config, typed: string): string | undefined {
+function closestCommand(config: Interfaces.Config, typed: string): {name: string; distance: number} | undefined {
   let best: {name: string; distance: number} | undefined
   for (const id of config.commandIDs) {
     const name = id.replaceAll(':', ' ')
@@ -38,7 +45,7 @@ function closestCommand(config: Interfaces.Config, typed: string): string | unde
     if (!best || away < best.distance) best = {name, distance: away}
   }
   // A third of the letters wrong at most: "add-clint" finds add-client, "foo" finds nothing.
-  return best && best.distance <= Math.max(1, Math.floor(typed.length / 3)) ? best.name : undefined
+  return best && best.distance <= Math.max(1, Math.floor(typed.length / 3)) ? best : undefined
 }
 
 /** Reported as every command reports its errors (src/base-command.ts, whose logJson this mirrors). */

@@ -47,6 +47,12 @@ describe('words that are not a command', function () {
     expect(sandbox.digest()).to.equal(before)
   })
 
+  it('a misspelt command followed by its arguments names the command alone, and the closest one', async () => {
+    const result = await sandbox.run(['delete-clients', '5'])
+    expectCleanFailure(result, 2)
+    expect(result.stderr).to.equal('Error: unknown command: delete-clients\nHint: did you mean hivemind-core delete-client? see hivemind-core --help for the list of commands\n')
+  })
+
   it("a missing argument is not explained by a repeatable flag that was not given (oclif's note)", async () => {
     const [without, withFlag] = await Promise.all([sandbox.run(['allow-msg']), sandbox.run(['allow-msg', '--db-option', 'busyTimeoutMs=100'])])
     for (const result of [without, withFlag]) expectCleanFailure(result, 2)
