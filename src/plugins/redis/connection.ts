@@ -189,8 +189,10 @@ export class RedisConnection {
         return new StoreUnavailableError(`${where} is not reachable: connection refused (is redis-server running there?)`, options(addressHint))
       }
       case 'ETIMEDOUT': {
+        // A TLS client at a plain port waits for a handshake the server never sends.
+        const plainPort = this.target.tls ? '; if that port does not use TLS, use redis:// (or tls: false)' : ''
         return new StoreUnavailableError(`${where} is not reachable: ${activity === 'connect' ? 'connecting took too long' : 'no answer'} (${firstLine(raw)})`, options(
-          `check the host and port, or raise database.redis.connectTimeoutMs (now ${this.target.connectTimeoutMs} ms)`,
+          `check the host and port${plainPort}, or raise database.redis.connectTimeoutMs (now ${this.target.connectTimeoutMs} ms)`,
         ))
       }
       case 'ENOTFOUND':

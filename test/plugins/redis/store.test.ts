@@ -812,6 +812,13 @@ describe('redis backend', function () {
       expect(error.message).to.contain('closed the connection').and.to.contain('rediss://')
     })
 
+    it('TLS against a plain port times out, and the hint says to use redis:// if that port has no TLS', async () => {
+      const error = await failure(new RedisClientStore({port: server.port, tls: true, keyPrefix: 'x:', connectTimeoutMs: 500, tlsCa: pki!.ca}).open())
+      expect(error).to.be.instanceOf(StoreUnavailableError)
+      expect(error.message).to.contain('connecting took too long')
+      expect((error as StoreUnavailableError).suggestion).to.contain('if that port does not use TLS, use redis:// (or tls: false)')
+    })
+
     it('R8 through the CLI: a bad CA → non-zero exit within 2 s naming the certificate problem, no password', async () => {
       const sandbox = createSandbox()
       try {
