@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
-import {openBackend, type OpenedStore, openStore} from '../config/open-store.js'
+import {type OpenedStore, openStore, openWithSources} from '../config/open-store.js'
 import {type DatabaseFlagValues, describeSource, optionValues, type ResolvedSettings, resolveOtherBackendOptions, resolveSettings, SECTION_FLAGS, type Sourced} from '../config/settings.js'
 import {sameFile} from '../core/file-access.js'
 import {describeLocation, type RegisteredBackend} from '../core/registry.js'
@@ -112,7 +112,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
     // The source is never written to, not even to upgrade its schema (an upstream clients.db).
     const source: OpenedStore = useCurrent
       ? await openStore(settings, 'read', warn, {leaveUntouched: true})
-      : await openBackend(sourceBackend, optionValues(sourceOptions), settings.paths, 'read', warn, {leaveUntouched: true})
+      : await openWithSources(sourceBackend, sourceOptions, settings, 'read', warn, {leaveUntouched: true})
     let target: OpenedStore | undefined
     try {
       const sourceLabel = `${sourceBackend.descriptor.name} ${source.store.location}`
@@ -136,7 +136,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       if (source.missing) throw new HivemindError('INVALID_INPUT', `the source ${sourceLabel} does not exist`, {suggestion: 'name the source with --from and --from-path / --from-redis-url'})
       if (!flags.quiet) this.notice(`Source: ${useCurrent ? source.description : `${sourceLabel} (from flag --from)`}`)
       // A dry run leaves the target as it is too: not even a schema upgrade of an existing file.
-      target = await openBackend(targetBackend, optionValues(targetOptions), settings.paths, flags['dry-run'] ? 'read' : 'write', warn, flags['dry-run'] ? {leaveUntouched: true} : {})
+      target = await openWithSources(targetBackend, targetOptions, settings, flags['dry-run'] ? 'read' : 'write', warn, flags['dry-run'] ? {leaveUntouched: true} : {})
       const targetLabel = `${targetBackend.descriptor.name} ${target.store.location}`
       if (targetLabel === sourceLabel) throw sameDatabase(targetLabel)
       if (!flags.quiet) this.notice(`Target: ${targetLabel}`)

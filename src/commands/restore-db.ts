@@ -5,8 +5,8 @@ import {readInputFile} from '../cli/input-file.js'
 import {BackupStore} from '../backup/backup-store.js'
 import {parseBackup, readBackupHeader} from '../backup/format.js'
 import {obtainPassphrase, PASSPHRASE_ENV} from '../backup/passphrase.js'
-import {openBackend, type OpenedStore, openStore} from '../config/open-store.js'
-import {optionValues, resolveOtherBackendOptions} from '../config/settings.js'
+import {type OpenedStore, openStore, openWithSources} from '../config/open-store.js'
+import {resolveOtherBackendOptions} from '../config/settings.js'
 import {readMark, writeMark} from '../migrate/marker.js'
 import {copyRecords, planMigration, verifyMigration} from '../migrate/migrate.js'
 import {checkTarget, plannedWrites, verificationFailed} from '../migrate/policy.js'
@@ -70,9 +70,9 @@ Encrypted backups need the passphrase: asked on the terminal, or env ${PASSPHRAS
     if (flags.to || toSide.given) {
       const backend = flags.to ? registry.get(flags.to, 'flag --to') : settings.registered
       refuseFlagsOfOtherBackend(flags as unknown as Record<string, unknown>, 'to', backend)
-      const targetOptions = optionValues(resolveOtherBackendOptions(settings, backend, toSide.values, process.env))
+      const targetOptions = resolveOtherBackendOptions(settings, backend, toSide.values, process.env)
       this.showNewNotices()
-      target = await openBackend(backend, targetOptions, settings.paths, mode, warn, hints)
+      target = await openWithSources(backend, targetOptions, settings, mode, warn, hints)
       targetLabel = `${backend.descriptor.name} ${target.store.location}`
     } else {
       target = await openStore(settings, mode, warn, hints)

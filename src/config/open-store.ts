@@ -4,7 +4,8 @@
  */
 import {type BackendRegistry, describeLocation, type RegisteredBackend} from '../core/registry.js'
 import type {BackendContext, ClientStore, HivemindPaths, StoreMode} from '../core/store.js'
-import {describeSource, optionValues, type ResolvedSettings, resolveBackendOptions, type SettingSource} from './settings.js'
+import {BackendOptionsError, isHivemindError} from '../core/errors.js'
+import {describeSource, optionValues, type ResolvedSettings, resolveBackendOptions, type SettingSource, type Sourced} from './settings.js'
 import {commandLineOptions} from './command-line-options.js'
 
 /** An opened store, and what to tell the operator about it. */
@@ -30,8 +31,38 @@ export interface StoreHints {
  * backend whose read-mode open creates nothing is opened without that probe.
  */
 export async function openStore(settings: ResolvedSettings, mode: StoreMode, warn: (message: string) => void, hints: StoreHints = {}): Promise<OpenedStore> {
-  const opened = await openBackend(settings.registered, optionValues(settings.backendOptions), settings.paths, mode, warn, hints)
+  const opened = await openWithSources(settings.registered, settings.backendOptions, settings, mode, warn, hints)
   return {...opened, description: `${settings.registered.descriptor.name} ${opened.store.location} (${describeOrigin(settings)})`}
+}
+
+/**
+ * {@link openBackend} with options as resolved (with their sources): an option the backend
+ * rejects is said with where it was set ("env HIVEMIND_REDIS_URL: the Redis URL must start…").
+ */
+export async function openWithSources(
+  registered: RegisteredBackend,
+  options: Record<string, Sourced<unknown>>,
+  settings: Pick<ResolvedSettings, 'paths' | 'cwd'>,
+  mode: StoreMode,
+  warn: (message: string) => void,
+  hints: StoreHints = {},
+): Promise<OpenedStore> {
+  try {
+    return await openBackend(registered, optionValues(options), settings.paths, mode, warn, hints)
+  } catch (error) {
+    throw withOptionSource(error, options, settings.cwd)
+  }
+}
+
+/** A backend's option error (BackendOptionsError naming its `option`) prefixed with where that option was set. */
+function withOptionSource(error: unknown, options: Record<string, Sourced<unknown>>, cwd: string): unknown {
+  const option = (error as {option?: unknown} | undefined)?.option
+  if (!isHivemindError(error) || error.code !== 'BACKEND_OPTIONS_INVALID' || typeof option !== 'string') return error
+  const chosen = options[option]
+  if (!chosen || chosen.source.kind === 'default') return error
+  const where = describeSource(chosen.source, cwd)
+  if (error.message.startsWith(where)) return error
+  return new BackendOptionsError(`${where}: ${error.message}`, {cause: error, option, ...(error.suggestion ? {suggestion: error.suggestion} : {})})
 }
 
 /** Opens a backend with given options (see {@link openStore} for 'read' mode on a missing location). */

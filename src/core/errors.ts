@@ -85,10 +85,19 @@ export class BackendConflictError extends HivemindError {
   }
 }
 
-/** Options for a backend are of the wrong type or unknown to it. */
+/**
+ * Options for a backend are of the wrong type or unknown to it. A backend that names the option
+ * at fault (`option`: a key of its optionsSchema, e.g. "url") lets the CLI say where that value
+ * was set: "./.hivemindrc.json database.redis.url: the Redis URL must start with redis://".
+ */
 export class BackendOptionsError extends HivemindError {
-  constructor(message: string, options: HivemindErrorOptions = {}) {
-    super('BACKEND_OPTIONS_INVALID', message, options)
+  /** The option at fault, when known. */
+  readonly option?: string
+
+  constructor(message: string, options: HivemindErrorOptions & {option?: string} = {}) {
+    const {option, ...rest} = options
+    super('BACKEND_OPTIONS_INVALID', message, rest)
+    if (option !== undefined) this.option = option
   }
 }
 

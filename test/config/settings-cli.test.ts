@@ -126,6 +126,21 @@ describe('settings through the CLI', () => {
     }
   })
 
+  it('an option a backend rejects is named with where it was set (config file key, environment variable, flag), exit 1', async () => {
+    writeFileSync(path.join(sandbox.home, '.hivemindrc.json'), JSON.stringify({database: {backend: 'redis', redis: {url: 'http://cache:6379/0'}}}))
+    const cases: Array<[string[], NodeJS.ProcessEnv, string]> = [
+      [[], {}, 'Error: ./.hivemindrc.json database.redis.url: the Redis URL must start with redis:// or rediss://, not http://'],
+      [[], {HIVEMIND_REDIS_URL: 'redis://cache:6379/zero'}, "Error: env HIVEMIND_REDIS_URL: the Redis URL's path must be a database number"],
+      [['--redis-url', 'redis://cache:6379/0?db=2'], {}, 'Error: flag --redis-url: the Redis URL has a query string (?…), which hivemind-core does not read'],
+      [['--redis-db', '2147483648'], {}, 'Error: flag --redis-db (database.redis.db) must be between 0 and 2147483647, got 2147483648'],
+    ]
+    for (const [args, env, error] of cases) {
+      const result = await sandbox.run(['list-clients', ...args], {env})
+      expect(result.code, result.stderr).to.equal(1)
+      expect(result.stderr.split('\n').find((line) => line.startsWith('Error:'))).to.satisfy((line: string) => line.startsWith(error))
+    }
+  })
+
   it('an unknown backend fails listing the available ones', async () => {
     const result = await sandbox.run(['list-clients', '--db-backend', 'foo'])
     expect(result.code).to.equal(1)

@@ -104,8 +104,8 @@ export interface RedisTarget {
 export function resolveTarget(options: RedisOptions): RedisTarget {
   // Given but empty is a mistake (`--redis-url "$REDIS_URL"` with the variable unset), never
   // "use the default": that would quietly work on the hive of a local server instead.
-  if (options.url === '') throw new BackendOptionsError('the Redis URL is empty', {suggestion: 'give redis://host:port/db (or rediss:// for TLS), or leave the URL out for a local server'})
-  if (options.host === '') throw new BackendOptionsError('the Redis host is empty', {suggestion: 'give a host name or address, or leave it out for 127.0.0.1'})
+  if (options.url === '') throw new BackendOptionsError('the Redis URL is empty', {option: 'url', suggestion: 'give redis://host:port/db (or rediss:// for TLS), or leave the URL out for a local server'})
+  if (options.host === '') throw new BackendOptionsError('the Redis host is empty', {option: 'host', suggestion: 'give a host name or address, or leave it out for 127.0.0.1'})
   const fromUrl: Partial<Pick<RedisTarget, 'host' | 'port' | 'db' | 'username' | 'password'>> & {tls?: boolean} = options.url === undefined ? {} : parseRedisUrl(options.url)
 
   const host = options.host ?? fromUrl.host ?? DEFAULT_HOST
@@ -118,19 +118,20 @@ export function resolveTarget(options: RedisOptions): RedisTarget {
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
 
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new BackendOptionsError(`the Redis port must be between 1 and 65535, got ${port}`)
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new BackendOptionsError(`the Redis port must be between 1 and 65535, got ${port}`, {option: options.port === undefined ? 'url' : 'port'})
   if (!Number.isInteger(db) || db < 0 || db > MAX_DB) {
     throw new BackendOptionsError(`the Redis database number must be between 0 and ${MAX_DB}, got ${String(db).length > 20 ? `${String(db).slice(0, 20)}…` : db}`, {
+      option: options.db === undefined ? 'url' : 'db',
       suggestion: 'a server has 16 databases (0-15) unless its databases setting says otherwise',
     })
   }
   if (!Number.isInteger(connectTimeoutMs) || connectTimeoutMs < MIN_DEADLINE_MS) {
-    throw new BackendOptionsError(`database.redis.connectTimeoutMs must be at least ${MIN_DEADLINE_MS} (ms), got ${connectTimeoutMs}`)
+    throw new BackendOptionsError(`database.redis.connectTimeoutMs must be at least ${MIN_DEADLINE_MS} (ms), got ${connectTimeoutMs}`, {option: 'connectTimeoutMs'})
   }
   if (!Number.isInteger(commandTimeoutMs) || commandTimeoutMs < MIN_DEADLINE_MS) {
-    throw new BackendOptionsError(`database.redis.commandTimeoutMs must be at least ${MIN_DEADLINE_MS} (ms), got ${commandTimeoutMs}`)
+    throw new BackendOptionsError(`database.redis.commandTimeoutMs must be at least ${MIN_DEADLINE_MS} (ms), got ${commandTimeoutMs}`, {option: 'commandTimeoutMs'})
   }
-  if (/[\s\u0000-\u001F\u007F]/.test(keyPrefix)) throw new BackendOptionsError('database.redis.keyPrefix must not contain spaces or control characters')
+  if (/[\s\u0000-\u001F\u007F]/.test(keyPrefix)) throw new BackendOptionsError('database.redis.keyPrefix must not contain spaces or control characters', {option: 'keyPrefix'})
 
   const tlsFiles = {ca: options.tlsCa, cert: options.tlsCert, key: options.tlsKey}
   const anyTlsFile = Object.values(tlsFiles).some((file) => file !== undefined)
@@ -161,17 +162,18 @@ export function parseRedisUrl(url: string): Partial<RedisTarget> & {tls: boolean
   try {
     parsed = new URL(url)
   } catch {
-    throw new BackendOptionsError(`the Redis URL is not a valid URL (${expected})`, {suggestion: encodeHint})
+    throw new BackendOptionsError(`the Redis URL is not a valid URL (${expected})`, {option: 'url', suggestion: encodeHint})
   }
   // Options in a query string (?password=…, ?db=…) are not read here; ignoring them would connect
   // without them, to another database or unauthenticated. The URL is never echoed (it may hold a secret).
   if (parsed.search !== '' || parsed.hash !== '') {
     throw new BackendOptionsError(`the Redis URL has a ${parsed.search === '' ? 'fragment (#…)' : 'query string (?…)'}, which hivemind-core does not read (${expected})`, {
-      suggestion: `give the password as redis://:PASSWORD@host:port/db or through HIVEMIND_REDIS_PASSWORD, and other settings with their own flags; ${encodeHint}`,
+      option: 'url',
+      suggestion: 'give the password as redis://:PASSWORD@host:port/db (percent-encoded: # as %23, ? as %3F…) or through HIVEMIND_REDIS_PASSWORD, and other settings with their own flags',
     })
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new BackendOptionsError(`the Redis URL must start with redis:// or rediss://, not ${parsed.protocol}//`)
+    throw new BackendOptionsError(`the Redis URL must start with redis:// or rediss://, not ${parsed.protocol}//`, {option: 'url'})
   }
   const result: Partial<RedisTarget> & {tls: boolean} = {tls: parsed.protocol === 'rediss:'}
   // URL keeps IPv6 hosts in brackets.
@@ -182,7 +184,7 @@ export function parseRedisUrl(url: string): Partial<RedisTarget> & {tls: boolean
   if (parsed.password) result.password = decodeUserInfo(parsed.password, 'password')
   const dbPart = parsed.pathname.replace(/^\//, '')
   if (dbPart !== '') {
-    if (!/^\d+$/.test(dbPart)) throw new BackendOptionsError(`the Redis URL's path must be a database number (${expected})`)
+    if (!/^\d+$/.test(dbPart)) throw new BackendOptionsError(`the Redis URL's path must be a database number (${expected})`, {option: 'url'})
     result.db = Number(dbPart)
   }
   return result
@@ -194,6 +196,7 @@ function decodeUserInfo(text: string, what: string): string {
     return decodeURIComponent(text)
   } catch {
     throw new BackendOptionsError(`the Redis URL's ${what} is not valid percent-encoding`, {
+      option: 'url',
       suggestion: 'a % in it must be followed by two hex digits: write % itself as %25 (or give the password through HIVEMIND_REDIS_PASSWORD)',
     })
   }
