@@ -3,7 +3,7 @@
  */
 
 import {type ClientRecord, SECRET_FIELDS, toPlainRecord} from '../core/client.js'
-import {maskUrlPassword} from '../core/redact.js'
+import {maskUrlSecrets} from '../core/redact.js'
 import {requireCjs} from '../core/require-cjs.js'
 
 /** How a hidden secret is shown: its first 4 characters (enough to tell keys apart) and dots. */
@@ -49,10 +49,10 @@ export function renderTable(head: string[], rows: Array<Array<string | number>>)
   return table.toString()
 }
 
-/** A setting value fit to print: secrets masked, and so is the password part of a URL. */
+/** A setting value fit to print: secrets masked, and so are the password and query values of a URL. */
 export function maskSettingValue(value: unknown, secret: boolean): unknown {
   if (value === null || value === undefined) return value
   if (secret) return '********'
-  if (typeof value === 'string') return maskUrlPassword(value)
+  if (typeof value === 'string') return maskUrlSecrets(value)
   return value
 }

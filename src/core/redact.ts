@@ -15,3 +15,17 @@ export function maskUrlPassword(value: string): string {
 export function stripUrlPassword(value: string): string {
   return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/:@]*):[^@/]*@/i, (_match, scheme: string, user: string) => (user === '' ? scheme : `${scheme}${user}@`))
 }
+
+/**
+ * What logs and messages show of a URL: the password masked, and every query value too
+ * (ws://bus/core?token=… carries a credential as often as a user:password does).
+ */
+export function maskUrlSecrets(value: string): string {
+  const masked = maskUrlPassword(value)
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(masked)) return masked
+  return masked.replace(/\?([^#]*)/, (_match, query: string) =>
+    `?${query
+      .split('&')
+      .map((pair) => (pair.includes('=') ? `${pair.slice(0, pair.indexOf('='))}=********` : pair))
+      .join('&')}`)
+}

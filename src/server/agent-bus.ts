@@ -6,7 +6,7 @@
 import WebSocket from 'ws'
 
 import {ConfigError} from '../core/errors.js'
-import {maskUrlPassword} from '../core/redact.js'
+import {maskUrlSecrets} from '../core/redact.js'
 import {errorText, type Logger} from './logger.js'
 import {type BusMessage, toBusMessage} from './messages.js'
 
@@ -110,8 +110,8 @@ export class AgentBus {
     if (this.stopped) return
     const {logger} = this.options
     const target = this.options.url
-    // What the logs show: a password in the bus URL (ws://user:pass@host) is masked.
-    const url = maskUrlPassword(target)
+    // What the logs show: a password in the bus URL (ws://user:pass@host) and query values are masked.
+    const url = maskUrlSecrets(target)
     const socket = new WebSocket(target, {maxPayload: this.options.maxPayload ?? 64 * 1024 * 1024, handshakeTimeout: 5000})
     this.socket = socket
     let opened = false
@@ -161,7 +161,7 @@ export function checkAgentUrl(value: string, where: string): void {
     protocol = undefined
   }
   if (protocol !== 'ws:' && protocol !== 'wss:') {
-    throw new ConfigError(`${where}: the agent URL must be a ws:// or wss:// URL, found "${maskUrlPassword(value)}"`, {
+    throw new ConfigError(`${where}: the agent URL must be a ws:// or wss:// URL, found "${maskUrlSecrets(value)}"`, {
       suggestion: 'e.g. --agent-url ws://127.0.0.1:8181/core (the OpenVoiceOS message bus)',
     })
   }

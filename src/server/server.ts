@@ -10,7 +10,7 @@ import os from 'node:os'
 
 import {WebSocketServer} from 'ws'
 
-import {maskUrlPassword} from '../core/redact.js'
+import {maskUrlSecrets} from '../core/redact.js'
 import type {ClientStore} from '../core/store.js'
 import {AgentBus} from './agent-bus.js'
 import type {ListenerAudit} from './audit.js'
@@ -181,7 +181,7 @@ export class HiveServer implements Hub {
     await this.poller.start()
     this.agent.start()
     const address = server.address() as AddressInfo
-    this.logger.info('listener.started', {host: address.address, port: address.port, tls: Boolean(tls), agent_url: maskUrlPassword(this.options.agentUrl)})
+    this.logger.info('listener.started', {host: address.address, port: address.port, tls: Boolean(tls), agent_url: maskUrlSecrets(this.options.agentUrl)})
     return address
   }
 

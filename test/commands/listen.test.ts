@@ -150,11 +150,12 @@ describe('hivemind-core listen (built CLI)', function () {
   })
 
   it('masks a password in the agent URL in every log line, and names a URL that is not ws:// as such', async () => {
-    const withPassword = bus.url.replace('ws://', 'ws://bus:AgentSecretPw@')
+    // And a token in its query string (the bus accepts and ignores it).
+    const withPassword = `${bus.url.replace('ws://', 'ws://bus:AgentSecretPw@')}?token=AgentSecretToken&v=1`
     listener = await startListener(['--agent-url', withPassword, '--log-level', 'debug'], {env: sandbox.env, cwd: sandbox.home})
     await listener.waitForLog(/"event":"agent.connected"/)
-    expect(listener.stderr()).to.contain(`"agent_url":"${bus.url.replace('ws://', 'ws://bus:********@')}"`)
-    expect(listener.stderr()).not.to.contain('AgentSecretPw')
+    expect(listener.stderr()).to.contain(`"agent_url":"${bus.url.replace('ws://', 'ws://bus:********@')}?token=********&v=********"`)
+    expect(listener.stderr()).not.to.contain('AgentSecretPw').and.not.to.contain('AgentSecretToken')
 
     for (const bad of ['notaurl', 'http://bus:AgentSecretPw@127.0.0.1:8181/core']) {
       const result = await runCli(['listen', '--host', '127.0.0.1', '--port', '0', '--agent-url', bad], {cwd: sandbox.home, env: sandbox.env})
