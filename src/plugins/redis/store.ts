@@ -279,7 +279,7 @@ export class RedisClientStore implements ClientStore {
         const hash = entries[i + 1]
         if (!Array.isArray(hash) || hash.length === 0) {
           throw new StoreCorruptError(`Redis key ${key} is missing, but ${set} lists client ${idText}`, {
-            suggestion: `remove the id with: redis-cli ZREM '${set}' ${idText} (or restore the record)`,
+            suggestion: `remove the id with: redis-cli -n ${this.target.db} ZREM '${set.replaceAll("'", "'\\''")}' ${idText} (or restore the record)`,
           })
         }
         const record = decode(hash, key, Number(idText))

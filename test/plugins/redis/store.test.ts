@@ -297,6 +297,21 @@ describe('redis backend', function () {
       expect(error.message).to.contain(store.keys.client(1)).and.to.contain('allowed_types').and.not.to.contain('secret-looking')
     })
 
+    it('an id listed without its hash (deleted by hand) fails the listing with the redis-cli command that removes it', async () => {
+      const store = await openStore()
+      await store.add({api_key: 'k1'})
+      await store.add({api_key: 'k2'})
+      await observer.del(store.keys.client(1))
+      const error = await failure((async () => {
+        for await (const _record of store.list()) {
+          // Drained for the error.
+        }
+      })())
+      expect(error).to.be.instanceOf(StoreCorruptError)
+      expect(error.message).to.equal(`Redis key ${store.keys.client(1)} is missing, but ${store.keys.live} lists client 1`)
+      expect((error as StoreCorruptError).suggestion).to.equal(`remove the id with: redis-cli -n 0 ZREM '${store.keys.live}' 1 (or restore the record)`)
+    })
+
     it('a key of the hive overwritten by another tool (wrong type, a counter that is not a number) is a StoreCorruptError whose hint lists this hive\'s keys', async () => {
       const store = await openStore()
       await store.add({api_key: 'k1'})
