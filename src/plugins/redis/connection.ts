@@ -342,12 +342,30 @@ export function runningTimeDeadline(budgetMs: number, message: string): {expired
   }
 }
 
+/** What each TLS file must hold, as a PEM block label ("-----BEGIN CERTIFICATE-----"). */
+const PEM_LABELS: Record<string, {label: RegExp; holds: string}> = {
+  tlsCa: {label: /-----BEGIN (TRUSTED )?CERTIFICATE-----/, holds: 'a PEM certificate'},
+  tlsCert: {label: /-----BEGIN (TRUSTED )?CERTIFICATE-----/, holds: 'a PEM certificate'},
+  tlsKey: {label: /-----BEGIN ([A-Z]+ )?PRIVATE KEY-----/, holds: 'a PEM private key'},
+}
+
 function readTlsFile(file: string, option: string): Buffer {
+  let bytes: Buffer
   try {
-    return readFileSync(file)
+    bytes = readFileSync(file)
   } catch (error) {
-    throw new BackendOptionsError(`cannot read database.redis.${option} ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, {cause: error})
+    throw new BackendOptionsError(`cannot read database.redis.${option} ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, {cause: error, option})
   }
+  // Node skips a CA that is not PEM without a word, and the handshake then fails as if the
+  // server's certificate were untrusted: say what is wrong with the file instead.
+  const expected = PEM_LABELS[option]
+  if (expected && !expected.label.test(bytes.toString('latin1'))) {
+    throw new BackendOptionsError(`database.redis.${option} ${file} does not hold ${expected.holds}`, {
+      option,
+      suggestion: 'give the PEM file (text starting with -----BEGIN …-----); convert a DER file with: openssl x509 -inform der -in FILE -out FILE.pem',
+    })
+  }
+  return bytes
 }
 
 function firstLine(text: string): string {

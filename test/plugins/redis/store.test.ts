@@ -822,6 +822,17 @@ describe('redis backend', function () {
       expect(error.message).not.to.contain('Connection is closed').and.not.to.contain(password)
     })
 
+    it('a tlsCa / tlsCert / tlsKey file that holds no PEM block of its kind is named as such (node would skip such a CA silently)', async () => {
+      const notPem = path.join(pki!.dir, 'not-pem.der')
+      writeFileSync(notPem, Buffer.from([0x30, 0x82, 0x01, 0x0a, 0x02]))
+      for (const [option, holds] of [['tlsCa', 'a PEM certificate'], ['tlsCert', 'a PEM certificate'], ['tlsKey', 'a PEM private key']] as const) {
+        const files = {tlsCa: pki!.ca, tlsCert: pki!.serverCert, tlsKey: pki!.serverKey, [option]: option === 'tlsCert' ? pki!.serverKey : notPem}
+        const error = await failure((async () => new RedisClientStore({port: server.port, tls: true, keyPrefix: 'x:', ...files}).open())())
+        expect(error).to.be.instanceOf(HivemindError)
+        expect(error.message).to.equal(`database.redis.${option} ${files[option]} does not hold ${holds}`)
+      }
+    })
+
     it('plain Redis against a TLS port says the server closed the connection and hints at TLS', async () => {
       const error = await failure(new RedisClientStore({port: tlsServer!.port, password, keyPrefix: 'x:'}).open())
       expect(error.message).to.contain('closed the connection').and.to.contain('rediss://')
