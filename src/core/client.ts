@@ -240,7 +240,9 @@ export function parseClientRecord(raw: unknown, where: string, idHint?: number):
 }
 
 function invalidField(input: Record<string, unknown>, where: string, field: string, expected: string): StoreCorruptError {
-  return new StoreCorruptError(`${where}: field "${field}" must be ${expected}, found ${describeType(input[field])}`)
+  return new StoreCorruptError(`${where}: field "${field}" must be ${expected}, found ${describeType(input[field])}`, {
+    suggestion: 'correct that field where the record is kept (or restore a backup: hivemind-core restore-db); nothing was changed',
+  })
 }
 
 /** A text field; absent or null gives "". */

@@ -280,6 +280,8 @@ describe('export-clients / import-clients', () => {
           expect(errorLine(result), path.basename(target)).to.satisfy((line: string | undefined) => line?.startsWith(error), `${errorLine(result)} should start with ${error}`)
           expect(result.stdout).to.equal('')
         }
+        // A field of the wrong type says what to do about it.
+        expect(results[cases.findIndex((item) => item.path.endsWith('types.json'))]!.stderr).to.contain('Hint: correct that field where the record is kept')
         expect(sandbox.digest()).to.equal(before)
       } finally {
         sandbox.cleanup()
