@@ -139,6 +139,8 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       target = await openWithSources(targetBackend, targetOptions, settings, flags['dry-run'] ? 'read' : 'write', warn, flags['dry-run'] ? {leaveUntouched: true} : {})
       const targetLabel = `${targetBackend.descriptor.name} ${target.store.location}`
       if (targetLabel === sourceLabel) throw sameDatabase(targetLabel)
+      // One Redis server under two names (localhost, 127.0.0.1…): the same hive, which --force would empty.
+      if (source.store.storeIdentity && target.store.storeIdentity && (await source.store.storeIdentity()) === (await target.store.storeIdentity())) throw sameDatabase(targetLabel)
       if (!flags.quiet) this.notice(`Target: ${targetLabel}`)
 
       const plan = await planMigration(source.store, target.store)

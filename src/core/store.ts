@@ -63,6 +63,12 @@ export interface ClientStore {
    */
   modify?(id: number, change: (current: ClientRecord) => ClientPatch | undefined): Promise<ClientRecord>
   /**
+   * Optional: a string that two open stores share exactly when they hold the same data, however
+   * their locations are spelt (a server reached as localhost and as 127.0.0.1). migrate-db refuses
+   * to copy a store onto itself with it. Never holds a secret.
+   */
+  storeIdentity?(): Promise<string>
+  /**
    * Optional: the highest id this store has assigned or been given, tombstones and removed
    * records included (0 when none). Past the highest record when records were removed
    * (`clear`, or by hand): the counter remembers them, so their ids never come back.

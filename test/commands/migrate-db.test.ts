@@ -664,6 +664,20 @@ describe('migrate-db', function () {
     expect((await sandbox.run(['migrate-db', '--to', 'sqlite', '--merge', '--force'])).code).to.equal(2)
   })
 
+  it('one Redis hive reached under two host names (localhost, 127.0.0.1) is the same database: exit 2, even with --force, nothing removed', async () => {
+    const redisBackend = BACKENDS.redis!
+    const prefix = redisBackend.location(sandbox, 'one')
+    await seed(redisBackend, prefix, variedClients(3))
+    const before = await contents(redisBackend, prefix)
+    const result = await sandbox.run([
+      'migrate-db', '--from', 'redis', '--from-redis-url', `redis://localhost:${redis!.port}/0`, '--from-option', `keyPrefix=${prefix}`,
+      '--to', 'redis', '--to-redis-url', `redis://127.0.0.1:${redis!.port}/0`, '--to-option', `keyPrefix=${prefix}`, '--force', '--quiet',
+    ])
+    expect(result.code, result.stderr).to.equal(2)
+    expect(result.stderr).to.contain(`source and target are the same database (redis redis://127.0.0.1:${redis!.port}/0 prefix ${prefix})`)
+    expect(await contents(redisBackend, prefix)).to.deep.equal(before)
+  })
+
   it('a --to-redis-* or --from-redis-* flag for a side that is not redis is a usage error (exit 2), nothing opened or written', async () => {
     const json = BACKENDS.json!
     const source = json.location(sandbox, 'source')

@@ -108,6 +108,13 @@ export class RedisClientStore implements ClientStore {
     this.lookupByKey = this.script(connection.client, 'hivemindByKey')
   }
 
+  /** The server's run id (new at every server start), the database and the key prefix. */
+  async storeIdentity(): Promise<string> {
+    const info = await this.call('read', (client) => client.info('server'))
+    const runId = /^run_id:(\S+)/m.exec(info)?.[1] ?? 'unknown'
+    return `redis ${runId}/${this.target.db}/${this.target.keyPrefix}`
+  }
+
   async close(): Promise<void> {
     const connection = this.connection
     this.connection = undefined
