@@ -196,16 +196,12 @@ export class JsonClientStore implements ClientStore {
 
   /** The file's identity: a new inode on every atomic replace, plus size and times. */
   private identity(): FileIdentity {
-    let stats: BigIntStats
     try {
-      stats = statSync(this.location, {bigint: true})
+      return statSync(this.location, {bigint: true})
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
       throw this.ioError(error, 'stat')
     }
-    const kind = notARegularFile(stats)
-    if (kind) throw new InvalidInputError(`${this.location} is ${kind}, not a clients file`, {suggestion: 'check the database path (--db-path, database.json.path)'})
-    return stats
   }
 
   /** The snapshot, re-read only when the file changed since it was taken. */
@@ -221,6 +217,9 @@ export class JsonClientStore implements ClientStore {
     const records = new Map<number, ClientRecord>()
     const byKey = new Map<string, ClientRecord>()
     if (identity !== undefined) {
+      // Checked before reading (a FIFO would block the read), only when the file is (re)read.
+      const kind = notARegularFile(identity)
+      if (kind) throw new InvalidInputError(`${this.location} is ${kind}, not a clients file`, {suggestion: 'check the database path (--db-path, database.json.path)'})
       let bytes: Buffer
       try {
         bytes = readFileSync(this.location)
@@ -265,7 +264,7 @@ export class JsonClientStore implements ClientStore {
           unchanged = true
         })
         if (unchanged) return structuredClone(result)
-        this.refuseReadOnlyFile(file)
+        this.refuseReadOnlyFile(fresh.identity)
         await this.write(file, fresh.records)
         // What we just wrote is the file's content: keep it rather than parse it back on the next
         // read. Its identity is taken while we still hold the lock, so it is our write's.
@@ -317,13 +316,10 @@ export class JsonClientStore implements ClientStore {
    * A clients file its owner made read-only (chmod 400) is left as it is: the atomic rename would
    * replace it regardless of its mode (and root ignores the mode anyway).
    */
-  private refuseReadOnlyFile(file: string): void {
-    let mode: number
-    try {
-      mode = statSync(file).mode
-    } catch {
-      return // Not there yet: this write creates it.
-    }
+  private refuseReadOnlyFile(identity: FileIdentity): void {
+    // Absent: this write creates the file. (The identity is the file's stat, links followed.)
+    if (identity === undefined) return
+    const mode = Number(identity.mode)
     if ((mode & 0o200) !== 0) return
     throw new HivemindError('STORE_READ_ONLY', `${this.location} is read-only (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); nothing was changed`, {
       suggestion: `make it writable to allow changes: chmod 600 ${this.location}`,
