@@ -99,14 +99,14 @@ export async function copyRecords(target: ClientStore, records: readonly ClientR
     const batch = records.slice(start, start + batchSize)
     if (target.putMany) {
       await target.putMany(batch)
+      onProgress(start + batch.length)
     } else {
       for (const [index, record] of batch.entries()) {
         await target.put(record)
         // Per record: a caller counting what reached the target must not miss a stored one.
-        if (index < batch.length - 1) onProgress(start + index + 1)
+        onProgress(start + index + 1)
       }
     }
-    onProgress(Math.min(records.length, start + batch.length))
   }
 }
 

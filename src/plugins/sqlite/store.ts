@@ -74,6 +74,9 @@ interface Snapshot {
   version: string
 }
 
+/** The id `add` gives next: past the store's counter and past every stored id (lastId is one less). */
+const NEXT_ID_QUERY = `SELECT MAX((SELECT value FROM hivemind_meta WHERE key = 'next_client_id'), COALESCE((SELECT MAX(client_id) FROM clients), 0) + 1) AS next`
+
 /** The prepared statements of the read path. */
 interface ReadStatements {
   byId: Database.Statement<[number], ClientRow>
@@ -169,9 +172,7 @@ export class SqliteClientStore implements ClientStore {
 
   async add(client: NewClient): Promise<ClientRecord> {
     return this.write(async (runner) => {
-      const [{next}] = (await runner.query(
-        `SELECT MAX((SELECT value FROM hivemind_meta WHERE key = 'next_client_id'), COALESCE((SELECT MAX(client_id) FROM clients), 0) + 1) AS next`,
-      )) as [{next: number}]
+      const [{next}] = (await runner.query(NEXT_ID_QUERY)) as [{next: number}]
       const record = buildClient(next, client)
       assertStorableRecord(record)
       await this.assertKeyFree(record)
@@ -200,11 +201,8 @@ export class SqliteClientStore implements ClientStore {
     if (this.snapshot) await this.refreshSnapshot()
     if (!this.connection || !this.accepting) throw this.closedError()
     try {
-      const last = this.connection
-        .prepare(`SELECT MAX(COALESCE((SELECT value FROM hivemind_meta WHERE key = 'next_client_id'), 1) - 1, COALESCE((SELECT MAX(client_id) FROM clients), 0))`)
-        .pluck()
-        .get()
-      return Number(last)
+      const {next} = this.connection.prepare(NEXT_ID_QUERY).get() as {next: number}
+      return Number(next) - 1
     } catch (error) {
       throw this.translate(error, 'read')
     }
