@@ -197,8 +197,8 @@ async function benchColdStart(dir: string): Promise<void> {
 
 /** Number of clients of P7 (BENCH_P7_CLIENTS; 0 skips the row). */
 const P7_CLIENTS = Number(process.env.BENCH_P7_CLIENTS ?? 100_000)
-/** Rounds of P7 (100k clients × 6 pairs is slow; BENCH_P7_ROUNDS raises it). */
-const P7_ROUNDS = Number(process.env.BENCH_P7_ROUNDS ?? 3)
+/** Rounds of P7: the median of at least 5 interleaved rounds, as every row (docs/performance.md); BENCH_P7_ROUNDS changes it. */
+const P7_ROUNDS = Number(process.env.BENCH_P7_ROUNDS ?? 5)
 
 /** A migration target of P7: how our store opens on a fresh location, and the raw driver's bulk insert. */
 interface P7Side {

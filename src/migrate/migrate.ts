@@ -247,21 +247,40 @@ async function compareById(expected: readonly ClientRecord[], target: ClientStor
  * target's. Prefixed with its format: see isCurrentDigest.
  */
 export function recordsDigest(records: readonly ClientRecord[]): string {
-  const hash = createHash('sha256')
-  for (const record of records) hash.update(fingerprintText(record))
-  return digestText(hash)
+  const hash = new ChunkedHash()
+  for (const record of records) hash.add(fingerprintText(record))
+  return hash.digestText()
 }
 
 /** {@link recordsDigest} of everything a store lists, tombstones included (a page at a time). */
 export async function storeDigest(store: ClientStore): Promise<string> {
-  const hash = createHash('sha256')
-  for await (const record of store.list({includeRevoked: true})) hash.update(fingerprintText(record))
-  return digestText(hash)
+  const hash = new ChunkedHash()
+  for await (const record of store.list({includeRevoked: true})) hash.add(fingerprintText(record))
+  return hash.digestText()
 }
 
-/** The finished hash, prefixed with its format. */
-function digestText(hash: Hash): string {
-  return `${DIGEST_FORMAT}${hash.digest('hex')}`
+/**
+ * SHA-256 fed ~64 KB at a time: one `update` per record (a native call each) was a quarter of the
+ * fingerprint's cost at 100k clients (measured: 151–214 ms against 114–167 ms batched). The digest
+ * is the same either way: a hash only sees the concatenation.
+ */
+class ChunkedHash {
+  private readonly hash: Hash = createHash('sha256')
+  private pending = ''
+
+  add(text: string): void {
+    this.pending += text
+    if (this.pending.length >= 65_536) {
+      this.hash.update(this.pending)
+      this.pending = ''
+    }
+  }
+
+  /** The finished hash, prefixed with its format. */
+  digestText(): string {
+    this.hash.update(this.pending)
+    return `${DIGEST_FORMAT}${this.hash.digest('hex')}`
+  }
 }
 
 /** Marks of the previous format (`fields-sha256:`, metadata in listing order) are not compared. */
