@@ -8,7 +8,7 @@ import {describeLocation, type RegisteredBackend} from '../core/registry.js'
 import {commandLineOptions} from '../config/command-line-options.js'
 import {describeSwitch, switchBackend, userConfigFile, whereSecretsGo} from '../config/switch.js'
 import {HivemindError, UsageError} from '../core/errors.js'
-import {carryIdCounter, copyRecords, isCurrentDigest, type MigrationPlan, planMigration, recordsDigest, storeDigest, verifyMigration} from '../migrate/migrate.js'
+import {carryIdCounter, copyRecords, isCurrentDigest, type MigrationPlan, planMigration, recordsDigest, storeDigest, type TargetPolicy, verifyMigration} from '../migrate/migrate.js'
 import {readMark, restoreMark, writeMark} from '../migrate/marker.js'
 import {checkTarget, MIGRATE_EXIT, plannedWrites, verificationFailed} from '../migrate/policy.js'
 
@@ -153,7 +153,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       // run, it wrote only what the source holds now: a differing record came from someone else,
       // and is a conflict like any other.
       if (resuming && plan.conflicts.length > 0 && isCurrentDigest(mark!.sourceDigest) && mark!.sourceDigest === sourceDigestNow()) resuming = false
-      const policy = flags.merge ? 'merge' : flags.force ? 'force' : 'refuse'
+      let policy: TargetPolicy = flags.merge ? 'merge' : flags.force ? 'force' : 'refuse'
       const result: MigrateResult = {from: sourceLabel, to: targetLabel, copied: 0, skipped: plan.identical, verified: false, durationMs: 0, dryRun: flags['dry-run'], switched: null}
       const finish = async (): Promise<MigrateResult> => {
         if (result.verified) await this.pointAtTarget(result, settings, targetBackend, targetOptions, raw)
@@ -166,16 +166,25 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       // completion tells which side moved; the plan alone cannot (a record differing on both sides).
       const targetDiffers = plan.toCopy.length > 0 || plan.conflicts.length > 0 || plan.extra.length > 0
       if (policy === 'refuse' && mark?.state === 'complete' && mark.from === sourceLabel && isCurrentDigest(mark.sourceDigest) && plan.targetCount > 0 && targetDiffers) {
-        const changes = describeChanges(plan)
+        // A hand-edited marker file only loses this advice (its ids must be a list).
+        const kept = new Set(Array.isArray(mark.kept?.ids) ? mark.kept.ids : [])
+        const changes = describeChanges(plan, kept)
+        // What the target held when verified: the source's records, plus those of its own a --merge kept.
+        const extrasAreTheKeptOnes = plan.extra.length === kept.size && plan.extra.every((id) => kept.has(id))
+        const targetStore = target.store
+        const targetAsVerified = async (): Promise<boolean> => extrasAreTheKeptOnes && (await storeDigest(targetStore)) === (mark.kept?.targetDigest ?? mark.sourceDigest)
         if (recordsDigest(plan.sourceRecords) !== mark.sourceDigest) {
           // Only the source moved (the target still lists exactly what was verified): the target
           // is merely behind, and bringing it up to date loses nothing, as resuming would.
           // Otherwise both moved, and either way of settling it could lose a change.
-          if (plan.extra.length > 0 || (await storeDigest(target.store)) !== mark.sourceDigest) throw changedSinceCompleted(sourceLabel, targetLabel, mark.updatedAt, changes)
+          if (!(await targetAsVerified())) throw changedSinceCompleted(sourceLabel, targetLabel, mark.updatedAt, changes)
           resuming = true
+          // The records a --merge kept stay, as they did then.
+          if (kept.size > 0) policy = 'merge'
           if (!flags.quiet) this.notice(`The source has changed since it was migrated to the target (completed ${mark.updatedAt}) and the target has not: ${flags['dry-run'] ? 'a real run brings' : 'bringing'} it up to date.`)
         } else {
-          this.log(`${flags['dry-run'] ? 'Dry run: nothing would be written. ' : ''}Already done: ${sourceLabel} was migrated to ${targetLabel} and verified on ${mark.updatedAt}, and the source has not changed since. The target has changed since (${changes}); it was left untouched.`)
+          const targetNow = kept.size > 0 && (await targetAsVerified()) ? `The target has not changed since either (it also holds ${kept.size} record(s) of its own, kept by --merge)` : `The target has changed since (${changes}); it was left untouched`
+          this.log(`${flags['dry-run'] ? 'Dry run: nothing would be written. ' : ''}Already done: ${sourceLabel} was migrated to ${targetLabel} and verified on ${mark.updatedAt}, and the source has not changed since. ${targetNow}.`)
           // Verified when it completed, and the source is provably the same: still verified (CI checks it).
           if (!flags['dry-run']) result.verified = true
           return finish()
@@ -214,7 +223,8 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       await carryIdCounter(source.store, target.store)
 
       // --merge leaves the target's own records in place: they must still be there, unchanged.
-      const verification = await verifyMigration(source.store, target.store, flags.merge ? new Set(plan.extra) : new Set(), plan)
+      const keptIds = policy === 'merge' ? plan.extra : []
+      const verification = await verifyMigration(source.store, target.store, new Set(keptIds), plan)
       await this.audit({
         event: 'migrate',
         store: targetLabel,
@@ -223,7 +233,10 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       if (!verification.ok) throw verificationFailed(verification, 'the source')
       // The same fingerprint as the incomplete mark's unless the source changed during the copy (then read again).
       const verifiedDigest = verification.expected === plan.sourceRecords ? sourceDigestNow() : recordsDigest(verification.expected)
-      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'complete', sourceDigest: verifiedDigest})
+      // With records of its own kept, the target no longer fingerprints as the source: its own
+      // fingerprint is kept too, so a later run can tell whether the target changed since.
+      const kept = keptIds.length > 0 ? {ids: keptIds, targetDigest: await storeDigest(target.store)} : undefined
+      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'complete', sourceDigest: verifiedDigest, ...(kept && {kept})})
       result.verified = true
       this.log(
         writes.length === 0
@@ -286,14 +299,20 @@ function samePathOption(a: unknown, b: unknown): boolean {
   return typeof a === 'string' && typeof b === 'string' && sameFile(a, b)
 }
 
-/** "2 record(s) added, 1 changed": how a target differs from its source, by count. */
-function describeChanges(plan: MigrationPlan): string {
+/**
+ * "2 record(s) added, 1 changed": how a target differs from its source, by count. Records a
+ * --merge kept (`kept`) were there before the migration: they are not "added".
+ */
+function describeChanges(plan: MigrationPlan, kept: ReadonlySet<number>): string {
+  const added = plan.extra.filter((id) => !kept.has(id)).length
+  const keptGone = [...kept].filter((id) => !plan.extra.includes(id)).length
   const parts = [
-    plan.extra.length > 0 ? `${plan.extra.length} record(s) added` : undefined,
+    added > 0 ? `${added} record(s) added` : undefined,
     plan.conflicts.length > 0 ? `${plan.conflicts.length} changed` : undefined,
     plan.toCopy.length > 0 ? `${plan.toCopy.length} of the source's missing` : undefined,
+    keptGone > 0 ? `${keptGone} of its own kept by --merge gone` : undefined,
   ]
-  return parts.filter(Boolean).join(', ')
+  return parts.filter(Boolean).join(', ') || 'records of its own kept by --merge changed'
 }
 
 /**

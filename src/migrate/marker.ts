@@ -20,6 +20,12 @@ export interface MigrationMark {
    * marks written before it existed.
    */
   sourceDigest?: string
+  /**
+   * On a complete mark of a --merge that kept records of the target's own (ids the source lacks):
+   * those ids, and storeDigest() of the target as verified. Absent otherwise: the target then
+   * fingerprints as the source (sourceDigest).
+   */
+  kept?: {ids: number[]; targetDigest: string}
   /** ISO time of the last change. */
   updatedAt: string
 }

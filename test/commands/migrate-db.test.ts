@@ -547,6 +547,62 @@ describe('migrate-db', function () {
     })
   })
 
+  describe('after a completed --merge that kept records of the target\'s own', () => {
+    const json = BACKENDS.json!
+    const sqlite = BACKENDS.sqlite!
+    let source: string
+    let target: string
+    /** The target's own records (ids 500, 501), as the merge kept them. */
+    let own: string[]
+
+    beforeEach(async () => {
+      source = json.location(sandbox, 'source')
+      target = sqlite.location(sandbox, 'target')
+      await seed(json, source, variedClients(20))
+      await seed(sqlite, target, variedClients(2, 500))
+      own = await contents(sqlite, target)
+      const merged = await migrate(json, source, sqlite, target, ['--merge'])
+      expect(merged.code, merged.stderr).to.equal(0)
+    })
+
+    it('a re-run without flags says that neither side changed (the kept records are not "added"), exit 0; once the target does change, it says what changed', async () => {
+      const again = await migrate(json, source, sqlite, target)
+      expect(again.code, again.stderr).to.equal(0)
+      expect(again.stdout).to.contain('Already done').and.to.contain('The target has not changed since either (it also holds 2 record(s) of its own, kept by --merge).')
+      expect(again.stdout).to.not.contain('added')
+
+      await withStore(sqlite, target, (store) => store.add({name: 'added in the target', api_key: 'key-target-added'}))
+      const changed = await migrate(json, source, sqlite, target)
+      expect(changed.code, changed.stderr).to.equal(0)
+      expect(changed.stdout).to.contain('The target has changed since (1 record(s) added); it was left untouched.')
+    })
+
+    it('a source changed since, onto a target that has not: brought up to date (exit 0), the kept records still there, unchanged', async () => {
+      await withStore(json, source, async (store) => {
+        await store.add({name: 'added in the old source', api_key: 'key-source-added'})
+        await store.update(3, {name: 'renamed in the old source'})
+      })
+      const result = await migrate(json, source, sqlite, target, ['--json'])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(JSON.parse(result.stdout)).to.deep.include({copied: 2, verified: true})
+      const byId = (lines: string[]) => lines.map((line) => JSON.parse(line) as ClientRecord).sort((a, b) => a.client_id - b.client_id).map((record) => canonicalJson(record))
+      expect(byId(await contents(sqlite, target))).to.deep.equal(byId([...(await contents(json, source)), ...own]))
+      const after = await migrate(json, source, sqlite, target)
+      expect(after.code, after.stderr).to.equal(0)
+      expect(after.stdout).to.contain('The target has not changed since either')
+    })
+
+    it('a source changed since is refused (exit 3) when a kept record changed in the target too', async () => {
+      await withStore(sqlite, target, (store) => store.update(500, {name: 'renamed in the target'}))
+      await withStore(json, source, (store) => store.add({name: 'added in the old source', api_key: 'key-source-added'}))
+      const before = await contents(sqlite, target)
+      const result = await migrate(json, source, sqlite, target)
+      expect(result.code).to.equal(3)
+      expect(result.stderr).to.contain('has changed since it was migrated').and.to.contain("(1 of the source's missing)")
+      expect(await contents(sqlite, target)).to.deep.equal(before)
+    })
+  })
+
   it('R10: killed at random points, the source is unchanged and a re-run completes with identical records', async function () {
     this.timeout(300_000)
     const json = BACKENDS.json!
