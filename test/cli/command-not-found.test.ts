@@ -47,6 +47,15 @@ describe('words that are not a command', function () {
     expect(sandbox.digest()).to.equal(before)
   })
 
+  it('help for a misspelt command names the closest one, as the command itself does (exit 2); help for a real one still works', async () => {
+    const [typo, unknown, real] = await Promise.all([sandbox.run(['help', 'add-clint']), sandbox.run(['help', 'frobnicate']), sandbox.run(['help', 'add-client'])])
+    for (const result of [typo, unknown]) expectCleanFailure(result, 2)
+    expect(typo.stderr).to.equal('Error: unknown command: add-clint\nHint: did you mean hivemind-core add-client? see hivemind-core --help for the list of commands\n')
+    expect(unknown.stderr).to.equal('Error: unknown command: frobnicate\nHint: see hivemind-core --help for the list of commands\n')
+    expect(real.code, real.stderr).to.equal(0)
+    expect(real.stdout).to.contain('USAGE\n  $ hivemind-core add-client')
+  })
+
   it('a misspelt command followed by its arguments names the command alone, and the closest one', async () => {
     const result = await sandbox.run(['delete-clients', '5'])
     expectCleanFailure(result, 2)
