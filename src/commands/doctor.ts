@@ -20,6 +20,7 @@ export default class Doctor extends StoreCommand {
 - data, backup, audit and config files (and their directories) that other users can read;
 - a config file holding the Redis password that others can read;
 - Redis without a password, reached or listening beyond loopback without TLS, or persisting nothing;
+- a Redis hive whose keys disagree (record hashes, access-key index, id sets: a hand edit, a partial restore);
 - the selected database empty while another well-known location holds clients;
 - a SQLite database left with an interrupted write (a hot journal: a warning, nothing is lost);
 - an upstream (Python hivemind-core) server.json selecting a different backend.

@@ -2,11 +2,14 @@ import {chmodSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {expect} from 'chai'
+import {Redis} from 'ioredis'
 
 import type {DoctorResult} from '../../src/commands/doctor.js'
+import {redisBackend} from '../../src/plugins/redis/index.js'
 import {fileDigest, leaveHotJournal, writePythonClientsDb} from '../plugins/sqlite/helpers.js'
 import {freePort, type RedisServer, startRedisServer} from '../helpers/redis-server.js'
 import {type CliSandbox, createSandbox} from '../helpers/sandbox.js'
+import {variedClients} from '../helpers/varied-clients.js'
 
 describe('doctor', function () {
   this.timeout(120_000)
@@ -102,6 +105,61 @@ describe('doctor', function () {
     expect(report.findings, stderr).to.deep.equal([])
     expect(code).to.equal(0)
     expect(report).to.deep.include({ok: true, problems: 0})
+  })
+
+  it("a Redis hive whose keys disagree (hand edits): each kind is reported with its ids and a fix, no access key printed, nothing changed; a healthy hive with a tombstone reports nothing", async () => {
+    // A prefix holding SCAN's pattern characters: the record keys must still be found.
+    const keyPrefix = 'doc[1]*?:'
+    const store = await redisBackend.create({url: goodRedis.url, password: PASSWORD, keyPrefix, connectTimeoutMs: 2000, reconnect: false}, {paths: {home: '', dataDir: '', configDir: '', stateDir: ''}, mode: 'write', warn() {}})
+    await store.open()
+    const records = variedClients(12).map((record) => ({...record, api_key: `doctor-key-${record.client_id}-7f3a`}))
+    try {
+      await store.putMany!(records)
+      await store.revoke(2)
+    } finally {
+      await store.close()
+    }
+    writeConfig({database: {backend: 'redis', redis: {url: goodRedis.url, password: PASSWORD, keyPrefix}}}, 0o600)
+    const healthy = await doctor()
+    expect(healthy.report.findings, healthy.stderr).to.deep.equal([])
+
+    const redis = new Redis(goodRedis.port, {password: PASSWORD})
+    const key = (name: string) => `${keyPrefix}{hive}${name}`
+    try {
+      await redis.del(key('client:3'))
+      await redis.zrem(key('ids'), '4')
+      await redis.zrem(key('live'), '4')
+      await redis.hdel(key('index'), 'doctor-key-5-7f3a')
+      await redis.zrem(key('live'), '6')
+      await redis.hset(key('index'), 'doctor-stale-key', '7')
+      const snapshot = async () => {
+        const keys = (await redis.keys(`${keyPrefix.replaceAll(/[*?[\]]/g, '\\$&')}*`)).sort()
+        return Promise.all(keys.map(async (name) => [name, (await redis.dumpBuffer(name))?.toString('hex')]))
+      }
+      const before = await snapshot()
+      // 11 record hashes, index, ids, live, last_id, revision, meta.
+      expect(before).to.have.length(17)
+      const {code, report, stderr} = await doctor()
+      expect(code, stderr).to.equal(1)
+      const found = Object.fromEntries(report.findings.map((finding) => [finding.id, finding]))
+      expect(Object.keys(found).sort()).to.deep.equal(['redis-index-dangling', 'redis-listed-without-record', 'redis-live-not-indexed', 'redis-live-set-differs', 'redis-record-not-listed'])
+      expect(found['redis-listed-without-record']!.message).to.match(/1 client id\(s\) .* \(id 3\)$/)
+      expect(found['redis-record-not-listed']!.message).to.match(/\(id 4\)$/)
+      expect(found['redis-live-not-indexed']!.message).to.match(/cannot connect \(id 5\)$/)
+      // 6 is active but not in the live set; 3 is in it without a record.
+      expect(found['redis-live-set-differs']!.message).to.match(/\(id 3, 6\)$/)
+      expect(found['redis-index-dangling']).to.deep.include({severity: 'warning'})
+      expect(found['redis-index-dangling']!.message).to.match(/\(id 3, 7\)$/)
+      for (const finding of report.findings) expect(finding.fix, finding.id).to.be.a('string').and.not.be.empty
+      expect(found['redis-live-not-indexed']!.fix).to.contain(`HGET '${keyPrefix}{hive}client:<id>' api_key`)
+      const printed = JSON.stringify(report) + stderr
+      for (const record of records) expect(printed).to.not.contain(record.api_key)
+      expect(printed).to.not.contain('doctor-stale-key').and.not.contain(PASSWORD)
+      expect(await snapshot()).to.deep.equal(before)
+    } finally {
+      await redis.flushdb()
+      redis.disconnect()
+    }
   })
 
   it('a clients.db a killed writer left with a hot journal is a warning (exit 0) that says nothing is lost; both files stay byte-identical', async () => {

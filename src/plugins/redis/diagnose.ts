@@ -1,12 +1,15 @@
 /**
  * `hivemind-core doctor` checks of a Redis hive: is a password required, does traffic cross the
- * network in clear, does the server persist anything. Read-only (PING, CONFIG GET), bounded by the
- * connection deadlines; a CONFIG that is disabled or renamed is reported as "cannot tell".
+ * network in clear, does the server persist anything, do the hive's keys agree (consistency.ts).
+ * Read-only (PING, CONFIG GET, reads of the hive's keys), bounded by the connection deadlines; a
+ * CONFIG that is disabled or renamed is reported as "cannot tell".
  */
 import {isIP} from 'node:net'
 
 import type {Finding} from '../../core/store.js'
 import {RedisConnection} from './connection.js'
+import {checkConsistency} from './consistency.js'
+import {redisKeys} from './keys.js'
 import {hostPort, type RedisOptions, type RedisTarget, resolveTarget} from './options.js'
 
 /** Loopback host names and addresses. */
@@ -48,6 +51,7 @@ export async function diagnoseRedis(options: RedisOptions): Promise<Finding[]> {
         fix: 'set requirepass (or an ACL user) in redis.conf, then give hivemind-core the password with HIVEMIND_REDIS_PASSWORD or database.redis.password in a 0600 config file',
       })
     }
+    findings.push(...(await checkConsistency(connection.client, redisKeys(target.keyPrefix), target.db)))
     const config = await configGet(connection, ['bind', 'tls-port', 'save', 'appendonly', 'protected-mode'])
     if (!config) {
       findings.push({id: 'redis-config-unreadable', severity: 'info', message: `Redis at ${where}: CONFIG GET is not allowed, so binding and persistence could not be checked`})

@@ -1,0 +1,122 @@
+/**
+ * `doctor`'s look at a Redis hive's own structure. Our scripts keep the record hashes, the
+ * access-key index and the two id sets in step (every write is one script), so a disagreement
+ * means a hand edit, a partial restore or another program writing under the prefix. Each kind is
+ * reported once with a count, a few ids and what it does to the hub — never an access key (the
+ * index's field names are secrets). Read only: SCAN, ZRANGE, HGETALL, HMGET.
+ */
+import type {Redis} from 'ioredis'
+
+import {REVOKED_API_KEY} from '../../core/client.js'
+import type {Finding} from '../../core/store.js'
+import type {RedisKeys} from './keys.js'
+
+/** How many ids a finding names before "…". */
+const SHOWN_IDS = 10
+/** Record hashes read per pipeline. */
+const BATCH = 1000
+
+/** What the hive's keys hold, as far as the checks need. */
+interface HiveShape {
+  /** Ids in the every-record set (tombstones included). */
+  listed: Set<string>
+  /** Ids in the live set. */
+  live: Set<string>
+  /** Access key → id, from the index. */
+  index: Map<string, string>
+  /** Ids that have a record hash, with its api_key field (undefined: the field is absent). */
+  records: Map<string, string | undefined>
+}
+
+export async function checkConsistency(client: Redis, keys: RedisKeys, db: number): Promise<Finding[]> {
+  const hive = await readShape(client, keys)
+  const findings: Finding[] = []
+  const report = (id: string, ids: string[], message: string, fix: string, severity: Finding['severity'] = 'problem') => {
+    if (ids.length === 0) return
+    ids.sort((a, b) => Number(a) - Number(b))
+    const shown = `${ids.slice(0, SHOWN_IDS).join(', ')}${ids.length > SHOWN_IDS ? ', …' : ''}`
+    findings.push({id, severity, message: `${message.replace('{count}', String(ids.length))} (id ${shown})`, fix})
+  }
+  const cli = `redis-cli -n ${db}`
+
+  report(
+    'redis-listed-without-record',
+    [...hive.listed].filter((id) => !hive.records.has(id)),
+    'Redis: {count} client id(s) are listed in the id set without a record hash: every listing (list-clients, export, migrate-db) fails on them',
+    `restore the records from a backup (hivemind-core restore-db), or remove the ids: ${cli} ZREM '${quote(keys.ids)}' <id>, and ZREM '${quote(keys.live)}' <id>`,
+  )
+  report(
+    'redis-record-not-listed',
+    [...hive.records.keys()].filter((id) => !hive.listed.has(id)),
+    'Redis: {count} record hash(es) are not in the id set: list-clients, export and migrate-db do not see them, while lookups by id or access key still may',
+    `revoke them (hivemind-core delete-client <id>) or delete the hash: ${cli} DEL '${quote(keys.clientPrefix)}<id>'`,
+  )
+  const liveRecords = [...hive.records].filter(([id, apiKey]) => hive.listed.has(id) && apiKey !== undefined && apiKey !== REVOKED_API_KEY)
+  report(
+    'redis-live-not-indexed',
+    liveRecords.filter(([id, apiKey]) => hive.index.get(apiKey!) !== id).map(([id]) => id),
+    'Redis: {count} active client(s) are missing from the access-key index: they cannot connect',
+    `add the entry back without printing the key: ${cli} HSET '${quote(keys.index)}' "$(${cli} HGET '${quote(keys.clientPrefix)}<id>' api_key)" <id>`,
+  )
+  report(
+    'redis-live-set-differs',
+    [...symmetricDifference(new Set(liveRecords.map(([id]) => id)), hive.live)],
+    'Redis: {count} client id(s) are in the live set while revoked or missing, or active but not in it: list-clients shows the wrong clients as active',
+    `active clients belong in it (${cli} ZADD '${quote(keys.live)}' <id> <id>), revoked or missing ones do not (${cli} ZREM '${quote(keys.live)}' <id>)`,
+  )
+  report(
+    'redis-index-dangling',
+    [...hive.index].filter(([apiKey, id]) => hive.records.get(id) !== apiKey).map(([, id]) => id),
+    'Redis: {count} entry(ies) of the access-key index point at a client that is missing, revoked or holds another key: those keys no longer connect (lookups check the record), but the entries still block the keys from being given to a new client',
+    `remove the stale entries with HDEL on '${quote(keys.index)}' (the field is the access key; ${cli} HSCAN '${quote(keys.index)}' 0 lists them)`,
+    'warning',
+  )
+  return findings
+}
+
+async function readShape(client: Redis, keys: RedisKeys): Promise<HiveShape> {
+  const [listed, live, indexEntries] = await Promise.all([client.zrange(keys.ids, 0, -1), client.zrange(keys.live, 0, -1), client.hgetall(keys.index)])
+  const recordIds = new Set<string>()
+  const pattern = `${escapeGlob(keys.clientPrefix)}*`
+  let cursor = '0'
+  do {
+    // eslint-disable-next-line no-await-in-loop -- SCAN is a cursor walk.
+    const [next, found] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+    cursor = next
+    for (const key of found) {
+      const idText = key.slice(keys.clientPrefix.length)
+      // Only our own record keys: a decimal id, as the scripts write it.
+      if (/^[1-9]\d*$/.test(idText)) recordIds.add(idText)
+    }
+  } while (cursor !== '0')
+  const ids = [...recordIds]
+  const records = new Map<string, string | undefined>()
+  for (let start = 0; start < ids.length; start += BATCH) {
+    const batch = ids.slice(start, start + BATCH)
+    const pipeline = client.pipeline()
+    for (const id of batch) pipeline.hget(keys.client(Number(id)), 'api_key')
+    // eslint-disable-next-line no-await-in-loop -- a batch at a time bounds the reply's size.
+    const replies = (await pipeline.exec()) ?? []
+    for (const [index, id] of batch.entries()) {
+      const [error, value] = replies[index] ?? [null, null]
+      if (error) throw error
+      records.set(id, typeof value === 'string' ? value : undefined)
+    }
+  }
+  return {listed: new Set(listed), live: new Set(live), index: new Map(Object.entries(indexEntries)), records}
+}
+
+function* symmetricDifference(a: Set<string>, b: Set<string>): Iterable<string> {
+  for (const item of a) if (!b.has(item)) yield item
+  for (const item of b) if (!a.has(item)) yield item
+}
+
+/** SCAN MATCH treats * ? [ ] and \ as pattern characters; a prefix may hold them. */
+function escapeGlob(text: string): string {
+  return text.replaceAll(/[*?[\]\\]/g, '\\$&')
+}
+
+/** For a single-quoted shell word. */
+function quote(text: string): string {
+  return text.replaceAll("'", "'\\''")
+}
