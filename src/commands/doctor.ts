@@ -2,7 +2,7 @@ import {StoreCommand} from '../base-command.js'
 import {findClientsElsewhere, openStore} from '../config/open-store.js'
 import {optionValues} from '../config/settings.js'
 import {describeLocation} from '../core/registry.js'
-import type {Finding} from '../core/store.js'
+import type {ClientStore, Finding} from '../core/store.js'
 import {checkPermissions, checkUpstreamConfig} from '../doctor/checks.js'
 
 /** What `doctor --json` prints. */
@@ -22,6 +22,7 @@ export default class Doctor extends StoreCommand {
 - Redis without a password, reached or listening beyond loopback without TLS, or persisting nothing;
 - a Redis hive whose keys disagree (record hashes, access-key index, id sets: a hand edit, a partial restore);
 - the selected database empty while another well-known location holds clients;
+- a record that cannot be read (a field of the wrong type after a hand edit): every listing fails on it;
 - a SQLite database left with an interrupted write (a hot journal: a warning, nothing is lost);
 - an upstream (Python hivemind-core) server.json selecting a different backend.
 Exits 1 when any problem is found (usable in CI), 0 otherwise. Nothing is changed.`
@@ -53,6 +54,7 @@ Exits 1 when any problem is found (usable in CI), 0 otherwise. Nothing is change
         try {
           database = opened.description
           const count = opened.missing ? 0 : await opened.store.count({includeRevoked: true})
+          if (count > 0) findings.push(...(await unreadableRecords(opened.store)))
           if (count === 0) {
             for (const line of await findClientsElsewhere(settings, registry, opened.store.location)) {
               findings.push({
@@ -81,5 +83,28 @@ Exits 1 when any problem is found (usable in CI), 0 otherwise. Nothing is change
     this.log(problems === 0 ? 'No problems found.' : `${problems} problem(s) found.`)
     if (problems > 0) process.exitCode = 1
     return {ok: problems === 0, problems, database, findings}
+  }
+}
+
+/**
+ * Reads every record, as list-clients, export-clients and migrate-db do: a record damaged by a
+ * hand edit fails all of them, and `listen` cannot authenticate that client. A listing stops at
+ * the first such record, so one is reported at a time.
+ */
+async function unreadableRecords(store: ClientStore): Promise<Finding[]> {
+  try {
+    for await (const _record of store.list({includeRevoked: true})) {
+      // Each record is parsed and checked as it is listed.
+    }
+    return []
+  } catch (error) {
+    return [
+      {
+        id: 'store-record-unreadable',
+        severity: 'problem',
+        message: `a record cannot be read: ${(error as Error).message}. Listing, exporting and migrating the database fail on it (doctor names the first such record: run it again after the fix)`,
+        fix: (error as {suggestion?: string}).suggestion ?? 'correct the record where it is kept, or restore a backup (hivemind-core restore-db)',
+      },
+    ]
   }
 }
