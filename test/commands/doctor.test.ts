@@ -158,6 +158,15 @@ describe('doctor', function () {
       for (const record of records) expect(printed).to.not.contain(record.api_key)
       expect(printed).to.not.contain('doctor-stale-key').and.not.contain(PASSWORD)
       expect(await snapshot()).to.deep.equal(before)
+
+      // A key of the wrong type stops the check, not doctor: a warning says so.
+      await redis.del(key('index'))
+      await redis.set(key('index'), 'not a hash')
+      const unchecked = await doctor()
+      const warning = unchecked.report.findings.find((finding) => finding.id === 'redis-consistency-unchecked')
+      expect(warning, unchecked.stderr).to.deep.include({severity: 'warning'})
+      expect(warning!.message).to.contain("the hive's keys could not be checked")
+      expect(unchecked.report.findings.filter((finding) => finding.id.startsWith('redis-') && finding.id !== 'redis-consistency-unchecked')).to.deep.equal([])
     } finally {
       await redis.flushdb()
       redis.disconnect()

@@ -3,7 +3,7 @@
  * access-key index and the two id sets in step (every write is one script), so a disagreement
  * means a hand edit, a partial restore or another program writing under the prefix. Each kind is
  * reported once with a count, a few ids and what it does to the hub — never an access key (the
- * index's field names are secrets). Read only: SCAN, ZRANGE, HGETALL, HMGET.
+ * index's field names are secrets). Read only: SCAN, ZRANGE, HGETALL, HGET.
  */
 import type {Redis} from 'ioredis'
 

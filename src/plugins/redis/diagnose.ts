@@ -51,7 +51,12 @@ export async function diagnoseRedis(options: RedisOptions): Promise<Finding[]> {
         fix: 'set requirepass (or an ACL user) in redis.conf, then give hivemind-core the password with HIVEMIND_REDIS_PASSWORD or database.redis.password in a 0600 config file',
       })
     }
-    findings.push(...(await checkConsistency(connection.client, redisKeys(target.keyPrefix), target.db)))
+    try {
+      findings.push(...(await checkConsistency(connection.client, redisKeys(target.keyPrefix), target.db)))
+    } catch (error) {
+      // A user not allowed SCAN, a key of the wrong type…: the other checks still count.
+      findings.push({id: 'redis-consistency-unchecked', severity: 'warning', message: `Redis at ${where}: the hive's keys could not be checked: ${connection.translate(error, 'read').message}`})
+    }
     const config = await configGet(connection, ['bind', 'tls-port', 'save', 'appendonly', 'protected-mode'])
     if (!config) {
       findings.push({id: 'redis-config-unreadable', severity: 'info', message: `Redis at ${where}: CONFIG GET is not allowed, so binding and persistence could not be checked`})
