@@ -26,6 +26,32 @@ describe('help', () => {
       const root = await sandbox.run(['--help'])
       expect(root.code, root.stderr).to.equal(0)
       expect(root.stdout).to.match(/list-clients\s+List the clients \(satellites\) of the hive\./)
+      expect(root.stdout).to.match(/\n  help\s+Show help for hivemind-core/)
+    } finally {
+      sandbox.cleanup()
+    }
+  })
+
+  it('the help command: the same text as --help, for a command or a topic command given as words; a mistake is one line, exit 2, no stack', async () => {
+    const sandbox = Sandbox.create()
+    try {
+      const [viaHelp, viaFlag, topic, badFlag, unknownAndBadFlag] = await Promise.all([
+        sandbox.run(['help', 'list-clients']),
+        sandbox.run(['list-clients', '--help']),
+        sandbox.run(['help', 'plugins', 'install']),
+        sandbox.run(['help', 'list-clients', '--bogus']),
+        // oclif's error handler once answered this with two stack traces (its own help, re-run for an unknown command).
+        sandbox.run(['help', 'add-clint', '--json']),
+      ])
+      expect(viaHelp.code, viaHelp.stderr).to.equal(0)
+      expect(viaHelp.stdout).to.equal(viaFlag.stdout)
+      expect(topic.code, topic.stderr).to.equal(0)
+      expect(topic.stdout).to.contain('$ hivemind-core plugins install PLUGIN')
+      for (const result of [badFlag, unknownAndBadFlag]) {
+        expect(result.code).to.equal(2)
+        expect(result.stdout).to.equal('')
+        expect(result.stderr).to.match(/^Error: Nonexistent flag: --(bogus|json)\nHint: see hivemind-core help --help\n$/)
+      }
     } finally {
       sandbox.cleanup()
     }
