@@ -43,10 +43,10 @@ describe('every command', () => {
     'add-client', 'allow-broadcast', 'allow-escalate', 'allow-intent', 'allow-msg', 'allow-propagate', 'allow-skill',
     'blacklist-broadcast', 'blacklist-escalate', 'blacklist-intent', 'blacklist-msg', 'blacklist-propagate', 'blacklist-skill',
     'audit', 'backup-db', 'delete-client', 'doctor', 'export-clients', 'import-clients', 'list-backends', 'list-clients', 'listen',
-    'make-admin', 'migrate-db', 'print-config', 'rename-client', 'restore-db', 'revoke-admin', 'show-client',
+    'make-admin', 'migrate-db', 'print-config', 'rename-client', 'restore-db', 'revoke-admin', 'show-client', 'help',
   ]
-  /** `listen` runs until stopped and logs JSON lines itself: a --json result makes no sense there. */
-  const withoutJson = new Set(['listen'])
+  /** `listen` runs until stopped and logs JSON lines itself, `help` prints text for people: a --json result makes no sense there. */
+  const withoutJson = new Set(['listen', 'help'])
 
   it('exists, with a summary, examples and --json', () => {
     expect(Object.keys(manifest.commands).sort()).to.deep.equal([...expected].sort())

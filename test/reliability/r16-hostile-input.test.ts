@@ -102,6 +102,8 @@ function allCases(): Case[] {
     {args: ['restore-db', HUGE], code: 1},
     {args: ['restore-db', '/dev/null'], code: 1},
     {args: ['doctor', '--no-such-flag'], code: 2},
+    {args: ['help', HUGE], code: 2},
+    {args: ['help', 'add-client', '--json'], code: 2},
     // Hostile environment.
     {args: ['make-admin', '1'], code: 1, env: {HIVEMIND_DB_BACKEND: GARBAGE}},
     {args: ['make-admin', '1'], code: 1, env: {HIVEMIND_DB_PATH: '/'}},
