@@ -35,7 +35,7 @@ export async function loadConfigFile(explicitPath: string | undefined, cwd: stri
     stopDir: home,
     cache: false,
     ignoreEmptySearchPlaces: false,
-    loaders: {'.yaml': yamlOrEmpty, '.yml': yamlOrEmpty, noExt: yamlOrEmpty},
+    loaders: {'.yaml': yamlOrEmpty, '.yml': yamlOrEmpty, noExt: yamlOrEmpty, '.ts': typeScriptRefused, '.mts': typeScriptRefused, '.cts': typeScriptRefused},
   })
   if (explicitPath !== undefined) {
     const filepath = path.resolve(cwd, explicitPath)
@@ -50,6 +50,17 @@ export async function loadConfigFile(explicitPath: string | undefined, cwd: stri
   const result = await guard(cwd, () => explorer.search(cwd))
   if (!result) return undefined
   return {filepath: result.filepath, content: result.isEmpty ? {} : result.config, how: 'search'}
+}
+
+/**
+ * cosmiconfig runs `.ts` config files through the TypeScript compiler when one is installed, and
+ * fails with a missing-module error when not (an installed hivemind-core has none): the same file
+ * must not work on one machine and break on the next. Refused everywhere, naming what works.
+ */
+const typeScriptRefused: Loader = (filepath) => {
+  throw new ConfigError(`cannot read config file ${filepath}: TypeScript config files are not supported`, {
+    suggestion: 'use .hivemindrc.json or .hivemindrc.yaml, or plain JavaScript (.hivemindrc.js, .mjs, .cjs)',
+  })
 }
 
 /** YAML holding only comments loads as null, which cosmiconfig takes for "no file here": it is an empty file. */

@@ -217,6 +217,22 @@ describe('settings resolution', () => {
       expect((error as Error & {suggestion?: string}).suggestion).to.equal('give it a name ending in .json, .yaml, .yml, .js, .cjs or .mjs (no extension: YAML or JSON)')
     })
 
+    it('a TypeScript config file, found or named, is refused with what works instead (TypeScript is installed here, so cosmiconfig would have run it)', async () => {
+      // A file further up that would apply if the .ts one were skipped.
+      writeConfig(home, {database: {sqlite: {path: 'home.db'}}})
+      mkdirSync(path.join(project, '.config'))
+      // The search looks for .ts names only; .mts and .cts files are read when named.
+      const cases: Array<[string, boolean]> = [['.hivemindrc.ts', true], ['hivemind.config.ts', true], ['.config/hivemindrc.ts', true], ['settings.mts', false], ['settings.cts', false]]
+      for (const [name, searched] of cases) {
+        const file = writeConfig(project, 'export default {database: {sqlite: {path: "ts.db"}}}\n', name)
+        for (const flags of searched ? [{}, {config: file}] : [{config: file}]) {
+          const error = await expectError(resolveSettings(input({flags})), 'CONFIG_INVALID', [file, 'TypeScript config files are not supported'])
+          expect((error as Error & {suggestion?: string}).suggestion, name).to.contain('.hivemindrc.json')
+        }
+        rmSync(file)
+      }
+    })
+
     it('an explicit config file that does not exist is an error', async () => {
       await expectError(resolveSettings(input({flags: {config: 'missing.json'}})), 'CONFIG_NOT_FOUND', ['missing.json'])
     })
