@@ -305,7 +305,8 @@ function samePathOption(a: unknown, b: unknown): boolean {
  */
 function describeChanges(plan: MigrationPlan, kept: ReadonlySet<number>): string {
   const added = plan.extra.filter((id) => !kept.has(id)).length
-  const keptGone = [...kept].filter((id) => !plan.extra.includes(id)).length
+  const extra = new Set(plan.extra)
+  const keptGone = [...kept].filter((id) => !extra.has(id)).length
   const parts = [
     added > 0 ? `${added} record(s) added` : undefined,
     plan.conflicts.length > 0 ? `${plan.conflicts.length} changed` : undefined,

@@ -20,7 +20,7 @@ import type {Redis, RedisOptions as IoRedisOptions} from 'ioredis'
 import {BackendOptionsError, HivemindError, StoreCorruptError, StoreUnavailableError} from '../../core/errors.js'
 import {requireCjs} from '../../core/require-cjs.js'
 import {hostPort, type RedisTarget} from './options.js'
-import {redisKeys} from './keys.js'
+import {keysStartingWith, redisKeys, shellQuoted} from './keys.js'
 
 /** Longest pause between two reconnection attempts in reconnect mode. */
 export const MAX_RECONNECT_DELAY_MS = 1000
@@ -218,7 +218,7 @@ export class RedisConnection {
     if (/^READONLY\b/.test(raw)) return new StoreUnavailableError(`${where} is a read-only replica; point hivemind-core at the primary`, options())
     if (/^OOM\b/.test(raw)) return new StoreUnavailableError(`${where} is out of memory (maxmemory); nothing was written`, options())
     // The hive's keys, as the operator would look at them (the server's reply does not say which key).
-    const keysHint = `list the keys with: redis-cli -n ${this.target.db} --scan --pattern '${redisKeys(this.target.keyPrefix).base.replaceAll("'", "'\\''")}*' (docs/redis.md describes the layout)`
+    const keysHint = `list the keys with: redis-cli -n ${this.target.db} --scan --pattern ${shellQuoted(keysStartingWith(redisKeys(this.target.keyPrefix).base))} (docs/redis.md describes the layout)`
     if (/^WRONGTYPE\b/.test(raw)) {
       return new StoreCorruptError(`${where}: a key of this hive holds the wrong type of value (WRONGTYPE); was it written by something else?`, options(keysHint))
     }

@@ -9,7 +9,7 @@ import type {Redis} from 'ioredis'
 
 import {REVOKED_API_KEY} from '../../core/client.js'
 import type {Finding} from '../../core/store.js'
-import type {RedisKeys} from './keys.js'
+import {keysStartingWith, type RedisKeys, shellQuoted} from './keys.js'
 
 /** How many ids a finding names before "…". */
 const SHOWN_IDS = 10
@@ -43,32 +43,32 @@ export async function checkConsistency(client: Redis, keys: RedisKeys, db: numbe
     'redis-listed-without-record',
     [...hive.listed].filter((id) => !hive.records.has(id)),
     'Redis: {count} client id(s) are listed in the id set without a record hash: every listing (list-clients, export, migrate-db) fails on them',
-    `restore the records from a backup (hivemind-core restore-db), or remove the ids: ${cli} ZREM '${quote(keys.ids)}' <id>, and ZREM '${quote(keys.live)}' <id>`,
+    `restore the records from a backup (hivemind-core restore-db), or remove the ids: ${cli} ZREM ${shellQuoted(keys.ids)} <id>, and ZREM ${shellQuoted(keys.live)} <id>`,
   )
   report(
     'redis-record-not-listed',
     [...hive.records.keys()].filter((id) => !hive.listed.has(id)),
     'Redis: {count} record hash(es) are not in the id set: list-clients, export and migrate-db do not see them, while lookups by id or access key still may',
-    `revoke them (hivemind-core delete-client <id>) or delete the hash: ${cli} DEL '${quote(keys.clientPrefix)}<id>'`,
+    `revoke them (hivemind-core delete-client <id>) or delete the hash: ${cli} DEL ${shellQuoted(`${keys.clientPrefix}<id>`)}`,
   )
   const liveRecords = [...hive.records].filter(([id, apiKey]) => hive.listed.has(id) && apiKey !== undefined && apiKey !== REVOKED_API_KEY)
   report(
     'redis-live-not-indexed',
     liveRecords.filter(([id, apiKey]) => hive.index.get(apiKey!) !== id).map(([id]) => id),
     'Redis: {count} active client(s) are missing from the access-key index: they cannot connect',
-    `add the entry back without printing the key: ${cli} HSET '${quote(keys.index)}' "$(${cli} HGET '${quote(keys.clientPrefix)}<id>' api_key)" <id>`,
+    `add the entry back without printing the key: ${cli} HSET ${shellQuoted(keys.index)} "$(${cli} HGET ${shellQuoted(`${keys.clientPrefix}<id>`)} api_key)" <id>`,
   )
   report(
     'redis-live-set-differs',
     [...symmetricDifference(new Set(liveRecords.map(([id]) => id)), hive.live)],
     'Redis: {count} client id(s) are in the live set while revoked or missing, or active but not in it: list-clients shows the wrong clients as active',
-    `active clients belong in it (${cli} ZADD '${quote(keys.live)}' <id> <id>), revoked or missing ones do not (${cli} ZREM '${quote(keys.live)}' <id>)`,
+    `active clients belong in it (${cli} ZADD ${shellQuoted(keys.live)} <id> <id>), revoked or missing ones do not (${cli} ZREM ${shellQuoted(keys.live)} <id>)`,
   )
   report(
     'redis-index-dangling',
     [...hive.index].filter(([apiKey, id]) => hive.records.get(id) !== apiKey).map(([, id]) => id),
     'Redis: {count} entry(ies) of the access-key index point at a client that is missing, revoked or holds another key: those keys no longer connect (lookups check the record), but the entries still block the keys from being given to a new client',
-    `remove the stale entries with HDEL on '${quote(keys.index)}' (the field is the access key; ${cli} HSCAN '${quote(keys.index)}' 0 lists them)`,
+    `remove the stale entries with HDEL on ${shellQuoted(keys.index)} (the field is the access key; ${cli} HSCAN ${shellQuoted(keys.index)} 0 lists them)`,
     'warning',
   )
   return findings
@@ -77,7 +77,7 @@ export async function checkConsistency(client: Redis, keys: RedisKeys, db: numbe
 async function readShape(client: Redis, keys: RedisKeys): Promise<HiveShape> {
   const [listed, live, indexEntries] = await Promise.all([client.zrange(keys.ids, 0, -1), client.zrange(keys.live, 0, -1), client.hgetall(keys.index)])
   const recordIds = new Set<string>()
-  const pattern = `${escapeGlob(keys.clientPrefix)}*`
+  const pattern = keysStartingWith(keys.clientPrefix)
   let cursor = '0'
   do {
     // eslint-disable-next-line no-await-in-loop -- SCAN is a cursor walk.
@@ -109,14 +109,4 @@ async function readShape(client: Redis, keys: RedisKeys): Promise<HiveShape> {
 function* symmetricDifference(a: Set<string>, b: Set<string>): Iterable<string> {
   for (const item of a) if (!b.has(item)) yield item
   for (const item of b) if (!a.has(item)) yield item
-}
-
-/** SCAN MATCH treats * ? [ ] and \ as pattern characters; a prefix may hold them. */
-function escapeGlob(text: string): string {
-  return text.replaceAll(/[*?[\]\\]/g, '\\$&')
-}
-
-/** For a single-quoted shell word. */
-function quote(text: string): string {
-  return text.replaceAll("'", "'\\''")
 }

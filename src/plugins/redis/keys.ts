@@ -52,3 +52,13 @@ export function redisKeys(keyPrefix: string): RedisKeys {
     client: (id: number) => `${clientPrefix}${id}`,
   }
 }
+
+/** `text` as one single-quoted shell word, for the redis-cli commands that hints print. */
+export function shellQuoted(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`
+}
+
+/** A SCAN/KEYS pattern matching every key that starts with `prefix` (its * ? [ ] \ taken literally: a prefix may hold them). */
+export function keysStartingWith(prefix: string): string {
+  return `${prefix.replaceAll(/[*?[\]\\]/g, '\\$&')}*`
+}

@@ -23,7 +23,7 @@ import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js
 import {assertReservableId, assertStorableRecord} from '../../core/validate.js'
 import {decodeLookupReply, decodePageEntry, decodeRecord, encodeField, encodeRecord} from './codec.js'
 import {type Activity, RedisConnection} from './connection.js'
-import {LAYOUT_VERSION, type RedisKeys, redisKeys} from './keys.js'
+import {LAYOUT_VERSION, type RedisKeys, redisKeys, shellQuoted} from './keys.js'
 import {describeTarget, type RedisOptions, type RedisTarget, resolveTarget} from './options.js'
 import {type ScriptName, SCRIPTS} from './scripts.js'
 
@@ -286,7 +286,7 @@ export class RedisClientStore implements ClientStore {
         const hash = entries[i + 1]
         if (!Array.isArray(hash) || hash.length === 0) {
           throw new StoreCorruptError(`Redis key ${key} is missing, but ${set} lists client ${idText}`, {
-            suggestion: `remove the id with: redis-cli -n ${this.target.db} ZREM '${set.replaceAll("'", "'\\''")}' ${idText} (or restore the record)`,
+            suggestion: `remove the id with: redis-cli -n ${this.target.db} ZREM ${shellQuoted(set)} ${idText} (or restore the record)`,
           })
         }
         const record = decode(hash, key, Number(idText))
