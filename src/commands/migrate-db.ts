@@ -112,7 +112,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
     // The source is never written to, not even to upgrade its schema (an upstream clients.db).
     const source: OpenedStore = useCurrent
       ? await openStore(settings, 'read', warn, {leaveUntouched: true})
-      : await openWithSources(sourceBackend, sourceOptions, settings, 'read', warn, {leaveUntouched: true})
+      : await openWithSources(sourceBackend, sourceOptions, settings, 'read', warn, {leaveUntouched: true}, 'from')
     let target: OpenedStore | undefined
     try {
       const sourceLabel = `${sourceBackend.descriptor.name} ${source.store.location}`
@@ -136,7 +136,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       if (source.missing) throw new HivemindError('INVALID_INPUT', `the source ${sourceLabel} does not exist`, {suggestion: 'name the source with --from and --from-path / --from-redis-url'})
       if (!flags.quiet) this.notice(`Source: ${useCurrent ? source.description : `${sourceLabel} (from flag --from)`}`)
       // A dry run leaves the target as it is too: not even a schema upgrade of an existing file.
-      target = await openWithSources(targetBackend, targetOptions, settings, flags['dry-run'] ? 'read' : 'write', warn, flags['dry-run'] ? {leaveUntouched: true} : {})
+      target = await openWithSources(targetBackend, targetOptions, settings, flags['dry-run'] ? 'read' : 'write', warn, flags['dry-run'] ? {leaveUntouched: true} : {}, 'to')
       const targetLabel = `${targetBackend.descriptor.name} ${target.store.location}`
       if (targetLabel === sourceLabel) throw sameDatabase(targetLabel)
       // One Redis server under two names (localhost, 127.0.0.1…): the same hive, which --force would empty.

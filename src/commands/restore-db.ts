@@ -72,7 +72,7 @@ Encrypted backups need the passphrase: asked on the terminal, or env ${PASSPHRAS
       refuseFlagsOfOtherBackend(flags as unknown as Record<string, unknown>, 'to', backend)
       const targetOptions = resolveOtherBackendOptions(settings, backend, toSide.values, process.env)
       this.showNewNotices()
-      target = await openWithSources(backend, targetOptions, settings, mode, warn, hints)
+      target = await openWithSources(backend, targetOptions, settings, mode, warn, hints, 'to')
       targetLabel = `${backend.descriptor.name} ${target.store.location}`
     } else {
       target = await openStore(settings, mode, warn, hints)

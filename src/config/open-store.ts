@@ -7,6 +7,7 @@ import type {BackendContext, ClientStore, HivemindPaths, StoreMode} from '../cor
 import {BackendOptionsError, isHivemindError} from '../core/errors.js'
 import {describeSource, optionValues, type ResolvedSettings, resolveBackendOptions, type SettingSource, type Sourced} from './settings.js'
 import {commandLineOptions} from './command-line-options.js'
+import {type FlagSide, withSideHint, withSideHints} from '../cli/side-hints.js'
 
 /** An opened store, and what to tell the operator about it. */
 export interface OpenedStore {
@@ -38,6 +39,8 @@ export async function openStore(settings: ResolvedSettings, mode: StoreMode, war
 /**
  * {@link openBackend} with options as resolved (with their sources): an option the backend
  * rejects is said with where it was set ("env HIVEMIND_REDIS_URL: the Redis URL must start…").
+ * With `side`, the options came from that side's flags (migrate-db's `--to-path`, …): the hints of
+ * the store's errors, at opening and after, name those flags instead of `--db-path`, `--redis-url`….
  */
 export async function openWithSources(
   registered: RegisteredBackend,
@@ -46,12 +49,16 @@ export async function openWithSources(
   mode: StoreMode,
   warn: (message: string) => void,
   hints: StoreHints = {},
+  side?: FlagSide,
 ): Promise<OpenedStore> {
+  let opened: OpenedStore
   try {
-    return await openBackend(registered, optionValues(options), settings.paths, mode, warn, hints)
+    opened = await openBackend(registered, optionValues(options), settings.paths, mode, warn, hints)
   } catch (error) {
-    throw withOptionSource(error, options, settings.cwd)
+    const located = withOptionSource(error, options, settings.cwd)
+    throw side ? withSideHint(located, side) : located
   }
+  return side ? {...opened, store: withSideHints(opened.store, side)} : opened
 }
 
 /** A backend's option error (BackendOptionsError naming its `option`) prefixed with where that option was set. */

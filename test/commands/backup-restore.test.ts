@@ -89,6 +89,23 @@ describe('backup-db / restore-db', function () {
     expect(await contents(to, target)).to.deep.equal(records.map((record) => canonicalJson(record)))
   })
 
+  it('a hint about a target named with --to-* flags names those flags; about the current database, --db-path', async () => {
+    const from = BACKENDS.json
+    const source = from.location(sandbox.root, 'source')
+    await seed(from, source, variedClients(3))
+    const file = path.join(sandbox.root, 'hive.backup')
+    expect((await sandbox.run(['backup-db', ...from.dbFlags(source), '--out', file, '-q'])).code).to.equal(0)
+    const directory = path.join(sandbox.root, 'a-directory')
+    mkdirSync(directory)
+    const toSide = await sandbox.run(['restore-db', file, '--to', 'json', '--to-path', directory, '-q'])
+    expect(toSide.code, toSide.stderr).to.equal(1)
+    expect(toSide.stderr.split('\n')).to.include('Hint: check the database path (--to-path, database.json.path)')
+    const current = await sandbox.run(['restore-db', file, '--db-backend', 'json', '--db-path', directory, '-q'])
+    expect(current.code, current.stderr).to.equal(1)
+    expect(current.stderr.split('\n')).to.include('Hint: check the database path (--db-path, database.json.path)')
+    expect(readdirSync(directory)).to.deep.equal([])
+  })
+
   it('refuses a non-empty target (exit 3) unless --merge or --force, like migrate-db', async () => {
     const backend = BACKENDS.json
     const source = backend.location(sandbox.root, 'source')

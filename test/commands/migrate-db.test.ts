@@ -11,7 +11,7 @@ import {jsonBackend} from '../../src/plugins/json/index.js'
 import {redisBackend} from '../../src/plugins/redis/index.js'
 import {sqliteBackend} from '../../src/plugins/sqlite/index.js'
 import {backendsUnderTest} from '../helpers/backends-under-test.js'
-import {runCli} from '../helpers/cli.js'
+import {digestFiles, expectCleanFailure, runCli} from '../helpers/cli.js'
 import {type RedisServer, startRedisServer} from '../helpers/redis-server.js'
 import {CLI, type CliSandbox, createSandbox} from '../helpers/sandbox.js'
 import {variedClients} from '../helpers/varied-clients.js'
@@ -338,6 +338,35 @@ describe('migrate-db', function () {
     const result = await sandbox.run(['migrate-db', '--from', 'json', '--from-path', source, '--to', 'sqlite', '--to-path', target, '--quiet'])
     expect(result.code, result.stderr).to.equal(0)
     expect(result.stdout).to.contain(`{"database":{"backend":"sqlite","sqlite":{"path":"${target}"}}}`)
+  })
+
+  it('a hint about the source or the target names that side\'s flags (--from-path, --to-redis-url…), not --db-path or --redis-url', async () => {
+    const json = BACKENDS.json!
+    const source = json.location(sandbox, 'source')
+    await seed(json, source, variedClients(3))
+    const directory = path.join(sandbox.root, 'a-directory')
+    mkdirSync(directory)
+    const notADatabase = path.join(sandbox.root, 'not-a-database.db')
+    writeFileSync(notADatabase, 'x'.repeat(4096))
+    const cases: Array<[string[], string]> = [
+      [['--from', 'json', '--from-path', source, '--to', 'json', '--to-path', directory], 'Hint: check the database path (--to-path, database.json.path)'],
+      [['--from', 'sqlite', '--from-path', notADatabase, '--to', 'json', '--to-path', path.join(sandbox.root, 'new.json')], 'Hint: check --from-path / database.sqlite.path'],
+      [['--from', 'json', '--from-path', source, '--to', 'sqlite', '--to-path', notADatabase], 'Hint: check --to-path / database.sqlite.path'],
+      // Nothing listens on port 1.
+      [['--from', 'json', '--from-path', source, '--to', 'redis', '--to-redis-url', 'redis://127.0.0.1:1/0'], 'Hint: start redis-server, or check --to-redis-url / --to-redis-host / --to-redis-port (database.redis.* in the config file)'],
+    ]
+    const before = digestFiles([source, notADatabase])
+    for (const [args, hint] of cases) {
+      const result = await sandbox.run(['migrate-db', ...args, '--quiet'])
+      expectCleanFailure(result, 1)
+      expect(result.stderr.split('\n'), args.join(' ')).to.include(hint)
+    }
+    // The current database as the source (no --from): its hint names --db-path, the flag that selects it.
+    const current = await sandbox.run(['migrate-db', '--db-backend', 'sqlite', '--db-path', notADatabase, '--to', 'json', '--to-path', path.join(sandbox.root, 'new.json'), '--quiet'])
+    expectCleanFailure(current, 1)
+    expect(current.stderr.split('\n')).to.include('Hint: check --db-path / database.sqlite.path')
+    expect(digestFiles([source, notADatabase])).to.equal(before)
+    expect(existsSync(path.join(sandbox.root, 'new.json'))).to.equal(false)
   })
 
   describe('a Redis password inside --to-redis-url', () => {
