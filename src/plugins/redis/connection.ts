@@ -179,6 +179,12 @@ export class RedisConnection {
     if (/\bNOPERM\b/.test(raw)) {
       return new StoreUnavailableError(`${where}: the Redis user is not allowed to do this (${firstLine(raw)})`, options('grant the user the commands hivemind-core needs (see docs/redis.md)'))
     }
+    // The same refusal met inside a script: the server does not say which command.
+    if (/can't run this command or subcommand/.test(raw)) {
+      return new StoreUnavailableError(`${where}: the Redis user is not allowed to run one of the commands of hivemind-core's scripts (NOPERM inside a script)`, options(
+        'grant the user every command docs/redis.md lists under "Permissions an ACL user needs"',
+      ))
+    }
     if (TLS_CODES.has(code) || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /certificate|ssl routines|wrong version number/i.test(raw)) {
       return new StoreUnavailableError(`${where}: TLS handshake failed: ${firstLine(raw)}${code && !raw.includes(code) ? ` (${code})` : ''}`, options(
         'check database.redis.tlsCa (the CA that signed the server certificate) and that the host name matches the certificate',
@@ -219,12 +225,19 @@ export class RedisConnection {
     if (/^OOM\b/.test(raw)) return new StoreUnavailableError(`${where} is out of memory (maxmemory); nothing was written`, options())
     // The hive's keys, as the operator would look at them (the server's reply does not say which key).
     const keysHint = `list the keys with: redis-cli -n ${this.target.db} --scan --pattern ${shellQuoted(keysStartingWith(redisKeys(this.target.keyPrefix).base))} (docs/redis.md describes the layout)`
+    // The write scripts' own checks name the key (scripts.ts, CHECK_KEYS); a command's WRONGTYPE does not.
+    const wrongType = /^WRONGTYPE (.+) is a (\w+), not a (\w+)$/m.exec(raw)
+    if (wrongType) {
+      return new StoreCorruptError(`${where}: the key ${wrongType[1]} holds a ${wrongType[2]} where this hive keeps a ${wrongType[3]} (WRONGTYPE); was it written by something else? Nothing was written`, options(keysHint))
+    }
     if (/^WRONGTYPE\b/.test(raw)) {
       return new StoreCorruptError(`${where}: a key of this hive holds the wrong type of value (WRONGTYPE); was it written by something else?`, options(keysHint))
     }
     // INCR or a script's tonumber() on a counter (last_id, revision) that another tool overwrote.
-    if (/^ERR value is not an integer or out of range\b/.test(raw)) {
-      return new StoreCorruptError(`${where}: a counter of this hive (last_id or revision) does not hold a whole number; was it written by something else?`, options(keysHint))
+    const counter = /^ERR value is not an integer or out of range(?:: (.+))?$/m.exec(raw)
+    if (counter) {
+      const which = counter[1] ? `the counter ${counter[1]}` : 'a counter of this hive (last_id or revision)'
+      return new StoreCorruptError(`${where}: ${which} does not hold a whole number; was it written by something else?${counter[1] ? ' Nothing was written' : ''}`, options(keysHint))
     }
     if (/^ERR (DB index is out of range|invalid DB index)/i.test(raw)) {
       return new BackendOptionsError(`${where}: database ${this.target.db} does not exist on this server`, options('check --redis-db / database.redis.db'))

@@ -13,6 +13,10 @@
  * - Replies: `{'ok', …}` on success; `{'dup', holderId}` when a live client already holds the
  *   access key; `{'missing'}` for an unknown id; `{'corrupt', what}` for a record without api_key.
  *   A script that refuses writes nothing.
+ * - Every write script first checks every key it may touch (CHECK_KEYS): Redis does not undo a
+ *   script's earlier writes when a later command fails, so a key of the wrong type or a counter
+ *   another tool overwrote must stop the script before its first write, not halfway (a client
+ *   added while `add-client` reports a failure).
  */
 import {CLIENT_FIELDS} from '../../core/client.js'
 
@@ -54,6 +58,44 @@ local function putOne(idText, first, last, apiKey)
 end
 `
 
+/**
+ * Shared Lua: the checks every write script runs before its first write. `hiveDamage()` checks
+ * the six declared keys (types, and that both counters hold what INCR accepts), `recordDamage(key)`
+ * a record key; each returns the error reply to return, or nil. The replies start as the server's
+ * own (WRONGTYPE, "ERR value is not an integer or out of range") and name the key: never a secret.
+ */
+const CHECK_KEYS = `
+local HIVE_TYPES = {'hash', 'zset', 'zset', 'string', 'string', 'hash'}
+local function wrongType(key, kind, expected)
+  return redis.error_reply('WRONGTYPE ' .. key .. ' is a ' .. kind .. ', not a ' .. expected)
+end
+local function recordDamage(key)
+  local kind = redis.call('TYPE', key)['ok']
+  if kind ~= 'none' and kind ~= 'hash' then return wrongType(key, kind, 'hash') end
+  return nil
+end
+local function hiveDamage()
+  for i = 1, 6 do
+    local kind = redis.call('TYPE', KEYS[i])['ok']
+    if kind ~= 'none' and kind ~= HIVE_TYPES[i] then return wrongType(KEYS[i], kind, HIVE_TYPES[i]) end
+  end
+  for i = 4, 5 do
+    local value = redis.call('GET', KEYS[i])
+    -- What INCR accepts (no sign +, no leading zero), short enough never to overflow.
+    if value and value ~= '0' and not (#value <= 18 and string.match(value, '^%-?[1-9]%d*$')) then
+      return redis.error_reply('ERR value is not an integer or out of range: ' .. KEYS[i])
+    end
+  end
+  return nil
+end
+`
+
+/** Shared Lua: the first lines of a write script: its checks (see CHECK_KEYS). */
+const CHECK_HIVE = `
+local damage = hiveDamage()
+if damage then return damage end
+`
+
 /** Shared Lua: marks the hive's layout and counts the write. */
 const FINISH_WRITE = `
 redis.call('HSETNX', KEYS[6], 'layout', ARGV[2])
@@ -72,7 +114,7 @@ export interface ScriptDefinition {
  */
 const add: ScriptDefinition = {
   numberOfKeys: 6,
-  lua: `${FIND_API_KEY}
+  lua: `${FIND_API_KEY}${CHECK_KEYS}${CHECK_HIVE}
 local apiKey = findApiKey(3, #ARGV)
 if not apiKey then return {'corrupt', 'api_key'} end
 if apiKey ~= ${REVOKED} then
@@ -110,7 +152,7 @@ return {'ok', idText}
  */
 const put: ScriptDefinition = {
   numberOfKeys: 6,
-  lua: `${FIND_API_KEY}${PUT_ONE}
+  lua: `${FIND_API_KEY}${PUT_ONE}${CHECK_KEYS}${CHECK_HIVE}
 local records = {}
 local pos = 4
 for r = 1, tonumber(ARGV[3]) do
@@ -126,6 +168,8 @@ end
 local staged = {}
 local holderOf = {}
 for _, rec in ipairs(records) do
+  damage = recordDamage(ARGV[1] .. rec.idText)
+  if damage then return damage end
   if rec.apiKey ~= ${REVOKED} then
     local holder = holderOf[rec.apiKey]
     if holder == nil then
@@ -157,10 +201,12 @@ return {'ok'}
  */
 const update: ScriptDefinition = {
   numberOfKeys: 6,
-  lua: `${FIND_API_KEY}
+  lua: `${FIND_API_KEY}${CHECK_KEYS}${CHECK_HIVE}
 local idText = ARGV[3]
 local key = ARGV[1] .. idText
 if redis.call('EXISTS', key) == 0 then return {'missing'} end
+damage = recordDamage(key)
+if damage then return damage end
 local expectations = tonumber(ARGV[4])
 for i = 5, 4 + expectations, 2 do
   local stored = redis.call('HGET', key, ARGV[i])
@@ -204,10 +250,12 @@ return {'ok', redis.call('HGETALL', key)}
  */
 const revoke: ScriptDefinition = {
   numberOfKeys: 6,
-  lua: `
+  lua: `${CHECK_KEYS}${CHECK_HIVE}
 local idText = ARGV[3]
 local key = ARGV[1] .. idText
 if redis.call('EXISTS', key) == 0 then return {'missing'} end
+damage = recordDamage(key)
+if damage then return damage end
 local old = redis.call('HGET', key, 'api_key')
 if old and old ~= ${REVOKED} and redis.call('HGET', KEYS[1], old) == idText then
   redis.call('HDEL', KEYS[1], old)
@@ -227,7 +275,7 @@ return {'ok', redis.call('HGETALL', key)}
  */
 const clear: ScriptDefinition = {
   numberOfKeys: 6,
-  lua: `
+  lua: `${CHECK_KEYS}${CHECK_HIVE}
 for _, idText in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   redis.call('DEL', ARGV[1] .. idText)
 end
@@ -336,7 +384,7 @@ return '[' .. cjson.encode(after) .. ',' .. string.sub(cjson.encode(out), 2)
 /** reserve: ARGV[3] = an id; raises last_id to it (never lowers it). Reply `{'ok'}`. */
 const reserve: ScriptDefinition = {
   numberOfKeys: 6,
-  lua: `
+  lua: `${CHECK_KEYS}${CHECK_HIVE}
 local last = tonumber(redis.call('GET', KEYS[4]) or '0')
 if last < tonumber(ARGV[3]) then redis.call('SET', KEYS[4], ARGV[3]) end
 ${FINISH_WRITE}

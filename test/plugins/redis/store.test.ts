@@ -326,9 +326,78 @@ describe('redis backend', function () {
       await observer.set(store.keys.lastId, 'abc')
       const counter = await failure(store.add({api_key: 'k3'}))
       expect(counter).to.be.instanceOf(StoreCorruptError)
-      expect(counter.message).to.match(/a counter of this hive \(last_id or revision\) does not hold a whole number/)
+      expect(counter.message).to.match(/the counter .*last_id does not hold a whole number/)
       expect(counter.message).not.to.match(/script|@user_script/)
       expect((counter as StoreCorruptError).suggestion).to.contain(pattern)
+    })
+
+    it('a write on a hive with a damaged key changes nothing at all, and names the key (Redis does not undo a script\'s earlier writes)', async () => {
+      const store = await openStore()
+      await store.add({api_key: 'k1', password: 'p1'})
+      await store.add({api_key: 'k2'})
+      const {keys} = store
+      const snapshot = async () => {
+        const names = (await keysOf(observer, keys.base)).sort()
+        return Promise.all(names.map(async (name) => [name, (await observer.dumpBuffer(name))?.toString('hex')]))
+      }
+      const writes: Array<[string, () => Promise<unknown>]> = [
+        ['add', () => store.add({api_key: 'k-new'})],
+        ['put', () => store.put(buildClient(7, {api_key: 'k7'}))],
+        ['putMany', () => store.putMany([buildClient(1, {api_key: 'k1', name: 'renamed'}), buildClient(3, {api_key: 'k3'}), buildClient(4, {api_key: 'k4'})])],
+        ['update', () => store.update(1, {name: 'renamed'})],
+        ['revoke', () => store.revoke(1)],
+        ['reserveIds', () => store.reserveIds(50)],
+        ['clear', () => store.clear()],
+      ]
+      const damages: Array<[string, string, () => Promise<unknown>, RegExp]> = [
+        ['the live set is a string', keys.live, () => observer.set(keys.live, 'junk'), /the key .*live holds a string where this hive keeps a zset/],
+        ['the id set is a string', keys.ids, () => observer.set(keys.ids, 'junk'), /the key .*ids holds a string where this hive keeps a zset/],
+        ['the index is a list', keys.index, () => observer.rpush(keys.index, 'junk'), /the key .*index holds a list where this hive keeps a hash/],
+        ['the meta key is a string', keys.meta, () => observer.set(keys.meta, 'junk'), /the key .*meta holds a string where this hive keeps a hash/],
+        ['the revision is not a number', keys.revision, () => observer.set(keys.revision, 'abc'), /the counter .*revision does not hold a whole number/],
+        ['the id counter has a leading zero (INCR refuses it)', keys.lastId, () => observer.set(keys.lastId, '02'), /the counter .*last_id does not hold a whole number/],
+        ['the id counter is a hash', keys.lastId, () => observer.hset(keys.lastId, 'a', '1'), /the key .*last_id holds a hash where this hive keeps a string/],
+      ]
+      for (const [damage, key, inflict, message] of damages) {
+        const saved = await observer.dumpBuffer(key)
+        await observer.del(key)
+        await inflict()
+        const before = await snapshot()
+        for (const [name, write] of writes) {
+          const error = await failure(write())
+          expect(error, `${name} with ${damage}`).to.be.instanceOf(StoreCorruptError)
+          expect(error.message, `${name} with ${damage}`).to.match(message).and.to.contain('Nothing was written').and.not.to.match(/script|@user_script/)
+          expect(await snapshot(), `${name} with ${damage}`).to.deep.equal(before)
+        }
+        await observer.del(key)
+        if (saved) await observer.restore(key, 0, saved)
+      }
+      // A record key of another type, met by a batch after records it would already have written.
+      await observer.set(keys.client(4), 'junk')
+      const before = await snapshot()
+      const error = await failure(store.putMany([buildClient(1, {api_key: 'k1', name: 'renamed'}), buildClient(3, {api_key: 'k3'}), buildClient(4, {api_key: 'k4'})]))
+      expect(error).to.be.instanceOf(StoreCorruptError)
+      expect(error.message).to.match(/the key .*client:4 holds a string where this hive keeps a hash/)
+      expect(await snapshot()).to.deep.equal(before)
+      await observer.del(keys.client(4))
+      // Repaired, every write works again.
+      await store.putMany([buildClient(3, {api_key: 'k3'})])
+      expect((await store.get(3))?.api_key).to.equal('k3')
+    })
+
+    it('an ACL user refused a command inside a script: one line saying so and where the list of commands is, no script text', async () => {
+      const user = `limited-${uniquePrefix().replaceAll(':', '')}`
+      await observer.call('ACL', 'SETUSER', user, 'on', '>limited-pw', '~*', '+@all', '-zadd')
+      try {
+        const store = await openStore({username: user, password: 'limited-pw'})
+        const error = await failure(store.add({api_key: 'k1'}))
+        expect(error).to.be.instanceOf(StoreUnavailableError)
+        expect(error.message).to.match(/the Redis user is not allowed to run one of the commands of hivemind-core's scripts \(NOPERM inside a script\)$/)
+        expect(error.message).not.to.match(/@user_script|script: [0-9a-f]{40}/)
+        expect((error as StoreUnavailableError).suggestion).to.contain('docs/redis.md')
+      } finally {
+        await observer.call('ACL', 'DELUSER', user)
+      }
     })
 
     it('the credential lookup and list read exactly what get() reads: absent fields, hand-added fields, broken fields', async () => {
