@@ -7,6 +7,7 @@ import path from 'node:path'
 import {cosmiconfig, defaultLoaders, type Loader} from 'cosmiconfig'
 
 import {ConfigError, HivemindError} from '../core/errors.js'
+import {JSON_SYNTAX_HINT, JsonSyntaxError, parseJson} from '../core/json-text.js'
 
 /** The cosmiconfig module name: `.hivemindrc*`, `hivemind.config.*`, `package.json#hivemind`. */
 export const CONFIG_MODULE_NAME = 'hivemind'
@@ -30,13 +31,15 @@ export async function loadConfigFile(explicitPath: string | undefined, cwd: stri
   // 'global': cwd upwards to the home directory, then $XDG_CONFIG_HOME/hivemind/config.*.
   // An empty file found by the search is the config file (all defaults), as it is when named with
   // --config: skipping it would quietly apply a file further up, or the per-user one, instead.
-  const explorer = cosmiconfig(CONFIG_MODULE_NAME, {
+  // Constructing it already reads package.json of the working directory (cosmiconfig's own
+  // settings may live there), with cosmiconfig's JSON parser: guarded as every read is.
+  const explorer = await guard(cwd, async () => cosmiconfig(CONFIG_MODULE_NAME, {
     searchStrategy: 'global',
     stopDir: home,
     cache: false,
     ignoreEmptySearchPlaces: false,
-    loaders: {'.yaml': yamlOrEmpty, '.yml': yamlOrEmpty, noExt: yamlOrEmpty, '.ts': typeScriptRefused, '.mts': typeScriptRefused, '.cts': typeScriptRefused},
-  })
+    loaders: {'.json': jsonWithoutQuotes, '.yaml': yamlOrEmpty, '.yml': yamlOrEmpty, noExt: yamlOrEmpty, '.ts': typeScriptRefused, '.mts': typeScriptRefused, '.cts': typeScriptRefused},
+  }))
   if (explicitPath !== undefined) {
     const filepath = path.resolve(cwd, explicitPath)
     if (!existsSync(filepath)) {
@@ -63,6 +66,21 @@ const typeScriptRefused: Loader = (filepath) => {
   })
 }
 
+/**
+ * JSON config files (package.json too) through our parser: its errors give line and column and
+ * quote nothing of the file, which may hold a Redis password (cosmiconfig's JSON parser quotes
+ * the text around the error). A byte order mark, as Windows Notepad writes, is skipped.
+ */
+const jsonWithoutQuotes: Loader = (filepath, content) => {
+  if (content.replace(/^\uFEFF/, '').trim().length === 0) return undefined
+  try {
+    return parseJson(content)
+  } catch (error) {
+    if (!(error instanceof JsonSyntaxError)) throw error
+    throw new ConfigError(`cannot read config file ${filepath}: invalid JSON at line ${error.line}, column ${error.column}: ${error.reason}`, {suggestion: JSON_SYNTAX_HINT})
+  }
+}
+
 /** YAML holding only comments loads as null, which cosmiconfig takes for "no file here": it is an empty file. */
 const yamlOrEmpty: Loader = async (filepath, content) => (await defaultLoaders['.yaml'](filepath, content)) ?? undefined
 
@@ -74,6 +92,17 @@ async function guard<T>(where: string, load: () => Promise<T>): Promise<T> {
     // cosmiconfig names the file it was reading (a search only knows where it started).
     const file = (error as {filepath?: unknown}).filepath
     const source = typeof file === 'string' ? file : where
+    // JSON that cosmiconfig parsed itself (package.json, read for its own settings): said by our
+    // parser, which quotes nothing of the file.
+    const jsonFile = /^JSON Error in (.+?):(\n|$)/m.exec(error instanceof Error ? error.message : '')?.[1]
+    if (jsonFile) {
+      try {
+        jsonWithoutQuotes(jsonFile, readFileSync(jsonFile, 'utf8'))
+      } catch (parseError) {
+        if (parseError instanceof HivemindError) throw parseError
+        // Unreadable now: said below, as any other error.
+      }
+    }
     const raw = error instanceof Error ? error.message : String(error)
     // cosmiconfig spreads a parse error over several lines (path, then what and where): keep
     // them all, on one line, without the code frame it may append.

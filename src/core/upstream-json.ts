@@ -7,6 +7,7 @@
  */
 import {CLIENT_FIELDS, type ClientRecord, parseClientRecord, toPlainRecord} from './client.js'
 import {StoreCorruptError} from './errors.js'
+import {JSON_SYNTAX_HINT, JsonSyntaxError, parseJson} from './json-text.js'
 
 /** A record read from a file, and which record fields the file actually held. */
 export interface ImportedRecord {
@@ -41,15 +42,17 @@ export function plainRecordsToUpstreamJson(records: Iterable<ClientRecord>): str
   return `${JSON.stringify(object, null, 4)}\n`
 }
 
-/** Parses JSON text, turning a syntax error into StoreCorruptError with file, line and column. */
+/**
+ * Parses JSON text, turning a syntax error into StoreCorruptError with file, line and column and
+ * nothing of the text (see json-text.ts: it may hold access keys and passwords).
+ */
 export function parseJsonText(text: string, file: string): unknown {
   try {
-    return JSON.parse(text)
+    return parseJson(text)
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error)
-    const position = /position (\d+)/.exec(message)
-    const where = position ? ` at ${lineColumn(text, Number(position[1]))}` : text.trim().length === 0 ? ' (the file is empty)' : ''
-    throw new StoreCorruptError(`${file}: invalid JSON${where}: ${message.replace(/ in JSON at position \d+.*$/, '')}`)
+    if (!(error instanceof JsonSyntaxError)) throw error
+    if (text.trim().length === 0) throw new StoreCorruptError(`${file}: invalid JSON (the file is empty)`)
+    throw new StoreCorruptError(`${file}: invalid JSON at line ${error.line}, column ${error.column}: ${error.reason}`, {suggestion: JSON_SYNTAX_HINT})
   }
 }
 
@@ -93,9 +96,3 @@ export function assertNotMasked(record: ClientRecord, where: string): void {
   }
 }
 
-function lineColumn(text: string, offset: number): string {
-  const before = text.slice(0, offset)
-  const line = before.split('\n').length
-  const column = offset - before.lastIndexOf('\n')
-  return `line ${line}, column ${column}`
-}

@@ -176,6 +176,10 @@ ${DEFAULT_ALLOWED_TYPES.map((type) => `            "${type}"`).join(',\n')}
       ['an array', Buffer.from('[{"client_id": 1}]'), /expected an object of clients keyed by id, found a list/],
       ['wrong types', Buffer.from('{"1": {"client_id": 1, "api_key": 5}}'), /client "1": field "api_key" must be a string/],
       ['a non-numeric key', Buffer.from('{"x": {"api_key": "a"}}'), /keys must be client ids/],
+      // Hand edits: the parser's own message quoted the text around the error (a password here).
+      ["single quotes (Python's repr)", Buffer.from(`{\n "1": {\n  "client_id": 1,\n  "api_key": "key-1",\n  "password": 'Secret-Password-01'\n }\n}\n`), /: invalid JSON at line 5, column 15: unexpected character$/m],
+      ['a password alone', Buffer.from('Secret-Password-01'), /: invalid JSON at line 1, column 1: unexpected character$/m],
+      ["Python's True", Buffer.from('{"1": {"client_id": 1, "api_key": "key-1", "is_admin": True}}'), /: invalid JSON at line 1, column 56: unexpected character$/m],
     ]
     for (const [what, bytes, pattern] of cases) {
       it(`${what}: store and CLI refuse, bytes unchanged`, async () => {
@@ -191,6 +195,7 @@ ${DEFAULT_ALLOWED_TYPES.map((type) => `            "${type}"`).join(',\n')}
             expect(result.code, result.stderr).to.equal(1)
             expect(result.stderr).to.contain(file).and.to.match(pattern)
             expect(result.stderr).not.to.contain('    at ')
+            expect(result.stderr).not.to.contain('Secret-Pa').and.not.to.contain('key-1')
           }
         } finally {
           sandbox.cleanup()
