@@ -3,7 +3,7 @@ import path from 'node:path'
 import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
-import {defaultBackupDir, defaultBackupName, writeBackupFile} from '../backup/files.js'
+import {backupFileAt, defaultBackupDir, defaultBackupName, writeBackupFile} from '../backup/files.js'
 import {refuseDatabaseFile} from '../cli/output-file.js'
 import {buildPlainBackup, encryptBackup, readBackupHeader} from '../backup/format.js'
 import {obtainPassphrase, PASSPHRASE_ENV} from '../backup/passphrase.js'
@@ -32,7 +32,7 @@ The backup holds every access key and password: keep it as safe as the database.
   ]
 
   static override flags = {
-    out: Flags.string({char: 'o', description: 'backup file to write (default: $XDG_DATA_HOME/hivemind-core/backups/clients-<backend>-<time>.backup[.enc])'}),
+    out: Flags.string({char: 'o', description: 'backup file to write, or a directory to write it in (default: $XDG_DATA_HOME/hivemind-core/backups/clients-<backend>-<time>.backup[.enc])'}),
     encrypt: Flags.boolean({description: `encrypt with a passphrase (asked, or env ${PASSPHRASE_ENV})`, default: false}),
     force: Flags.boolean({description: 'replace the --out file when it exists', default: false}),
   }
@@ -52,9 +52,10 @@ The backup holds every access key and password: keep it as safe as the database.
       // was (an upstream clients.db is not upgraded by it; other read-only commands do upgrade it).
     }, {leaveUntouched: true})
     const content = passphrase === undefined ? plain : await encryptBackup(plain, passphrase)
-    const file = path.resolve(flags.out ?? path.join(defaultBackupDir(this.settings.paths), defaultBackupName(backend, flags.encrypt)))
+    const name = defaultBackupName(backend, flags.encrypt)
+    const file = flags.out === undefined ? path.join(defaultBackupDir(this.settings.paths), name) : backupFileAt(flags.out, name)
     refuseDatabaseFile(file, location, '--out')
-    await writeBackupFile(file, content, flags.force)
+    await writeBackupFile(file, content, flags.force, flags.out === undefined)
     const header = readBackupHeader(content, file)
     await this.audit({event: 'backup', details: {file, count: header.count, encrypted: header.encrypted}})
     this.log(`Backed up ${header.count} record(s) of ${backend} ${location} to ${file}${header.encrypted ? ' (encrypted)' : ''}.`)

@@ -194,6 +194,30 @@ describe('backup-db / restore-db', function () {
     expect((await sandbox.run(['backup-db', ...backend.dbFlags(source), '--out', file, '-q', '--force'])).code).to.equal(0)
   })
 
+  it('--out a directory writes the backup inside it under the default name; a directory that does not exist is refused and not created', async () => {
+    const backend = BACKENDS.json
+    const source = backend.location(sandbox.root, 'source')
+    await seed(backend, source, variedClients(3))
+    const directory = path.join(sandbox.root, 'backups')
+    mkdirSync(directory)
+    for (const args of [['--out', directory], ['--out', directory, '--force']]) {
+      const result = await sandbox.run(['backup-db', ...backend.dbFlags(source), ...args, '-q', '--json'])
+      expect(result.code, result.stderr).to.equal(0)
+      const written = JSON.parse(result.stdout) as {file: string}
+      expect(path.dirname(written.file)).to.equal(directory)
+      expect(path.basename(written.file)).to.match(/^clients-json-\d{8}T\d{6}Z\.backup$/)
+      expect(statSync(written.file).mode & 0o777).to.equal(0o600)
+      expect(readFileSync(written.file, 'utf8').split('\n').length).to.equal(5)
+    }
+    for (const out of [path.join(sandbox.root, 'missing', 'hive.backup'), path.join(sandbox.root, 'missing') + path.sep]) {
+      const refused = await sandbox.run(['backup-db', ...backend.dbFlags(source), '--out', out, '-q'])
+      expect(refused.code).to.equal(1)
+      expect(refused.stderr.split('\n')[0]).to.match(new RegExp(`^Error: cannot write .*: the directory ${path.join(sandbox.root, 'missing')} does not exist$`))
+      expect(refused.stderr).not.to.contain('    at ')
+      expect(readdirSync(sandbox.root)).not.to.include('missing')
+    }
+  })
+
   it('writes into $XDG_DATA_HOME/hivemind-core/backups by default, directory 0700', async () => {
     const backend = BACKENDS.sqlite
     const source = backend.location(sandbox.root, 'source')
