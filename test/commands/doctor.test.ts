@@ -1,3 +1,4 @@
+import {spawnSync} from 'node:child_process'
 import {chmodSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
@@ -153,11 +154,27 @@ describe('doctor', function () {
       expect(found['redis-index-dangling']).to.deep.include({severity: 'warning'})
       expect(found['redis-index-dangling']!.message).to.match(/\(id 3, 7\)$/)
       for (const finding of report.findings) expect(finding.fix, finding.id).to.be.a('string').and.not.be.empty
-      expect(found['redis-live-not-indexed']!.fix).to.contain(`HGET '${keyPrefix}{hive}client:<id>' api_key`)
+      // Commands for the ids found, addressed to the hive's own server (a bare redis-cli would go to
+      // whatever listens on 6379), with the way to give the password.
+      const cli = `redis-cli -h 127.0.0.1 -p ${goodRedis.port} -n 0`
+      expect(found['redis-live-not-indexed']!.fix).to.contain(`${cli} HGET '${keyPrefix}{hive}client:5' api_key`)
+      for (const finding of report.findings.filter((item) => item.id.startsWith('redis-'))) {
+        expect(finding.fix, finding.id).to.contain(cli).and.to.contain('REDISCLI_AUTH').and.not.to.contain('<id>')
+      }
       const printed = JSON.stringify(report) + stderr
       for (const record of records) expect(printed).to.not.contain(record.api_key)
       expect(printed).to.not.contain('doctor-stale-key').and.not.contain(PASSWORD)
       expect(await snapshot()).to.deep.equal(before)
+
+      // The printed commands, run as printed, repair what they are about.
+      for (const id of ['redis-listed-without-record', 'redis-record-not-listed', 'redis-live-not-indexed', 'redis-live-set-differs']) {
+        const fix = found[id]!.fix!
+        const commands = fix.slice(fix.indexOf('redis-cli'), fix.indexOf(' (with the password'))
+        const ran = spawnSync('bash', ['-c', commands], {env: {...process.env, REDISCLI_AUTH: PASSWORD}, encoding: 'utf8'})
+        expect(ran.status, `${id}: ${commands}\n${ran.stderr}`).to.equal(0)
+      }
+      const repaired = await doctor()
+      expect(repaired.report.findings.map((finding) => finding.id), repaired.stderr).to.deep.equal(['redis-index-dangling'])
 
       // A key of the wrong type stops the check, not doctor: a warning says so.
       await redis.del(key('index'))

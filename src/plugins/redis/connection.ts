@@ -20,7 +20,7 @@ import type {Redis, RedisOptions as IoRedisOptions} from 'ioredis'
 import {BackendOptionsError, HivemindError, StoreCorruptError, StoreUnavailableError} from '../../core/errors.js'
 import {requireCjs} from '../../core/require-cjs.js'
 import {hostPort, type RedisTarget} from './options.js'
-import {keysStartingWith, redisKeys, shellQuoted} from './keys.js'
+import {keysStartingWith, redisCli, redisCliAuthNote, redisKeys, shellQuoted} from './keys.js'
 
 /** Longest pause between two reconnection attempts in reconnect mode. */
 export const MAX_RECONNECT_DELAY_MS = 1000
@@ -224,7 +224,7 @@ export class RedisConnection {
     if (/^READONLY\b/.test(raw)) return new StoreUnavailableError(`${where} is a read-only replica; point hivemind-core at the primary`, options())
     if (/^OOM\b/.test(raw)) return new StoreUnavailableError(`${where} is out of memory (maxmemory); nothing was written`, options())
     // The hive's keys, as the operator would look at them (the server's reply does not say which key).
-    const keysHint = `list the keys with: redis-cli -n ${this.target.db} --scan --pattern ${shellQuoted(keysStartingWith(redisKeys(this.target.keyPrefix).base))} (docs/redis.md describes the layout)`
+    const keysHint = `list the keys with: ${redisCli(this.target)} --scan --pattern ${shellQuoted(keysStartingWith(redisKeys(this.target.keyPrefix).base))}${redisCliAuthNote(this.target)} (docs/redis.md describes the layout)`
     // The write scripts' own checks name the key (scripts.ts, CHECK_KEYS); a command's WRONGTYPE does not.
     const wrongType = /^WRONGTYPE (.+) is a (\w+), not a (\w+)$/m.exec(raw)
     if (wrongType) {

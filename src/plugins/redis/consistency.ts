@@ -9,7 +9,7 @@ import type {Redis} from 'ioredis'
 
 import {REVOKED_API_KEY} from '../../core/client.js'
 import type {Finding} from '../../core/store.js'
-import {keysStartingWith, type RedisKeys, shellQuoted} from './keys.js'
+import {keysStartingWith, type RedisCliTarget, redisCli, redisCliAuthNote, type RedisKeys, shellQuoted} from './keys.js'
 
 /** How many ids a finding names before "…". */
 const SHOWN_IDS = 10
@@ -28,47 +28,61 @@ interface HiveShape {
   records: Map<string, string | undefined>
 }
 
-export async function checkConsistency(client: Redis, keys: RedisKeys, db: number): Promise<Finding[]> {
+/**
+ * The findings about the hive's keys. Each fix is the repair command itself, for the ids found
+ * (the first SHOWN_IDS: run doctor again after), addressed to the hive's own server and database.
+ */
+export async function checkConsistency(client: Redis, keys: RedisKeys, target: RedisCliTarget): Promise<Finding[]> {
   const hive = await readShape(client, keys)
   const findings: Finding[] = []
-  const report = (id: string, ids: string[], message: string, fix: string, severity: Finding['severity'] = 'problem') => {
+  const cli = redisCli(target)
+  const auth = redisCliAuthNote(target)
+  const report = (id: string, ids: string[], message: string, fix: (shown: string[]) => string, severity: Finding['severity'] = 'problem') => {
     if (ids.length === 0) return
     ids.sort((a, b) => Number(a) - Number(b))
-    const shown = `${ids.slice(0, SHOWN_IDS).join(', ')}${ids.length > SHOWN_IDS ? ', …' : ''}`
-    findings.push({id, severity, message: `${message.replace('{count}', String(ids.length))} (id ${shown})`, fix})
+    const shown = ids.slice(0, SHOWN_IDS)
+    const more = ids.length > SHOWN_IDS ? `; these are the first ${SHOWN_IDS}: run doctor again after` : ''
+    findings.push({id, severity, message: `${message.replace('{count}', String(ids.length))} (id ${shown.join(', ')}${ids.length > SHOWN_IDS ? ', …' : ''})`, fix: `${fix(shown)}${auth}${more}`})
   }
-  const cli = `redis-cli -n ${db}`
+  const recordKeys = (ids: string[]) => ids.map((id) => shellQuoted(`${keys.clientPrefix}${id}`)).join(' ')
+  const scored = (ids: string[]) => ids.map((id) => `${id} ${id}`).join(' ')
 
   report(
     'redis-listed-without-record',
     [...hive.listed].filter((id) => !hive.records.has(id)),
     'Redis: {count} client id(s) are listed in the id set without a record hash: every listing (list-clients, export, migrate-db) fails on them',
-    `restore the records from a backup (hivemind-core restore-db), or remove the ids: ${cli} ZREM ${shellQuoted(keys.ids)} <id>, and ZREM ${shellQuoted(keys.live)} <id>`,
+    (ids) => `restore the records from a backup (hivemind-core restore-db), or remove the ids: ${cli} ZREM ${shellQuoted(keys.ids)} ${ids.join(' ')}; ${cli} ZREM ${shellQuoted(keys.live)} ${ids.join(' ')}`,
   )
   report(
     'redis-record-not-listed',
     [...hive.records.keys()].filter((id) => !hive.listed.has(id)),
     'Redis: {count} record hash(es) are not in the id set: list-clients, export and migrate-db do not see them, while lookups by id or access key still may',
-    `revoke them (hivemind-core delete-client <id>) or delete the hash: ${cli} DEL ${shellQuoted(`${keys.clientPrefix}<id>`)}`,
+    (ids) => `revoke them (hivemind-core delete-client ${ids.join(' ')}) or delete the hashes: ${cli} DEL ${recordKeys(ids)}`,
   )
   const liveRecords = [...hive.records].filter(([id, apiKey]) => hive.listed.has(id) && apiKey !== undefined && apiKey !== REVOKED_API_KEY)
   report(
     'redis-live-not-indexed',
     liveRecords.filter(([id, apiKey]) => hive.index.get(apiKey!) !== id).map(([id]) => id),
     'Redis: {count} active client(s) are missing from the access-key index: they cannot connect',
-    `add the entry back without printing the key: ${cli} HSET ${shellQuoted(keys.index)} "$(${cli} HGET ${shellQuoted(`${keys.clientPrefix}<id>`)} api_key)" <id>`,
+    (ids) => `add the entries back without printing the keys: ${ids.map((id) => `${cli} HSET ${shellQuoted(keys.index)} "$(${cli} HGET ${shellQuoted(`${keys.clientPrefix}${id}`)} api_key)" ${id}`).join('; ')}`,
   )
+  const activeIds = new Set(liveRecords.map(([id]) => id))
+  const differing = [...symmetricDifference(activeIds, hive.live)]
   report(
     'redis-live-set-differs',
-    [...symmetricDifference(new Set(liveRecords.map(([id]) => id)), hive.live)],
+    differing,
     'Redis: {count} client id(s) are in the live set while revoked or missing, or active but not in it: list-clients shows the wrong clients as active',
-    `active clients belong in it (${cli} ZADD ${shellQuoted(keys.live)} <id> <id>), revoked or missing ones do not (${cli} ZREM ${shellQuoted(keys.live)} <id>)`,
+    (ids) => {
+      const add = ids.filter((id) => activeIds.has(id))
+      const remove = ids.filter((id) => !activeIds.has(id))
+      return [add.length > 0 ? `${cli} ZADD ${shellQuoted(keys.live)} ${scored(add)}` : '', remove.length > 0 ? `${cli} ZREM ${shellQuoted(keys.live)} ${remove.join(' ')}` : ''].filter(Boolean).join('; ')
+    },
   )
   report(
     'redis-index-dangling',
     [...hive.index].filter(([apiKey, id]) => hive.records.get(id) !== apiKey).map(([, id]) => id),
     'Redis: {count} entry(ies) of the access-key index point at a client that is missing, revoked or holds another key: those keys no longer connect (lookups check the record), but the entries still block the keys from being given to a new client',
-    `remove the stale entries with HDEL on ${shellQuoted(keys.index)} (the field is the access key; ${cli} HSCAN ${shellQuoted(keys.index)} 0 lists them)`,
+    () => `remove the stale entries with HDEL on ${shellQuoted(keys.index)} (the field is the access key; ${cli} HSCAN ${shellQuoted(keys.index)} 0 lists them)`,
     'warning',
   )
   return findings

@@ -9,7 +9,7 @@ import {isIP} from 'node:net'
 import type {Finding} from '../../core/store.js'
 import {RedisConnection} from './connection.js'
 import {checkConsistency} from './consistency.js'
-import {redisKeys} from './keys.js'
+import {redisCli, redisCliAuthNote, redisKeys} from './keys.js'
 import {hostPort, type RedisOptions, type RedisTarget, resolveTarget} from './options.js'
 
 /** Loopback host names and addresses. */
@@ -52,7 +52,7 @@ export async function diagnoseRedis(options: RedisOptions): Promise<Finding[]> {
       })
     }
     try {
-      findings.push(...(await checkConsistency(connection.client, redisKeys(target.keyPrefix), target.db)))
+      findings.push(...(await checkConsistency(connection.client, redisKeys(target.keyPrefix), target)))
     } catch (error) {
       // A user not allowed SCAN, a key of the wrong type…: the other checks still count.
       findings.push({id: 'redis-consistency-unchecked', severity: 'warning', message: `Redis at ${where}: the hive's keys could not be checked: ${connection.translate(error, 'read').message}`})
@@ -78,7 +78,7 @@ export async function diagnoseRedis(options: RedisOptions): Promise<Finding[]> {
         id: 'redis-no-persistence',
         severity: 'problem',
         message: `Redis at ${where} persists nothing (no AOF, no RDB save points): a restart loses every client`,
-        fix: 'redis-cli CONFIG SET appendonly yes, and set appendonly yes in redis.conf',
+        fix: `${redisCli(target)} CONFIG SET appendonly yes${redisCliAuthNote(target)}, and set appendonly yes in redis.conf`,
       })
     }
   } finally {

@@ -62,3 +62,36 @@ export function shellQuoted(text: string): string {
 export function keysStartingWith(prefix: string): string {
   return `${prefix.replaceAll(/[*?[\]\\]/g, '\\$&')}*`
 }
+
+/** What a printed redis-cli command needs to reach the hive's server (RedisTarget's connection part). */
+export interface RedisCliTarget {
+  host: string
+  port: number
+  db: number
+  username?: string
+  password?: string
+  tls?: {ca?: string; cert?: string; key?: string}
+}
+
+/**
+ * `redis-cli -h HOST -p PORT -n DB` (with `--user`, `--tls` and the certificate files as
+ * configured) for the hints that print repair commands: a bare `redis-cli` would go to the local
+ * server on 6379, which may be another hive. The password is never printed: see {@link redisCliAuthNote}.
+ */
+export function redisCli(target: RedisCliTarget): string {
+  const word = (text: string) => (/^[\w.:/@%+=-]+$/.test(text) ? text : shellQuoted(text))
+  let command = `redis-cli -h ${word(target.host)} -p ${target.port} -n ${target.db}`
+  if (target.username) command += ` --user ${word(target.username)}`
+  if (target.tls) {
+    command += ' --tls'
+    if (target.tls.ca) command += ` --cacert ${word(target.tls.ca)}`
+    if (target.tls.cert) command += ` --cert ${word(target.tls.cert)}`
+    if (target.tls.key) command += ` --key ${word(target.tls.key)}`
+  }
+  return command
+}
+
+/** " (with the password in the environment variable REDISCLI_AUTH)" when the server needs one, else "". */
+export function redisCliAuthNote(target: RedisCliTarget): string {
+  return target.password ? ' (with the password in the environment variable REDISCLI_AUTH, which redis-cli reads)' : ''
+}

@@ -23,7 +23,7 @@ import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js
 import {assertReservableId, assertStorableRecord} from '../../core/validate.js'
 import {decodeLookupReply, decodePageEntry, decodeRecord, encodeField, encodeRecord} from './codec.js'
 import {type Activity, RedisConnection} from './connection.js'
-import {LAYOUT_VERSION, type RedisKeys, redisKeys, shellQuoted} from './keys.js'
+import {LAYOUT_VERSION, type RedisKeys, redisCli, redisCliAuthNote, redisKeys, shellQuoted} from './keys.js'
 import {describeTarget, type RedisOptions, type RedisTarget, resolveTarget} from './options.js'
 import {type ScriptName, SCRIPTS} from './scripts.js'
 
@@ -286,7 +286,7 @@ export class RedisClientStore implements ClientStore {
         const hash = entries[i + 1]
         if (!Array.isArray(hash) || hash.length === 0) {
           throw new StoreCorruptError(`Redis key ${key} is missing, but ${set} lists client ${idText}`, {
-            suggestion: `remove the id with: redis-cli -n ${this.target.db} ZREM ${shellQuoted(set)} ${idText} (or restore the record)`,
+            suggestion: `remove the id with: ${redisCli(this.target)} ZREM ${shellQuoted(set)} ${idText}${redisCliAuthNote(this.target)} (or restore the record)`,
           })
         }
         const record = decode(hash, key, Number(idText))
@@ -361,7 +361,7 @@ export class RedisClientStore implements ClientStore {
     warnedAboutPersistence.add(connection.where)
     this.context?.warn(
       `the Redis server at ${connection.where} persists nothing (no AOF, no RDB save points): a restart loses every client. ` +
-        'Enable persistence, e.g. redis-cli CONFIG SET appendonly yes (and set it in redis.conf)',
+        `Enable persistence, e.g. ${redisCli(this.target)} CONFIG SET appendonly yes${redisCliAuthNote(this.target)}, and set it in redis.conf`,
     )
   }
 

@@ -309,13 +309,13 @@ describe('redis backend', function () {
       })())
       expect(error).to.be.instanceOf(StoreCorruptError)
       expect(error.message).to.equal(`Redis key ${store.keys.client(1)} is missing, but ${store.keys.live} lists client 1`)
-      expect((error as StoreCorruptError).suggestion).to.equal(`remove the id with: redis-cli -n 0 ZREM '${store.keys.live}' 1 (or restore the record)`)
+      expect((error as StoreCorruptError).suggestion).to.equal(`remove the id with: redis-cli -h 127.0.0.1 -p ${server.port} -n 0 ZREM '${store.keys.live}' 1 (or restore the record)`)
     })
 
     it('a key of the hive overwritten by another tool (wrong type, a counter that is not a number) is a StoreCorruptError whose hint lists this hive\'s keys', async () => {
       const store = await openStore()
       await store.add({api_key: 'k1'})
-      const pattern = `redis-cli -n 0 --scan --pattern '${store.keys.base}*'`
+      const pattern = `redis-cli -h 127.0.0.1 -p ${server.port} -n 0 --scan --pattern '${store.keys.base}*'`
       await observer.del(store.keys.index)
       await observer.set(store.keys.index, 'not a hash')
       const wrongType = await failure(store.add({api_key: 'k2'}))
