@@ -6,7 +6,7 @@ import {type DatabaseFlagValues, describeSource, optionValues, type ResolvedSett
 import {sameFile} from '../core/file-access.js'
 import {describeLocation, type RegisteredBackend} from '../core/registry.js'
 import {commandLineOptions} from '../config/command-line-options.js'
-import {describeSwitch, switchBackend, userConfigFile, whereSecretsGo} from '../config/switch.js'
+import {assertSwitchable, describeSwitch, switchBackend, userConfigFile, whereSecretsGo} from '../config/switch.js'
 import {HivemindError, UsageError} from '../core/errors.js'
 import {carryIdCounter, copyRecords, isCurrentDigest, type MigrationPlan, planMigration, recordsDigest, storeDigest, type TargetPolicy, verifyMigration} from '../migrate/migrate.js'
 import {readMark, restoreMark, writeMark} from '../migrate/marker.js'
@@ -108,6 +108,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
     const toSide = pickSide(raw, 'to')
     const targetOptions = resolveOtherBackendOptions(settings, targetBackend, toSide.values, process.env)
     this.showNewNotices()
+    if (flags.switch) assertSwitchable(settings.configFile?.path, targetBackend.descriptor.name, commandLineOptions(targetBackend.descriptor.optionsSchema, targetOptions).shown)
 
     // The source is never written to, not even to upgrade its schema (an upstream clients.db).
     const source: OpenedStore = useCurrent
@@ -260,7 +261,20 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
     if (doSwitch) {
       const switched = await switchBackend(settings.configFile?.path, configPath, targetBackend.descriptor.name, toRecord.stored)
       result.switched = switched.file
-      this.log(`Switched: ${switched.file} now selects ${targetBackend.descriptor.name}${switched.backup ? ` (previous version kept as ${switched.backup})` : ' (created)'}.${secretNote}`)
+      const how = switched.unchanged ? ' already; left as it was' : switched.backup ? ` (previous version kept as ${switched.backup})` : ' (created)'
+      this.log(`Switched: ${switched.file} now selects ${targetBackend.descriptor.name}${how}.${secretNote}`)
+      // What a later command selects: the environment (HIVEMIND_DB_BACKEND, HIVEMIND_DB_PATH…)
+      // outranks the config file, and a service's unit file often sets it.
+      const later = await resolveSettings({flags: flags.config === undefined ? {} : {config: flags.config as string}, env: process.env, cwd: process.cwd(), registry: await this.registry()})
+      const laterLabel = `${later.registered.descriptor.name} ${describeLocation(later.registered.descriptor, optionValues(later.backendOptions))}`
+      if (laterLabel !== result.to) {
+        const sources = [later.backend.source, ...Object.values(later.backendOptions).map((option) => option.source)]
+        const overriding = [...new Set(sources.flatMap((source) => (source.kind === 'env' ? [source.name] : [])))].sort()
+        this.notice(
+          `Warning: commands still use ${laterLabel} (${describeSource(later.backend.source, later.cwd)}), not the new database: ` +
+            (overriding.length > 0 ? `the environment outranks the config file. Unset ${overriding.join(', ')} where commands run (a service's unit file too).` : `check the settings with: hivemind-core print-config`),
+        )
+      }
       return
     }
     // What commands select NOW, not before the migration: creating the target can change the

@@ -18,9 +18,25 @@ import {envName} from './settings.js'
 /** What --switch did. */
 export interface SwitchResult {
   file: string
-  /** Backup of the previous file; undefined when the file was created. */
+  /** Backup of the previous file; undefined when the file was created or left as it was. */
   backup?: string
   created: boolean
+  /** The file already said exactly this: it was not written (and no backup was taken). Default false. */
+  unchanged?: boolean
+}
+
+/**
+ * Refuses, before anything is copied, a config file --switch could not rewrite afterwards (a
+ * JavaScript one): the migration would run, then fail at the switch.
+ */
+export function assertSwitchable(file: string | undefined, backend: string, options: Record<string, unknown>): void {
+  if (file !== undefined && /\.(c|m)?js$/.test(path.basename(file))) throw javaScriptConfig(file, backend, options)
+}
+
+function javaScriptConfig(file: string, backend: string, options: Record<string, unknown>): ConfigError {
+  return new ConfigError(`${file} is a JavaScript config file; --switch cannot rewrite it`, {
+    suggestion: `run without --switch, then set ${describeSwitch(backend, options)} in it by hand`,
+  })
 }
 
 /** The per-user config file cosmiconfig finds last ($XDG_CONFIG_HOME/hivemind/config.json). */
@@ -62,6 +78,8 @@ export async function switchBackend(file: string | undefined, fallback: string, 
   }
   const text = readFileSync(file, 'utf8')
   const updated = rewrite(file, text, backend, options)
+  // A re-run (a CI deploy step) finds the file switched already: no rewrite, no pile of identical backups.
+  if (updated === text) return {file, created: false, unchanged: true}
   const backup = `${file}.${new Date().toISOString().replaceAll(/[:.]/g, '-')}.bak`
   copyFileSync(file, backup)
   await writeFileAtomic(file, updated, {mode: statSync(file).mode & 0o777})
@@ -75,11 +93,7 @@ function rewrite(file: string, text: string, backend: string, options: Record<st
     pkg[CONFIG_MODULE_NAME] = setBackend((pkg[CONFIG_MODULE_NAME] ?? {}) as Record<string, unknown>, backend, options)
     return `${JSON.stringify(pkg, null, detectIndent(text))}\n`
   }
-  if (/\.(c|m)?js$/.test(base)) {
-    throw new ConfigError(`${file} is a JavaScript config file; --switch cannot rewrite it`, {
-      suggestion: `set ${describeSwitch(backend, options)} in it by hand`,
-    })
-  }
+  if (/\.(c|m)?js$/.test(base)) throw javaScriptConfig(file, backend, options)
   const trimmed = text.trim()
   if (/\.json$/.test(base) || trimmed.startsWith('{')) {
     const content = trimmed.length === 0 ? {} : (JSON.parse(text) as Record<string, unknown>)

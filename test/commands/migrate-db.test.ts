@@ -11,7 +11,7 @@ import {jsonBackend} from '../../src/plugins/json/index.js'
 import {redisBackend} from '../../src/plugins/redis/index.js'
 import {sqliteBackend} from '../../src/plugins/sqlite/index.js'
 import {backendsUnderTest} from '../helpers/backends-under-test.js'
-import {digestFiles, expectCleanFailure, runCli} from '../helpers/cli.js'
+import {digestFiles, errorLine, expectCleanFailure, runCli} from '../helpers/cli.js'
 import {type RedisServer, startRedisServer} from '../helpers/redis-server.js'
 import {CLI, type CliSandbox, createSandbox} from '../helpers/sandbox.js'
 import {variedClients} from '../helpers/varied-clients.js'
@@ -328,6 +328,44 @@ describe('migrate-db', function () {
     expect(JSON.parse(listed.stdout)).to.have.length(9)
     const where = await sandbox.run(['print-config', '--json'], {cwd: project})
     expect(JSON.parse(where.stdout).settings).to.deep.include.members([{key: 'database.sqlite.path', value: target, source: {kind: 'file', path: config, key: 'database.sqlite.path'}, from: './.hivemindrc database.sqlite.path'}])
+    // Run again (a deploy step): the file already says it; no rewrite, no second, identical backup.
+    const switchedText = readFileSync(config, 'utf8')
+    const again = await sandbox.run(['migrate-db', '--from', 'json', '--from-path', path.join(project, 'clients.json'), '--to', 'sqlite', '--to-path', target, '--switch'], {cwd: project})
+    expect(again.code, again.stderr).to.equal(0)
+    expect(again.stdout).to.contain(`Switched: ${config} now selects sqlite already; left as it was.`)
+    expect(readFileSync(config, 'utf8')).to.equal(switchedText)
+    expect(readdirSync(project).filter((entry) => entry.endsWith('.bak'))).to.have.length(1)
+  })
+
+  it('--switch while HIVEMIND_DB_BACKEND / HIVEMIND_DB_PATH select the old database: the file is switched, and a warning names the variables that still win', async () => {
+    const json = BACKENDS.json!
+    const source = path.join(sandbox.root, 'old.json')
+    await seed(json, source, variedClients(3))
+    const env = {HIVEMIND_DB_BACKEND: 'json', HIVEMIND_DB_PATH: source}
+    const result = await sandbox.run(['migrate-db', '--to', 'sqlite', '--switch'], {env})
+    expect(result.code, result.stderr).to.equal(0)
+    expect(result.stdout).to.match(/^Switched: .*config\.json now selects sqlite \(created\)\.$/m)
+    expect(result.stderr).to.contain(`Warning: commands still use json ${source} (env HIVEMIND_DB_BACKEND), not the new database: the environment outranks the config file. Unset HIVEMIND_DB_BACKEND, HIVEMIND_DB_PATH where commands run`)
+    // Without the variables, commands use the new database and nothing is said.
+    const plain = await sandbox.run(['migrate-db', '--from', 'json', '--from-path', source, '--to', 'sqlite', '--switch'])
+    expect(plain.code, plain.stderr).to.equal(0)
+    expect(plain.stderr).not.to.contain('Warning')
+  })
+
+  it('--switch with a JavaScript config file is refused before anything is copied (it could not be rewritten afterwards)', async () => {
+    const project = path.join(sandbox.home, 'project')
+    mkdirSync(project)
+    const json = BACKENDS.json!
+    const source = path.join(project, 'clients.json')
+    await seed(json, source, variedClients(3))
+    writeFileSync(path.join(project, '.hivemindrc.cjs'), `module.exports = {database: {backend: 'json', json: {path: ${JSON.stringify(source)}}}}\n`)
+    const target = path.join(project, 'hive.db')
+    const result = await sandbox.run(['migrate-db', '--to', 'sqlite', '--to-path', target, '--switch'], {cwd: project})
+    expect(result.code).to.equal(1)
+    expect(errorLine(result)).to.equal(`Error: ${path.join(project, '.hivemindrc.cjs')} is a JavaScript config file; --switch cannot rewrite it`)
+    expect(result.stderr).to.contain(`Hint: run without --switch, then set {"database":{"backend":"sqlite","sqlite":{"path":"${target}"}}} in it by hand`)
+    expect(existsSync(target)).to.equal(false)
+    expect(existsSync(path.join(sandbox.home, '.local/state/hivemind-core/migrations.json'))).to.equal(false)
   })
 
   it('without --switch it prints the exact setting to change', async () => {
