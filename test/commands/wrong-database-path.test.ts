@@ -6,7 +6,7 @@
  * - a directory or a named pipe: named as such (reading a FIFO would block the command forever).
  */
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import Database from 'better-sqlite3'
@@ -112,4 +112,37 @@ describe('a --db-path naming a directory or a named pipe', function () {
       })
     }
   }
+})
+
+describe('a damaged SQLite file or one that is not SQLite at all', function () {
+  this.timeout(60_000)
+  let sandbox: Sandbox
+
+  before(() => {
+    sandbox = Sandbox.create()
+  })
+  after(() => sandbox.cleanup())
+
+  it('a truncated clients.db is "damaged" (restore it), a file of other bytes "not a valid SQLite database" (check the path); bytes unchanged', async () => {
+    const whole = path.join(sandbox.root, 'whole.db')
+    const db = new Database(whole)
+    db.exec('CREATE TABLE filler (body TEXT)')
+    const insert = db.prepare('INSERT INTO filler (body) VALUES (?)')
+    for (let row = 0; row < 200; row++) insert.run('x'.repeat(500))
+    db.close()
+    const truncated = path.join(sandbox.root, 'truncated.db')
+    writeFileSync(truncated, readFileSync(whole).subarray(0, 40_960))
+    const garbage = path.join(sandbox.root, 'garbage.db')
+    writeFileSync(garbage, 'x'.repeat(8192))
+    for (const [file, error, hint] of [
+      [truncated, `Error: ${truncated} is an SQLite database, but damaged (SQLITE_CORRUPT); nothing was changed`, `Hint: restore it from a backup (hivemind-core restore-db), or recover what is readable with: sqlite3 '${truncated}' .recover | sqlite3 recovered.db`],
+      [garbage, `Error: ${garbage} is not a valid SQLite database (SQLITE_NOTADB)`, 'Hint: check --db-path / database.sqlite.path'],
+    ]) {
+      const before = digestFiles([file!])
+      const result = await sandbox.run(['list-clients', '--db-backend', 'sqlite', '--db-path', file!, '-q'])
+      expectCleanFailure(result, 1)
+      expect(result.stderr.split('\n').filter(Boolean)).to.deep.equal([error, hint])
+      expect(digestFiles([file!])).to.equal(before)
+    }
+  })
 })

@@ -744,8 +744,15 @@ export class SqliteClientStore implements ClientStore {
         suggestion: 'retry, or raise database.sqlite.busyTimeoutMs',
       })
     }
-    if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+    if (code === 'SQLITE_NOTADB') {
       return new StoreCorruptError(`${file} is not a valid SQLite database (${code})`, {cause: error, suggestion: 'check --db-path / database.sqlite.path'})
+    }
+    // An SQLite file whose pages are damaged (truncated, overwritten): the path is right, the file is not.
+    if (code.startsWith('SQLITE_CORRUPT')) {
+      return new StoreCorruptError(`${file} is an SQLite database, but damaged (${code}); nothing was changed`, {
+        cause: error,
+        suggestion: `restore it from a backup (hivemind-core restore-db), or recover what is readable with: sqlite3 '${file.replaceAll("'", "'\\''")}' .recover | sqlite3 recovered.db`,
+      })
     }
     if (code.startsWith('SQLITE_CANTOPEN') || code === 'EACCES' || code === 'EPERM') {
       // SQLite says only "cannot open": name the directory or file that refuses this user.
