@@ -66,13 +66,18 @@ A client whose id is free is added; one identical to the stored record is skippe
         throw new HivemindError('INVALID_INPUT', `${plan.conflicts.length} conflicting client(s); nothing ${dryRun ? 'would be' : 'was'} imported`, {
           suggestion: plan.conflicts.some((conflict) => conflict.reason.startsWith('access key'))
             ? 'revoke or re-key the clients holding those access keys first'
-            : 'pass --force to replace the stored clients with the file\'s',
+            : plan.conflicts.some((conflict) => conflict.reason.includes('is revoked'))
+              ? 'pass --force to replace the stored clients with the file\'s, revoked ones included (they can connect again), or remove those records from the file'
+              : 'pass --force to replace the stored clients with the file\'s',
         })
       }
       const writes = [...plan.add, ...plan.replace]
       if (!dryRun && writes.length > 0) {
         if (db.store.putMany) await db.store.putMany(writes)
         else for (const record of writes) await db.store.put(record)
+      }
+      if (plan.revived.length > 0) {
+        this.notice(`Warning: ${dryRun ? 'would give' : 'gave'} ${plan.revived.length} revoked client(s) their access key back (--force): ${plan.revived.join(', ')}`)
       }
       const verb = dryRun ? 'Would import' : 'Imported'
       this.log(`${verb} ${plan.add.length} new client(s), ${dryRun ? 'would replace' : 'replaced'} ${plan.replace.length}, ${plan.identical} already identical, ${plan.conflicts.length} conflict(s).`)
@@ -127,13 +132,15 @@ export function checkImportable(incoming: readonly ImportedRecord[], file: strin
 export interface ImportPlan {
   add: ClientRecord[]
   replace: ClientRecord[]
+  /** Ids among `replace` whose stored client is revoked while the file's is not: the import gives them their access key back. */
+  revived: number[]
   identical: number
   conflicts: Array<{client_id: number; reason: string}>
 }
 
 /** Decides, without writing, what importing `incoming` into `store` does (reads only; exported for tests). */
 export async function planImport(store: ClientStore, incoming: ImportedRecord[], force: boolean): Promise<ImportPlan> {
-  const plan: ImportPlan = {add: [], replace: [], identical: 0, conflicts: []}
+  const plan: ImportPlan = {add: [], replace: [], revived: [], identical: 0, conflicts: []}
   const incomingById = new Map(incoming.map((item) => [item.record.client_id, item.record]))
   const keysInFile = new Map<string, number>()
   // Every read first, many at once (the decisions below depend on the file's order, the reads do not).
@@ -168,12 +175,16 @@ export async function planImport(store: ClientStore, incoming: ImportedRecord[],
       if (record[field] === null && stored[field] === '' && emptyOrNull?.has(field)) continue
       target[field] = record[field]
     }
+    // A revoked client brought back by a backup taken before the revocation: said as such.
+    const revives = isRevoked(stored) && !isRevoked(merged)
     if (canonicalJson(merged) === canonicalJson(stored)) {
       plan.identical++
     } else if (force) {
       plan.replace.push(merged)
+      if (revives) plan.revived.push(record.client_id)
     } else {
-      plan.conflicts.push({client_id: record.client_id, reason: `differs from the stored client${stored.name ? ` "${oneLine(stored.name)}"` : ''}`})
+      const name = stored.name ? ` "${oneLine(stored.name)}"` : ''
+      plan.conflicts.push({client_id: record.client_id, reason: revives ? `the stored client${name} is revoked; importing would give it its access key back` : `differs from the stored client${name}`})
     }
   }
   return plan

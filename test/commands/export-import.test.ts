@@ -220,6 +220,28 @@ describe('export-clients / import-clients', () => {
       }
     })
 
+    it('a client revoked since the file was written: the conflict says importing would give its access key back; --force does it and says so', async () => {
+      const sandbox = hive.clone()
+      try {
+        expect((await sandbox.run(['delete-client', '1', '--yes', '-q'])).code).to.equal(0)
+        const before = sandbox.digest()
+        const refused = await sandbox.run(['import-clients', upstreamFile, '-q'])
+        expectCleanFailure(refused, 1, SECRETS)
+        expect(refused.stderr).to.equal(
+          '  conflict: client 1: the stored client "kitchen" is revoked; importing would give it its access key back\n' +
+            'Error: 1 conflicting client(s); nothing was imported\n' +
+            "Hint: pass --force to replace the stored clients with the file's, revoked ones included (they can connect again), or remove those records from the file\n",
+        )
+        expect(sandbox.digest()).to.equal(before)
+        const forced = await sandbox.run(['import-clients', upstreamFile, '--force', '-q'])
+        expect(forced.code, forced.stderr).to.equal(0)
+        expect(forced.stderr).to.equal('Warning: gave 1 revoked client(s) their access key back (--force): 1\n')
+        expect((await sandbox.records())[0]).to.deep.equal(EXPECTED[0])
+      } finally {
+        sandbox.cleanup()
+      }
+    })
+
     it('an access key held by another live client is a conflict even with --force', async () => {
       const sandbox = hive.clone()
       try {
