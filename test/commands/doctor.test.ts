@@ -176,6 +176,38 @@ describe('doctor', function () {
       const repaired = await doctor()
       expect(repaired.report.findings.map((finding) => finding.id), repaired.stderr).to.deep.equal(['redis-index-dangling'])
 
+      // Counters another tool overwrote (every write script refuses to run): reported with the SET
+      // that repairs each, which works as printed.
+      await redis.set(key('last_id'), '011')
+      await redis.set(key('revision'), 'abc')
+      const counters = await doctor()
+      const invalid = counters.report.findings.filter((finding) => finding.id === 'redis-counter-invalid')
+      expect(invalid.map((finding) => finding.message), counters.stderr).to.deep.equal([
+        `Redis: the counter ${key('last_id')} does not hold a whole number: every write (add-client, delete-client, listen's last_seen…) is refused until it does`,
+        `Redis: the counter ${key('revision')} does not hold a whole number: every write (add-client, delete-client, listen's last_seen…) is refused until it does`,
+      ])
+      expect(invalid[0]!.fix).to.contain(`${cli} SET '${key('last_id')}' 12 (the highest id in the hive)`)
+      for (const finding of invalid) {
+        const command = finding.fix!.slice(0, finding.fix!.indexOf(' ('))
+        expect(spawnSync('bash', ['-c', command], {env: {...process.env, REDISCLI_AUTH: PASSWORD}}).status, command).to.equal(0)
+      }
+      expect((await doctor()).report.findings.map((finding) => finding.id)).to.deep.equal(['redis-index-dangling'])
+
+      // A server that may evict keys when full.
+      await redis.config('SET', 'maxmemory', '500mb')
+      await redis.config('SET', 'maxmemory-policy', 'allkeys-lru')
+      try {
+        const evicting = await doctor()
+        const eviction = evicting.report.findings.find((finding) => finding.id === 'redis-evicts-keys')
+        expect(eviction, evicting.stderr).to.deep.include({severity: 'problem'})
+        expect(eviction!.fix).to.contain(`${cli} CONFIG SET maxmemory-policy noeviction`)
+        await redis.config('SET', 'maxmemory-policy', 'volatile-lru')
+        expect((await doctor()).report.findings.map((finding) => finding.id)).to.deep.equal(['redis-index-dangling'])
+      } finally {
+        await redis.config('SET', 'maxmemory', '0')
+        await redis.config('SET', 'maxmemory-policy', 'noeviction')
+      }
+
       // A key of the wrong type stops the check, not doctor: a warning says so.
       await redis.del(key('index'))
       await redis.set(key('index'), 'not a hash')

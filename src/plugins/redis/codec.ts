@@ -70,7 +70,19 @@ export function decodeRecord(hash: readonly string[] | Record<string, string>, k
   } else {
     for (const [field, text] of Object.entries(hash)) decodeField(raw, field, kindOf(field), text, key)
   }
-  return parseClientRecord(raw, `Redis key ${key}`, idFromKey(key))
+  return withKeyId(parseClientRecord(raw, `Redis key ${key}`, idFromKey(key)), key, idFromKey(key))
+}
+
+/**
+ * The record, checked against the id its key names: a hash edited to say `client_id 7` under
+ * `client:3` would otherwise show as client 7 (show-client 3 printed "client 7"), and writes to
+ * either id would then go to different hashes.
+ */
+function withKeyId(record: ClientRecord, key: string, id: number | undefined): ClientRecord {
+  if (id === undefined || record.client_id === id) return record
+  throw new StoreCorruptError(`Redis key ${key} holds client_id ${record.client_id}, not the id ${id} its key names`, {
+    suggestion: `set the field back (HSET ${key} client_id ${id}), or restore the record from a backup (hivemind-core restore-db)`,
+  })
 }
 
 /**
@@ -107,7 +119,8 @@ function decodeValues(values: ReadonlyArray<string | false | null | undefined>, 
     const text = values[i]
     if (typeof text === 'string') decodeField(raw, CLIENT_FIELDS[i]!, KIND_AT[i]!, text, key)
   }
-  return parseClientRecord(raw, `Redis key ${key}`, Number.isSafeInteger(id) ? id : undefined)
+  const keyId = Number.isSafeInteger(id) ? id : undefined
+  return withKeyId(parseClientRecord(raw, `Redis key ${key}`, keyId), key, keyId)
 }
 
 /** The id a record key ends with (what a hash without a client_id field is taken to hold). */

@@ -3,7 +3,7 @@
  * access-key index and the two id sets in step (every write is one script), so a disagreement
  * means a hand edit, a partial restore or another program writing under the prefix. Each kind is
  * reported once with a count, a few ids and what it does to the hub — never an access key (the
- * index's field names are secrets). Read only: SCAN, ZRANGE, HGETALL, HGET.
+ * index's field names are secrets). Read only: SCAN, ZRANGE, HGETALL, HGET, MGET.
  */
 import type {Redis} from 'ioredis'
 
@@ -78,6 +78,21 @@ export async function checkConsistency(client: Redis, keys: RedisKeys, target: R
       return [add.length > 0 ? `${cli} ZADD ${shellQuoted(keys.live)} ${scored(add)}` : '', remove.length > 0 ? `${cli} ZREM ${shellQuoted(keys.live)} ${remove.join(' ')}` : ''].filter(Boolean).join('; ')
     },
   )
+  // Both counters must hold what INCR accepts: every write script refuses to run otherwise.
+  const counters = await client.mget(keys.lastId, keys.revision)
+  const highest = Math.max(0, ...[...hive.listed, ...hive.records.keys()].map(Number))
+  for (const [name, key, value, repair] of [
+    ['last_id', keys.lastId, counters[0], String(highest)],
+    ['revision', keys.revision, counters[1], '1'],
+  ] as const) {
+    if (value === null || value === undefined || isCounter(value)) continue
+    findings.push({
+      id: 'redis-counter-invalid',
+      severity: 'problem',
+      message: `Redis: the counter ${key} does not hold a whole number: every write (add-client, delete-client, listen's last_seen…) is refused until it does`,
+      fix: `${cli} SET ${shellQuoted(key)} ${repair}${name === 'last_id' ? ' (the highest id in the hive)' : ''}${auth}`,
+    })
+  }
   report(
     'redis-index-dangling',
     [...hive.index].filter(([apiKey, id]) => hive.records.get(id) !== apiKey).map(([, id]) => id),
@@ -118,6 +133,11 @@ async function readShape(client: Redis, keys: RedisKeys): Promise<HiveShape> {
     }
   }
   return {listed: new Set(listed), live: new Set(live), index: new Map(Object.entries(indexEntries)), records}
+}
+
+/** What INCR accepts (as the write scripts check it): "0", or an integer without sign + or leading zero, short enough never to overflow. */
+function isCounter(value: string): boolean {
+  return value === '0' || /^-?[1-9]\d{0,17}$/.test(value)
 }
 
 function* symmetricDifference(a: Set<string>, b: Set<string>): Iterable<string> {

@@ -57,7 +57,7 @@ export async function diagnoseRedis(options: RedisOptions): Promise<Finding[]> {
       // A user not allowed SCAN, a key of the wrong type…: the other checks still count.
       findings.push({id: 'redis-consistency-unchecked', severity: 'warning', message: `Redis at ${where}: the hive's keys could not be checked: ${connection.translate(error, 'read').message}`})
     }
-    const config = await configGet(connection, ['bind', 'tls-port', 'save', 'appendonly', 'protected-mode'])
+    const config = await configGet(connection, ['bind', 'tls-port', 'save', 'appendonly', 'protected-mode', 'maxmemory', 'maxmemory-policy'])
     if (!config) {
       findings.push({id: 'redis-config-unreadable', severity: 'info', message: `Redis at ${where}: CONFIG GET is not allowed, so binding and persistence could not be checked`})
       return findings
@@ -79,6 +79,17 @@ export async function diagnoseRedis(options: RedisOptions): Promise<Finding[]> {
         severity: 'problem',
         message: `Redis at ${where} persists nothing (no AOF, no RDB save points): a restart loses every client`,
         fix: `${redisCli(target)} CONFIG SET appendonly yes${redisCliAuthNote(target)}, and set appendonly yes in redis.conf`,
+      })
+    }
+    // Our keys carry no expiry, so only the allkeys-* policies can evict them: a full server would
+    // then drop client records (or the index) without a word.
+    const policy = config['maxmemory-policy'] ?? ''
+    if (Number(config.maxmemory ?? '0') > 0 && policy.startsWith('allkeys-')) {
+      findings.push({
+        id: 'redis-evicts-keys',
+        severity: 'problem',
+        message: `Redis at ${where} evicts keys when it reaches maxmemory (maxmemory-policy ${policy}): client records and the access-key index can disappear`,
+        fix: `${redisCli(target)} CONFIG SET maxmemory-policy noeviction${redisCliAuthNote(target)}, and set it in redis.conf (writes then fail when the memory is full, instead of losing clients)`,
       })
     }
   } finally {

@@ -308,7 +308,8 @@ local present = 0
 for i = 1, #values do
   if values[i] then present = present + 1 end
 end
-if not values[1] or redis.call('HLEN', key) ~= present then return {'all', redis.call('HGETALL', key), idText} end
+-- Whole, too, when its client_id is not the id its key names: decoding it then says so.
+if not values[1] or values[1] ~= idText or redis.call('HLEN', key) ~= present then return {'all', redis.call('HGETALL', key), idText} end
 return values
 `,
 }

@@ -297,6 +297,20 @@ describe('redis backend', function () {
       expect(error.message).to.contain(store.keys.client(1)).and.to.contain('allowed_types').and.not.to.contain('secret-looking')
     })
 
+    it('a hash whose client_id field was edited to another id is a StoreCorruptError on every read path (it showed as the other client)', async () => {
+      const store = await openStore()
+      await store.add({api_key: 'k1'})
+      await store.add({api_key: 'k2'})
+      await observer.hset(store.keys.client(2), 'client_id', '7')
+      const message = `Redis key ${store.keys.client(2)} holds client_id 7, not the id 2 its key names`
+      for (const read of [() => store.get(2), () => store.getByApiKey('k2'), () => all(store.list())]) {
+        const error = await failure(read())
+        expect(error).to.be.instanceOf(StoreCorruptError)
+        expect(error.message).to.equal(message)
+      }
+      expect((await store.getByApiKey('k1'))?.client_id).to.equal(1)
+    })
+
     it('an id listed without its hash (deleted by hand) fails the listing with the redis-cli command that removes it', async () => {
       const store = await openStore()
       await store.add({api_key: 'k1'})
