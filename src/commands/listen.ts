@@ -7,7 +7,7 @@ import {checkAgentUrl} from '../server/agent-bus.js'
 import {openListenerAudit} from '../server/audit.js'
 import {AUTH_LIMITER_DEFAULTS, AuthFailureLimiter} from '../server/auth-limiter.js'
 import {HANDSHAKE_GATE_DEFAULTS, HandshakeGate} from '../server/handshake-gate.js'
-import {createLogger, LOG_LEVELS, type LogLevel} from '../server/logger.js'
+import {createLogger, LOG_LEVELS, type Logger, type LogLevel} from '../server/logger.js'
 import {DEFAULT_MAX_PAYLOAD, HiveServer} from '../server/server.js'
 import {loadTlsMaterial} from '../server/tls-files.js'
 
@@ -45,6 +45,21 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
     'max-handshakes-per-address': Flags.integer({description: 'handshakes in flight from one address', default: HANDSHAKE_GATE_DEFAULTS.maxPerAddress, min: 1}),
   }
 
+  /** Set once the log format is known: from then on, notices are log lines too. */
+  private logger?: Logger
+
+  /**
+   * listen's stderr is JSON lines (one event per line, for journald and log shippers): the notices
+   * every command prints as text (a persistence warning, the agreement guard) become events there.
+   * The "Database:" line is the `listener.database` event already.
+   */
+  protected override notice(message: string): void {
+    if (!this.logger) return super.notice(message)
+    if (message.startsWith('Database: ')) return
+    if (message.startsWith('Warning: ')) this.logger.warn('listener.warning', {message: message.slice('Warning: '.length)})
+    else this.logger.info('listener.notice', {message: message.trim()})
+  }
+
   async run(): Promise<void> {
     const {flags} = await this.parse(Listen)
     if (flags.ssl && (!flags.cert || !flags.key)) throw new UsageError('--ssl needs --cert and --key')
@@ -52,6 +67,7 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
     // Before the store is opened: a bad certificate must not cost a database open (or a lock).
     const tls = flags.ssl ? loadTlsMaterial(flags.cert!, flags.key!) : undefined
     const logger = createLogger(flags['log-level'] as LogLevel)
+    this.logger = logger
     // 'write': last_seen is written, and a database that does not exist yet is created where
     // add-client will create it, so clients added later are seen without a restart.
     await this.withDatabase(

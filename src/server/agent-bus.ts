@@ -28,6 +28,8 @@ export class AgentBus {
   private stopped = false
   /** True from the first send of an event-loop turn until the writes of that turn are flushed. */
   private corked = false
+  /** The current outage was logged at warn (once per outage; retries go to debug). */
+  private saidUnreachable = false
   private readonly listeners: Array<(message: BusMessage) => void> = []
   /** Messages that could not be delivered because the bus was down. */
   dropped = 0
@@ -118,6 +120,7 @@ export class AgentBus {
     socket.on('open', () => {
       opened = true
       this.delay = this.options.minDelayMs ?? 250
+      this.saidUnreachable = false
       logger.info('agent.connected', {url})
     })
     socket.on('message', (data, isBinary) => {
@@ -134,7 +137,14 @@ export class AgentBus {
       for (const listener of this.listeners) listener(message)
     })
     socket.on('error', (error) => {
-      logger.debug('agent.error', {url, error: errorText(error).replaceAll(target, url)})
+      const fields = {url, error: errorText(error).replaceAll(target, url)}
+      // Said once per outage at warn (a bus down at startup, or gone since): every retry at debug.
+      if (opened || this.saidUnreachable) {
+        logger.debug('agent.error', fields)
+        return
+      }
+      this.saidUnreachable = true
+      logger.warn('agent.unreachable', {...fields, note: 'satellites can connect, but their messages are dropped until the agent bus answers; retrying'})
     })
     socket.on('close', () => {
       if (this.socket !== socket) return

@@ -159,7 +159,12 @@ export class HiveServer implements Hub {
         session.close(1011, 'internal error')
       })
     })
-    wss.on('error', (error) => this.logger.error('server.error', {error: errorText(error)}))
+    // The WebSocket server repeats the HTTP server's errors: one that stops start() (EADDRINUSE…)
+    // is the caller's to report, in one line; logging it here too made a second, JSON, line.
+    let listening = false
+    wss.on('error', (error) => {
+      if (listening) this.logger.error('server.error', {error: errorText(error)})
+    })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(this.options.port, this.options.host, () => {
@@ -167,6 +172,7 @@ export class HiveServer implements Hub {
         resolve()
       })
     })
+    listening = true
     this.lastSeen.start()
     if (this.options.authLimiter) {
       const limiter = this.options.authLimiter

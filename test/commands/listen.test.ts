@@ -4,6 +4,7 @@
  * another process, signals. (npm run build first; npm test does.)
  */
 import {readFileSync, writeFileSync} from 'node:fs'
+import net from 'node:net'
 import path from 'node:path'
 
 import {expect} from 'chai'
@@ -14,7 +15,7 @@ import {HiveTestClient} from '../helpers/hive-client.js'
 import {type ListenerProcess, startListener} from '../helpers/listener-process.js'
 import {ROOT} from '../helpers/cli.js'
 import {type CliSandbox, createSandbox, runCli} from '../helpers/sandbox.js'
-import {startRedisServer} from '../helpers/redis-server.js'
+import {freePort, startRedisServer} from '../helpers/redis-server.js'
 import {canHoldRecoveryLock, holdRecoveryLock} from '../helpers/sqlite-recovery-lock.js'
 
 interface Added {
@@ -60,7 +61,7 @@ describe('hivemind-core listen (built CLI)', function () {
     const kitchen = await add('--name', 'kitchen')
     listener = await startListener(['--agent-url', bus.url, '--log-level', 'debug'], {env: sandbox.env, cwd: sandbox.home})
     // Same resolution as add-client, and said on startup.
-    expect(listener.stderr()).to.match(/Database: sqlite .*clients\.db/)
+    expect(listener.stderr()).to.match(/"event":"listener\.database","database":"sqlite [^"]*clients\.db/)
 
     const satellite = await connect(kitchen)
     await bus.until(() => bus.connections > 0)
@@ -100,13 +101,33 @@ describe('hivemind-core listen (built CLI)', function () {
       expect(listener.stderr()).not.to.contain(secret)
       expect(listener.stdout()).not.to.contain(secret)
     }
+    // Its stderr is JSON lines only (log shippers parse it line by line).
+    for (const line of listener.stderr().split('\n').filter(Boolean)) expect(() => JSON.parse(line), line).not.to.throw()
+  })
+
+  it('stderr stays JSON lines when a notice is due (the agreement guard), and an agent bus that does not answer is one warning, not silence', async () => {
+    // Clients in the default clients.json while listen is pointed at an empty sqlite database: every
+    // command prints the guard's note as text; listen logs it as an event.
+    await add('--name', 'kitchen', '--db-backend', 'json')
+    const closedPort = await freePort()
+    listener = await startListener(['--agent-url', `ws://127.0.0.1:${closedPort}/core`, '--db-backend', 'sqlite'], {env: sandbox.env, cwd: sandbox.home})
+    await listener.waitForLog(/"event":"agent\.unreachable"/, 5000)
+    // Retries (every 250 ms and more) stay at debug.
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    const lines = listener.stderr().split('\n').filter(Boolean)
+    const events = lines.map((line) => JSON.parse(line) as {event: string; level: string; message?: string})
+    expect(events.filter((event) => event.event === 'agent.unreachable').map((event) => event.level), lines.join('\n')).to.deep.equal(['warn'])
+    const notices = events.filter((event) => event.event === 'listener.notice').map((event) => event.message)
+    expect(notices[0], lines.join('\n')).to.equal('Note: this database is empty, but:')
+    expect(notices.slice(1).join(' ')).to.contain('clients.json')
+    expect(await listener.stop('SIGTERM')).to.equal(0)
   })
 
   it('uses the database a config file names, like add-client, and serves legacy crypto_key clients', async () => {
     writeFileSync(path.join(sandbox.home, '.hivemindrc.json'), JSON.stringify({database: {backend: 'json', json: {path: './hive.json'}}, agent: {url: bus.url}}))
     const legacy = await add('--name', 'old', '--crypto-key', 'sixteen-chars-k!')
     listener = await startListener(['--log-level', 'debug'], {env: sandbox.env, cwd: sandbox.home})
-    expect(listener.stderr()).to.contain(`Database: json ${path.join(sandbox.home, 'hive.json')}`)
+    expect(listener.stderr()).to.contain(`"event":"listener.database","database":"json ${path.join(sandbox.home, 'hive.json')}`)
     const client = await HiveTestClient.connect({port: listener.port, accessKey: legacy.api_key, cryptoKey: 'sixteen-chars-k!'})
     clients.push(client)
     await bus.until(() => bus.connections > 0)
@@ -173,6 +194,21 @@ describe('hivemind-core listen (built CLI)', function () {
     expect(result.code).to.not.equal(0)
     expect(result.stderr).to.contain(file)
     expect(result.stderr).not.to.match(/\n\s+at /)
+  })
+
+  it('a port already in use: the error line and its hint, and no JSON line repeating it (exit 1)', async () => {
+    const blocker = net.createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    const {port} = blocker.address() as net.AddressInfo
+    try {
+      const result = await runCli(['listen', '--host', '127.0.0.1', '--port', String(port), '--quiet'], {cwd: sandbox.home, env: sandbox.env})
+      expect(result.code).to.equal(1)
+      const lines = result.stderr.split('\n').filter(Boolean)
+      expect(lines.filter((line) => !line.startsWith('{'))).to.deep.equal([`Error: cannot listen on 127.0.0.1:${port} (EADDRINUSE)`, 'Hint: another process uses that port: pick another with --port'])
+      expect(result.stderr).not.to.contain('server.error')
+    } finally {
+      blocker.close()
+    }
   })
 
   describe('over TLS (--ssl --cert --key)', function () {
