@@ -6,18 +6,22 @@ import {type ClientRecord, SECRET_FIELDS, toPlainRecord} from '../core/client.js
 import {maskUrlSecrets} from '../core/redact.js'
 import {requireCjs} from '../core/require-cjs.js'
 
-/** How a hidden secret is shown: its first 4 characters (enough to tell keys apart) and dots. */
-export function maskSecret(value: string | null): string | null {
+/**
+ * How a hidden secret is shown. An access key keeps its first 4 characters (enough to tell
+ * clients apart, as token prefixes do); a password or crypto key shows nothing of itself: 4 of a
+ * crypto key's 16 characters would be a quarter of the key.
+ */
+export function maskSecret(value: string | null, showPrefix = false): string | null {
   if (value === null) return null
   if (value === 'revoked') return value
-  return value.length <= 8 ? '********' : `${value.slice(0, 4)}********`
+  return !showPrefix || value.length <= 8 ? '********' : `${value.slice(0, 4)}********`
 }
 
 /** The record with its secrets masked (unless `reveal`). */
 export function presentRecord(record: ClientRecord, reveal: boolean): ClientRecord {
   const plain = toPlainRecord(record)
   if (reveal) return plain
-  for (const field of SECRET_FIELDS) (plain as unknown as Record<string, string | null>)[field] = maskSecret(plain[field])
+  for (const field of SECRET_FIELDS) (plain as unknown as Record<string, string | null>)[field] = maskSecret(plain[field], field === 'api_key')
   return plain
 }
 

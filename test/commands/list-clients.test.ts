@@ -83,8 +83,8 @@ describe('list-clients', () => {
     const records = JSON.parse(result.stdout) as Array<Record<string, unknown>>
     for (const record of records) expect(Object.keys(record)).to.deep.equal(CLIENT_KEYS)
     expect(records).to.deep.equal([
-      {...kitchen, api_key: 'aaaa********', password: 'pppp********', crypto_key: '0123********'},
-      {...office, api_key: 'cccc********', password: 'rrrr********'},
+      {...kitchen, api_key: 'aaaa********', password: '********', crypto_key: '********'},
+      {...office, api_key: 'cccc********', password: '********'},
     ])
     for (const secret of secrets) expect(result.stdout).not.to.include(secret)
   })

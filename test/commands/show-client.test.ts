@@ -41,8 +41,8 @@ describe('show-client', () => {
         'client 1 (kitchen)',
         '  description:        (none)',
         '  access key:         kitc********',
-        '  password:           kitc********',
-        '  crypto key:         0123********',
+        '  password:           ********',
+        '  crypto key:         ********',
         '  admin:              yes',
         '  last seen:          never',
         `  may send:           ${[...DEFAULT_ALLOWED_TYPES, 'speak'].join(', ')}`,
@@ -69,7 +69,7 @@ describe('show-client', () => {
       `  crypto key:         ${CRYPTO}`,
     ])
     expect(Object.keys(masked)).to.deep.equal(CLIENT_KEYS)
-    expect(masked).to.deep.equal({...kitchen, api_key: 'kitc********', password: 'kitc********', crypto_key: '0123********'})
+    expect(masked).to.deep.equal({...kitchen, api_key: 'kitc********', password: '********', crypto_key: '********'})
     expect(byKey).to.deep.equal(kitchen)
   })
 
