@@ -7,7 +7,7 @@ import {randomBytes} from 'node:crypto'
 import {type ClientPatch, type ClientRecord, isRevoked, REVOKED_API_KEY} from './client.js'
 import {ClientNotFoundError, DuplicateApiKeyError, InvalidInputError} from './errors.js'
 import type {ClientStore} from './store.js'
-import {checkIdentifier, checkSecret, checkText, CRYPTO_KEY_LENGTH} from './validate.js'
+import {checkIdentifier, checkName, checkSecret, checkText, CRYPTO_KEY_LENGTH} from './validate.js'
 
 /** What `add-client` accepts. Omitted secrets are generated. */
 export interface AddClientRequest {
@@ -58,7 +58,7 @@ export function validateAddRequest(request: AddClientRequest): void {
   }
   if (request.password !== undefined) checkSecret(request.password, 'the password')
   if (request.cryptoKey !== undefined) checkSecret(request.cryptoKey, 'the crypto key', CRYPTO_KEY_LENGTH)
-  if (request.name !== undefined) checkText(request.name, 'the name')
+  if (request.name !== undefined) checkName(request.name)
   if (request.description !== undefined) checkText(request.description, 'the description')
 }
 
@@ -127,7 +127,7 @@ export class ClientDatabase {
   }
 
   async rename(record: ClientRecord, name: string): Promise<ChangeResult> {
-    checkText(name, 'the name')
+    checkName(name)
     return this.change(record, (current) => (current.name === name ? undefined : {name}))
   }
 

@@ -34,6 +34,19 @@ export function checkText(value: string, what: string, max = MAX_TEXT_LENGTH): s
 }
 
 /**
+ * A client's name as add-client and rename-client take it: {@link checkText}, and not blank (an
+ * empty name shows as nothing in every listing; leaving --name out gives HiveMind-Node-<id>).
+ * Names already stored, or imported, are not judged by this.
+ */
+export function checkName(value: string): string {
+  checkText(value, 'the name')
+  if (value.trim().length === 0) {
+    throw new InvalidInputError(`the name must not be ${value.length === 0 ? 'empty' : 'blank'}`, {suggestion: 'give a name with a visible character (add-client without --name names the client HiveMind-Node-<id>)'})
+  }
+  return value
+}
+
+/**
  * A secret given on the command line (access key, password, crypto key). The value itself never
  * appears in the error message.
  */

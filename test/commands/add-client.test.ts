@@ -87,6 +87,8 @@ describe('add-client', () => {
       {args: ['--name', 'two\nlines', '--password', secret], code: 1, error: 'Error: the name must not contain control characters (newline, NUL, …)'},
       {args: ['--name', 'esc\u001b[31mred', '--password', secret], code: 1, error: 'Error: the name must not contain control characters (newline, NUL, …)'},
       {args: ['--name', 'x'.repeat(10_000), '--password', secret], code: 1, error: 'Error: the name is too long (10000 characters; at most 255)'},
+      {args: ['--name', '', '--password', secret], code: 1, error: 'Error: the name must not be empty'},
+      {args: ['--name', '   ', '--password', secret], code: 1, error: 'Error: the name must not be blank'},
       {args: ['--description', 'tab\there', '--password', secret], code: 1, error: 'Error: the description must not contain control characters (newline, NUL, …)'},
       {args: ['--no-such-flag', '--password', secret], code: 2},
       {args: ['--password', secret, 'stray-argument'], code: 2},

@@ -64,6 +64,8 @@ describe('rename-client', () => {
       [['1', '--name', 'clear\u001b[2Jscreen'], 1, control],
       [['1', '--name', 'del\u007f'], 1, control],
       [['1', '--name', 'c1\u0085control'], 1, control],
+      [['1', '--name', ''], 1, 'Error: the name must not be empty'],
+      [['1', '--name', ' \u3000 '], 1, 'Error: the name must not be blank'],
       [['1', '--name', 'x'.repeat(256)], 1, 'Error: the name is too long (256 characters; at most 255)'],
       [['1', '--name', 'x'.repeat(10_000)], 1, 'Error: the name is too long (10000 characters; at most 255)'],
       [['99', '--name', 'x'], 1, 'Error: no client with id 99'],
