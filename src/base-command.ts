@@ -9,6 +9,7 @@ import type {AuditTrail} from './audit/trail.js'
 import {findClientsElsewhere, openStore, type OpenedStore, type StoreHints} from './config/open-store.js'
 import {resolveSettings, type ResolvedSettings} from './config/settings.js'
 import {ClientDatabase} from './core/database.js'
+import {closestName} from './cli/closest.js'
 import {errorText} from './cli/error-text.js'
 import {printable} from './cli/printable.js'
 import {isHivemindError} from './core/errors.js'
@@ -58,9 +59,18 @@ export abstract class BaseCommand extends Command {
         .split('\n')
         .map((line) => line.trim())
         .filter((line) => line && !line.startsWith('See more help') && line !== 'The following error occurred:')
-      const message = withoutUnusedFlagNote(lines, this.argv).join(' ')
-      if (this.jsonEnabled()) this.logJson({error: {code: 'USAGE', message}})
-      else process.stderr.write(errorText(message, `see ${[this.config.bin, this.id].filter(Boolean).join(' ')} --help`))
+      // A mistyped flag is named without what follows its "=": --redis-pasword=… holds a password.
+      const message = exclusiveFlagsSaidOnce(withoutUnusedFlagNote(lines, this.argv))
+        .map((line) => (line.startsWith('Nonexistent flag') ? line.replaceAll(/(--?[^\s=,]+)=[^\s,]*/g, '$1=…') : line))
+        .join(' ')
+      const help = `see ${[this.config.bin, this.id].filter(Boolean).join(' ')} --help`
+      // A mistyped flag (--db-pth): name the closest one, as a mistyped command gets.
+      const unknown = (error as {flags?: unknown}).flags
+      const typed = Array.isArray(unknown) && typeof unknown[0] === 'string' ? unknown[0].replace(/=.*$/s, '') : undefined
+      const closest = typed?.startsWith('--') ? closestName(typed, Object.keys({...this.ctor.baseFlags, ...this.ctor.flags}).map((name) => `--${name}`)) : undefined
+      const hint = closest ? `did you mean ${closest.name}? ${help}` : help
+      if (this.jsonEnabled()) this.logJson({error: {code: 'USAGE', message, suggestion: hint}})
+      else process.stderr.write(errorText(message, hint))
       this.exit(error.oclif.exit)
     }
     const debug = Boolean(process.env.HIVEMIND_DEBUG)
@@ -82,6 +92,28 @@ export abstract class BaseCommand extends Command {
     this.exit(1)
     return undefined
   }
+}
+
+/**
+ * oclif says a pair of exclusive flags twice, once from each side ("--force=true cannot also be
+ * provided when using --merge --merge=true cannot also be provided when using --force"): once,
+ * as "--merge and --force cannot be used together".
+ */
+function exclusiveFlagsSaidOnce(lines: string[]): string[] {
+  const pairs = new Set<string>()
+  const out: string[] = []
+  for (const line of lines) {
+    const exclusive = /^(--[\w-]+)(?:=\S*)? cannot also be provided when using (--[\w-]+)$/.exec(line)
+    if (!exclusive) {
+      if (line !== 'The following errors occurred:') out.push(line)
+      continue
+    }
+    const pair = [exclusive[1]!, exclusive[2]!].sort()
+    if (pairs.has(pair.join(' '))) continue
+    pairs.add(pair.join(' '))
+    out.push(`${pair[0]} and ${pair[1]} cannot be used together`)
+  }
+  return out
 }
 
 /**

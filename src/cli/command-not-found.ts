@@ -6,8 +6,8 @@
  * Loaded only when a command is not found: it costs nothing to the commands that are.
  */
 import {type Hook, type Interfaces, ux} from '@oclif/core'
-import {distance} from 'fastest-levenshtein'
 
+import {closestName} from './closest.js'
 import {errorText} from './error-text.js'
 
 const hook: Hook<'command_not_found'> = async function ({argv, config, id}) {
@@ -38,14 +38,7 @@ export default hook
 
 /** The command whose name is closest to `typed`, when it is close enough to be what was meant. */
 function closestCommand(config: Interfaces.Config, typed: string): {name: string; distance: number} | undefined {
-  let best: {name: string; distance: number} | undefined
-  for (const id of config.commandIDs) {
-    const name = id.replaceAll(':', ' ')
-    const away = distance(typed, name)
-    if (!best || away < best.distance) best = {name, distance: away}
-  }
-  // A third of the letters wrong at most: "add-clint" finds add-client, "foo" finds nothing.
-  return best && best.distance <= Math.max(1, Math.floor(typed.length / 3)) ? best : undefined
+  return closestName(typed, config.commandIDs.map((id) => id.replaceAll(':', ' ')))
 }
 
 /** Reported as every command reports its errors (src/base-command.ts, whose logJson this mirrors). */

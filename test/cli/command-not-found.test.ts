@@ -70,3 +70,34 @@ describe('words that are not a command', function () {
     expect(withFlag.stderr).to.contain('Note: --db-option allows multiple values')
   })
 })
+
+describe('a mistyped flag, or two flags that exclude each other', function () {
+  this.timeout(60_000)
+  let sandbox: Sandbox
+
+  before(() => {
+    sandbox = Sandbox.create()
+  })
+
+  after(() => sandbox.cleanup())
+
+  it('names the closest flag of the command (its database flags included), and never what followed "=" (it may be a password)', async () => {
+    const [path, password, json, far] = await Promise.all([
+      sandbox.run(['list-clients', '--db-pth', 'other.db']),
+      sandbox.run(['add-client', '--redis-pasword=Secret-Password-9']),
+      sandbox.run(['add-client', '--redis-pasword=Secret-Password-9', '--json']),
+      sandbox.run(['list-clients', '--zzzzzzzz']),
+    ])
+    for (const result of [path, password, json, far]) expectCleanFailure(result, 2, ['Secret-Password-9'])
+    expect(path.stderr).to.equal('Error: Nonexistent flag: --db-pth\nHint: did you mean --db-path? see hivemind-core list-clients --help\n')
+    expect(password.stderr).to.equal('Error: Nonexistent flag: --redis-pasword=…\nHint: did you mean --redis-password? see hivemind-core add-client --help\n')
+    expect(JSON.parse(json.stdout)).to.deep.equal({error: {code: 'USAGE', message: 'Nonexistent flag: --redis-pasword=…', suggestion: 'did you mean --redis-password? see hivemind-core add-client --help'}})
+    expect(far.stderr).to.equal('Error: Nonexistent flag: --zzzzzzzz\nHint: see hivemind-core list-clients --help\n')
+  })
+
+  it('--merge with --force is said once', async () => {
+    const result = await sandbox.run(['migrate-db', '--to', 'json', '--merge', '--force'])
+    expectCleanFailure(result, 2)
+    expect(result.stderr).to.equal('Error: --force and --merge cannot be used together\nHint: see hivemind-core migrate-db --help\n')
+  })
+})

@@ -114,7 +114,7 @@ describe('add-client', () => {
     expectCleanFailure(bad, 1, [secret, 'short'])
     expect(JSON.parse(bad.stdout)).to.deep.equal({error: {code: 'INVALID_INPUT', message: 'the crypto key must be exactly 16 characters (got 5)'}})
     expectCleanFailure(unknownFlag, 2, [secret])
-    expect(JSON.parse(unknownFlag.stdout)).to.deep.equal({error: {code: 'USAGE', message: 'Nonexistent flag: --no-such-flag'}})
+    expect(JSON.parse(unknownFlag.stdout)).to.deep.equal({error: {code: 'USAGE', message: 'Nonexistent flag: --no-such-flag', suggestion: 'see hivemind-core add-client --help'}})
   })
 
   it('creates the data directory 0700 and the database 0600 under umask 022 and 000 (R14)', async () => {
