@@ -158,6 +158,20 @@ export function parseRedisUrl(url: string): Partial<RedisTarget> & {tls: boolean
   const expected = 'expected redis://[user:password@]host[:port][/db] or rediss://… for TLS'
   // Named in both errors below: an unencoded # or ? inside a password is what usually causes them.
   const encodeHint = 'percent-encode # ? / @ : and % inside the user name or password (# as %23, ? as %3F…), or give the password through HIVEMIND_REDIS_PASSWORD'
+  // The usual slips, each said for what it is (the URL itself is never shown).
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    throw new BackendOptionsError(`the Redis URL must start with redis:// (or rediss:// for TLS) (${expected})`, {option: 'url', suggestion: 'e.g. redis://127.0.0.1:6379/0, or give --redis-host and --redis-port instead'})
+  }
+  // Up to the first "/" only: a # or ? there is usually an unencoded character of a password.
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/]*)/i.exec(url)![1]!
+  const hostAndPort = authority.slice(authority.lastIndexOf('@') + 1)
+  if (hostAndPort === '' || hostAndPort.startsWith(':')) {
+    throw new BackendOptionsError(`the Redis URL names no host (${expected})`, {option: 'url', suggestion: 'e.g. redis://127.0.0.1:6379/0 (a Unix socket is not supported: use host and port)'})
+  }
+  const port = /:(\d+)$/.exec(hostAndPort)?.[1]
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65_535)) {
+    throw new BackendOptionsError(`the Redis URL's port must be between 1 and 65535 (it is ${port})`, {option: 'url'})
+  }
   let parsed: URL
   try {
     parsed = new URL(url)
@@ -184,7 +198,12 @@ export function parseRedisUrl(url: string): Partial<RedisTarget> & {tls: boolean
   if (parsed.password) result.password = decodeUserInfo(parsed.password, 'password')
   const dbPart = parsed.pathname.replace(/^\//, '')
   if (dbPart !== '') {
-    if (!/^\d+$/.test(dbPart)) throw new BackendOptionsError(`the Redis URL's path must be a database number (${expected})`, {option: 'url'})
+    if (!/^\d+$/.test(dbPart)) {
+      throw new BackendOptionsError(`the Redis URL's path must be a database number (${expected})`, {
+        option: 'url',
+        ...(dbPart.includes('/') || dbPart.endsWith('.sock') ? {suggestion: 'a Unix socket is not supported: connect to the host and port Redis listens on'} : {}),
+      })
+    }
     result.db = Number(dbPart)
   }
   return result

@@ -84,6 +84,29 @@ describe('redis options', () => {
     }
   })
 
+  it('says what is wrong with a URL without a scheme, without a host, with a port out of range or a socket path (never echoing it)', () => {
+    const cases: Array<[string, string, string | undefined]> = [
+      ['127.0.0.1:6402', 'the Redis URL must start with redis:// (or rediss:// for TLS)', 'e.g. redis://127.0.0.1:6379/0, or give --redis-host and --redis-port instead'],
+      ['localhost:6379', 'the Redis URL must start with redis:// (or rediss:// for TLS)', 'e.g. redis://127.0.0.1:6379/0, or give --redis-host and --redis-port instead'],
+      ['redis://:6402/0', 'the Redis URL names no host', 'e.g. redis://127.0.0.1:6379/0 (a Unix socket is not supported: use host and port)'],
+      ['redis://user:s3cret@:6402', 'the Redis URL names no host', 'e.g. redis://127.0.0.1:6379/0 (a Unix socket is not supported: use host and port)'],
+      ['redis:///tmp/redis.sock', 'the Redis URL names no host', 'e.g. redis://127.0.0.1:6379/0 (a Unix socket is not supported: use host and port)'],
+      ['redis://127.0.0.1:99999/0', "the Redis URL's port must be between 1 and 65535 (it is 99999)", undefined],
+      ['redis://h:1/var/run/redis.sock', "the Redis URL's path must be a database number", 'a Unix socket is not supported: connect to the host and port Redis listens on'],
+    ]
+    for (const [url, message, suggestion] of cases) {
+      let error: (Error & {suggestion?: string}) | undefined
+      try {
+        resolveTarget(options({url}))
+      } catch (error_) {
+        error = error_ as Error & {suggestion?: string}
+      }
+      expect(error?.message, url).to.match(new RegExp(`^${message.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&')}`))
+      expect(error?.suggestion, url).to.equal(suggestion)
+      expect(`${error!.message} ${error!.suggestion}`).not.to.contain('s3cret')
+    }
+  })
+
   it('refuses an empty URL or host instead of falling back to the local server', () => {
     expect(() => resolveTarget(options({url: ''}))).to.throw('the Redis URL is empty')
     expect(() => resolveTarget(options({host: ''}))).to.throw('the Redis host is empty')
