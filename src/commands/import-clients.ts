@@ -110,7 +110,7 @@ export function checkImportable(incoming: readonly ImportedRecord[], file: strin
           accessKey: record.api_key,
           password: record.password || undefined,
           cryptoKey: record.crypto_key || undefined,
-        })
+        }, {blankNameAllowed: true})
       }
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error

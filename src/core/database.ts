@@ -44,7 +44,7 @@ export function generateSecret(): string {
  * Checks what add-client was given, before anything is opened (a rejected call must not even
  * create a database file). Throws InvalidInputError; never echoes a secret.
  */
-export function validateAddRequest(request: AddClientRequest): void {
+export function validateAddRequest(request: AddClientRequest, options: {blankNameAllowed?: boolean} = {}): void {
   if (request.accessKey !== undefined) {
     checkSecret(request.accessKey, 'the access key')
     if (request.accessKey === REVOKED_API_KEY) throw new InvalidInputError('"revoked" is reserved and cannot be an access key')
@@ -58,7 +58,11 @@ export function validateAddRequest(request: AddClientRequest): void {
   }
   if (request.password !== undefined) checkSecret(request.password, 'the password')
   if (request.cryptoKey !== undefined) checkSecret(request.cryptoKey, 'the crypto key', CRYPTO_KEY_LENGTH)
-  if (request.name !== undefined) checkName(request.name)
+  // Imported records keep their names as written, an empty one included (upstream files have them).
+  if (request.name !== undefined) {
+    if (options.blankNameAllowed) checkText(request.name, 'the name')
+    else checkName(request.name)
+  }
   if (request.description !== undefined) checkText(request.description, 'the description')
 }
 

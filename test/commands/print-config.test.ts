@@ -78,6 +78,6 @@ describe('print-config', () => {
       if (error) expect(errorLine(result), args.join(' ')).to.equal(error)
       expect(result.stdout).to.equal('')
     }
-    expect(errorLine(results[4]!), 'a broken config file is named').to.satisfy((line: string) => line.startsWith(`Error: cannot read config file: JSON Error in ${broken}`))
+    expect(errorLine(results[4]!), 'a broken config file is named').to.equal(`Error: cannot read config file ${broken}: invalid JSON at line 1, column 14: a value was expected`)
   })
 })
