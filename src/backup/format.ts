@@ -212,16 +212,19 @@ function parsePlainBody(text: string, header: BackupHeader, file: string): Clien
   })
 }
 
+/** restore-db reads only what backup-db writes: a clients file is import-clients' input. */
+const NOT_A_BACKUP_HINT = 'a clients.json (of the Python hivemind-core too) or an export-clients file is loaded with: hivemind-core import-clients FILE'
+
 function parseHeaderLine(line: string, file: string): BackupHeader {
   let header: unknown
   try {
     header = JSON.parse(line)
   } catch {
-    throw new BackupError(`${file} is not a hivemind-core backup (its first line is not a backup header), or the header is damaged`)
+    throw new BackupError(`${file} is not a hivemind-core backup (its first line is not a backup header), or the header is damaged`, NOT_A_BACKUP_HINT)
   }
   const value = header as Partial<BackupHeader> | null
   if (typeof value !== 'object' || value === null || value.format !== BACKUP_FORMAT) {
-    throw new BackupError(`${file} is not a hivemind-core backup (no "format":"${BACKUP_FORMAT}" header)`)
+    throw new BackupError(`${file} is not a hivemind-core backup (no "format":"${BACKUP_FORMAT}" header)`, NOT_A_BACKUP_HINT)
   }
   if (value.version !== BACKUP_VERSION) {
     throw new BackupError(`${file} is a backup of format version ${String(value.version)}; this hivemind-core reads version ${BACKUP_VERSION}`, 'use the hivemind-core version that wrote it')

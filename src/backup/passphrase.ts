@@ -19,6 +19,8 @@ export async function obtainPassphrase(options: {confirm: boolean; interactive: 
     return fromEnv
   }
   if (!options.interactive) {
+    // Set but empty: usually a variable the script meant to fill ("$PASS" unset), not an absent one.
+    if (fromEnv === '') throw new UsageError(`${PASSPHRASE_ENV} is set but empty, and there is no terminal to ask for the passphrase`, {suggestion: `give ${PASSPHRASE_ENV} the passphrase`})
     throw new UsageError('a backup passphrase is needed and there is no terminal to ask for it', {suggestion: `set ${PASSPHRASE_ENV} in the environment`})
   }
   const {password} = await import('@inquirer/prompts')

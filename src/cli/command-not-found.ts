@@ -7,7 +7,7 @@
  */
 import {type Hook, type Interfaces, ux} from '@oclif/core'
 
-import {closestName} from './closest.js'
+import {closestName} from '../core/closest.js'
 import {errorText} from './error-text.js'
 
 const hook: Hook<'command_not_found'> = async function ({argv, config, id}) {

@@ -1,7 +1,7 @@
 /**
  * Finds and reads the config file with cosmiconfig (module name `hivemind`).
  */
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 import {cosmiconfig, defaultLoaders, type Loader} from 'cosmiconfig'
@@ -46,6 +46,9 @@ export async function loadConfigFile(explicitPath: string | undefined, cwd: stri
       throw new HivemindError('CONFIG_NOT_FOUND', `config file ${filepath} does not exist`, {
         suggestion: 'check --config / HIVEMIND_CONFIG, or copy .hivemindrc.example',
       })
+    }
+    if (statSync(filepath).isDirectory()) {
+      throw new ConfigError(`config file ${filepath} is a directory`, {suggestion: 'name the file itself with --config / HIVEMIND_CONFIG (e.g. DIR/.hivemindrc.yaml), or leave it out to search from the current directory'})
     }
     const result = await guard(filepath, () => explorer.load(filepath))
     return {filepath, content: result?.config ?? {}, how: 'explicit'}

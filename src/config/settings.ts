@@ -8,6 +8,7 @@
 import {existsSync} from 'node:fs'
 import path from 'node:path'
 
+import {closestName} from '../core/closest.js'
 import {BackendOptionsError, ConfigError, HivemindError} from '../core/errors.js'
 import type {BackendRegistry, RegisteredBackend} from '../core/registry.js'
 import type {HivemindPaths, OptionSpec} from '../core/store.js'
@@ -328,8 +329,10 @@ export function envName(key: string): string {
 function requireSpec(backend: string, schema: Record<string, OptionSpec>, key: string, origin: string): OptionSpec {
   const spec = schema[key]
   if (!spec) {
+    // Option keys are camelCase: "keyprefix" or "key_prefix" is keyPrefix.
+    const meant = Object.keys(schema).find((name) => name.toLowerCase() === key.toLowerCase().replaceAll(/[-_]/g, '')) ?? closestName(key, Object.keys(schema))?.name
     throw new BackendOptionsError(`${origin}: the ${backend} backend has no option "${key}"`, {
-      suggestion: `its options are: ${Object.keys(schema).join(', ') || 'none'}`,
+      suggestion: `${meant ? `did you mean ${meant}? ` : ''}its options are: ${Object.keys(schema).join(', ') || 'none'}`,
     })
   }
   return spec

@@ -237,7 +237,11 @@ describe('backup-db / restore-db', function () {
     const file = path.join(sandbox.root, 'x.enc')
     const result = await sandbox.run(['backup-db', ...backend.dbFlags(source), '--out', file, '--encrypt', '-q'])
     expect(result.code).to.equal(2)
-    expect(result.stderr).to.match(/HIVEMIND_BACKUP_PASSPHRASE/)
+    expect(result.stderr).to.equal('Error: a backup passphrase is needed and there is no terminal to ask for it\nHint: set HIVEMIND_BACKUP_PASSPHRASE in the environment\n')
+    // Set but empty (a script's variable left unfilled): said as such.
+    const empty = await sandbox.run(['backup-db', ...backend.dbFlags(source), '--out', file, '--encrypt', '-q'], {env: {HIVEMIND_BACKUP_PASSPHRASE: ''}})
+    expect(empty.code).to.equal(2)
+    expect(empty.stderr).to.equal('Error: HIVEMIND_BACKUP_PASSPHRASE is set but empty, and there is no terminal to ask for the passphrase\nHint: give HIVEMIND_BACKUP_PASSPHRASE the passphrase\n')
     expect(sandbox.exists(file)).to.equal(false)
   })
 
@@ -315,10 +319,12 @@ describe('backup-db / restore-db', function () {
       await expectRefused(mutate(plainFile, flip(() => at)), /checksum mismatch/)
     })
 
-    it('not a backup at all', async () => {
-      const file = path.join(sandbox.root, 'clients.json')
-      writeFileSync(file, '{"1": {}}\n')
-      await expectRefused(file, /not a hivemind-core backup/)
+    it('not a backup at all: a clients.json, with the command that loads one', async () => {
+      for (const text of ['{"1": {}}\n', '{\n    "1": {\n        "client_id": 1\n    }\n}\n']) {
+        const file = path.join(sandbox.root, 'clients.json')
+        writeFileSync(file, text)
+        await expectRefused(file, /not a hivemind-core backup.*\nHint: a clients\.json \(of the Python hivemind-core too\) or an export-clients file is loaded with: hivemind-core import-clients FILE\n$/)
+      }
     })
   })
 })

@@ -275,8 +275,8 @@ describe('export-clients / import-clients', () => {
         const one = (fields: Record<string, unknown>) => JSON.stringify({9: {client_id: 9, api_key: 'secret-key-in-file', password: 'secret-pw-in-file', ...fields}}, null, 4)
         const masked = await sandbox.run(['list-clients', '--json', '-q'])
         const cases: Array<{path: string; error: string}> = [
-          {path: path.join(dir, 'missing.json'), error: `Error: cannot read ${path.join(dir, 'missing.json')} (ENOENT)`},
-          {path: dir, error: `Error: cannot read ${dir} (EISDIR)`},
+          {path: path.join(dir, 'missing.json'), error: `Error: cannot read ${path.join(dir, 'missing.json')}: no such file (ENOENT)`},
+          {path: dir, error: `Error: cannot read ${dir}: it is a directory (EISDIR)`},
           {path: file('empty.json', ''), error: `Error: ${path.join(dir, 'empty.json')}: the file is empty`},
           {path: file('truncated.json', '{"1": {"client_id": 1,\n"api_key": "secret-key-in-file"'), error: `Error: ${path.join(dir, 'truncated.json')}: invalid JSON at line 2`},
           {path: file('garbage.bin', Buffer.from([0xff, 0xfe, 0x00, 0x41, 0x80])), error: `Error: ${path.join(dir, 'garbage.bin')}: not a clients file`},

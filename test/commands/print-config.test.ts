@@ -65,6 +65,7 @@ describe('print-config', () => {
       [[], {HIVEMIND_DB_BACKEND: 'mongo'}, 1, 'Error: unknown database backend "mongo" (from env HIVEMIND_DB_BACKEND); available: json, redis, sqlite'],
       [['--db-option', 'foo=bar'], {}, 1, 'Error: --db-option: the sqlite backend has no option "foo"'],
       [['--config', path.join(sandbox.root, 'missing.json')], {}, 1, `Error: config file ${path.join(sandbox.root, 'missing.json')} does not exist`],
+      [['--config', sandbox.root], {}, 1, `Error: config file ${sandbox.root} is a directory`],
       [['--config', broken], {}, 1, undefined],
       [['--config', unknownKey], {}, 1, `Error: ${unknownKey}: "bogus" is not a known setting (known: database, listen, agent, audit)`],
       [[], {HIVEMIND_LISTEN_PORT: 'not-a-port'}, 1, undefined],
@@ -78,6 +79,10 @@ describe('print-config', () => {
       if (error) expect(errorLine(result), args.join(' ')).to.equal(error)
       expect(result.stdout).to.equal('')
     }
-    expect(errorLine(results[4]!), 'a broken config file is named').to.equal(`Error: cannot read config file ${broken}: invalid JSON at line 1, column 14: a value was expected`)
+    // Option keys are camelCase; the hint names the one meant.
+    const lowerCase = await sandbox.run(['print-config', '--db-option', 'busytimeoutms=5000'])
+    expectCleanFailure(lowerCase, 1)
+    expect(lowerCase.stderr).to.equal('Error: --db-option: the sqlite backend has no option "busytimeoutms"\nHint: did you mean busyTimeoutMs? its options are: path, busyTimeoutMs\n')
+    expect(errorLine(results[5]!), 'a broken config file is named').to.equal(`Error: cannot read config file ${broken}: invalid JSON at line 1, column 14: a value was expected`)
   })
 })
