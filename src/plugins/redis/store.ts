@@ -98,7 +98,9 @@ export class RedisClientStore implements ClientStore {
       // Both questions go out together (one round trip); the warning waits for the layout check,
       // so a refused hive is not also warned about.
       const persistence = this.persistsNothing(connection)
+      const replica = this.refuseReadOnlyReplica(connection)
       await this.checkLayout(connection)
+      await replica
       if (await persistence) this.warnNothingPersists(connection)
     } catch (error) {
       await connection.close()
@@ -363,6 +365,27 @@ export class RedisClientStore implements ClientStore {
       `the Redis server at ${connection.where} persists nothing (no AOF, no RDB save points): a restart loses every client. ` +
         `Enable persistence, e.g. ${redisCli(this.target)} CONFIG SET appendonly yes${redisCliAuthNote(this.target)}, and set it in redis.conf`,
     )
+  }
+
+  /**
+   * A listener writes (last_seen, revocations seen by other processes are only read), but no
+   * write happens at startup: on a read-only replica it started, served, and failed every
+   * last_seen write at debug level. Checked for a long-running writer only (a one-shot command's
+   * write says so itself, with READONLY). Servers that forbid INFO replication are not judged.
+   */
+  private async refuseReadOnlyReplica(connection: RedisConnection): Promise<void> {
+    if (this.context?.mode !== 'write' || !this.context.longRunning) return
+    let info: string
+    try {
+      info = await connection.client.info('replication')
+    } catch {
+      return
+    }
+    if (/^role:slave\r?$/m.test(info) && !/^slave_read_only:0\r?$/m.test(info)) {
+      throw new StoreUnavailableError(`Redis at ${connection.where} is a read-only replica: a listener writes (last_seen), so it needs the primary`, {
+        suggestion: 'point hivemind-core at the primary (its address is in INFO replication: master_host, master_port)',
+      })
+    }
   }
 
   /** Refuses a hive written by a newer layout instead of misreading it. Writes nothing. */

@@ -726,6 +726,23 @@ describe('redis backend', function () {
   })
 
   describe('connection policy', () => {
+    it('a read-only replica: a long-running writer (listen) is refused at open, naming where the primary is; a one-shot reader is not', async () => {
+      const replica = await startRedisServer({args: ['--replicaof', '127.0.0.1', String(server.port)]})
+      const writer = new RedisClientStore({port: replica.port, keyPrefix: uniquePrefix()}, {paths: {home: '', dataDir: '', configDir: '', stateDir: ''}, mode: 'write', longRunning: true, warn() {}})
+      const reader = new RedisClientStore({port: replica.port, keyPrefix: uniquePrefix()}, {paths: {home: '', dataDir: '', configDir: '', stateDir: ''}, mode: 'read', warn() {}})
+      try {
+        const error = await failure(writer.open())
+        expect(error).to.be.instanceOf(StoreUnavailableError)
+        expect(error.message).to.equal(`Redis at 127.0.0.1:${replica.port} is a read-only replica: a listener writes (last_seen), so it needs the primary`)
+        await reader.open()
+        expect(await reader.count()).to.equal(0)
+      } finally {
+        await writer.close()
+        await reader.close()
+        await replica.stop()
+      }
+    })
+
     it('a port where something else listens (a web server) is "does not speak the Redis protocol", not an ioredis protocol error', async () => {
       const web = net.createServer((socket) => socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n<html>')))
       await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve))
