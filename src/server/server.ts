@@ -313,10 +313,20 @@ export class HiveServer implements Hub {
       if (id === undefined) continue
       byClient.set(id, [...(byClient.get(id) ?? []), session])
     }
+    let missing = 0
     for (const [id, sessions] of byClient) {
       // eslint-disable-next-line no-await-in-loop -- one lookup at a time keeps the store's load flat.
       const record = await this.store.get(id)
+      if (!record) missing++
       for (const session of sessions) session.refresh(record)
+    }
+    // Every connected client gone at once, and nothing left: the database was emptied or replaced
+    // (a Redis server restarted without persistence, a file swapped) rather than clients revoked.
+    if (missing > 0 && missing === byClient.size && (await this.store.count({includeRevoked: true})) === 0) {
+      this.logger.error('store.emptied', {
+        clients: missing,
+        message: 'the database holds no clients any more, not even revoked ones: was it emptied or replaced (a Redis restart without persistence)? Connected satellites were closed; restore it (hivemind-core restore-db) for them to connect again',
+      })
     }
     this.logger.debug('store.refreshed', {clients: byClient.size})
   }

@@ -175,7 +175,8 @@ export class Session {
   refresh(record: ClientRecord | undefined): void {
     if (this.state === 'closed' || !this.permissions) return
     if (!record || record.api_key !== this.accessKey) {
-      this.hub.logger.info('client.revoked', {client_id: this.permissions.client_id, name: this.permissions.name, peer: this.peer})
+      // A record that is gone (deleted by hand, the database emptied or replaced) is not a revocation: said apart.
+      this.hub.logger.info(record ? 'client.revoked' : 'client.removed', {client_id: this.permissions.client_id, name: this.permissions.name, peer: this.peer})
       this.hub.clientRevoked?.(this)
       this.close(CLOSE.policy, 'client revoked')
       return

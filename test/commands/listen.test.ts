@@ -411,5 +411,34 @@ describe('hivemind-core listen (built CLI)', function () {
         rmSync(dataDir, {recursive: true, force: true})
       }
     })
+
+    it('a hive that comes back empty (a restart without persistence): satellites are closed as removed, and one error says the database was emptied', async function () {
+      const redis = await startRedisServer()
+      try {
+        const env = {...sandbox.env, HIVEMIND_DB_BACKEND: 'redis', HIVEMIND_REDIS_URL: redis.url}
+        const enrolled = await runCli(['add-client', '--json', '--quiet', '--name', 'kitchen'], {cwd: sandbox.home, env})
+        expect(enrolled.code, enrolled.stderr).to.equal(0)
+        const added = JSON.parse(enrolled.stdout) as Added
+        listener = await startListener(['--agent-url', bus.url], {env, cwd: sandbox.home})
+        const satellite = await connect(added)
+        const {Redis} = await import('ioredis')
+        const admin = new Redis({port: redis.port})
+        try {
+          // What a restart without persistence leaves: nothing.
+          await admin.flushdb()
+        } finally {
+          admin.disconnect()
+        }
+        expect((await satellite.waitClosed(5000)).code).to.equal(1008)
+        await listener.waitForLog(/"event":"store\.emptied"/, 5000)
+        const events = listener.stderr().split('\n').filter(Boolean).map((line) => JSON.parse(line) as {event: string; level: string; client_id?: number})
+        expect(events.find((event) => event.event === 'store.emptied')).to.deep.include({level: 'error'})
+        expect(events.find((event) => event.event === 'client.removed')).to.deep.include({client_id: added.client_id})
+        expect(events.map((event) => event.event)).not.to.include('client.revoked')
+        expect(await listener.stop('SIGTERM')).to.equal(0)
+      } finally {
+        await redis.stop()
+      }
+    })
   })
 })
