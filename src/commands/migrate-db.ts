@@ -203,6 +203,10 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
           ? `the target would be emptied first (${plan.extra.length} record(s) not in the source removed, ${plan.conflicts.length} replaced) and all ${plan.sourceCount} record(s) of the source copied`
           : `${plan.sourceCount} in the source, ${plan.identical} already in the target${policy === 'force' ? `, ${plan.conflicts.length} replaced` : ''}`
         this.log(`Dry run: would copy ${writes.length} record(s) (${how}); nothing was written.`)
+        if (flags.switch) {
+          const configPath = settings.configFile?.path ?? userConfigFile(process.env, settings.paths.home)
+          this.log(`--switch would then point ${configPath} at ${targetBackend.descriptor.name}${settings.configFile ? '' : ' (created)'}.`)
+        }
         return finish()
       }
 

@@ -241,6 +241,13 @@ describe('migrate-db', function () {
       const missingTarget = sqlite.location(sandbox, 'never-created')
       expect((await migrate(json, source, sqlite, missingTarget, ['--dry-run'])).code).to.equal(0)
       expect(existsSync(missingTarget)).to.equal(false)
+      // With --switch it says what the switch would do, and does not do it.
+      const config = path.join(sandbox.home, '.config/hivemind/config.json')
+      const switching = await migrate(json, source, sqlite, missingTarget, ['--dry-run', '--switch'])
+      expect(switching.code, switching.stderr).to.equal(0)
+      expect(switching.stdout).to.contain(`--switch would then point ${config} at sqlite (created).`)
+      expect(existsSync(config)).to.equal(false)
+      expect(existsSync(missingTarget)).to.equal(false)
     })
   })
 

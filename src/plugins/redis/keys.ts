@@ -8,6 +8,8 @@
  * a prefix itself contains braces.
  */
 
+import type {RedisTarget} from './options.js'
+
 /** The hash tag shared by every key. */
 export const HASH_TAG = '{hive}'
 
@@ -63,15 +65,8 @@ export function keysStartingWith(prefix: string): string {
   return `${prefix.replaceAll(/[*?[\]\\]/g, '\\$&')}*`
 }
 
-/** What a printed redis-cli command needs to reach the hive's server (RedisTarget's connection part). */
-export interface RedisCliTarget {
-  host: string
-  port: number
-  db: number
-  username?: string
-  password?: string
-  tls?: {ca?: string; cert?: string; key?: string}
-}
+/** What a printed redis-cli command needs to reach the hive's server: RedisTarget's connection part. */
+export type RedisCliTarget = Pick<RedisTarget, 'host' | 'port' | 'db' | 'username' | 'password' | 'tls'>
 
 /**
  * `redis-cli -h HOST -p PORT -n DB` (with `--user`, `--tls` and the certificate files as
