@@ -4,7 +4,7 @@
  * exit 0. Needs root (to create files another user cannot reach, and to run the CLI as nobody).
  */
 import {spawnSync} from 'node:child_process'
-import {chmodSync, mkdirSync} from 'node:fs'
+import {chmodSync, chownSync, mkdirSync} from 'node:fs'
 import path from 'node:path'
 
 import {expect} from 'chai'
@@ -65,6 +65,34 @@ describe('a database the user may not read', function () {
     const result = await sandbox.run(['migrate-db', '--from', 'sqlite', '--from-path', path.join(locked, 'clients.db'), '--to', 'json', '--to-path', path.join(sandbox.home, 'out.json'), '-q'], {asUid: NOBODY})
     expectCleanFailure(result, 1)
     expect(result.stderr).to.contain(`permission denied on the directory ${locked}`)
+  })
+
+  it("sqlite, the user's own file: a read-only one leaves read-only -wal/-shm files behind, and the write after a chmod names them; an unreadable one gets chmod as the hint", async () => {
+    const own = path.join(sandbox.root, 'own')
+    mkdirSync(own)
+    chownSync(own, NOBODY, NOBODY)
+    const file = path.join(own, 'clients.db')
+    const flags = ['--db-backend', 'sqlite', '--db-path', file, '-q']
+    // Its own audit trail too (the shared one was created by root).
+    const asNobody = {asUid: NOBODY, env: {XDG_STATE_HOME: path.join(own, 'state')}}
+    const created = await sandbox.run(['add-client', ...flags], asNobody)
+    expect(created.code, created.stderr).to.equal(0)
+    chmodSync(file, 0o400)
+    expect((await sandbox.run(['list-clients', ...flags], asNobody)).code).to.equal(0)
+    chmodSync(file, 0o600)
+    const write = await sandbox.run(['add-client', ...flags], asNobody)
+    expectCleanFailure(write, 1)
+    expect(write.stderr).to.equal(
+      `Error: ${file} cannot be written (SQLITE_READONLY): its companion file clients.db-shm is read-only for this user (mode 0400)\n` +
+        `Hint: make the companion files writable too: chmod 600 '${file}-wal' '${file}-shm' (do not delete them while a process may use the database)\n`,
+    )
+    chmodSync(`${file}-wal`, 0o600)
+    chmodSync(`${file}-shm`, 0o600)
+    expect((await sandbox.run(['add-client', ...flags], asNobody)).code).to.equal(0)
+    chmodSync(file, 0o000)
+    const unreadable = await sandbox.run(['list-clients', ...flags], asNobody)
+    expectCleanFailure(unreadable, 1)
+    expect(unreadable.stderr).to.contain(`Hint: the file is yours: give yourself access with chmod 600 '${file}'`)
   })
 
   it('sqlite: an unreadable file (in a directory the user may enter) names the file, not "check that the directory exists"', async () => {

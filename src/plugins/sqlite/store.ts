@@ -13,7 +13,7 @@
  * SQLITE_BUSY_SNAPSHOT), in WAL mode. Writes of one process are also serialised in-process, since
  * they share one connection.
  */
-import {chmodSync, closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync} from 'node:fs'
+import {accessSync, chmodSync, closeSync, constants as fsConstants, existsSync, mkdtempSync, openSync, rmSync, statSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -760,7 +760,9 @@ export class SqliteClientStore implements ClientStore {
       if (denied) {
         return new StoreUnavailableError(`cannot open ${file}: ${denied}`, {
           cause: error,
-          suggestion: 'run hivemind-core as the user that owns the database, or let this user enter the directories above it and read (for changes, write) the file',
+          suggestion: ownedByThisUser(file)
+            ? `the file is yours: give yourself access with chmod 600 '${file}'`
+            : 'run hivemind-core as the user that owns the database, or let this user enter the directories above it and read (for changes, write) the file',
         })
       }
     }
@@ -772,7 +774,15 @@ export class SqliteClientStore implements ClientStore {
       })
     }
     if (code.startsWith('SQLITE_READONLY') || code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      return new HivemindError('STORE_READ_ONLY', `${file} cannot be written (${code})`, {cause: error, suggestion: 'check the permissions of the file and its directory'})
+      // The file may be writable while a companion is not: a read-only file opened once leaves
+      // -wal/-shm files with its mode (0400), which then refuse every write after a chmod of the file.
+      const blocker = notWritable(file)
+      return new HivemindError('STORE_READ_ONLY', `${file} cannot be written (${code})${blocker ? `: ${blocker}` : ''}`, {
+        cause: error,
+        suggestion: blocker?.startsWith('its companion')
+          ? `make the companion files writable too: chmod 600 '${file}-wal' '${file}-shm' (do not delete them while a process may use the database)`
+          : 'check the permissions of the file and its directory',
+      })
     }
     if (code === 'SQLITE_FULL' || code === 'ENOSPC') {
       return new StoreUnavailableError(`${file}: the disk is full; nothing was written`, {cause: error})
@@ -787,5 +797,35 @@ export class SqliteClientStore implements ClientStore {
     }
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
     return new StoreUnavailableError(`sqlite ${during} failed on ${file}: ${message}`, {cause: error})
+  }
+}
+
+/**
+ * What refuses this process a write to the database `file`, in words: the file, one of its WAL
+ * companions, or the directory (where SQLite creates them). Undefined when all look writable.
+ */
+function notWritable(file: string): string | undefined {
+  const writable = (target: string) => {
+    try {
+      accessSync(target, fsConstants.W_OK)
+      return true
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ENOENT'
+    }
+  }
+  if (!writable(file)) return 'the file is read-only for this user'
+  for (const suffix of ['-wal', '-shm']) {
+    if (!writable(file + suffix)) return `its companion file ${path.basename(file)}${suffix} is read-only for this user (mode ${(statSync(file + suffix).mode & 0o777).toString(8).padStart(4, '0')})`
+  }
+  if (!writable(path.dirname(file))) return `its directory ${path.dirname(file)} is read-only for this user`
+  return undefined
+}
+
+/** True when this process's user owns `file` (then a chmod, not another user, is the fix). */
+function ownedByThisUser(file: string): boolean {
+  try {
+    return process.getuid !== undefined && statSync(file).uid === process.getuid()
+  } catch {
+    return false
   }
 }
