@@ -13,6 +13,7 @@ import {BackendOptionsError, ConfigError, HivemindError} from '../core/errors.js
 import type {BackendRegistry, RegisteredBackend} from '../core/registry.js'
 import type {HivemindPaths, OptionSpec} from '../core/store.js'
 import {commandLineOptions} from './command-line-options.js'
+import {mistypedVariables} from './environment-names.js'
 import {type LoadedConfigFile, loadConfigFile} from './load.js'
 import {expandPath, resolvePaths, UnsetVariableError} from './paths.js'
 import {type ConfigFileContent, validateConfigFile} from './schema.js'
@@ -113,6 +114,7 @@ export async function resolveSettings(input: SettingsInput): Promise<ResolvedSet
       ? {value: file.database.backend, source: {kind: 'file', path: loaded.filepath, key: 'database.backend'}}
       : undefined,
   ]) ?? defaultBackend(paths)
+  notices.push(...mistypedVariables(env, registry))
   const registered = registry.get(backend.value, describeSource(backend.source, cwd))
   for (const plugin of registry.shadowedBy(registered.descriptor.name)) {
     notices.push(`plugin ${plugin} also provides a backend "${registered.descriptor.name}"; it is ignored and the one built into ${registered.plugin} is used`)

@@ -85,6 +85,20 @@ describe('settings through the CLI', () => {
     expect(unparsable.stderr).to.contain(file).and.to.contain('cannot read config file')
   })
 
+  it('a HIVEMIND_* variable one or two letters off a setting is named with the setting meant (a typo in a unit file silently chose another database); other names are left alone', async () => {
+    const result = await sandbox.run(['list-clients'], {
+      env: {HIVEMIND_DBPATH: '/elsewhere/clients.db', HIVEMIND_REDIS_PASWORD: 'Secret-Value-7', HIVEMIND_SQLITE_BUSYTIMEOUT_MS: '100', HIVEMIND_CORE_NPM_REGISTRY: 'https://registry.example', HIVEMIND_SOMETHING_ELSE: '1'},
+    })
+    expect(result.code, result.stderr).to.equal(0)
+    const warnings = result.stderr.split('\n').filter((line) => line.startsWith('Warning: '))
+    expect(warnings).to.deep.equal([
+      'Warning: HIVEMIND_DBPATH is not a hivemind-core setting and is ignored; did you mean HIVEMIND_DB_PATH?',
+      'Warning: HIVEMIND_REDIS_PASWORD is not a hivemind-core setting and is ignored; did you mean HIVEMIND_REDIS_PASSWORD?',
+      'Warning: HIVEMIND_SQLITE_BUSYTIMEOUT_MS is not a hivemind-core setting and is ignored; did you mean HIVEMIND_SQLITE_BUSY_TIMEOUT_MS?',
+    ])
+    expect(result.stderr).not.to.contain('Secret-Value-7')
+  })
+
   it('a config file that does not parse is named with line and column, and none of its text (it may hold a password) is shown', async () => {
     const file = path.join(sandbox.home, '.hivemindrc.json')
     const password = 'Pw-in-the-config-file'
