@@ -6,7 +6,7 @@ import {type DatabaseFlagValues, describeSource, optionValues, type ResolvedSett
 import {sameFile} from '../core/file-access.js'
 import {describeLocation, type RegisteredBackend} from '../core/registry.js'
 import {commandLineOptions} from '../config/command-line-options.js'
-import {assertSwitchable, describeSwitch, switchBackend, userConfigFile, whereSecretsGo} from '../config/switch.js'
+import {assertSwitchable, describeSwitch, relativeToConfig, switchBackend, userConfigFile, whereSecretsGo} from '../config/switch.js'
 import {HivemindError, UsageError} from '../core/errors.js'
 import {carryIdCounter, copyRecords, isCurrentDigest, type MigrationPlan, planMigration, recordsDigest, storeDigest, type TargetPolicy, verifyMigration} from '../migrate/migrate.js'
 import {readMark, restoreMark, writeMark} from '../migrate/marker.js'
@@ -263,7 +263,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
     // A password given on the command line is never written nor printed: say where it belongs instead.
     const secretNote = toRecord.withheld ? ` The password given on the command line is not written there: ${whereSecretsGo(targetBackend.descriptor.name, targetBackend.descriptor.optionsSchema, configPath)}.` : ''
     if (doSwitch) {
-      const switched = await switchBackend(settings.configFile?.path, configPath, targetBackend.descriptor.name, toRecord.stored)
+      const switched = await switchBackend(settings.configFile?.path, configPath, targetBackend.descriptor.name, relativeToConfig(toRecord.stored, targetBackend.descriptor.optionsSchema, settings.configFile?.path))
       result.switched = switched.file
       const how = switched.unchanged ? ' already; left as it was' : switched.backup ? ` (previous version kept as ${switched.backup})` : ' (created)'
       this.log(`Switched: ${switched.file} now selects ${targetBackend.descriptor.name}${how}.${secretNote}`)
@@ -344,3 +344,4 @@ function changedSinceCompleted(sourceLabel: string, targetLabel: string, complet
     suggestion: "--dry-run --merge shows what the source has that the target lacks; --merge adds it (records changed on both sides are listed as conflicts); --force replaces the target's contents with the source's (changes made in the target are lost)",
   })
 }
+

@@ -116,3 +116,20 @@ function detectIndent(text: string): number {
   const match = /\n( +)"/.exec(text)
   return match ? match[1]!.length : 2
 }
+
+/**
+ * Path options under the config file's own directory, written relative to it (`./data/clients.db`),
+ * as the settings read them back: a project whose config says `path: ./clients.json` stays
+ * movable after --switch. Paths elsewhere, and every path of a config file created now, stay absolute.
+ */
+export function relativeToConfig(options: Record<string, unknown>, schema: OptionsSchema, configFile: string | undefined): Record<string, unknown> {
+  if (configFile === undefined || !existsSync(configFile)) return options
+  const base = path.dirname(configFile)
+  const out: Record<string, unknown> = {...options}
+  for (const [key, value] of Object.entries(options)) {
+    if (schema[key]?.type !== 'path' || typeof value !== 'string' || !path.isAbsolute(value)) continue
+    const relative = path.relative(base, value)
+    if (relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative)) out[key] = `./${relative.split(path.sep).join('/')}`
+  }
+  return out
+}

@@ -329,7 +329,8 @@ describe('migrate-db', function () {
     const result = await sandbox.run(['migrate-db', '--to', 'sqlite', '--to-path', target, '--switch', '--quiet'], {cwd: project})
     expect(result.code, result.stderr).to.equal(0)
     const text = readFileSync(config, 'utf8')
-    expect(text).to.contain('# our hive').and.to.contain('backend: sqlite').and.to.contain(`path: ${target}`)
+    // The target is in the project: written relative to the config file, as the project's other paths are.
+    expect(text).to.contain('# our hive').and.to.contain('backend: sqlite').and.to.contain('path: ./hive.db')
     expect(readdirSync(project).filter((entry) => entry.endsWith('.bak'))).to.have.length(1)
     const listed = await sandbox.run(['list-clients', '--json', '--quiet'], {cwd: project})
     expect(JSON.parse(listed.stdout)).to.have.length(9)
