@@ -170,8 +170,9 @@ export class RedisConnection {
 
     // Authentication: the server's own words, which never contain the password.
     if (/\bWRONGPASS\b/.test(raw) || /invalid password/i.test(raw)) {
-      const who = this.target.username ? `user "${this.target.username}"` : 'the password'
-      return new StoreUnavailableError(`${where}: authentication failed (${this.target.username ? `wrong password for ${who}, or the user is disabled` : 'wrong password'})`, options(passwordHint))
+      const who = `user "${this.target.username}"`
+      const why = !this.target.username ? 'wrong password' : this.target.password ? `wrong password for ${who}, or the user is disabled` : `no password was given for ${who}`
+      return new StoreUnavailableError(`${where}: authentication failed (${why})`, options(passwordHint))
     }
     if (/\bNOAUTH\b/.test(raw)) {
       return new StoreUnavailableError(`${where}: authentication failed (the server requires a password and none was given)`, options(passwordHint))

@@ -399,6 +399,20 @@ describe('redis backend', function () {
       expect((await store.get(3))?.api_key).to.equal('k3')
     })
 
+    it('an ACL user named without a password: "no password was given for user …", not "wrong password"', async () => {
+      const user = `named-${uniquePrefix().replaceAll(':', '')}`
+      await observer.call('ACL', 'SETUSER', user, 'on', '>named-pw', '~*', '+@all')
+      try {
+        const error = await failure(createStore({username: user}).open())
+        expect(error).to.be.instanceOf(StoreUnavailableError)
+        expect(error.message).to.equal(`Redis at 127.0.0.1:${server.port}: authentication failed (no password was given for user "${user}")`)
+        const wrong = await failure(createStore({username: user, password: 'not-it'}).open())
+        expect(wrong.message).to.equal(`Redis at 127.0.0.1:${server.port}: authentication failed (wrong password for user "${user}", or the user is disabled)`)
+      } finally {
+        await observer.call('ACL', 'DELUSER', user)
+      }
+    })
+
     it('an ACL user refused a command inside a script: one line saying so and where the list of commands is, no script text', async () => {
       const user = `limited-${uniquePrefix().replaceAll(':', '')}`
       await observer.call('ACL', 'SETUSER', user, 'on', '>limited-pw', '~*', '+@all', '-zadd')
