@@ -145,7 +145,8 @@ export function resolveTarget(options: RedisOptions): RedisTarget {
 
 /** `redis://127.0.0.1:6379/0 prefix hivemind:` — never the user name or password. */
 export function describeTarget(target: Pick<RedisTarget, 'host' | 'port' | 'db' | 'tls' | 'keyPrefix'>): string {
-  return `${target.tls ? 'rediss' : 'redis'}://${hostPort(target)}/${target.db} prefix ${target.keyPrefix}`
+  // An empty prefix is shown as such: "prefix " followed by nothing read as a truncated line.
+  return `${target.tls ? 'rediss' : 'redis'}://${hostPort(target)}/${target.db} prefix ${target.keyPrefix === '' ? '"" (none)' : target.keyPrefix}`
 }
 
 /** "127.0.0.1:6379", "[::1]:6379": what messages name. */

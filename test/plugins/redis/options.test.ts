@@ -35,6 +35,8 @@ describe('redis options', () => {
     expect(resolveTarget(options({tlsCa: '/ca.pem'})).tls).to.deep.equal({ca: '/ca.pem'})
     expect(resolveTarget(options({url: 'rediss://h:1/0', tls: false})).tls).to.equal(undefined)
     expect(describeTarget(resolveTarget(options({url: 'rediss://[::1]:6380/2'})))).to.equal('rediss://[::1]:6380/2 prefix hivemind:')
+    // An empty prefix is said, not left as a trailing "prefix ".
+    expect(describeTarget(resolveTarget(options({keyPrefix: ''})))).to.equal('redis://127.0.0.1:6379/0 prefix "" (none)')
   })
 
   it('never puts the password (or the user) in a location or an error', () => {
