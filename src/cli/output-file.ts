@@ -1,8 +1,9 @@
 /**
- * Guards for a file a command writes at the operator's request (an export, a backup): never over
- * the database being read, and never over an existing file unless asked.
+ * A file a command writes at the operator's request (an export, a backup): where it goes when a
+ * directory is named, the guards (never over the database being read, never over an existing
+ * file unless asked), and the write itself (atomic, 0600: it holds secrets).
  */
-import {existsSync} from 'node:fs'
+import {existsSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 import {InvalidInputError} from '../core/errors.js'
@@ -35,3 +36,30 @@ export function refuseExistingFile(file: string, force: boolean, flag: string): 
   }
 }
 
+/** The file `given` names: itself, or `defaultName` inside it when it is a directory (an existing one, or a path ending in a separator). */
+export function outputFileAt(given: string, defaultName: string): string {
+  const target = path.resolve(given)
+  if (given.endsWith(path.sep) || isDirectory(target)) return path.join(target, defaultName)
+  return target
+}
+
+/** True when `file` is a directory (false when it is anything else, or missing). */
+export function isDirectory(file: string): boolean {
+  try {
+    return statSync(file).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+/** Writes `text` to `file` atomically with mode 0600; a failure is one line with its code. */
+export async function writeOutputFile(file: string, text: string, flag: string): Promise<void> {
+  // Loaded here: of the commands that import this module, only a run that writes needs it.
+  const {default: writeFileAtomic} = await import('write-file-atomic')
+  try {
+    await writeFileAtomic(file, text, {mode: 0o600})
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error'
+    throw new InvalidInputError(`cannot write ${file} (${code})`, {cause: error, suggestion: `check that its directory exists and is writable, or choose another ${flag}`})
+  }
+}

@@ -3,8 +3,8 @@ import path from 'node:path'
 import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
-import {backupFileAt, defaultBackupDir, defaultBackupName, writeBackupFile} from '../backup/files.js'
-import {refuseDatabaseFile} from '../cli/output-file.js'
+import {defaultBackupDir, defaultBackupName, writeBackupFile} from '../backup/files.js'
+import {outputFileAt, refuseDatabaseFile} from '../cli/output-file.js'
 import {buildPlainBackup, encryptBackup, readBackupHeader} from '../backup/format.js'
 import {obtainPassphrase, PASSPHRASE_ENV} from '../backup/passphrase.js'
 import {HivemindError} from '../core/errors.js'
@@ -53,7 +53,7 @@ The backup holds every access key and password: keep it as safe as the database.
     }, {leaveUntouched: true})
     const content = passphrase === undefined ? plain : await encryptBackup(plain, passphrase)
     const name = defaultBackupName(backend, flags.encrypt)
-    const file = flags.out === undefined ? path.join(defaultBackupDir(this.settings.paths), name) : backupFileAt(flags.out, name)
+    const file = flags.out === undefined ? path.join(defaultBackupDir(this.settings.paths), name) : outputFileAt(flags.out, name)
     refuseDatabaseFile(file, location, '--out')
     await writeBackupFile(file, content, flags.force, flags.out === undefined)
     const header = readBackupHeader(content, file)

@@ -1,13 +1,9 @@
-import {existsSync, statSync} from 'node:fs'
-import path from 'node:path'
-
 import {Flags} from '@oclif/core'
-import writeFileAtomic from 'write-file-atomic'
 
 import {StoreCommand} from '../base-command.js'
-import {refuseDatabaseFile, refuseExistingFile} from '../cli/output-file.js'
+import {outputFileAt, refuseDatabaseFile, refuseExistingFile, writeOutputFile} from '../cli/output-file.js'
 import {toCsv, toUpstreamJson} from '../core/interchange.js'
-import {HivemindError, UsageError} from '../core/errors.js'
+import {UsageError} from '../core/errors.js'
 
 /** What `export-clients --json` prints. */
 export interface ExportResult {
@@ -42,7 +38,7 @@ The export holds secrets: files are written atomically with mode 0600. A directo
         suggestion: 'add --path FILE, or leave out --json to print the export itself (--format json for JSON)',
       })
     }
-    const target = flags.path === undefined ? undefined : exportFile(flags.path, format)
+    const target = flags.path === undefined ? undefined : outputFileAt(flags.path, format === 'json' ? 'clients.json' : 'hivemind_clients.csv')
     const records = await this.withDatabase(flags, 'read', async (db, opened) => {
       // Checked before reading: a refused export does no work.
       if (target !== undefined) {
@@ -57,22 +53,8 @@ The export holds secrets: files are written atomically with mode 0600. A directo
       if (!this.jsonEnabled()) process.stdout.write(text)
       return {format, path: null, count}
     }
-    try {
-      await writeFileAtomic(target, text, {mode: 0o600})
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'error'
-      throw new HivemindError('INVALID_INPUT', `cannot write ${target} (${code})`, {cause: error, suggestion: 'check that the directory exists and is writable'})
-    }
+    await writeOutputFile(target, text, '--path')
     this.log(`Exported ${count} client(s) to ${target} (${format}, mode 0600). It holds secrets: keep it safe.`)
     return {format, path: target, count}
   }
-}
-
-/** The file an export goes to: `--path` itself, or the upstream file name inside a directory. */
-function exportFile(given: string, format: 'csv' | 'json'): string {
-  const target = path.resolve(given)
-  if (given.endsWith(path.sep) || (existsSync(target) && statSync(target).isDirectory())) {
-    return path.join(target, format === 'json' ? 'clients.json' : 'hivemind_clients.csv')
-  }
-  return target
 }
