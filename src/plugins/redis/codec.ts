@@ -70,7 +70,8 @@ export function decodeRecord(hash: readonly string[] | Record<string, string>, k
   } else {
     for (const [field, text] of Object.entries(hash)) decodeField(raw, field, kindOf(field), text, key)
   }
-  return withKeyId(parseClientRecord(raw, `Redis key ${key}`, idFromKey(key)), key, idFromKey(key))
+  const id = idFromKey(key)
+  return withKeyId(parseClientRecord(raw, `Redis key ${key}`, id), key, id)
 }
 
 /**

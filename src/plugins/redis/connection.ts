@@ -20,7 +20,8 @@ import type {Redis, RedisOptions as IoRedisOptions} from 'ioredis'
 import {BackendOptionsError, HivemindError, StoreCorruptError, StoreUnavailableError} from '../../core/errors.js'
 import {requireCjs} from '../../core/require-cjs.js'
 import {hostPort, type RedisTarget} from './options.js'
-import {keysStartingWith, redisCli, redisCliAuthNote, redisKeys, shellQuoted} from './keys.js'
+import {shellQuoted} from '../../core/shell-word.js'
+import {keysStartingWith, redisCli, redisCliAuthNote, redisKeys} from './keys.js'
 
 /** Longest pause between two reconnection attempts in reconnect mode. */
 export const MAX_RECONNECT_DELAY_MS = 1000

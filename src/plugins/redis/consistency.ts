@@ -9,7 +9,8 @@ import type {Redis} from 'ioredis'
 
 import {REVOKED_API_KEY} from '../../core/client.js'
 import type {Finding} from '../../core/store.js'
-import {keysStartingWith, type RedisCliTarget, redisCli, redisCliAuthNote, type RedisKeys, shellQuoted} from './keys.js'
+import {shellQuoted} from '../../core/shell-word.js'
+import {keysStartingWith, type RedisCliTarget, redisCli, redisCliAuthNote, type RedisKeys} from './keys.js'
 
 /** How many ids a finding names before "…". */
 const SHOWN_IDS = 10

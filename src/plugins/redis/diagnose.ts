@@ -9,7 +9,7 @@ import {isIP} from 'node:net'
 import type {Finding} from '../../core/store.js'
 import {RedisConnection} from './connection.js'
 import {checkConsistency} from './consistency.js'
-import {redisCli, redisCliAuthNote, redisKeys} from './keys.js'
+import {enablePersistence, redisCli, redisCliAuthNote, redisKeys} from './keys.js'
 import {hostPort, type RedisOptions, type RedisTarget, resolveTarget} from './options.js'
 
 /** Loopback host names and addresses. */
@@ -78,7 +78,7 @@ export async function diagnoseRedis(options: RedisOptions): Promise<Finding[]> {
         id: 'redis-no-persistence',
         severity: 'problem',
         message: `Redis at ${where} persists nothing (no AOF, no RDB save points): a restart loses every client`,
-        fix: `${redisCli(target)} CONFIG SET appendonly yes${redisCliAuthNote(target)}, and set appendonly yes in redis.conf`,
+        fix: enablePersistence(target),
       })
     }
     // Our keys carry no expiry, so only the allkeys-* policies can evict them: a full server would

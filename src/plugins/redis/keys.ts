@@ -8,6 +8,7 @@
  * a prefix itself contains braces.
  */
 
+import {shellQuoted} from '../../core/shell-word.js'
 import type {RedisTarget} from './options.js'
 
 /** The hash tag shared by every key. */
@@ -55,11 +56,6 @@ export function redisKeys(keyPrefix: string): RedisKeys {
   }
 }
 
-/** `text` as one single-quoted shell word, for the redis-cli commands that hints print. */
-export function shellQuoted(text: string): string {
-  return `'${text.replaceAll("'", "'\\''")}'`
-}
-
 /** A SCAN/KEYS pattern matching every key that starts with `prefix` (its * ? [ ] \ taken literally: a prefix may hold them). */
 export function keysStartingWith(prefix: string): string {
   return `${prefix.replaceAll(/[*?[\]\\]/g, '\\$&')}*`
@@ -89,4 +85,9 @@ export function redisCli(target: RedisCliTarget): string {
 /** " (with the password in the environment variable REDISCLI_AUTH)" when the server needs one, else "". */
 export function redisCliAuthNote(target: RedisCliTarget): string {
   return target.password ? ' (with the password in the environment variable REDISCLI_AUTH, which redis-cli reads)' : ''
+}
+
+/** The commands that make the server persist its data (said by the warning every command gives, and by doctor). */
+export function enablePersistence(target: RedisCliTarget): string {
+  return `${redisCli(target)} CONFIG SET appendonly yes${redisCliAuthNote(target)}, and set appendonly yes in redis.conf`
 }

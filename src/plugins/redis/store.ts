@@ -23,7 +23,8 @@ import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js
 import {assertReservableId, assertStorableRecord} from '../../core/validate.js'
 import {decodeLookupReply, decodePageEntry, decodeRecord, encodeField, encodeRecord} from './codec.js'
 import {type Activity, RedisConnection} from './connection.js'
-import {LAYOUT_VERSION, type RedisKeys, redisCli, redisCliAuthNote, redisKeys, shellQuoted} from './keys.js'
+import {shellQuoted} from '../../core/shell-word.js'
+import {enablePersistence, LAYOUT_VERSION, type RedisKeys, redisCli, redisCliAuthNote, redisKeys} from './keys.js'
 import {describeTarget, type RedisOptions, type RedisTarget, resolveTarget} from './options.js'
 import {type ScriptName, SCRIPTS} from './scripts.js'
 
@@ -363,7 +364,7 @@ export class RedisClientStore implements ClientStore {
     warnedAboutPersistence.add(connection.where)
     this.context?.warn(
       `the Redis server at ${connection.where} persists nothing (no AOF, no RDB save points): a restart loses every client. ` +
-        `Enable persistence, e.g. ${redisCli(this.target)} CONFIG SET appendonly yes${redisCliAuthNote(this.target)}, and set it in redis.conf`,
+        `Enable persistence, e.g. ${enablePersistence(this.target)}`,
     )
   }
 

@@ -25,6 +25,7 @@ import {applyPatch, buildClient, type ClientPatch, type ClientRecord, cloneClien
 import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, InvalidInputError, StoreCorruptError, StoreUnavailableError} from '../../core/errors.js'
 import {fileInTheWay, notARegularFile, permissionProblem} from '../../core/file-access.js'
 import {ensurePrivateDir} from '../../core/private-dir.js'
+import {shellQuoted} from '../../core/shell-word.js'
 import {requireCjs} from '../../core/require-cjs.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
 import {assertReservableId, assertStorableRecord} from '../../core/validate.js'
@@ -751,7 +752,7 @@ export class SqliteClientStore implements ClientStore {
     if (code.startsWith('SQLITE_CORRUPT')) {
       return new StoreCorruptError(`${file} is an SQLite database, but damaged (${code}); nothing was changed`, {
         cause: error,
-        suggestion: `restore it from a backup (hivemind-core restore-db), or recover what is readable with: sqlite3 '${file.replaceAll("'", "'\\''")}' .recover | sqlite3 recovered.db`,
+        suggestion: `restore it from a backup (hivemind-core restore-db), or recover what is readable with: sqlite3 ${shellQuoted(file)} .recover | sqlite3 recovered.db`,
       })
     }
     if (code.startsWith('SQLITE_CANTOPEN') || code === 'EACCES' || code === 'EPERM') {
@@ -761,7 +762,7 @@ export class SqliteClientStore implements ClientStore {
         return new StoreUnavailableError(`cannot open ${file}: ${denied}`, {
           cause: error,
           suggestion: ownedByThisUser(file)
-            ? `the file is yours: give yourself access with chmod 600 '${file}'`
+            ? `the file is yours: give yourself access with chmod 600 ${shellQuoted(file)}`
             : 'run hivemind-core as the user that owns the database, or let this user enter the directories above it and read (for changes, write) the file',
         })
       }
@@ -780,7 +781,7 @@ export class SqliteClientStore implements ClientStore {
       return new HivemindError('STORE_READ_ONLY', `${file} cannot be written (${code})${blocker ? `: ${blocker}` : ''}`, {
         cause: error,
         suggestion: blocker?.startsWith('its companion')
-          ? `make the companion files writable too: chmod 600 '${file}-wal' '${file}-shm' (do not delete them while a process may use the database)`
+          ? `make the companion files writable too: chmod 600 ${shellQuoted(`${file}-wal`)} ${shellQuoted(`${file}-shm`)} (do not delete them while a process may use the database)`
           : 'check the permissions of the file and its directory',
       })
     }
