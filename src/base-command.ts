@@ -58,7 +58,7 @@ export abstract class BaseCommand extends Command {
       const lines = error.message
         .split('\n')
         .map((line) => line.trim())
-        .filter((line) => line && !line.startsWith('See more help') && line !== 'The following error occurred:')
+        .filter((line) => line && !line.startsWith('See more help') && line !== 'The following error occurred:' && line !== 'The following errors occurred:')
       // A mistyped flag is named without what follows its "=": --redis-pasword=… holds a password.
       const message = exclusiveFlagsSaidOnce(withoutUnusedFlagNote(lines, this.argv))
         .map((line) => (line.startsWith('Nonexistent flag') ? line.replaceAll(/(--?[^\s=,]+)=[^\s,]*/g, '$1=…') : line))
@@ -105,7 +105,7 @@ function exclusiveFlagsSaidOnce(lines: string[]): string[] {
   for (const line of lines) {
     const exclusive = /^(--[\w-]+)(?:=\S*)? cannot also be provided when using (--[\w-]+)$/.exec(line)
     if (!exclusive) {
-      if (line !== 'The following errors occurred:') out.push(line)
+      out.push(line)
       continue
     }
     const pair = [exclusive[1]!, exclusive[2]!].sort()

@@ -66,7 +66,7 @@ A client whose id is free is added; one identical to the stored record is skippe
         throw new HivemindError('INVALID_INPUT', `${plan.conflicts.length} conflicting client(s); nothing ${dryRun ? 'would be' : 'was'} imported`, {
           suggestion: plan.conflicts.some((conflict) => conflict.reason.startsWith('access key'))
             ? 'revoke or re-key the clients holding those access keys first'
-            : plan.conflicts.some((conflict) => conflict.reason.includes('is revoked'))
+            : plan.revived.length > 0
               ? 'pass --force to replace the stored clients with the file\'s, revoked ones included (they can connect again), or remove those records from the file'
               : 'pass --force to replace the stored clients with the file\'s',
         })
@@ -132,7 +132,10 @@ export function checkImportable(incoming: readonly ImportedRecord[], file: strin
 export interface ImportPlan {
   add: ClientRecord[]
   replace: ClientRecord[]
-  /** Ids among `replace` whose stored client is revoked while the file's is not: the import gives them their access key back. */
+  /**
+   * Ids whose stored client is revoked while the file's is not: importing gives them their access
+   * key back. Among `replace` with --force, among `conflicts` without.
+   */
   revived: number[]
   identical: number
   conflicts: Array<{client_id: number; reason: string}>
@@ -179,9 +182,11 @@ export async function planImport(store: ClientStore, incoming: ImportedRecord[],
     const revives = isRevoked(stored) && !isRevoked(merged)
     if (canonicalJson(merged) === canonicalJson(stored)) {
       plan.identical++
-    } else if (force) {
+      continue
+    }
+    if (revives) plan.revived.push(record.client_id)
+    if (force) {
       plan.replace.push(merged)
-      if (revives) plan.revived.push(record.client_id)
     } else {
       const name = stored.name ? ` "${oneLine(stored.name)}"` : ''
       plan.conflicts.push({client_id: record.client_id, reason: revives ? `the stored client${name} is revoked; importing would give it its access key back` : `differs from the stored client${name}`})

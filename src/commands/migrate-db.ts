@@ -204,8 +204,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
           : `${plan.sourceCount} in the source, ${plan.identical} already in the target${policy === 'force' ? `, ${plan.conflicts.length} replaced` : ''}`
         this.log(`Dry run: would copy ${writes.length} record(s) (${how}); nothing was written.`)
         if (flags.switch) {
-          const configPath = settings.configFile?.path ?? userConfigFile(process.env, settings.paths.home)
-          this.log(`--switch would then point ${configPath} at ${targetBackend.descriptor.name}${settings.configFile ? '' : ' (created)'}.`)
+          this.log(`--switch would then point ${switchedFile(settings)} at ${targetBackend.descriptor.name}${settings.configFile ? '' : ' (created)'}.`)
         }
         return finish()
       }
@@ -259,7 +258,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
   private async pointAtTarget(result: MigrateResult, settings: ResolvedSettings, targetBackend: RegisteredBackend, targetOptions: Record<string, Sourced<unknown>>, flags: Record<string, unknown>): Promise<void> {
     const doSwitch = flags.switch === true
     const toRecord = commandLineOptions(targetBackend.descriptor.optionsSchema, targetOptions)
-    const configPath = settings.configFile?.path ?? userConfigFile(process.env, settings.paths.home)
+    const configPath = switchedFile(settings)
     // A password given on the command line is never written nor printed: say where it belongs instead.
     const secretNote = toRecord.withheld ? ` The password given on the command line is not written there: ${whereSecretsGo(targetBackend.descriptor.name, targetBackend.descriptor.optionsSchema, configPath)}.` : ''
     if (doSwitch) {
@@ -345,3 +344,7 @@ function changedSinceCompleted(sourceLabel: string, targetLabel: string, complet
   })
 }
 
+/** The config file --switch writes: the one the settings came from, or the per-user one it creates. */
+function switchedFile(settings: ResolvedSettings): string {
+  return settings.configFile?.path ?? userConfigFile(process.env, settings.paths.home)
+}
