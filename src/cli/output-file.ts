@@ -6,6 +6,7 @@
 import {existsSync, statSync} from 'node:fs'
 import path from 'node:path'
 
+import {replaceWithText} from '../core/atomic-text-file.js'
 import {InvalidInputError} from '../core/errors.js'
 import {sameFile} from '../core/file-access.js'
 
@@ -54,10 +55,8 @@ export function isDirectory(file: string): boolean {
 
 /** Writes `text` to `file` atomically with mode 0600; a failure is one line with its code. */
 export async function writeOutputFile(file: string, text: string, flag: string): Promise<void> {
-  // Loaded here: of the commands that import this module, only a run that writes needs it.
-  const {default: writeFileAtomic} = await import('write-file-atomic')
   try {
-    await writeFileAtomic(file, text, {mode: 0o600})
+    await replaceWithText(file, [text], {mode: 0o600})
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error'
     throw new InvalidInputError(`cannot write ${file} (${code})`, {cause: error, suggestion: `check that its directory exists and is writable, or choose another ${flag}`})

@@ -3,7 +3,7 @@
  *
  * - Every read-modify-write holds a cross-process lock (proper-lockfile, `<file>.lock`), re-reads
  *   the file under it, and replaces the file atomically (write-file-atomic: temp file, fsync,
- *   rename, mode 0600). A lock left by a killed process goes stale and is taken over; temp files a
+ *   rename, mode 0600; the text written into the temp file in chunks, see atomic-text-file.ts). A lock left by a killed process goes stale and is taken over; temp files a
  *   killed writer left behind are swept by the next writer (under the lock, so never a live one).
  * - Lookups never re-read the file: an in-memory index (by id, by access key) is revalidated by
  *   one `stat` (inode, size, mtime, ctime), so a change by another process is seen at once.
@@ -15,6 +15,7 @@ import type lockfileModule from 'proper-lockfile'
 
 import {applyPatch, buildClient, type ClientPatch, type ClientRecord, cloneClient, isRevoked, type NewClient, REVOKED_API_KEY, tombstoneOf} from '../../core/client.js'
 import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, InvalidInputError, StoreUnavailableError} from '../../core/errors.js'
+import {replaceWithText} from '../../core/atomic-text-file.js'
 import {fileInTheWay, notARegularFile, writeTarget} from '../../core/file-access.js'
 import {ensurePrivateDir} from '../../core/private-dir.js'
 import {plainRecordsToUpstreamJson} from '../../core/upstream-json.js'
@@ -332,10 +333,7 @@ export class JsonClientStore implements ClientStore {
     this.sweepTempFiles(file)
     try {
       // Every record here came from parseClientRecord or cloneClient: plain, in canonical order.
-      // Loaded at the first write, not with the store: listings write nothing, and the library
-      // (with signal-exit) is a noticeable part of a read-only command's start.
-      const {default: writeFileAtomic} = await import('write-file-atomic')
-      await writeFileAtomic(file, plainRecordsToUpstreamJson(ordered), {mode: 0o600, fsync: true})
+      await replaceWithText(file, plainRecordsToUpstreamJson(ordered), {mode: 0o600})
       syncDirectory(path.dirname(file))
     } catch (error) {
       throw this.ioError(error, 'write')
