@@ -5,17 +5,18 @@
  * file removed on failure or exit), but given a string it encodes the whole of it into one fresh
  * buffer before writing. For a 100k-client clients.json (87 MB) that buffer cost 450–620 ms on
  * its own, mostly page faults on memory touched for the first time, while encoding and writing a
- * mebibyte at a time through one reused buffer took 66–230 ms in all.
- * So the text goes into the temp file here, from the library's `tmpfileCreated` hook, which runs
- * after the temp file is opened and before the library writes its (empty) data, fsyncs the file
- * (fsync flushes the file, whichever descriptor wrote it), closes and renames it.
+ * mebibyte at a time through one reused buffer took 66–230 ms in all (measured on this project's
+ * bench VM). So the text goes into the temp file here, from the library's `tmpfileCreated` hook,
+ * which runs after the temp file is opened and before the library writes its (empty) data, fsyncs
+ * the file (fsync flushes the file, whichever descriptor wrote it), closes and renames it. The
+ * text comes as pieces, consumed as they are written: see plainRecordsToUpstreamJson for why.
  */
-import {open} from 'node:fs/promises'
+import {type FileHandle, open} from 'node:fs/promises'
 
-/** Bytes of the reused encoding buffer. */
+/** Bytes of the reused encoding buffer: written out whenever it is (nearly) full. */
 const BUFFER_BYTES = 1 << 20
-/** UTF-16 code units encoded per write: even at 3 UTF-8 bytes each they fit the buffer. */
-const UNITS_PER_WRITE = Math.floor(BUFFER_BYTES / 3)
+/** Below this much room (in UTF-16 code units at 3 bytes each) the buffer is written out first. */
+const MIN_ROOM_UNITS = 16_384
 
 /** Options of {@link replaceWithText}. */
 export interface ReplaceOptions {
@@ -26,11 +27,11 @@ export interface ReplaceOptions {
 }
 
 /**
- * Replaces `file` with `pieces` joined (UTF-8), atomically: readers see the old content or the
- * new, never a mix, and a crash leaves the old file. Pieces are separate so that a caller adding
- * a trailing newline to a huge text does not make V8 copy the text to join them.
+ * Replaces `file` with the concatenation of `pieces` (UTF-8), atomically: readers see the old
+ * content or the new, never a mix, and a crash leaves the old file. The pieces are consumed as
+ * they are written, so a generator never has the whole text in memory at once.
  */
-export async function replaceWithText(file: string, pieces: readonly string[], options: ReplaceOptions): Promise<void> {
+export async function replaceWithText(file: string, pieces: Iterable<string>, options: ReplaceOptions): Promise<void> {
   // Loaded at the first write: commands that only read never pay for the library (and its signal-exit).
   const {default: writeFileAtomic} = await import('write-file-atomic')
   await writeFileAtomic(file, '', {
@@ -41,29 +42,40 @@ export async function replaceWithText(file: string, pieces: readonly string[], o
 }
 
 /** Writes `pieces` from the start of the (new, empty) file `tmpfile`, a buffer's worth at a time. */
-async function writeText(tmpfile: string, pieces: readonly string[]): Promise<void> {
+async function writeText(tmpfile: string, pieces: Iterable<string>): Promise<void> {
   const handle = await open(tmpfile, 'r+')
   try {
     const buffer = Buffer.allocUnsafe(BUFFER_BYTES)
+    let filled = 0
     let position = 0
+    const flush = async () => {
+      await writeFully(handle, buffer, filled, position)
+      position += filled
+      filled = 0
+    }
     for (const text of pieces) {
       for (let start = 0; start < text.length; ) {
-        let end = Math.min(text.length, start + UNITS_PER_WRITE)
+        const room = Math.floor((BUFFER_BYTES - filled) / 3)
+        if (room < MIN_ROOM_UNITS) {
+          await flush()
+          continue
+        }
+        let end = Math.min(text.length, start + room)
         // Never between the two halves of a surrogate pair: each half alone would be encoded as U+FFFD.
         if (end < text.length && isHighSurrogate(text.charCodeAt(end - 1))) end--
-        const bytes = buffer.write(text.slice(start, end), 0, 'utf8')
-        await writeFully(handle, buffer, bytes, position)
-        position += bytes
+        // At most 3 bytes per code unit: the slice always fits in the room left.
+        filled += buffer.write(text.slice(start, end), filled, 'utf8')
         start = end
       }
     }
+    await flush()
   } finally {
     await handle.close()
   }
 }
 
-/** One chunk, however many writes the system takes for it. */
-async function writeFully(handle: Awaited<ReturnType<typeof open>>, buffer: Buffer, length: number, position: number): Promise<void> {
+/** Bytes 0..length of `buffer` at `position`, however many writes the system takes for them. */
+async function writeFully(handle: FileHandle, buffer: Buffer, length: number, position: number): Promise<void> {
   for (let done = 0; done < length; ) {
     const {bytesWritten} = await handle.write(buffer, done, length - done, position + done)
     done += bytesWritten

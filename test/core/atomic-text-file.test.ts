@@ -13,12 +13,24 @@ describe('replaceWithText', () => {
   afterEach(() => rmSync(dir, {recursive: true, force: true}))
 
   it('writes text of many chunks byte for byte, a surrogate pair across a chunk boundary included', async () => {
-    // Chunks are 349 525 UTF-16 units: the first boundary falls between the first emoji's two halves.
+    // The first write takes 349 525 UTF-16 units (a mebibyte at 3 bytes each): that boundary falls between the first emoji's two halves.
     const filler = 'é'.repeat(349_524)
     const pieces = [`${filler}😀${filler.slice(1)}😀${filler}日本`, '', '\n']
     const file = path.join(dir, 'clients.json')
     await replaceWithText(file, pieces, {mode: 0o600})
     expect(readFileSync(file).equals(Buffer.from(pieces.join(''), 'utf8'))).to.equal(true)
+  })
+
+  it('writes many small pieces from a generator across several buffer flushes, in order', async () => {
+    const piece = (index: number) => `${index}:${'é😀'.repeat(index % 97)}日本\n`
+    function* pieces() {
+      for (let index = 0; index < 20_000; index++) yield piece(index)
+    }
+    const file = path.join(dir, 'export.txt')
+    await replaceWithText(file, pieces(), {mode: 0o600})
+    const expected = Array.from({length: 20_000}, (_, index) => piece(index)).join('')
+    expect(Buffer.byteLength(expected)).to.be.greaterThan(3 * 1024 * 1024)
+    expect(readFileSync(file).equals(Buffer.from(expected, 'utf8'))).to.equal(true)
   })
 
   it('replaces an existing file, with the given mode, and leaves no temp file', async () => {

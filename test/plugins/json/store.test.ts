@@ -85,6 +85,22 @@ ${DEFAULT_ALLOWED_TYPES.map((type) => `            "${type}"`).join(',\n')}
 `)
     })
 
+    it('writes a hive of many records (stringified a group at a time) exactly as one JSON.stringify of the whole object', async () => {
+      const store = await openJson(file)
+      const records = Array.from({length: 150}, (_, index) => {
+        const record = buildClient(index + 1, {api_key: `key-${index}`, name: index % 2 ? `Küche ${index} 🐝` : '', description: 'line one\nline "two"', metadata: index % 3 ? {} : {nested: {list: [1, {deep: null}]}, 'ü': 'x'}})
+        return index % 7 === 0 ? {...record, api_key: 'revoked', password: null} : record
+      })
+      await store.putMany!(records)
+      const expected: Record<string, unknown> = {}
+      for await (const record of store.list({includeRevoked: true})) expected[String(record.client_id)] = record
+      expect(Object.keys(expected)).to.have.length(150)
+      expect(readFileSync(file, 'utf8')).to.equal(`${JSON.stringify(expected, null, 4)}\n`)
+      await store.clear!()
+      expect(readFileSync(file, 'utf8')).to.equal('{}\n')
+      await store.close()
+    })
+
     it('reads a file written by the Python hivemind-core: no metadata, extra keys folded into metadata', async () => {
       mkdirSync(path.dirname(file), {recursive: true})
       writeFileSync(file, JSON.stringify({
