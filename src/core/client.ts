@@ -208,15 +208,12 @@ export function parseClientRecord(raw: unknown, where: string, idHint?: number):
   const cryptoKey = optionalSecret(input, where, 'crypto_key')
   const password = optionalSecret(input, where, 'password')
   const metadata: Record<string, unknown> = {}
-  // Defined, not assigned: assigning a key "__proto__" (JSON.parse makes it an ordinary key)
-  // would set the object's prototype and drop the key without a word.
-  const keep = (key: string, value: unknown) => Object.defineProperty(metadata, key, {value, enumerable: true, writable: true, configurable: true})
   if (input.metadata !== undefined && input.metadata !== null) {
     if (typeof input.metadata !== 'object' || Array.isArray(input.metadata)) throw invalidField(input, where, 'metadata', 'an object')
-    for (const [key, value] of Object.entries(input.metadata)) keep(key, value)
+    for (const [key, value] of Object.entries(input.metadata)) defineEntry(metadata, key, value)
   }
   for (const key in input) {
-    if (!KNOWN_FIELDS.has(key) && !Object.hasOwn(metadata, key)) keep(key, input[key])
+    if (!KNOWN_FIELDS.has(key) && !Object.hasOwn(metadata, key)) defineEntry(metadata, key, input[key])
   }
   // Fields in canonical order, as buildClient makes them.
   return {
@@ -237,6 +234,15 @@ export function parseClientRecord(raw: unknown, where: string, idHint?: number):
     can_propagate: canPropagate,
     metadata,
   }
+}
+
+/**
+ * Defined, not assigned: assigning a key "__proto__" (JSON.parse makes it an ordinary key) would
+ * set the object's prototype and drop the key without a word. A module function, not a closure
+ * made by every parseClientRecord call.
+ */
+function defineEntry(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, {value, enumerable: true, writable: true, configurable: true})
 }
 
 function invalidField(input: Record<string, unknown>, where: string, field: string, expected: string): StoreCorruptError {

@@ -1,0 +1,21 @@
+import {expect} from 'chai'
+
+import {parseListText} from '../../src/core/list-text.js'
+
+describe('parseListText', () => {
+  it('gives what JSON.parse gives, whatever the order of texts, and throws where JSON.parse throws', () => {
+    const texts = ['["a","b"]', '["a","b"]', '[]', '["a","b"]', '["c"]', '{"x":1}', '"text"', '["a","b"]', '[]', '[1,null]', '["c"]', '["é","🐝"]']
+    for (const text of texts) expect(parseListText(text), text).to.deep.equal(JSON.parse(text))
+    // Right after a text it has seen, an invalid one still fails as JSON.parse does.
+    parseListText('["a","b"]')
+    expect(() => parseListText('["a","b"')).to.throw(SyntaxError)
+    expect(() => parseListText('')).to.throw(SyntaxError)
+  })
+
+  it('parses texts that are equal but separately made to the same list', () => {
+    const first = parseListText(['["speak",', '"recognizer_loop:utterance"]'].join(''))
+    const second = parseListText(JSON.stringify(['speak', 'recognizer_loop:utterance']))
+    expect(second).to.deep.equal(['speak', 'recognizer_loop:utterance'])
+    expect(second).to.equal(first)
+  })
+})
