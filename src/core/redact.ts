@@ -2,9 +2,47 @@
  * Keeping secrets out of messages.
  */
 
+/** Where a URL's password is: value.slice(from, to); `user` ends at `from - 1` (the colon). */
+interface PasswordSpan {
+  /** Index of the first character after the scheme's `//`. */
+  authority: number
+  /** First index of the password (after the user's colon). */
+  from: number
+  /** Index of the `@` that ends the user information. */
+  to: number
+}
+
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i
+
+/**
+ * Finds the password of `scheme://user:password@host…`. A raw `@` or `/` in a password is read
+ * the way the pg driver reads it: the user information ends at the LAST `@` before any `?` or `#`
+ * (a raw `/` would otherwise hide that `@` behind a "path"). The one exception is a port:
+ * `host:5432/db@x` has no password. So an `@` in a path must be percent-encoded (`%40`), as it
+ * must for the drivers too; masking more than a driver would is harmless, showing part of a
+ * password is not.
+ */
+function passwordSpan(value: string): PasswordSpan | undefined {
+  const scheme = SCHEME.exec(value)
+  if (!scheme) return undefined
+  const authority = scheme[0].length
+  let stop = value.length
+  for (const mark of ['?', '#']) {
+    const index = value.indexOf(mark, authority)
+    if (index !== -1 && index < stop) stop = index
+  }
+  const at = value.lastIndexOf('@', stop - 1)
+  const colon = value.indexOf(':', authority)
+  if (at < authority || colon === -1 || colon > at) return undefined
+  const slash = value.indexOf('/', authority)
+  if (slash !== -1 && slash < at && value.lastIndexOf('@', slash) < authority && /^\d+$/.test(value.slice(colon + 1, slash))) return undefined
+  return {authority, from: colon + 1, to: at}
+}
+
 /** redis://user:secret@host → redis://user:********@host (any scheme); other strings unchanged. */
 export function maskUrlPassword(value: string): string {
-  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@]*:)[^@/]*@/i, '$1********@')
+  const span = passwordSpan(value)
+  return span ? `${value.slice(0, span.from)}********${value.slice(span.to)}` : value
 }
 
 /**
@@ -13,7 +51,10 @@ export function maskUrlPassword(value: string): string {
  * secret option). Other strings unchanged.
  */
 export function stripUrlPassword(value: string): string {
-  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/:@]*):[^@/]*@/i, (_match, scheme: string, user: string) => (user === '' ? scheme : `${scheme}${user}@`))
+  const span = passwordSpan(value)
+  if (!span) return value
+  const user = value.slice(span.authority, span.from - 1)
+  return user === '' ? `${value.slice(0, span.authority)}${value.slice(span.to + 1)}` : `${value.slice(0, span.from - 1)}${value.slice(span.to)}`
 }
 
 /**
