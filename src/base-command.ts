@@ -25,7 +25,13 @@ export abstract class BaseCommand extends Command {
 
   /** The backends of every installed plugin, loaded once per invocation. */
   protected registry(): Promise<BackendRegistry> {
-    this.registryPromise ??= BackendRegistry.fromOclif(this.config)
+    this.registryPromise ??= BackendRegistry.fromOclif(this.config).then((registry) => {
+      // Said by every command, not only list-backends: each of them has just waited that long.
+      for (const failure of registry.failures) {
+        if (failure.timedOut) this.notice(`Warning: plugin ${failure.plugin}: ${failure.message}; every command waits for it: fix it, or remove it with ${this.config.bin} plugins uninstall ${failure.plugin}`)
+      }
+      return registry
+    })
     return this.registryPromise
   }
 

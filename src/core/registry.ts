@@ -42,6 +42,8 @@ export interface BackendLoadFailure {
   message: string
   /** The backend name concerned, when known (invalid descriptors and failed hooks have none). */
   backend?: string
+  /** The plugin's hook did not answer in time: every command waited for it. */
+  timedOut?: boolean
 }
 
 /** How {@link BackendRegistry.register} treats a contribution. */
@@ -79,7 +81,16 @@ export class BackendRegistry {
     const registry = new BackendRegistry()
     // captureErrors: a plugin calling this.error() in its hook must not abort every command; the
     // timeout: nor may a hook that never answers (say, one that connects to a server) hang it.
-    const result = await config.runHook('hivemind:backends', {}, hookTimeoutMs(), true)
+    // oclif's timeout timer is unref'd: while a hook that never settles (no timer, no socket
+    // left) is awaited, Node would find nothing keeping it alive and exit with code 13 mid-command,
+    // without a word. This timer keeps the process up until oclif's fires.
+    const keepAlive = setTimeout(() => {}, hookTimeoutMs() + 1000)
+    let result: Awaited<ReturnType<typeof config.runHook<'hivemind:backends'>>>
+    try {
+      result = await config.runHook('hivemind:backends', {}, hookTimeoutMs(), true)
+    } finally {
+      clearTimeout(keepAlive)
+    }
     // Completion order of the hooks is not stable; register in a fixed order so messages are.
     const successes = [...result.successes].sort((a, b) => a.plugin.name.localeCompare(b.plugin.name))
     for (const success of successes) {
@@ -92,6 +103,7 @@ export class BackendRegistry {
       const timedOut = /^Timed out after \d+ ms\.?$/.test(failure.error.message)
       registry.failures.push({
         plugin: failure.plugin.name,
+        ...(timedOut ? {timedOut} : {}),
         message: timedOut
           ? `its hivemind:backends hook did not answer within ${hookTimeoutMs()} ms (a hook should only return descriptors; connecting belongs in create())`
           : `its hivemind:backends hook failed: ${oneLine(failure.error)}`,

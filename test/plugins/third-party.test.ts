@@ -79,13 +79,32 @@ describe('third-party backend plugins (plugins link)', function () {
     const listed = JSON.parse(result.stdout) as ListBackendsResult
     expect(listed.backends.map((backend) => backend.name)).to.deep.equal(BUILT_IN)
     expect(listed.failures).to.deep.equal([
-      {plugin: 'hivemind-fixture-hangs', message: 'its hivemind:backends hook did not answer within 1500 ms (a hook should only return descriptors; connecting belongs in create())'},
+      {plugin: 'hivemind-fixture-hangs', timedOut: true, message: 'its hivemind:backends hook did not answer within 1500 ms (a hook should only return descriptors; connecting belongs in create())'},
     ])
     // Far below the hook's ten minutes: the command neither waited for it nor stayed alive after.
     expect(elapsed).to.be.below(60_000)
     const added = await sandbox.run(['add-client', '--name', 'kitchen', '--json'], {env})
     expect(added.code, added.stderr).to.equal(0)
     expect(JSON.parse(added.stdout)).to.deep.include({client_id: 1, name: 'kitchen'})
+    // Every command waited for it: each one says so, and how to be rid of it.
+    expect(added.stderr).to.contain('Warning: plugin hivemind-fixture-hangs: its hivemind:backends hook did not answer within 1500 ms')
+    expect(added.stderr).to.contain('every command waits for it: fix it, or remove it with hivemind-core plugins uninstall hivemind-fixture-hangs')
+  })
+
+  it('a plugin whose hook never settles while holding nothing open is reported too, instead of every command exiting 13 in silence', async () => {
+    await link(sandbox, 'never-settles')
+    const env = {HIVEMIND_PLUGIN_HOOK_TIMEOUT_MS: '1500'}
+    const result = await sandbox.run(['list-backends', '--json'], {env})
+    expect(result.code, result.stderr).to.equal(0)
+    const listed = JSON.parse(result.stdout) as ListBackendsResult
+    expect(listed.backends.map((backend) => backend.name)).to.deep.equal(BUILT_IN)
+    expect(listed.failures).to.deep.equal([
+      {plugin: 'hivemind-fixture-never-settles', timedOut: true, message: 'its hivemind:backends hook did not answer within 1500 ms (a hook should only return descriptors; connecting belongs in create())'},
+    ])
+    const added = await sandbox.run(['add-client', '--name', 'kitchen', '--json'], {env})
+    expect(added.code, added.stderr).to.equal(0)
+    expect(JSON.parse(added.stdout)).to.deep.include({client_id: 1, name: 'kitchen'})
+    expect(added.stderr).to.contain('Warning: plugin hivemind-fixture-never-settles: its hivemind:backends hook did not answer within 1500 ms')
   })
 
   it('a plugin claiming a built-in name ("sqlite") is reported naming both, ignored, and selecting sqlite says so', async () => {
