@@ -59,10 +59,9 @@ export function validateConfigFile(content: unknown, file: string, registry: Bac
     for (const [key, value] of Object.entries(database)) {
       if (key === 'backend') {
         if (typeof value !== 'string') fail('database.backend', `must be a string, found ${typeName(value)}`)
-        // An ambiguous name is reported when it is selected (BackendConflictError names the plugins).
-        if (!registry.has(value as string) && !registry.isAmbiguous(value as string)) {
-          fail('database.backend', `names an unknown backend "${String(value)}" (available: ${registry.names().join(', ')})`)
-        }
+        // An unknown or ambiguous name is reported by the settings resolution, and only when it is
+        // the one selected: after the plugin providing it was uninstalled, --db-backend (or
+        // HIVEMIND_DB_BACKEND) must still reach the other databases, to migrate off it say.
         continue
       }
       if (!isPlainObject(value)) {

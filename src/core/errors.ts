@@ -62,11 +62,11 @@ export class ConfigError extends HivemindError {
 
 /** `--db-backend` (or the config) names a backend no installed plugin provides. */
 export class UnknownBackendError extends HivemindError {
-  constructor(readonly backend: string, readonly available: readonly string[], origin?: string) {
+  constructor(readonly backend: string, readonly available: readonly string[], origin?: string, closest?: string) {
     super(
       'BACKEND_UNKNOWN',
       `unknown database backend "${backend}"${origin ? ` (from ${origin})` : ''}; available: ${available.join(', ') || 'none'}`,
-      {suggestion: 'pick one of the available backends, or install the plugin that provides it (hivemind-core list-backends)'},
+      {suggestion: `${closest ? `did you mean "${closest}"? ` : ''}pick one of the available backends, or install the plugin that provides it (hivemind-core list-backends)`},
     )
   }
 }

@@ -5,6 +5,7 @@
 import type {Config} from '@oclif/core'
 
 import {BackendConflictError, BackendOptionsError, HivemindError, UnknownBackendError} from './errors.js'
+import {closestName} from './closest.js'
 import {maskUrlPassword} from './redact.js'
 import type {BackendDescriptor} from './store.js'
 
@@ -194,7 +195,7 @@ export class BackendRegistry {
       if (claimants) throw new BackendConflictError(name, claimants, origin)
       const failed = this.failures.find((failure) => failure.backend === name || failure.message.includes(`"${name}"`))
       if (failed) throw new BackendOptionsError(`backend "${name}" could not be loaded: ${failed.plugin}: ${failed.message}`)
-      throw new UnknownBackendError(name, this.names(), origin)
+      throw new UnknownBackendError(name, this.names(), origin, closestName(name.toLowerCase(), this.names())?.name)
     }
     return entry
   }

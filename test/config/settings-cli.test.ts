@@ -175,6 +175,22 @@ describe('settings through the CLI', () => {
     const result = await sandbox.run(['list-clients', '--db-backend', 'foo'])
     expect(result.code).to.equal(1)
     expect(result.stderr).to.match(/^Error: unknown database backend "foo" \(from flag --db-backend\); available: .*sqlite/)
+    const close = await sandbox.run(['list-clients', '--db-backend', 'Sqlit'])
+    expect(close.code).to.equal(1)
+    expect(close.stderr).to.contain('Hint: did you mean "sqlite"? pick one of the available backends')
+  })
+
+  it('a config file selecting a backend that is not installed (its plugin uninstalled) fails naming it, and --db-backend or HIVEMIND_DB_BACKEND still reach the others', async () => {
+    writeFileSync(path.join(sandbox.home, '.hivemindrc.json'), JSON.stringify({database: {backend: 'postgres', postgres: {url: 'postgres://u@db/hive'}, sqlite: {path: 'hive.db'}}}))
+    const selected = await sandbox.run(['list-clients'])
+    expect(selected.code).to.equal(1)
+    expect(selected.stderr).to.match(/^Error: unknown database backend "postgres" \(from \.\/\.hivemindrc\.json database\.backend\); available: json, redis, sqlite/)
+    const byFlag = await sandbox.run(['add-client', '--name', 'kitchen', '--db-backend', 'sqlite'])
+    expect(byFlag.code, byFlag.stderr).to.equal(0)
+    expect(byFlag.stderr).to.contain(`Database: sqlite ${path.join(sandbox.home, 'hive.db')}`)
+    const byEnv = await sandbox.run(['list-clients', '--json'], {env: {HIVEMIND_DB_BACKEND: 'sqlite'}})
+    expect(byEnv.code, byEnv.stderr).to.equal(0)
+    expect((JSON.parse(byEnv.stdout) as Array<{name: string}>).map((client) => client.name)).to.deep.equal(['kitchen'])
   })
 
   it('the agreement guard points at the location that holds the clients', async () => {
