@@ -191,7 +191,6 @@ describe('settings resolution', () => {
   describe('invalid input is an error naming the file and the key', () => {
     const cases: Array<[string, string, string[]]> = [
       ['unparsable JSON', '{"database": {', ['.hivemindrc.json']],
-      ['an unknown backend', JSON.stringify({database: {backend: 'mongo'}}), ['database.backend', 'mongo', 'sqlite']],
       ['a wrong type', JSON.stringify({database: {sqlite: {path: 42}}}), ['database.sqlite.path', 'number']],
       ['an unknown key', JSON.stringify({database: {sqlite: {pth: 'x'}}}), ['database.sqlite.pth']],
       ['an unknown top-level key', JSON.stringify({databse: {}}), ['"databse"']],
@@ -204,6 +203,11 @@ describe('settings resolution', () => {
         await expectError(resolveSettings(input()), 'CONFIG_INVALID', [file, ...mentions])
       })
     }
+
+    it('rejects an unknown backend when it is the one selected (BACKEND_UNKNOWN: the plugin providing it may just be missing)', async () => {
+      writeConfig(project, JSON.stringify({database: {backend: 'mongo'}}))
+      await expectError(resolveSettings(input()), 'BACKEND_UNKNOWN', ['.hivemindrc.json database.backend', 'mongo', 'sqlite'])
+    })
 
     it('never echoes a secret of the wrong type', async () => {
       writeConfig(project, {database: {redis: {password: 123_456_789}}})
