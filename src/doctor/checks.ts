@@ -10,6 +10,7 @@ import path from 'node:path'
 import {resolveAuditSettings} from '../audit/settings.js'
 import {defaultBackupDir} from '../backup/files.js'
 import type {ResolvedSettings} from '../config/settings.js'
+import {maskUrlPassword} from '../core/redact.js'
 import type {Finding} from '../core/store.js'
 
 /** Names of the upstream (Python) database plugins, and the backend that reads the same data. */
@@ -19,13 +20,29 @@ const UPSTREAM_MODULES: Array<[RegExp, string]> = [
   [/json/i, 'json'],
 ]
 
-/** Whether the config file holds a Redis password (in `password` or inside the URL). */
-export function configHoldsRedisPassword(settings: ResolvedSettings): boolean {
-  const section = settings.file.database?.redis as {password?: unknown; url?: unknown} | undefined
-  if (!section) return false
-  if (typeof section.password === 'string' && section.password !== '') return true
-  return typeof section.url === 'string' && /^[a-z]+:\/\/[^/@]*:[^@/]+@/i.test(section.url)
+/**
+ * What secret the config file holds, if any: a backend option its backend marks secret (Redis's
+ * `password`, a plugin's token…), or a password inside any URL of any backend's section
+ * (`database.postgres.url: postgres://u:pw@…` as much as a Redis URL).
+ */
+export function configSecret(settings: ResolvedSettings): string | undefined {
+  const sections = settings.file.database ?? {}
+  for (const [name, section] of Object.entries(sections)) {
+    if (name === 'backend' || typeof section !== 'object' || section === null) continue
+    // Only the selected backend's schema is at hand; Redis's password is known either way.
+    const schema = name === settings.registered.descriptor.name ? settings.registered.descriptor.optionsSchema : {}
+    for (const [key, value] of Object.entries(section as Record<string, unknown>)) {
+      if (typeof value !== 'string' || value === '') continue
+      const secretOption = schema[key]?.secret === true || (name === 'redis' && key === 'password')
+      if (secretOption) return `the ${name} ${key}`
+      if (maskUrlPassword(value) !== value) return `a password in database.${name}.${key}`
+    }
+  }
+  return undefined
 }
+
+/** Files the CLI's plugin manager (oclif) keeps in the data directory: no secrets in them. */
+const PLUGIN_MANAGER_FILES = new Set(['package.json', 'package-lock.json', 'yarn.lock'])
 
 /** Files and directories hivemind-core keeps secrets in, and whether others can read them. */
 export function checkPermissions(settings: ResolvedSettings): Finding[] {
@@ -38,7 +55,11 @@ export function checkPermissions(settings: ResolvedSettings): Finding[] {
   const addDirContents = (dir: string) => {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) return
     dirs.add(dir)
-    for (const name of readdirSync(dir)) addFile(path.join(dir, name))
+    for (const name of readdirSync(dir)) {
+      // `plugins install` writes these beside clients.db (both live in $XDG_DATA_HOME/hivemind-core).
+      if (dir === settings.paths.dataDir && PLUGIN_MANAGER_FILES.has(name)) continue
+      addFile(path.join(dir, name))
+    }
   }
   const storePath = settings.backendOptions.path?.value
   if (typeof storePath === 'string') {
@@ -59,14 +80,14 @@ export function checkPermissions(settings: ResolvedSettings): Finding[] {
   addFile(upstream)
 
   const configFile = settings.configFile?.path
-  const passwordInConfig = configHoldsRedisPassword(settings)
+  const secretInConfig = configSecret(settings)
   if (configFile && existsSync(configFile)) {
     const mode = statSync(configFile).mode & 0o777
-    if (passwordInConfig && (mode & 0o077) !== 0) {
+    if (secretInConfig && (mode & 0o077) !== 0) {
       findings.push({
         id: 'config-password-readable',
         severity: 'problem',
-        message: `${configFile} holds the Redis password and is readable by others (mode ${octal(mode)})`,
+        message: `${configFile} holds ${secretInConfig} and is readable by others (mode ${octal(mode)})`,
         fix: `chmod 600 ${configFile}`,
       })
     } else if ((mode & 0o022) !== 0) {

@@ -92,6 +92,22 @@ describe('doctor', function () {
     expect((await doctor()).code).to.equal(0)
   })
 
+  it("a password in any backend's URL in a readable config file is a problem too; the plugin manager's package.json beside clients.db is not", async () => {
+    expect((await sandbox.run(['add-client', '-q'])).code).to.equal(0)
+    // What `plugins install` leaves in the data directory (the umask's 0644): no secret in it.
+    writeFileSync(path.join(sandbox.home, '.local/share/hivemind-core/package.json'), '{"private": true, "oclif": {"plugins": []}}', {mode: 0o644})
+    chmodSync(path.join(sandbox.home, '.local/share/hivemind-core/package.json'), 0o644)
+    const file = writeConfig({database: {backend: 'sqlite', postgres: {url: `postgres://hive:${PASSWORD}@db.example/hive`}}}, 0o644)
+    const result = await sandbox.run(['doctor', '--json'])
+    expect(result.code, result.stdout).to.equal(1)
+    const report = JSON.parse(result.stdout) as DoctorResult
+    expect(report.findings.map((finding) => finding.id)).to.deep.equal(['config-password-readable'])
+    expect(report.findings[0]!.message).to.equal(`${file} holds a password in database.postgres.url and is readable by others (mode 0644)`)
+    expect(result.stdout + result.stderr).not.to.include(PASSWORD)
+    chmodSync(file, 0o600)
+    expect((await doctor()).code).to.equal(0)
+  })
+
   it('an unreachable Redis is a problem, and the report still names where doctor looked', async () => {
     const port = await freePort()
     const result = await sandbox.run(['doctor', '--db-backend', 'redis', '--redis-url', `redis://127.0.0.1:${port}/0`])
