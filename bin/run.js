@@ -6,6 +6,10 @@ import {execute, settings} from '@oclif/core'
 // packages, warns about each of them on every command.
 settings.enableAutoTranspile = false
 
+// DEBUG=* makes oclif and ioredis print command lines and Redis commands, credentials included:
+// their debug lines are redacted first (loaded only then).
+if (process.env.DEBUG) (await import('../dist/cli/debug-redaction.js')).installDebugRedaction()
+
 await execute({dir: import.meta.url})
 
 // The command is done (a long-running one such as listen returns only when it stops). Whatever a
