@@ -13,6 +13,8 @@ import {closestName} from './core/closest.js'
 import {errorText} from './cli/error-text.js'
 import {printable} from './cli/printable.js'
 import {isHivemindError} from './core/errors.js'
+import {redactSecrets} from './core/redact.js'
+import {knownSecrets} from './cli/secret-values.js'
 import {BackendRegistry} from './core/registry.js'
 import {readMark} from './migrate/marker.js'
 import type {StoreMode} from './core/store.js'
@@ -33,6 +35,11 @@ export abstract class BaseCommand extends Command {
       return registry
     })
     return this.registryPromise
+  }
+
+  /** Values of the selected backend's secret options, once resolved (see StoreCommand). */
+  protected secretOptionValues(): unknown[] {
+    return []
   }
 
   /** A notice on stderr (suppressed in --json mode is NOT wanted: notices are not output). */
@@ -80,9 +87,13 @@ export abstract class BaseCommand extends Command {
       this.exit(error.oclif.exit)
     }
     const debug = Boolean(process.env.HIVEMIND_DEBUG)
+    // Our own messages never hold a secret; a plugin's may (its driver's error quoting a token).
+    const secrets = knownSecrets(process.env, this.argv, this.secretOptionValues())
     if (isHivemindError(error)) {
-      if (this.jsonEnabled()) this.logJson({error: {code: error.code, message: error.message, suggestion: error.suggestion}})
-      else process.stderr.write(errorText(error.message, error.suggestion))
+      const message = redactSecrets(error.message, secrets)
+      const suggestion = error.suggestion === undefined ? undefined : redactSecrets(error.suggestion, secrets)
+      if (this.jsonEnabled()) this.logJson({error: {code: error.code, message, suggestion}})
+      else process.stderr.write(errorText(message, suggestion))
       if (debug) process.stderr.write(`${error.stack}\n${error.cause instanceof Error ? error.cause.stack : ''}\n`)
       this.exit(error.exitCode)
     }
@@ -92,7 +103,7 @@ export abstract class BaseCommand extends Command {
       process.stderr.write('Cancelled; nothing was changed.\n')
       this.exit(130)
     }
-    const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
+    const message = redactSecrets(error instanceof Error ? error.message.split('\n')[0]! : String(error), secrets)
     if (this.jsonEnabled()) this.logJson({error: {code: 'INTERNAL', message}})
     else process.stderr.write(debug ? `${errorText(message ?? '')}${error.stack}\n` : errorText(message ?? '', 'set HIVEMIND_DEBUG=1 for details'))
     this.exit(1)
@@ -159,6 +170,14 @@ export abstract class StoreCommand extends BaseCommand {
   protected settings!: ResolvedSettings
   /** How many of the settings' notices have been printed. */
   private noticesShown = 0
+
+  protected override secretOptionValues(): unknown[] {
+    if (!this.settings) return []
+    const schema = this.settings.registered.descriptor.optionsSchema
+    return Object.entries(this.settings.backendOptions)
+      .filter(([key]) => schema[key]?.secret === true)
+      .map(([, option]) => option?.value)
+  }
 
   /** Resolves the settings through THE one path (flags > env > config file > defaults). */
   protected async resolve(flags: Partial<StoreFlags> & Record<string, unknown>): Promise<ResolvedSettings> {

@@ -70,3 +70,16 @@ export function maskUrlSecrets(value: string): string {
       .map((pair) => (pair.includes('=') ? `${pair.slice(0, pair.indexOf('='))}=********` : pair))
       .join('&')}`)
 }
+
+/** URLs inside a text (ended by whitespace or the quotes and brackets around them). */
+const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s'"`,)\]]+/gi
+
+/**
+ * `text` with every URL's password masked and every one of `secrets` (longest first) replaced by
+ * ********: for text this project does not word itself (a plugin's error, a library's debug line).
+ */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let redacted = text.replaceAll(URL_IN_TEXT, (url) => maskUrlPassword(url))
+  for (const secret of secrets) redacted = redacted.replaceAll(secret, '********')
+  return redacted
+}

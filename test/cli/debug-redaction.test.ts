@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 
-import {knownSecrets, redactDebugText} from '../../src/cli/debug-redaction.js'
+import {redactDebugText} from '../../src/cli/debug-redaction.js'
+import {knownSecrets} from '../../src/cli/secret-values.js'
 import {type RedisServer, startRedisServer} from '../helpers/redis-server.js'
 import {type CliSandbox, createSandbox} from '../helpers/sandbox.js'
 

@@ -107,6 +107,21 @@ describe('third-party backend plugins (plugins link)', function () {
     expect(added.stderr).to.contain('Warning: plugin hivemind-fixture-never-settles: its hivemind:backends hook did not answer within 1500 ms')
   })
 
+  it("a plugin's error quoting its secret option or a URL password is printed without them", async () => {
+    await link(sandbox, 'leaky')
+    const token = 'SUPERSECRET-TOKEN-42'
+    const url = 'leaky://user:Url-Pass-99@server/db'
+    for (const [args, env] of [
+      [['--db-option', `url=${url}`], {HIVEMIND_LEAKY_TOKEN: token}],
+      [['--db-option', `token=${token}`, '--db-option', `url=${url}`, '--json'], {}],
+    ] as Array<[string[], NodeJS.ProcessEnv]>) {
+      const result = await sandbox.run(['list-clients', '--db-backend', 'leaky', ...args], {env})
+      expect(result.code).to.equal(1)
+      expect(result.stdout + result.stderr).to.contain('could not open leaky://user:********@server/db with token ********')
+      expect(result.stdout + result.stderr).not.to.contain(token).and.not.to.contain('Url-Pass-99')
+    }
+  })
+
   it('a plugin claiming a built-in name ("sqlite") is reported naming both, ignored, and selecting sqlite says so', async () => {
     await link(sandbox, 'claims-sqlite')
     const listed = await listBackends(sandbox)
