@@ -136,7 +136,7 @@ export async function resolveSettings(input: SettingsInput): Promise<ResolvedSet
       notices.push(`--${flag} is ignored: the selected backend is ${registered.descriptor.name}, not ${section}`)
     }
   }
-  if (flags['redis-password'] !== undefined) addNotice(notices, PASSWORD_ON_COMMAND_LINE)
+  if (flags['redis-password'] !== undefined) addNotice(notices, passwordOnCommandLine('redis'))
 
   const fileSource = (key: string): SettingSource => ({kind: 'file', path: loaded?.filepath ?? '', key})
   const listenHost = pick<string>([
@@ -251,7 +251,7 @@ export function resolveBackendOptions(registered: RegisteredBackend, layers: Opt
   }
   // A secret option, or a URL with a password in it (redis://:pw@host), given as a flag: the rule
   // that also keeps it out of what --switch writes and what hints print.
-  if (commandLineOptions(schema, Object.fromEntries(flagValues)).withheld) addNotice(layers.notices, PASSWORD_ON_COMMAND_LINE)
+  if (commandLineOptions(schema, Object.fromEntries(flagValues)).withheld) addNotice(layers.notices, passwordOnCommandLine(descriptor.name))
   if (layers.flags['db-path'] !== undefined) {
     if (schema.path?.type !== 'path') {
       throw new BackendOptionsError(`--db-path does not apply to the ${descriptor.name} backend (it has no file path)`, {
@@ -290,8 +290,11 @@ export function resolveBackendOptions(registered: RegisteredBackend, layers: Opt
   return resolved
 }
 
-/** The warning for a password given as a command-line flag. */
-const PASSWORD_ON_COMMAND_LINE = 'a password on the command line is visible to other local users (ps); prefer the environment (e.g. HIVEMIND_REDIS_PASSWORD) or the config file'
+/** The warning for a password given as a command-line flag, naming the backend's own variables. */
+function passwordOnCommandLine(backend: string): string {
+  const variables = backend === 'redis' ? 'HIVEMIND_REDIS_PASSWORD' : `HIVEMIND_${backend.toUpperCase().replaceAll('-', '_')}_<OPTION>`
+  return `a password on the command line is visible to other local users (ps); prefer the environment (${variables}) or the config file`
+}
 
 /** Adds a notice once. */
 function addNotice(notices: string[], message: string): void {

@@ -297,6 +297,7 @@ describe('settings resolution', () => {
       const withUrl = await resolveSettings(input({flags: {'db-backend': 'redis', 'redis-url': 'redis://:Sekrit@h:1/0'}}))
       expect(withUrl.notices.filter((notice) => notice.includes(warning))).to.have.length(1)
       expect(withUrl.notices.join('\n')).not.to.contain('Sekrit')
+      expect(withUrl.notices.join('\n')).to.contain('prefer the environment (HIVEMIND_REDIS_PASSWORD)')
       const withOption = await resolveSettings(input({flags: {'db-backend': 'redis', 'db-option': ['password=Sekrit'], 'redis-password': 'Sekrit'}}))
       expect(withOption.notices.filter((notice) => notice.includes(warning))).to.have.length(1)
       const plain = await resolveSettings(input({flags: {'db-backend': 'redis', 'redis-url': 'redis://h:1/0'}}))

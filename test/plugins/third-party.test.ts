@@ -119,6 +119,8 @@ describe('third-party backend plugins (plugins link)', function () {
       expect(result.code).to.equal(1)
       expect(result.stdout + result.stderr).to.contain('could not open leaky://user:********@server/db with token ********')
       expect(result.stdout + result.stderr).not.to.contain(token).and.not.to.contain('Url-Pass-99')
+      // The warning about a secret on the command line names this backend's variables.
+      expect(result.stderr).to.contain('prefer the environment (HIVEMIND_LEAKY_<OPTION>) or the config file')
     }
   })
 
