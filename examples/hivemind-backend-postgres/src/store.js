@@ -233,6 +233,18 @@ export class PostgresClientStore {
     })
   }
 
+  /**
+   * The same database however its URL is spelt (localhost or 127.0.0.1, another user, a pooler),
+   * told by the server itself: when it started, which database, and the clients table's oid.
+   * No privilege beyond connecting is needed (pg_control_system() would want one).
+   */
+  storeIdentity() {
+    return this.read(async (dataSource) => {
+      const [{started, database, table}] = await dataSource.query(`SELECT pg_postmaster_start_time()::text AS started, current_database() AS database, '${CLIENTS_TABLE}'::regclass::oid::text AS table`)
+      return `postgres:${started}:${database}:${table}`
+    })
+  }
+
   // --- internals -------------------------------------------------------------------------
 
   /**

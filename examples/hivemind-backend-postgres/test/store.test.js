@@ -109,6 +109,22 @@ describe('postgres backend specifics', function () {
     }
   })
 
+  it('storeIdentity() is the same for one database under two spellings of its URL, and differs for another database', async () => {
+    const other = await createThrowawayDatabase()
+    const url = new URL(database.url)
+    const respelt = new URL(database.url)
+    respelt.hostname = url.hostname === 'localhost' ? '127.0.0.1' : 'localhost'
+    const stores = [await openStore(database.url), await openStore(respelt.toString()), await openStore(other.url)]
+    try {
+      const [first, second, third] = await Promise.all(stores.map((store) => store.storeIdentity()))
+      assert.equal(second, first)
+      assert.notEqual(third, first)
+    } finally {
+      for (const store of stores) await store.close()
+      await other.drop()
+    }
+  })
+
   it('sees the writes of another connection in revision() (the listener relies on it)', async () => {
     const reader = await openStore(database.url)
     const writer = await openStore(database.url)
