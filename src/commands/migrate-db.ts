@@ -265,12 +265,14 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       const switched = await switchBackend(settings.configFile?.path, configPath, targetBackend.descriptor.name, relativeToConfig(toRecord.stored, targetBackend.descriptor.optionsSchema, settings.configFile?.path))
       result.switched = switched.file
       const how = switched.unchanged ? ' already; left as it was' : switched.backup ? ` (previous version kept as ${switched.backup})` : ' (created)'
-      this.log(`Switched: ${switched.file} now selects ${targetBackend.descriptor.name}${how}.${secretNote}`)
+      this.log(`Switched: ${switched.file} now selects ${targetBackend.descriptor.name}${how}.${secretNote}${environmentNote(targetOptions)}`)
       // What a later command selects: the environment (HIVEMIND_DB_BACKEND, HIVEMIND_DB_PATH…)
       // outranks the config file, and a service's unit file often sets it.
       const later = await resolveSettings({flags: flags.config === undefined ? {} : {config: flags.config as string}, env: process.env, cwd: process.cwd(), registry: await this.registry()})
       const laterLabel = `${later.registered.descriptor.name} ${describeLocation(later.registered.descriptor, optionValues(later.backendOptions))}`
-      if (laterLabel !== result.to) {
+      // The file holds the target's URL without the password given on the command line: that is
+      // still the new database (where the password goes is said above).
+      if (withoutMaskedPassword(laterLabel) !== withoutMaskedPassword(result.to)) {
         const sources = [later.backend.source, ...Object.values(later.backendOptions).map((option) => option.source)]
         const overriding = [...new Set(sources.flatMap((source) => (source.kind === 'env' ? [source.name] : [])))].sort()
         this.notice(
@@ -289,7 +291,8 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       this.log(`Commands now use the new database ${afterLabel} (${selectedBy}); nothing needs switching. --switch would record it in ${configPath}.`)
       return
     }
-    this.log(`Commands still use ${afterLabel} (${selectedBy}). To use the new database, re-run with --switch, or set in ${configPath}: ${describeSwitch(targetBackend.descriptor.name, toRecord.shown)}${secretNote}`)
+    // The setting to paste: without the command line's password (masked, it would not work).
+    this.log(`Commands still use ${afterLabel} (${selectedBy}). To use the new database, re-run with --switch, or set in ${configPath}: ${describeSwitch(targetBackend.descriptor.name, toRecord.stored)}${secretNote}${environmentNote(targetOptions)}`)
   }
 
   /** Copies `records` in batches; `onWritten` after each one stored. */
@@ -347,4 +350,15 @@ function changedSinceCompleted(sourceLabel: string, targetLabel: string, complet
 /** The config file --switch writes: the one the settings came from, or the per-user one it creates. */
 function switchedFile(settings: ResolvedSettings): string {
   return settings.configFile?.path ?? userConfigFile(process.env, settings.paths.home)
+}
+
+/** A location label with a masked URL password left out, as the config file records the URL. */
+function withoutMaskedPassword(label: string | undefined): string | undefined {
+  return label?.replaceAll('//:********@', '//').replaceAll(':********@', '@')
+}
+
+/** Target options taken from the environment are not written to the config file: say which must stay set. */
+function environmentNote(options: Record<string, Sourced<unknown>>): string {
+  const variables = [...new Set(Object.values(options).flatMap(({source}) => (source.kind === 'env' ? [source.name] : [])))].sort()
+  return variables.length === 0 ? '' : ` ${variables.join(', ')} (from the environment) ${variables.length === 1 ? 'is' : 'are'} not written there: keep ${variables.length === 1 ? 'it' : 'them'} set where commands run.`
 }

@@ -429,14 +429,14 @@ describe('migrate-db', function () {
 
     const urlWithPassword = () => `redis://:${password}@127.0.0.1:${guarded.port}/2`
 
-    it('is masked in the printed hint and said where to go instead', async () => {
+    it('is left out of the printed setting (which can then be pasted as it is) and said where to go instead', async () => {
       const json = BACKENDS.json!
       const source = json.location(sandbox, 'source')
       await seed(json, source, variedClients(3))
       const result = await sandbox.run(['migrate-db', ...json.flags('from', source), '--to', 'redis', '--to-redis-url', urlWithPassword(), '--to-option', 'keyPrefix=hint:'])
       expect(result.code, result.stderr).to.equal(0)
       expect(result.stdout + result.stderr).to.not.contain(password)
-      expect(result.stdout).to.contain(`"url":"redis://:********@127.0.0.1:${guarded.port}/2"`)
+      expect(result.stdout).to.contain(`"url":"redis://127.0.0.1:${guarded.port}/2"`)
       expect(result.stdout).to.contain('set HIVEMIND_REDIS_PASSWORD in the environment, or database.redis.password in')
     })
 
@@ -452,9 +452,21 @@ describe('migrate-db', function () {
       expect(text).to.not.contain(password)
       expect(JSON.parse(text)).to.deep.equal({database: {backend: 'redis', redis: {url: `redis://127.0.0.1:${guarded.port}/2`, keyPrefix: 'switched:'}}})
       expect(result.stdout).to.contain('set HIVEMIND_REDIS_PASSWORD in the environment, or database.redis.password in')
+      // The file's URL without the password is still the new database: no "commands still use" warning.
+      expect(result.stderr).to.not.contain('commands still use')
       const listed = await sandbox.run(['list-clients', '--json', '--all', '--quiet'], {env: {HIVEMIND_REDIS_PASSWORD: password}})
       expect(listed.code, listed.stderr).to.equal(0)
       expect(JSON.parse(listed.stdout)).to.have.length(3)
+    })
+
+    it('--switch with the password in the environment says that the variable is not written and must stay set', async () => {
+      const json = BACKENDS.json!
+      const source = json.location(sandbox, 'source')
+      await seed(json, source, variedClients(2))
+      const result = await sandbox.run(['migrate-db', ...json.flags('from', source), '--to', 'redis', '--to-redis-url', guarded.url, '--to-option', 'keyPrefix=envpw:', '--switch'], {env: {HIVEMIND_REDIS_PASSWORD: password}})
+      expect(result.code, result.stderr).to.equal(0)
+      expect(result.stdout).to.contain('HIVEMIND_REDIS_PASSWORD (from the environment) is not written there: keep it set where commands run.')
+      expect(result.stderr).to.not.contain('commands still use')
     })
   })
 
