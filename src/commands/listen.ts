@@ -2,7 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
 import {HivemindError, UsageError} from '../core/errors.js'
-import {describeSource} from '../config/settings.js'
+import {describeLocation} from '../core/registry.js'
+import {describeSource, optionValues, resolveSettings, type ResolvedSettings} from '../config/settings.js'
 import {checkAgentUrl} from '../server/agent-bus.js'
 import {openListenerAudit} from '../server/audit.js'
 import {AUTH_LIMITER_DEFAULTS, AuthFailureLimiter} from '../server/auth-limiter.js'
@@ -105,6 +106,29 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
         }
         let stopping = false
         let stopped: () => void = () => {}
+        // The settings may come to select another database while this runs: migrate-db --switch,
+        // an edited config file, a new default location. Serving the old one would accept keys
+        // revoked in the new one since, and refuse clients added there: such a listener stops,
+        // loudly, for its supervisor to start it again on the database every command now uses.
+        const serving = databaseLabel(settings)
+        const settingsWatch = setInterval(() => {
+          void (async () => {
+            let now: ResolvedSettings
+            try {
+              now = await resolveSettings({flags: flags as Record<string, unknown>, env: process.env, cwd: settings.cwd, registry: await this.registry()})
+            } catch {
+              // A config file caught mid-edit (or broken): looked at again next time; the database in use is unchanged.
+              return
+            }
+            const configured = databaseLabel(now)
+            if (stopping || configured === serving) return
+            stopping = true
+            process.exitCode = 1
+            logger.error('settings.changed', {serving, configured, message: 'the settings now select another database; stopping rather than serve the old one (revocations made in the new one would not apply here): start listen again'})
+            void server.stop().then(() => audit.close()).then(stopped)
+          })()
+        }, SETTINGS_CHECK_MS)
+        settingsWatch.unref()
         const onSignal = (signal: NodeJS.Signals) => {
           if (stopping) {
             // A second signal while shutting down: the operator wants out now.
@@ -126,6 +150,7 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
             process.on('SIGTERM', onSignal)
           })
         } finally {
+          clearInterval(settingsWatch)
           process.off('SIGINT', onSignal)
           process.off('SIGTERM', onSignal)
         }
@@ -133,4 +158,12 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
       {longRunning: true},
     )
   }
+}
+
+/** How often a running listener checks which database the settings select. */
+const SETTINGS_CHECK_MS = 5000
+
+/** The database settings select, as one comparable text. */
+function databaseLabel(settings: ResolvedSettings): string {
+  return `${settings.registered.descriptor.name} ${describeLocation(settings.registered.descriptor, optionValues(settings.backendOptions))}`
 }

@@ -266,6 +266,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       result.switched = switched.file
       const how = switched.unchanged ? ' already; left as it was' : switched.backup ? ` (previous version kept as ${switched.backup})` : ' (created)'
       this.log(`Switched: ${switched.file} now selects ${targetBackend.descriptor.name}${how}.${secretNote}${environmentNote(targetOptions)}`)
+      if (!switched.unchanged) this.log('A running listen stops within 5 s when it sees that its database is no longer the one selected (exit 1, event settings.changed): start it again, or let its supervisor do so.')
       // What a later command selects: the environment (HIVEMIND_DB_BACKEND, HIVEMIND_DB_PATH…)
       // outranks the config file, and a service's unit file often sets it.
       const later = await resolveSettings({flags: flags.config === undefined ? {} : {config: flags.config as string}, env: process.env, cwd: process.cwd(), registry: await this.registry()})

@@ -123,6 +123,26 @@ describe('hivemind-core listen (built CLI)', function () {
     expect(await listener.stop('SIGTERM')).to.equal(0)
   })
 
+  it('stops (exit 1, settings.changed) when migrate-db --switch makes the settings select another database, instead of serving the old one', async () => {
+    const kitchen = await add('--name', 'kitchen')
+    listener = await startListener(['--agent-url', bus.url], {env: sandbox.env, cwd: sandbox.home})
+    const satellite = await connect(kitchen)
+    const target = path.join(sandbox.home, 'moved', 'clients.json')
+    const switched = await sandbox.run(['migrate-db', '--to', 'json', '--to-path', target, '--switch', '--quiet'])
+    expect(switched.code, switched.stderr).to.equal(0)
+    expect(switched.stdout).to.contain('A running listen stops within 5 s')
+    await listener.waitForLog(/"event":"settings\.changed"/, 15_000)
+    const exited = listener.child.exitCode ?? (await new Promise<number | null>((resolve) => listener!.child.once('exit', resolve)))
+    expect(exited).to.equal(1)
+    const line = listener.stderr().split('\n').find((text) => text.includes('"settings.changed"'))!
+    const event = JSON.parse(line) as {level: string; serving: string; configured: string}
+    expect(event.level).to.equal('error')
+    expect(event.serving).to.match(/^sqlite .*clients\.db$/)
+    expect(event.configured).to.equal(`json ${target}`)
+    expect((await satellite.waitClosed(5000)).code).to.equal(1001)
+    listener = undefined
+  })
+
   it('uses the database a config file names, like add-client, and serves legacy crypto_key clients', async () => {
     writeFileSync(path.join(sandbox.home, '.hivemindrc.json'), JSON.stringify({database: {backend: 'json', json: {path: './hive.json'}}, agent: {url: bus.url}}))
     const legacy = await add('--name', 'old', '--crypto-key', 'sixteen-chars-k!')
