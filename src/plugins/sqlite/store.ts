@@ -51,6 +51,9 @@ const SILENT_LOGGER: Logger = {
 /** Records fetched per page while listing. */
 const PAGE_SIZE = 500
 
+/** How long one try of a long-running store's BEGIN IMMEDIATE blocks the event loop at most (ms). */
+const SHORT_BUSY_TIMEOUT_MS = 20
+
 /** Copies of a location with a hot journal tried before giving up, when other processes keep changing it. */
 const HOT_COPY_ATTEMPTS = 5
 
@@ -569,7 +572,7 @@ export class SqliteClientStore implements ClientStore {
 
   private async withImmediateTransaction<T>(runner: ReturnType<DataSource['createQueryRunner']>, work: () => Promise<T>): Promise<T> {
     try {
-      await runner.query('BEGIN IMMEDIATE')
+      await this.beginImmediate(runner)
     } catch (error) {
       throw this.translate(error, 'write')
     }
@@ -584,6 +587,36 @@ export class SqliteClientStore implements ClientStore {
         // SQLite may already have rolled back (e.g. after SQLITE_FULL).
       }
       throw this.translate(error, 'write')
+    }
+  }
+
+  /**
+   * BEGIN IMMEDIATE, which waits for another process's write lock. better-sqlite3 waits
+   * synchronously (the busy timeout), which is fine for a one-shot command; a listener would stop
+   * serving every satellite meanwhile (a last_seen write during another process's 8 s import froze
+   * all of them for 8 s). So a long-running store tries with a short busy timeout and waits
+   * between tries on the event loop, up to the same busyTimeoutMs in all.
+   */
+  private async beginImmediate(runner: ReturnType<DataSource['createQueryRunner']>): Promise<void> {
+    if (!this.context.longRunning) {
+      await runner.query('BEGIN IMMEDIATE')
+      return
+    }
+    const connection = this.connection!
+    const deadline = Date.now() + this.options.busyTimeoutMs
+    for (;;) {
+      connection.pragma(`busy_timeout = ${SHORT_BUSY_TIMEOUT_MS}`)
+      try {
+        await runner.query('BEGIN IMMEDIATE')
+        return
+      } catch (error) {
+        const code = String((error as {code?: unknown}).code ?? '')
+        if (!code.startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw error
+      } finally {
+        connection.pragma(`busy_timeout = ${this.options.busyTimeoutMs}`)
+      }
+      // eslint-disable-next-line no-await-in-loop -- retrying is sequential by nature
+      await sleep(10 + Math.random() * 20)
     }
   }
 

@@ -15,7 +15,8 @@ import {type ClientRecord, DEFAULT_ALLOWED_TYPES} from '../../../src/core/client
 import type {ClientStore} from '../../../src/core/store.js'
 import {MIGRATIONS} from '../../../src/plugins/sqlite/migrations.js'
 import {runStoreConformance} from '../../../src/testing/index.js'
-import {createSqliteStore, tempDir, type UpstreamRow, writeUpstreamDb} from './helpers.js'
+import {sqliteBackend} from '../../../src/plugins/sqlite/index.js'
+import {createSqliteStore, sqliteOptions, tempDir, testPaths, type UpstreamRow, writeUpstreamDb} from './helpers.js'
 
 runStoreConformance(
   'sqlite',
@@ -197,6 +198,38 @@ describe('sqlite store (backend-specific)', () => {
     await store.open()
     return store
   }
+
+  it("a long-running store (listen) waits for another process's write lock without blocking its event loop", async () => {
+    const file = path.join(dir, 'clients.db')
+    const paths = testPaths(dir)
+    const store = await sqliteBackend.create(sqliteOptions(file, paths), {paths, mode: 'write', warn() {}, longRunning: true})
+    stores.push(store)
+    await store.open()
+    const added = await store.add({api_key: 'kitchen-key'})
+    // Another process's long write (an import, a migration into the live file).
+    const holder = new Database(file)
+    holder.exec('BEGIN IMMEDIATE')
+    let longestGap = 0
+    let last = Date.now()
+    const ticker = setInterval(() => {
+      const now = Date.now()
+      longestGap = Math.max(longestGap, now - last)
+      last = now
+    }, 10)
+    try {
+      const update = store.update(added.client_id, {last_seen: 1_700_000_000})
+      await new Promise((resolve) => setTimeout(resolve, 1500))
+      holder.exec('COMMIT')
+      await update
+    } finally {
+      clearInterval(ticker)
+      holder.close()
+    }
+    // Without the asynchronous wait the update blocked the loop until the busy timeout (10 s),
+    // and the holder could not even commit meanwhile.
+    expect(longestGap).to.be.below(500)
+    expect((await store.get(added.client_id))!.last_seen).to.equal(1_700_000_000)
+  })
 
   describe('an upstream clients.db (no metadata column, no index)', () => {
     let file: string
