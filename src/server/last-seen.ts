@@ -1,7 +1,8 @@
 /**
  * `last_seen` bookkeeping (protocol.md §5, P8): activity is noted in memory on every message, but
- * written to the store at most once per client per interval; what is pending is written when the
- * client's last connection closes and at shutdown.
+ * written to the store at most once per client per interval, however often the client reconnects:
+ * what is pending when its last connection closes is written once its interval allows (at once
+ * when it has passed), and everything pending at shutdown.
  */
 import type {ClientStore} from '../core/store.js'
 import {errorText, type Logger} from './logger.js'
@@ -14,6 +15,8 @@ interface Entry {
   pending?: number
   /** When the last write for this client started (Date.now()), 0 = never. */
   lastWrite: number
+  /** False once its last connection closed: the entry goes when nothing is pending and its interval passed. */
+  connected: boolean
 }
 
 export class LastSeenWriter {
@@ -40,18 +43,28 @@ export class LastSeenWriter {
 
   /** Notes activity of a client; writes at once when its interval has passed. */
   touch(clientId: number): void {
-    const entry = this.entries.get(clientId) ?? {lastWrite: 0}
+    const entry = this.entries.get(clientId) ?? {lastWrite: 0, connected: true}
+    entry.connected = true
     entry.pending = this.now() / 1000
     this.entries.set(clientId, entry)
     if (this.now() - entry.lastWrite >= this.intervalMs) this.write(clientId, entry)
   }
 
-  /** Writes what is pending for one client (its last connection closed). */
-  flush(clientId: number): Promise<void> {
+  /**
+   * Its last connection closed: what is pending is written now if its interval has passed, else
+   * by the sweep when it does. A satellite reconnecting every second used to cause a write at
+   * every close and at every connect.
+   */
+  disconnected(clientId: number): void {
     const entry = this.entries.get(clientId)
+    if (!entry) return
+    entry.connected = false
+    if (entry.pending !== undefined && this.now() - entry.lastWrite >= this.intervalMs) this.write(clientId, entry)
+  }
+
+  /** The client was revoked or removed: nothing more is written for it (a tombstone keeps its last_seen). */
+  forget(clientId: number): void {
     this.entries.delete(clientId)
-    if (entry?.pending !== undefined) this.write(clientId, entry)
-    return this.settled()
   }
 
   /** Writes everything pending and waits for every write (shutdown). */
@@ -66,7 +79,10 @@ export class LastSeenWriter {
   private sweep(): void {
     const now = this.now()
     for (const [clientId, entry] of this.entries) {
-      if (entry.pending !== undefined && now - entry.lastWrite >= this.intervalMs) this.write(clientId, entry)
+      if (now - entry.lastWrite < this.intervalMs) continue
+      if (entry.pending !== undefined) this.write(clientId, entry)
+      // Gone, written, and its interval over: a reconnect may write at once again.
+      else if (!entry.connected) this.entries.delete(clientId)
     }
   }
 

@@ -253,6 +253,8 @@ export class HiveServer implements Hub {
   clientRevoked(session: Session): void {
     const client = session.clientRef
     if (client) this.options.audit?.disconnect({address: session.address, client, reason: 'revoked'})
+    // Its record is a tombstone now (or gone): no last_seen is written into it afterwards.
+    if (session.clientId !== undefined) this.lastSeen.forget(session.clientId)
   }
 
   policyViolation(session: Session, reason: string, messageType: string): void {
@@ -284,7 +286,7 @@ export class HiveServer implements Hub {
     sessions?.delete(session)
     if (!sessions || sessions.size === 0) {
       this.sessionsByClient.delete(id)
-      void this.lastSeen.flush(id)
+      this.lastSeen.disconnected(id)
     }
   }
 
