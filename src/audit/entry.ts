@@ -14,7 +14,7 @@ export const AUDIT_LINE_VERSION = 1
 /** Events the CLI writes. */
 export const CLI_EVENTS = ['add', 'import', 'rename', 'admin', 'permission', 'update', 'revoke', 'clear', 'backup', 'restore', 'migrate'] as const
 /** Events the listener writes (see src/server/audit.ts). */
-export const LISTENER_EVENTS = ['auth_failure', 'policy_violation', 'disconnect', 'rate_limited', 'rate_limit_summary', 'handshake_refused'] as const
+export const LISTENER_EVENTS = ['auth_failure', 'policy_violation', 'disconnect', 'rate_limited', 'rate_limit_summary', 'handshake_refused', 'audit_dropped'] as const
 export type AuditEventName = (typeof CLI_EVENTS)[number] | (typeof LISTENER_EVENTS)[number]
 
 /** How one field changed. Secrets never carry values. */

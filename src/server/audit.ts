@@ -103,7 +103,7 @@ export class ListenerAudit {
     const batch = this.queue
     this.queue = []
     if (this.dropped > 0) {
-      batch.push({event: 'rate_limit_summary', details: {reason: 'audit queue full', dropped_lines: this.dropped}})
+      batch.push({event: 'audit_dropped', details: {reason: 'audit queue full', dropped_lines: this.dropped}})
       this.dropped = 0
     }
     this.writing = this.trail

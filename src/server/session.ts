@@ -33,6 +33,10 @@ export const CLOSE = {
 
 /** Bad frames tolerated before the connection is closed. */
 export const MAX_BAD_FRAMES = 5
+/** Blocked messages of one connection logged and audited one by one per window; the rest are counted. */
+export const BLOCKED_REPORTED_PER_WINDOW = 20
+/** The window of {@link BLOCKED_REPORTED_PER_WINDOW} (ms). */
+export const BLOCKED_WINDOW_MS = 60_000
 /** Outgoing bytes buffered for one slow client before messages to it are dropped. */
 export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024
 
@@ -88,6 +92,8 @@ export class Session {
   sessionId: string
   siteId?: string
   private badFrames = 0
+  /** Blocked messages of the current reporting window, and those not reported one by one. */
+  private blocked = {windowStart: 0, inWindow: 0, unreported: 0}
   private timer?: NodeJS.Timeout
   /** Messages dropped because they arrived before the client's hello or the socket was congested. */
   droppedOut = 0
@@ -224,6 +230,7 @@ export class Session {
     }
     // A peer that never answers the close frame is cut off.
     setTimeout(() => this.socket.terminate(), 2000).unref()
+    this.reportUnreportedBlocks()
     this.hub.closed(this)
   }
 
@@ -233,6 +240,7 @@ export class Session {
     if (this.state !== 'closed') {
       this.state = 'closed'
       if (this.timer) clearTimeout(this.timer)
+      this.reportUnreportedBlocks()
       this.hub.closed(this)
     }
     this.hub.logger.debug('peer.closed', {client_id: this.clientId, peer: this.peer})
@@ -421,8 +429,7 @@ export class Session {
       case 'propagate':
       case 'escalate': {
         if (!mayWrap(permissions, message.msg_type, this.hub.policy)) {
-          logger.info('message.blocked', {client_id: permissions.client_id, name: permissions.name, msg_type: message.msg_type, reason: 'not permitted'})
-          this.hub.policyViolation?.(this, `${message.msg_type} not permitted`, message.msg_type)
+          this.messageBlocked({msg_type: message.msg_type, reason: 'not permitted'}, `${message.msg_type} not permitted`, message.msg_type)
           return
         }
         if (message.msg_type === 'escalate') {
@@ -447,11 +454,41 @@ export class Session {
     const bus = toBusMessage(payload)
     if (!bus) return this.badFrame('bus payload is not a message object')
     if (!mayInject(permissions, bus.type)) {
-      this.hub.logger.info('message.blocked', {client_id: permissions.client_id, name: permissions.name, type: bus.type, via, reason: 'type not in allowed_types'})
-      this.hub.policyViolation?.(this, 'type not in allowed_types', bus.type)
+      this.messageBlocked({type: bus.type, via, reason: 'type not in allowed_types'}, 'type not in allowed_types', bus.type)
       return
     }
     this.hub.toAgent(forwardedMessage(bus, permissions, this.peer, this.sessionId))
+  }
+
+  /**
+   * A message the client may not send: logged and audited one by one up to a limit per window,
+   * then counted and said once. Any enrolled satellite could otherwise fill the disk with log and
+   * audit lines (20,000 blocked messages in 0.7 s gave 20,000 log lines and 4.5 MB of audit trail).
+   */
+  private messageBlocked(fields: Record<string, unknown>, reason: string, messageType: string): void {
+    const now = Date.now()
+    if (now - this.blocked.windowStart >= BLOCKED_WINDOW_MS) {
+      this.reportUnreportedBlocks()
+      this.blocked.windowStart = now
+      this.blocked.inWindow = 0
+    }
+    this.blocked.inWindow++
+    if (this.blocked.inWindow > BLOCKED_REPORTED_PER_WINDOW) {
+      this.blocked.unreported++
+      return
+    }
+    const permissions = this.permissions!
+    this.hub.logger.info('message.blocked', {client_id: permissions.client_id, name: permissions.name, ...fields})
+    this.hub.policyViolation?.(this, reason, messageType)
+  }
+
+  /** One line (and one audit entry) for the blocked messages not reported one by one. */
+  private reportUnreportedBlocks(): void {
+    const count = this.blocked.unreported
+    if (count === 0 || !this.permissions) return
+    this.blocked.unreported = 0
+    this.hub.logger.warn('message.blocked_unreported', {client_id: this.permissions.client_id, name: this.permissions.name, count, window_ms: BLOCKED_WINDOW_MS})
+    this.hub.policyViolation?.(this, `${count} more blocked message(s) not recorded one by one`, '*')
   }
 
   private sendClear(message: HiveMessage): void {

@@ -193,6 +193,7 @@ describe('ListenerAudit', () => {
     await audit.flush()
     expect(errors).to.have.length(2)
     expect(attempted.map((batch) => batch.length)).to.deep.equal([1, 51])
+    expect(attempted[1]!.at(-1)!.event).to.equal('audit_dropped')
     expect(attempted[1]!.at(-1)!.details).to.deep.include({dropped_lines: 949})
     fail = false
     audit.authFailure({address: '10.0.0.1', reason: 'bad key'})

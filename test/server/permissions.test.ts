@@ -69,6 +69,22 @@ describe('listener permissions', function () {
     expect(hub.logs.some((line) => line.includes('message.blocked') && line.includes('mycroft.stop'))).to.equal(true)
   })
 
+  it('a flood of blocked messages is logged one by one only up to the limit, then counted in one line when the connection closes', async () => {
+    const alice = await connect('alice-key')
+    const start = hub.logs.length
+    for (let n = 0; n < 100; n++) alice.sendBus('mycroft.stop', {n})
+    await settle(alice, 'after-flood')
+    const blockedLines = () => hub.logs.slice(start).filter((line) => line.includes('"event":"message.blocked"'))
+    expect(blockedLines()).to.have.length(20)
+    alice.close()
+    await alice.waitClosed()
+    const deadline = Date.now() + 5000
+    while (!hub.logs.some((line) => line.includes('message.blocked_unreported')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    const summary = JSON.parse(hub.logs.find((line) => line.includes('message.blocked_unreported'))!) as {level: string; count: number}
+    expect(summary).to.deep.include({level: 'warn', count: 80})
+    expect(blockedLines()).to.have.length(20)
+  })
+
   it('sends speak to the audio destination', async () => {
     await store.update(ids.bob!, {allowed_types: ['recognizer_loop:utterance', 'speak']})
     const bob = await connect('bob-key')
