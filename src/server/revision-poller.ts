@@ -50,15 +50,17 @@ export class RevisionPoller {
     this.running = true
     try {
       const revision = await this.store.revision()
-      if (this.failing) {
-        this.failing = false
-        this.logger.info('store.available')
-      }
       // After an outage the data may have changed in ways the token cannot show (a restarted
       // server): refresh whenever the token differs or the last refresh did not complete.
       if (revision !== this.last) {
         await this.onChange()
         this.last = revision
+      }
+      // Available once a refresh went through, not when the cheap token alone answers: a json
+      // file that does not parse answers stat() every time, and said "available" every 100 ms.
+      if (this.failing) {
+        this.failing = false
+        this.logger.info('store.available')
       }
     } catch (error) {
       if (!this.failing) this.logger.warn('store.unavailable', {during: 'revision', error: errorText(error)})
