@@ -69,6 +69,9 @@ export interface ListenerOptions {
 
 export const DEFAULT_MAX_PAYLOAD = 4 * 1024 * 1024
 
+/** One peer.refused line per address per window for handshake-gate refusals (ms). */
+const GATE_LOG_WINDOW_MS = 60_000
+
 export class HiveServer implements Hub {
   readonly store: ClientStore
   readonly logger: Logger
@@ -92,6 +95,8 @@ export class HiveServer implements Hub {
   private stopping?: Promise<void>
   /** Release functions of the handshake gate's slots, by session (released on ready or close). */
   private readonly handshakeSlots = new Map<Session, () => void>()
+  /** Addresses the handshake gate refused: when one was last logged, and how many since. */
+  private readonly gateRefusals = new Map<string, {loggedAt: number; unlogged: number}>()
   private sweeper?: NodeJS.Timeout
 
   constructor(private readonly options: ListenerOptions) {
@@ -140,6 +145,7 @@ export class HiveServer implements Hub {
       }
       const slot = this.options.handshakeGate?.tryAcquire(address)
       if (slot && 'refused' in slot) {
+        this.gateRefused(address, slot.refused)
         socket.close(CLOSE.tryAgain, 'server busy, retry')
         return
       }
@@ -248,6 +254,23 @@ export class HiveServer implements Hub {
     } else if (!result?.blocked) {
       this.options.audit?.authFailure({address: session.address, reason, client: session.clientRef})
     }
+  }
+
+  /**
+   * A connection the handshake gate refused: one warning per address and minute (a flood would
+   * otherwise log a line per connection), saying how many were refused since the last one.
+   */
+  private gateRefused(address: string, reason: string): void {
+    const now = Date.now()
+    const seen = this.gateRefusals.get(address)
+    if (seen && now - seen.loggedAt < GATE_LOG_WINDOW_MS) {
+      seen.unlogged++
+      return
+    }
+    // Bounded: a scan of many addresses cannot grow it without limit.
+    if (this.gateRefusals.size >= 10_000) this.gateRefusals.clear()
+    this.logger.warn('peer.refused', {address, reason: reason === 'address-busy' ? 'too many handshakes from this address' : 'too many handshakes in flight', refused_since_last_line: (seen?.unlogged ?? 0) + 1})
+    this.gateRefusals.set(address, {loggedAt: now, unlogged: 0})
   }
 
   clientRevoked(session: Session): void {

@@ -95,3 +95,27 @@ describe('listener under a burst of bad keys', function () {
     expect(heapAfter - heapBefore).to.be.below(64 * 1024 * 1024)
   })
 })
+
+describe('listener handshake gate', function () {
+  this.timeout(60_000)
+
+  it('connections the gate refuses (1013) are logged once per address, with how many', async () => {
+    const db = await sqliteStore()
+    await db.store.add({api_key: KEY, password: PASSWORD, name: 'kitchen'})
+    const hub = await startHub(db.store, {logLevel: 'info', handshakeGate: new HandshakeGate({maxInFlight: 64, maxPerAddress: 1})})
+    const holders: HiveTestClient[] = []
+    try {
+      // One connection that never completes its handshake holds the address's only slot.
+      holders.push(await HiveTestClient.open({port: hub.port, accessKey: KEY}))
+      const codes = await Promise.all(Array.from({length: 10}, (_, index) => badKeyAttempt(hub.port, index)))
+      expect(codes).to.deep.equal(Array.from({length: 10}, () => 1013))
+      const refused = hub.logs.filter((line) => line.includes('"peer.refused"')).map((line) => JSON.parse(line) as Record<string, unknown>)
+      expect(refused).to.have.length(1)
+      expect(refused[0]).to.deep.include({level: 'warn', address: '127.0.0.1', reason: 'too many handshakes from this address', refused_since_last_line: 1})
+    } finally {
+      for (const holder of holders) holder.close()
+      await hub.stop()
+      await db.cleanup()
+    }
+  })
+})
