@@ -316,24 +316,29 @@ export class Session {
       this.onPlaintext(plaintext, false)
       return
     }
-    this.badFrame('legacy frame did not decrypt')
+    // The first frame of a legacy client is its proof of the crypto key: one that does not
+    // decrypt is a wrong key, counted and audited like a wrong password (guesses were otherwise
+    // five free tries per connection, never blocked nor recorded).
+    this.hub.logger.info('handshake.rejected', {client_id: this.clientId, remote: this.remote, reason: 'wrong crypto key'})
+    this.hub.authFailed?.(this, 'wrong crypto key')
+    this.close(CLOSE.policy, 'wrong crypto key')
   }
 
   private async onClientShake(payload: Record<string, unknown>): Promise<void> {
     const {logger} = this.hub
     if (this.password === undefined) {
-      logger.info('handshake.rejected', {client_id: this.clientId, reason: 'no password for this client'})
+      logger.info('handshake.rejected', {client_id: this.clientId, remote: this.remote, reason: 'no password for this client'})
       return this.close(CLOSE.policy, 'password handshake not available')
     }
     const peerIv = verifyEnvelope(payload.envelope, this.password)
     if (!peerIv) {
-      logger.info('handshake.rejected', {client_id: this.clientId, reason: 'wrong password'})
+      logger.info('handshake.rejected', {client_id: this.clientId, remote: this.remote, reason: 'wrong password'})
       this.hub.authFailed?.(this, 'wrong password')
       return this.close(CLOSE.policy, 'wrong password')
     }
     const choice = negotiate(payload.encodings, payload.ciphers, this.hub.offer)
     if (!choice) {
-      logger.info('handshake.rejected', {client_id: this.clientId, reason: 'no common cipher or encoding'})
+      logger.info('handshake.rejected', {client_id: this.clientId, remote: this.remote, reason: 'no common cipher or encoding'})
       return this.close(CLOSE.policy, 'no common cipher or encoding')
     }
     if (!this.hub.kdf.hasRoom()) {
@@ -400,7 +405,7 @@ export class Session {
     const session = isObject(hello.session) ? hello.session : {}
     const sessionId = session.session_id
     if (sessionId === 'default' && !this.permissions!.is_admin) {
-      this.hub.logger.info('handshake.rejected', {client_id: this.clientId, reason: 'default session from a non-admin'})
+      this.hub.logger.info('handshake.rejected', {client_id: this.clientId, remote: this.remote, reason: 'default session from a non-admin'})
       return this.close(CLOSE.policy, 'the default session is reserved for admins')
     }
     if (typeof sessionId === 'string' && sessionId !== '' && sessionId.length <= 200) this.sessionId = sessionId

@@ -245,9 +245,11 @@ describe('listener handshake', function () {
       const client = await HiveTestClient.open({port: hub.port, accessKey: 'legacy-key-0001', cryptoKey: 'WRONG-sixteen-ch'})
       clients.push(client)
       await client.handshake()
-      for (let i = 0; i < 5; i++) client.sendBus('recognizer_loop:utterance', {marker: 'never'})
+      // The first frame is the proof of the key: the connection closes at once, as for a wrong password.
+      client.sendBus('recognizer_loop:utterance', {marker: 'never'})
       expect((await client.waitClosed()).code).to.equal(1008)
       expect(hub.bus.received.some((message) => message.data.marker === 'never')).to.equal(false)
+      expect(hub.logs.some((line) => line.includes('"handshake.rejected"') && line.includes('"reason":"wrong crypto key"'))).to.equal(true)
     })
 
     it('a non-admin announcing the "default" session', async () => {

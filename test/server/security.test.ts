@@ -119,3 +119,36 @@ describe('listener handshake gate', function () {
     }
   })
 })
+
+describe('listener under wrong crypto keys (legacy clients)', function () {
+  this.timeout(60_000)
+
+  it('each wrong key is an audited authentication failure, and the address is blocked after the threshold', async () => {
+    const db = await sqliteStore()
+    await db.store.add({api_key: 'legacy-key-0001', password: null, crypto_key: '0123456789abcdef', name: 'old'})
+    const auditFile = path.join(db.dir, 'audit.log')
+    const hub = await startHub(db.store, {
+      logLevel: 'info',
+      authLimiter: new AuthFailureLimiter({maxFailures: 3, coolOffMs: 60_000}),
+      audit: new ListenerAudit(new AuditTrail([new FileAuditSink(auditFile)], 'listen')),
+    })
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const client = await HiveTestClient.open({port: hub.port, accessKey: 'legacy-key-0001', cryptoKey: `WRONG-key-${attempt}-xxxx`.slice(0, 16)})
+        // Once the address is blocked, the connection is refused before any frame.
+        const refused = await client.handshake().then(() => false, () => true)
+        if (!refused) client.sendBus('recognizer_loop:utterance', {attempt})
+        expect((await client.waitClosed()).code).to.equal(1008)
+      }
+      expect(hub.logs.filter((line) => line.includes('"auth.address_blocked"'))).to.have.length(1)
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      const entries = readFileSync(auditFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as {event: string; details?: {reason?: string}})
+      expect(entries.filter((entry) => entry.event === 'auth_failure' && entry.details?.reason === 'wrong crypto key')).to.have.length(2)
+      expect(entries.filter((entry) => entry.event === 'rate_limited')).to.have.length(1)
+      expect(readFileSync(auditFile, 'utf8')).not.to.contain('0123456789abcdef')
+    } finally {
+      await hub.stop()
+      await db.cleanup()
+    }
+  })
+})
