@@ -29,6 +29,17 @@ export function withSideHint(error: unknown, side: FlagSide): unknown {
 }
 
 /**
+ * An error about this side's OPTIONS (an unknown key in `--to-option`, a bad `--to-redis-db`): its
+ * message names the flag too, so both message and suggestion name this side's flags.
+ */
+export function withSideFlagNames(error: unknown, side: FlagSide): unknown {
+  if (!isHivemindError(error)) return error
+  const message = sideFlagsIn(error.message, side)
+  if (message !== error.message) Object.defineProperty(error, 'message', {value: message, enumerable: false, configurable: true, writable: true})
+  return withSideHint(error, side)
+}
+
+/**
  * The store, with every error its methods raise (listings included) passing through
  * {@link withSideHint}. Everything else is the store's own: properties, optional methods present
  * or absent as they are.

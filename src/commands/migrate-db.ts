@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
+import {withSideFlagNames} from '../cli/side-hints.js'
 import {type OpenedStore, openStore, openWithSources} from '../config/open-store.js'
 import {type DatabaseFlagValues, describeSource, optionValues, type ResolvedSettings, resolveOtherBackendOptions, resolveSettings, SECTION_FLAGS, type Sourced} from '../config/settings.js'
 import {sameFile} from '../core/file-access.js'
@@ -49,6 +50,15 @@ export function pickSide(flags: Record<string, unknown>, side: 'from' | 'to'): {
     'redis-db': flags[`${side}-redis-db`] as number | undefined,
   }
   return {given: Object.values(values).some((value) => value !== undefined), values}
+}
+
+/** The options of one side from its flags (else env, config, defaults); an error names that side's flags (`--to-option`, not `--db-option`). */
+export function resolveSideOptions(settings: ResolvedSettings, backend: RegisteredBackend, values: DatabaseFlagValues, side: 'from' | 'to'): Record<string, Sourced<unknown>> {
+  try {
+    return resolveOtherBackendOptions(settings, backend, values, process.env)
+  } catch (error) {
+    throw withSideFlagNames(error, side)
+  }
 }
 
 /**
@@ -101,12 +111,12 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
     const fromSide = pickSide(raw, 'from')
     const sourceBackend = flags.from ? registry.get(flags.from, 'flag --from') : settings.registered
     const useCurrent = !flags.from && !fromSide.given
-    const sourceOptions = useCurrent ? settings.backendOptions : resolveOtherBackendOptions(settings, sourceBackend, fromSide.values, process.env)
+    const sourceOptions = useCurrent ? settings.backendOptions : resolveSideOptions(settings, sourceBackend, fromSide.values, 'from')
     const targetBackend = registry.get(flags.to, 'flag --to')
     refuseFlagsOfOtherBackend(raw, 'from', sourceBackend)
     refuseFlagsOfOtherBackend(raw, 'to', targetBackend)
     const toSide = pickSide(raw, 'to')
-    const targetOptions = resolveOtherBackendOptions(settings, targetBackend, toSide.values, process.env)
+    const targetOptions = resolveSideOptions(settings, targetBackend, toSide.values, 'to')
     this.showNewNotices()
     if (flags.switch) assertSwitchable(settings.configFile?.path, targetBackend.descriptor.name, commandLineOptions(targetBackend.descriptor.optionsSchema, targetOptions).shown)
 

@@ -6,11 +6,10 @@ import {BackupStore} from '../backup/backup-store.js'
 import {parseBackup, readBackupHeader} from '../backup/format.js'
 import {obtainPassphrase, PASSPHRASE_ENV} from '../backup/passphrase.js'
 import {type OpenedStore, openStore, openWithSources} from '../config/open-store.js'
-import {resolveOtherBackendOptions} from '../config/settings.js'
 import {readMark, writeMark} from '../migrate/marker.js'
 import {copyRecords, planMigration, verifyMigration} from '../migrate/migrate.js'
 import {checkTarget, plannedWrites, verificationFailed} from '../migrate/policy.js'
-import {pickSide, refuseFlagsOfOtherBackend, sideFlags} from './migrate-db.js'
+import {pickSide, refuseFlagsOfOtherBackend, resolveSideOptions, sideFlags} from './migrate-db.js'
 
 /** What `restore-db --json` prints. */
 export interface RestoreResult {
@@ -70,7 +69,7 @@ Encrypted backups need the passphrase: asked on the terminal, or env ${PASSPHRAS
     if (flags.to || toSide.given) {
       const backend = flags.to ? registry.get(flags.to, 'flag --to') : settings.registered
       refuseFlagsOfOtherBackend(flags as unknown as Record<string, unknown>, 'to', backend)
-      const targetOptions = resolveOtherBackendOptions(settings, backend, toSide.values, process.env)
+      const targetOptions = resolveSideOptions(settings, backend, toSide.values, 'to')
       this.showNewNotices()
       target = await openWithSources(backend, targetOptions, settings, mode, warn, hints, 'to')
       targetLabel = `${backend.descriptor.name} ${target.store.location}`

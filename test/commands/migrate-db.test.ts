@@ -413,6 +413,11 @@ describe('migrate-db', function () {
     expect(current.stderr.split('\n')).to.include('Hint: check --db-path / database.sqlite.path')
     expect(digestFiles([source, notADatabase])).to.equal(before)
     expect(existsSync(path.join(sandbox.root, 'new.json'))).to.equal(false)
+    // A mistyped option key of one side names that side's flag in the error itself.
+    const typo = await sandbox.run(['migrate-db', '--from', 'json', '--from-path', source, '--to', 'json', '--to-path', path.join(sandbox.root, 'new.json'), '--to-option', 'lockwaitms=5'])
+    expectCleanFailure(typo, 1)
+    expect(typo.stderr.split('\n')).to.include('Error: --to-option: the json backend has no option "lockwaitms"')
+    expect(typo.stderr).to.contain('Hint: did you mean lockWaitMs?')
   })
 
   describe('a Redis password inside --to-redis-url', () => {
