@@ -241,8 +241,8 @@ export abstract class StoreCommand extends BaseCommand {
       if (!quiet && (opened.missing || (await opened.store.count({includeRevoked: true})) === 0)) {
         const elsewhere = await findClientsElsewhere(settings, await this.registry(), opened.store.location)
         if (elsewhere.length > 0) {
-          this.notice(`Note: this database is ${opened.missing ? 'missing' : 'empty'}, but:`)
-          for (const line of elsewhere) this.notice(`  ${line}`)
+          // One notice: listen logs each as one event, and this one only makes sense whole.
+          this.notice([`Note: this database is ${opened.missing ? 'missing' : 'empty'}, but:`, ...elsewhere.map((line) => `  ${line}`)].join('\n'))
         }
       }
       // The listener records its own events (authentication failures, revocations), not every

@@ -117,9 +117,11 @@ describe('hivemind-core listen (built CLI)', function () {
     const lines = listener.stderr().split('\n').filter(Boolean)
     const events = lines.map((line) => JSON.parse(line) as {event: string; level: string; message?: string})
     expect(events.filter((event) => event.event === 'agent.unreachable').map((event) => event.level), lines.join('\n')).to.deep.equal(['warn'])
-    const notices = events.filter((event) => event.event === 'listener.notice').map((event) => event.message)
-    expect(notices[0], lines.join('\n')).to.equal('Note: this database is empty, but:')
-    expect(notices.slice(1).join(' ')).to.contain('clients.json')
+    const notices = events.filter((event) => event.event === 'listener.notice').map((event) => event.message!)
+    // The whole note is one event, not a line each.
+    expect(notices, lines.join('\n')).to.have.length(1)
+    expect(notices[0]!.split('\n')[0]).to.equal('Note: this database is empty, but:')
+    expect(notices[0]).to.contain('clients.json')
     expect(await listener.stop('SIGTERM')).to.equal(0)
   })
 
