@@ -1,7 +1,6 @@
 import {StoreCommand} from '../base-command.js'
 import {findClientsElsewhere, openStore} from '../config/open-store.js'
-import {optionValues} from '../config/settings.js'
-import {describeLocation} from '../core/registry.js'
+import {optionValues, selectedDatabase} from '../config/settings.js'
 import type {ClientStore, Finding} from '../core/store.js'
 import {checkPermissions, checkUpstreamConfig} from '../doctor/checks.js'
 
@@ -37,7 +36,7 @@ Exits 1 when any problem is found (usable in CI), 0 otherwise. Nothing is change
     const findings: Finding[] = [...checkPermissions(settings), ...checkUpstreamConfig(settings)]
 
     // Named even when it cannot be opened (an unreachable server): where doctor looked.
-    let database = `${descriptor.name} ${describeLocation(descriptor, optionValues(settings.backendOptions))}`
+    let database = selectedDatabase(settings)
     if (descriptor.diagnose) {
       try {
         findings.push(...(await descriptor.diagnose(optionValues(settings.backendOptions), {paths: settings.paths, mode: 'read', warn() {}})))

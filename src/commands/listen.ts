@@ -2,8 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
 import {HivemindError, UsageError} from '../core/errors.js'
-import {describeLocation} from '../core/registry.js'
-import {describeSource, optionValues, resolveSettings, type ResolvedSettings} from '../config/settings.js'
+import {describeSource, resolveSettings, type ResolvedSettings, selectedDatabase} from '../config/settings.js'
 import {checkAgentUrl} from '../server/agent-bus.js'
 import {openListenerAudit} from '../server/audit.js'
 import {AUTH_LIMITER_DEFAULTS, AuthFailureLimiter} from '../server/auth-limiter.js'
@@ -110,7 +109,7 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
         // an edited config file, a new default location. Serving the old one would accept keys
         // revoked in the new one since, and refuse clients added there: such a listener stops,
         // loudly, for its supervisor to start it again on the database every command now uses.
-        const serving = databaseLabel(settings)
+        const serving = selectedDatabase(settings)
         const settingsWatch = setInterval(() => {
           void (async () => {
             let now: ResolvedSettings
@@ -120,7 +119,7 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
               // A config file caught mid-edit (or broken): looked at again next time; the database in use is unchanged.
               return
             }
-            const configured = databaseLabel(now)
+            const configured = selectedDatabase(now)
             if (stopping || configured === serving) return
             stopping = true
             process.exitCode = 1
@@ -162,8 +161,3 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
 
 /** How often a running listener checks which database the settings select. */
 const SETTINGS_CHECK_MS = 5000
-
-/** The database settings select, as one comparable text. */
-function databaseLabel(settings: ResolvedSettings): string {
-  return `${settings.registered.descriptor.name} ${describeLocation(settings.registered.descriptor, optionValues(settings.backendOptions))}`
-}

@@ -3,9 +3,9 @@ import {Flags} from '@oclif/core'
 import {StoreCommand} from '../base-command.js'
 import {withSideFlagNames} from '../cli/side-hints.js'
 import {type OpenedStore, openStore, openWithSources} from '../config/open-store.js'
-import {type DatabaseFlagValues, describeSource, optionValues, type ResolvedSettings, resolveOtherBackendOptions, resolveSettings, SECTION_FLAGS, type Sourced} from '../config/settings.js'
+import {type DatabaseFlagValues, describeSource, optionValues, type ResolvedSettings, resolveOtherBackendOptions, resolveSettings, SECTION_FLAGS, selectedDatabase, type SettingSource, type Sourced} from '../config/settings.js'
 import {sameFile} from '../core/file-access.js'
-import {describeLocation, type RegisteredBackend} from '../core/registry.js'
+import type {RegisteredBackend} from '../core/registry.js'
 import {commandLineOptions} from '../config/command-line-options.js'
 import {assertSwitchable, describeSwitch, relativeToConfig, switchBackend, userConfigFile, whereSecretsGo} from '../config/switch.js'
 import {HivemindError, UsageError} from '../core/errors.js'
@@ -280,12 +280,11 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       // What a later command selects: the environment (HIVEMIND_DB_BACKEND, HIVEMIND_DB_PATH…)
       // outranks the config file, and a service's unit file often sets it.
       const later = await resolveSettings({flags: flags.config === undefined ? {} : {config: flags.config as string}, env: process.env, cwd: process.cwd(), registry: await this.registry()})
-      const laterLabel = `${later.registered.descriptor.name} ${describeLocation(later.registered.descriptor, optionValues(later.backendOptions))}`
+      const laterLabel = selectedDatabase(later)
       // The file holds the target's URL without the password given on the command line: that is
       // still the new database (where the password goes is said above).
       if (withoutMaskedPassword(laterLabel) !== withoutMaskedPassword(result.to)) {
-        const sources = [later.backend.source, ...Object.values(later.backendOptions).map((option) => option.source)]
-        const overriding = [...new Set(sources.flatMap((source) => (source.kind === 'env' ? [source.name] : [])))].sort()
+        const overriding = environmentVariables([later.backend.source, ...Object.values(later.backendOptions).map((option) => option.source)])
         this.notice(
           `Warning: commands still use ${laterLabel} (${describeSource(later.backend.source, later.cwd)}), not the new database: ` +
             (overriding.length > 0 ? `the environment outranks the config file. Unset ${overriding.join(', ')} where commands run (a service's unit file too).` : `check the settings with: hivemind-core print-config`),
@@ -296,7 +295,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
     // What commands select NOW, not before the migration: creating the target can change the
     // default (a new clients.db beside an upstream clients.json makes sqlite the default).
     const after = await resolveSettings({flags: flags as DatabaseFlagValues, env: process.env, cwd: process.cwd(), registry: await this.registry()})
-    const afterLabel = `${after.registered.descriptor.name} ${describeLocation(after.registered.descriptor, optionValues(after.backendOptions))}`
+    const afterLabel = selectedDatabase(after)
     const selectedBy = describeSource(after.backend.source, after.cwd)
     if (afterLabel === result.to) {
       this.log(`Commands now use the new database ${afterLabel} (${selectedBy}); nothing needs switching. --switch would record it in ${configPath}.`)
@@ -368,8 +367,13 @@ function withoutMaskedPassword(label: string | undefined): string | undefined {
   return label?.replaceAll('//:********@', '//').replaceAll(':********@', '@')
 }
 
+/** The environment variables among `sources`, sorted, each once. */
+function environmentVariables(sources: readonly SettingSource[]): string[] {
+  return [...new Set(sources.flatMap((source) => (source.kind === 'env' ? [source.name] : [])))].sort()
+}
+
 /** Target options taken from the environment are not written to the config file: say which must stay set. */
 function environmentNote(options: Record<string, Sourced<unknown>>): string {
-  const variables = [...new Set(Object.values(options).flatMap(({source}) => (source.kind === 'env' ? [source.name] : [])))].sort()
+  const variables = environmentVariables(Object.values(options).map(({source}) => source))
   return variables.length === 0 ? '' : ` ${variables.join(', ')} (from the environment) ${variables.length === 1 ? 'is' : 'are'} not written there: keep ${variables.length === 1 ? 'it' : 'them'} set where commands run.`
 }

@@ -10,7 +10,7 @@ import path from 'node:path'
 
 import {closestName} from '../core/closest.js'
 import {BackendOptionsError, ConfigError, HivemindError} from '../core/errors.js'
-import type {BackendRegistry, RegisteredBackend} from '../core/registry.js'
+import {type BackendRegistry, describeLocation, type RegisteredBackend} from '../core/registry.js'
 import type {HivemindPaths, OptionSpec} from '../core/store.js'
 import {commandLineOptions} from './command-line-options.js'
 import {mistypedVariables} from './environment-names.js'
@@ -304,6 +304,12 @@ function addNotice(notices: string[], message: string): void {
 /** Plain option values of resolved settings, for `descriptor.create`. */
 export function optionValues(options: Record<string, Sourced<unknown>>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(options).map(([key, sourced]) => [key, sourced.value]))
+}
+
+/** The database these settings select, as one comparable text: "sqlite /data/clients.db" (a URL's password masked). */
+export function selectedDatabase(settings: ResolvedSettings): string {
+  const {descriptor} = settings.registered
+  return `${descriptor.name} ${describeLocation(descriptor, optionValues(settings.backendOptions))}`
 }
 
 /** "flag --db-path", "env HIVEMIND_DB_PATH", "./.hivemindrc.json", "default". */
