@@ -3,7 +3,7 @@
  * writes into the config file and what a printed hint shows. Kept apart from switch.ts, which
  * loads the YAML and atomic-write libraries, because every command's hint needs it.
  */
-import {maskUrlPassword, stripUrlPassword} from '../core/redact.js'
+import {hasUrlPassword, maskUrlPassword, stripUrlPassword} from '../core/redact.js'
 import type {OptionsSchema} from '../core/store.js'
 import type {Sourced} from './settings.js'
 
@@ -31,7 +31,7 @@ export function commandLineOptions(schema: OptionsSchema, options: Record<string
       result.withheld = true
       continue
     }
-    if (typeof value === 'string' && maskUrlPassword(value) !== value) {
+    if (typeof value === 'string' && hasUrlPassword(value)) {
       result.withheld = true
       result.stored[key] = stripUrlPassword(value)
       result.shown[key] = maskUrlPassword(value)

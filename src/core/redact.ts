@@ -39,6 +39,11 @@ function passwordSpan(value: string): PasswordSpan | undefined {
   return {authority, from: colon + 1, to: at}
 }
 
+/** Whether `value` is a URL holding a password (scheme://user:password@host). */
+export function hasUrlPassword(value: string): boolean {
+  return passwordSpan(value) !== undefined
+}
+
 /** redis://user:secret@host → redis://user:********@host (any scheme); other strings unchanged. */
 export function maskUrlPassword(value: string): string {
   const span = passwordSpan(value)

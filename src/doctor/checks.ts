@@ -10,7 +10,7 @@ import path from 'node:path'
 import {resolveAuditSettings} from '../audit/settings.js'
 import {defaultBackupDir} from '../backup/files.js'
 import type {ResolvedSettings} from '../config/settings.js'
-import {maskUrlPassword} from '../core/redact.js'
+import {hasUrlPassword} from '../core/redact.js'
 import type {Finding} from '../core/store.js'
 
 /** Names of the upstream (Python) database plugins, and the backend that reads the same data. */
@@ -35,7 +35,7 @@ export function configSecret(settings: ResolvedSettings): string | undefined {
       if (typeof value !== 'string' || value === '') continue
       const secretOption = schema[key]?.secret === true || (name === 'redis' && key === 'password')
       if (secretOption) return `the ${name} ${key}`
-      if (maskUrlPassword(value) !== value) return `a password in database.${name}.${key}`
+      if (hasUrlPassword(value)) return `a password in database.${name}.${key}`
     }
   }
   return undefined
