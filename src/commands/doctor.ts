@@ -33,7 +33,7 @@ Exits 1 when any problem is found (usable in CI), 0 otherwise. Nothing is change
     const settings = await this.resolve(flags)
     const registry = await this.registry()
     const {descriptor} = settings.registered
-    const findings: Finding[] = [...checkPermissions(settings), ...checkUpstreamConfig(settings)]
+    const findings: Finding[] = [...checkPermissions(settings, registry), ...checkUpstreamConfig(settings)]
 
     // Named even when it cannot be opened (an unreachable server): where doctor looked.
     let database = selectedDatabase(settings)

@@ -11,6 +11,7 @@ import {resolveAuditSettings} from '../audit/settings.js'
 import {defaultBackupDir} from '../backup/files.js'
 import type {ResolvedSettings} from '../config/settings.js'
 import {hasUrlPassword} from '../core/redact.js'
+import type {BackendRegistry} from '../core/registry.js'
 import type {Finding} from '../core/store.js'
 
 /** Names of the upstream (Python) database plugins, and the backend that reads the same data. */
@@ -25,16 +26,16 @@ const UPSTREAM_MODULES: Array<[RegExp, string]> = [
  * `password`, a plugin's token…), or a password inside any URL of any backend's section
  * (`database.postgres.url: postgres://u:pw@…` as much as a Redis URL).
  */
-export function configSecret(settings: ResolvedSettings): string | undefined {
+export function configSecret(settings: ResolvedSettings, registry: BackendRegistry): string | undefined {
   const sections = settings.file.database ?? {}
   for (const [name, section] of Object.entries(sections)) {
     if (name === 'backend' || typeof section !== 'object' || section === null) continue
-    // Only the selected backend's schema is at hand; Redis's password is known either way.
-    const schema = name === settings.registered.descriptor.name ? settings.registered.descriptor.optionsSchema : {}
+    // Every installed backend's schema says which of its options are secret; a section of a
+    // backend not installed (any more) can still hold a URL with a password.
+    const schema = registry.has(name) ? registry.get(name).descriptor.optionsSchema : {}
     for (const [key, value] of Object.entries(section as Record<string, unknown>)) {
       if (typeof value !== 'string' || value === '') continue
-      const secretOption = schema[key]?.secret === true || (name === 'redis' && key === 'password')
-      if (secretOption) return `the ${name} ${key}`
+      if (schema[key]?.secret === true) return `the ${name} ${key}`
       if (hasUrlPassword(value)) return `a password in database.${name}.${key}`
     }
   }
@@ -45,7 +46,7 @@ export function configSecret(settings: ResolvedSettings): string | undefined {
 const PLUGIN_MANAGER_FILES = new Set(['package.json', 'package-lock.json', 'yarn.lock'])
 
 /** Files and directories hivemind-core keeps secrets in, and whether others can read them. */
-export function checkPermissions(settings: ResolvedSettings): Finding[] {
+export function checkPermissions(settings: ResolvedSettings, registry: BackendRegistry): Finding[] {
   const findings: Finding[] = []
   const files = new Set<string>()
   const dirs = new Set<string>()
@@ -80,7 +81,7 @@ export function checkPermissions(settings: ResolvedSettings): Finding[] {
   addFile(upstream)
 
   const configFile = settings.configFile?.path
-  const secretInConfig = configSecret(settings)
+  const secretInConfig = configSecret(settings, registry)
   if (configFile && existsSync(configFile)) {
     const mode = statSync(configFile).mode & 0o777
     if (secretInConfig && (mode & 0o077) !== 0) {
