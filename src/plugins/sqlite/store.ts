@@ -507,10 +507,20 @@ export class SqliteClientStore implements ClientStore {
    * upstream file at the same moment: the others are inside their migration transaction.
    */
   private async enableWal(): Promise<void> {
+    await this.retryWhileBusy(() => {
+      this.connection!.pragma('journal_mode = WAL')
+    })
+  }
+
+  /**
+   * Runs `attempt` again while it fails with SQLITE_BUSY, waiting on the event loop between tries,
+   * until busyTimeoutMs has passed; any other error, or BUSY after that, is thrown.
+   */
+  private async retryWhileBusy(attempt: () => unknown): Promise<void> {
     const deadline = Date.now() + this.options.busyTimeoutMs
     for (;;) {
       try {
-        this.connection!.pragma('journal_mode = WAL')
+        await attempt()
         return
       } catch (error) {
         const code = String((error as {code?: unknown}).code ?? '')
@@ -603,21 +613,14 @@ export class SqliteClientStore implements ClientStore {
       return
     }
     const connection = this.connection!
-    const deadline = Date.now() + this.options.busyTimeoutMs
-    for (;;) {
+    await this.retryWhileBusy(async () => {
       connection.pragma(`busy_timeout = ${SHORT_BUSY_TIMEOUT_MS}`)
       try {
         await runner.query('BEGIN IMMEDIATE')
-        return
-      } catch (error) {
-        const code = String((error as {code?: unknown}).code ?? '')
-        if (!code.startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw error
       } finally {
         connection.pragma(`busy_timeout = ${this.options.busyTimeoutMs}`)
       }
-      // eslint-disable-next-line no-await-in-loop -- retrying is sequential by nature
-      await sleep(10 + Math.random() * 20)
-    }
+    })
   }
 
   /**
