@@ -217,6 +217,13 @@ export abstract class StoreCommand extends BaseCommand {
   }
 
   /**
+   * Refuses settings this command cannot use, after they are resolved and before the store is
+   * opened: a bad setting must not cost a database open, nor create a database that did not exist.
+   * Nothing by default.
+   */
+  protected checkSettings(_settings: ResolvedSettings): void {}
+
+  /**
    * Opens the store, runs `work` with it, and always closes it. States which database is used
    * on stderr (unless --quiet) and runs the agreement guard when the store is empty. `hints`
    * tell the backend how the store will be used (listen: long-running). In 'write' mode every
@@ -230,6 +237,7 @@ export abstract class StoreCommand extends BaseCommand {
     hints: StoreHints = {},
   ): Promise<T> {
     const settings = await this.resolve(flags)
+    this.checkSettings(settings)
     const quiet = Boolean(flags.quiet)
     const opened = await openStore(settings, mode, (message) => this.notice(`Warning: ${message}`), hints)
     try {

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
 import {HivemindError, UsageError} from '../core/errors.js'
-import {describeSource, resolveSettings, type ResolvedSettings, selectedDatabase} from '../config/settings.js'
+import {resolveSettings, type ResolvedSettings, selectedDatabase} from '../config/settings.js'
 import {checkAgentUrl} from '../server/agent-bus.js'
 import {openListenerAudit} from '../server/audit.js'
 import {AUTH_LIMITER_DEFAULTS, AuthFailureLimiter} from '../server/auth-limiter.js'
@@ -60,6 +60,10 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
     else this.logger.info('listener.notice', {message: message.trim()})
   }
 
+  protected override checkSettings(settings: ResolvedSettings): void {
+    checkAgentUrl(settings.agent.url, settings.cwd)
+  }
+
   async run(): Promise<void> {
     const {flags} = await this.parse(Listen)
     if (flags.ssl && (!flags.cert || !flags.key)) throw new UsageError('--ssl needs --cert and --key')
@@ -75,7 +79,6 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
       'write',
       async (_db, opened) => {
         const settings = this.settings
-        checkAgentUrl(settings.agent.url.value, describeSource(settings.agent.url.source, settings.cwd))
         logger.info('listener.database', {database: opened.description})
         // Failed authentications, policy violations and revocations go to the audit trail.
         const audit = await openListenerAudit(settings, {onError: (error) => logger.warn('audit.failed', {error: String(error)}), warn: (message) => logger.warn('audit.warning', {message})})

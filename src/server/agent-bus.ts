@@ -5,7 +5,8 @@
  */
 import WebSocket from 'ws'
 
-import {ConfigError} from '../core/errors.js'
+import {describeSource, type Sourced} from '../config/settings.js'
+import {ConfigError, UsageError} from '../core/errors.js'
 import {maskUrlSecrets} from '../core/redact.js'
 import {errorText, type Logger} from './logger.js'
 import {type BusMessage, toBusMessage} from './messages.js'
@@ -160,10 +161,12 @@ export class AgentBus {
 }
 
 /**
- * Refuses a bus URL the WebSocket client cannot use, naming where it came from (`where`, e.g.
- * "flag --agent-url"): otherwise the client's "Invalid URL" surfaced as a failure to listen.
+ * Refuses a bus URL the WebSocket client cannot use, naming where it came from (e.g. "flag
+ * --agent-url"): otherwise the client's "Invalid URL" surfaced as a failure to listen. A bad flag
+ * is a usage error (exit 2, as every bad flag); a bad environment or config value is a
+ * configuration error (exit 1).
  */
-export function checkAgentUrl(value: string, where: string): void {
+export function checkAgentUrl({value, source}: Sourced<string>, cwd: string): void {
   let protocol: string | undefined
   try {
     protocol = new URL(value).protocol
@@ -171,7 +174,8 @@ export function checkAgentUrl(value: string, where: string): void {
     protocol = undefined
   }
   if (protocol !== 'ws:' && protocol !== 'wss:') {
-    throw new ConfigError(`${where}: the agent URL must be a ws:// or wss:// URL, found "${maskUrlSecrets(value)}"`, {
+    const Refusal = source.kind === 'flag' ? UsageError : ConfigError
+    throw new Refusal(`${describeSource(source, cwd)}: the agent URL must be a ws:// or wss:// URL, found "${maskUrlSecrets(value)}"`, {
       suggestion: 'e.g. --agent-url ws://127.0.0.1:8181/core (the OpenVoiceOS message bus)',
     })
   }

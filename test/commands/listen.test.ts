@@ -3,7 +3,7 @@
  * the real add-client, a satellite speaking the wire protocol, a fake OVOS bus, delete-client from
  * another process, signals. (npm run build first; npm test does.)
  */
-import {readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 
@@ -202,11 +202,22 @@ describe('hivemind-core listen (built CLI)', function () {
 
     for (const bad of ['notaurl', 'http://bus:AgentSecretPw@127.0.0.1:8181/core']) {
       const result = await runCli(['listen', '--host', '127.0.0.1', '--port', '0', '--agent-url', bad], {cwd: sandbox.home, env: sandbox.env})
-      expect(result.code, bad).to.equal(1)
+      // A bad flag, as every bad flag: exit 2 (docs/listen.md, "Exit behaviour").
+      expect(result.code, bad).to.equal(2)
       expect(result.stderr, bad).to.contain('Error: flag --agent-url: the agent URL must be a ws:// or wss:// URL, found "')
       expect(result.stderr, bad).not.to.contain('AgentSecretPw')
       expect(result.stderr, bad).not.to.contain('cannot listen')
     }
+  })
+
+  it('refuses a bad agent URL before opening the store: no database is created, and one from the environment is a configuration error (exit 1)', async () => {
+    const file = path.join(sandbox.home, 'never-created.db')
+    const fromFlag = await runCli(['listen', '--host', '127.0.0.1', '--port', '0', '--db-path', file, '--agent-url', 'http://127.0.0.1:8181/core'], {cwd: sandbox.home, env: sandbox.env})
+    expect(fromFlag.code).to.equal(2)
+    const fromEnv = await runCli(['listen', '--host', '127.0.0.1', '--port', '0', '--db-path', file], {cwd: sandbox.home, env: {...sandbox.env, HIVEMIND_AGENT_URL: 'tcp://127.0.0.1:8181'}})
+    expect(fromEnv.code).to.equal(1)
+    expect(fromEnv.stderr).to.contain('HIVEMIND_AGENT_URL').and.to.contain('the agent URL must be a ws:// or wss:// URL')
+    expect(existsSync(file), 'database created by a listen that refused its agent URL').to.equal(false)
   })
 
   it('refuses to start on a corrupt JSON database (non-zero exit, no stack trace)', async () => {
