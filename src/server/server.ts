@@ -7,6 +7,7 @@ import http from 'node:http'
 import https from 'node:https'
 import type {AddressInfo} from 'node:net'
 import os from 'node:os'
+import type {Duplex} from 'node:stream'
 
 import {WebSocketServer} from 'ws'
 
@@ -59,6 +60,13 @@ export interface ListenerOptions {
   maxPendingHandshakes?: number
   /** Time a connection has to complete the handshake [30000]. */
   handshakeTimeoutMs?: number
+  /**
+   * Time a new connection has to send its whole WebSocket upgrade request, TLS handshake included
+   * [10000]. Node's own defaults (60 s for the headers, checked every 30 s; 120 s for a TLS
+   * handshake) let a peer that connects and sends nothing, or a byte at a time, hold a socket for
+   * minutes.
+   */
+  upgradeTimeoutMs?: number
   /** Name of this hub [hivemind-core@<hostname>]. */
   nodeName?: string
   /** Key derivations running at once [2]. */
@@ -120,14 +128,38 @@ export class HiveServer implements Hub {
     return this.byPeer.size
   }
 
+  /**
+   * Destroys a connection that has not made its upgrade request within `timeoutMs`. Node's header
+   * timeout only starts with the request's first byte: a peer that connects (over TLS: completes
+   * the TLS handshake, which `handshakeTimeout` bounds) and sends nothing was kept forever.
+   */
+  private dropPeersSlowToUpgrade(server: http.Server, tls: boolean, timeoutMs: number): void {
+    const timers = new WeakMap<Duplex, NodeJS.Timeout>()
+    server.on(tls ? 'secureConnection' : 'connection', (socket: Duplex) => {
+      const timer = setTimeout(() => socket.destroy(), timeoutMs)
+      timer.unref()
+      timers.set(socket, timer)
+      socket.once('close', () => clearTimeout(timer))
+    })
+    server.on('upgrade', (_request: http.IncomingMessage, socket: Duplex) => clearTimeout(timers.get(socket)))
+  }
+
   /** Starts serving; resolves with the bound address. */
   async start(): Promise<AddressInfo> {
     const {tls} = this.options
-    const server = tls ? https.createServer({cert: tls.cert, key: tls.key}) : http.createServer()
+    const upgradeTimeoutMs = this.options.upgradeTimeoutMs ?? 10_000
+    const timeouts: http.ServerOptions = {
+      headersTimeout: upgradeTimeoutMs,
+      requestTimeout: upgradeTimeoutMs,
+      // How often Node looks for connections past those timeouts (30 s by default).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(upgradeTimeoutMs / 4))),
+    }
+    const server = tls ? https.createServer({...timeouts, cert: tls.cert, key: tls.key, handshakeTimeout: upgradeTimeoutMs}) : http.createServer(timeouts)
     server.on('request', (_request, response) => {
       response.writeHead(426, {'content-type': 'text/plain'}).end('HiveMind: WebSocket only\n')
     })
     this.httpServer = server
+    this.dropPeersSlowToUpgrade(server, Boolean(tls), upgradeTimeoutMs)
     const wss = new WebSocketServer({server, maxPayload: this.maxPayload, perMessageDeflate: false, clientTracking: false})
     this.wss = wss
     wss.on('connection', (socket, request) => {
