@@ -368,18 +368,27 @@ function coerceEnv<T = unknown>(env: NodeJS.ProcessEnv, name: string, spec: Opti
   return coerceString(value, spec, name, {kind: 'env', name}) as Sourced<T>
 }
 
+/**
+ * A value of the wrong type or out of range. From a flag it is a usage error (exit 2), as oclif
+ * makes of `--redis-db -1` or `--redis-db abc`: `--redis-db 2147483648` exited 1. From the
+ * environment it is an error in the settings (exit 1).
+ */
+function badValue(message: string, source: SettingSource): BackendOptionsError {
+  return new BackendOptionsError(message, source.kind === 'flag' ? {exitCode: 2} : {})
+}
+
 /** Converts a string from a flag or the environment to the option's type. */
 function coerceString(raw: string, spec: OptionSpec, origin: string, source: SettingSource): Sourced<unknown> {
   switch (spec.type) {
     case 'integer': {
-      if (!/^-?\d+$/.test(raw.trim())) throw new BackendOptionsError(`${origin} must be an integer`)
+      if (!/^-?\d+$/.test(raw.trim())) throw badValue(`${origin} must be an integer`, source)
       return {value: Number.parseInt(raw, 10), source}
     }
     case 'boolean': {
       const lowered = raw.trim().toLowerCase()
       if (['1', 'true', 'yes', 'on'].includes(lowered)) return {value: true, source}
       if (['0', 'false', 'no', 'off'].includes(lowered)) return {value: false, source}
-      throw new BackendOptionsError(`${origin} must be true or false`)
+      throw badValue(`${origin} must be true or false`, source)
     }
     default: {
       return {value: raw, source}
@@ -397,7 +406,7 @@ function checkRange(chosen: Sourced<unknown>, spec: OptionSpec, key: string, bac
   const range = spec.maximum === undefined ? `at least ${spec.minimum}` : spec.minimum === undefined ? `at most ${spec.maximum}` : `between ${spec.minimum} and ${spec.maximum}`
   const where = chosen.source.kind === 'file' ? describeSource(chosen.source, cwd) : `${describeSource(chosen.source, cwd)} (database.${backend}.${key})`
   const message = `${where} must be ${range}, got ${value}`
-  throw chosen.source.kind === 'file' ? new ConfigError(message) : new BackendOptionsError(message)
+  throw chosen.source.kind === 'file' ? new ConfigError(message) : badValue(message, chosen.source)
 }
 
 function expandOrFail(value: string, base: string, env: NodeJS.ProcessEnv, source: SettingSource, cwd: string): string {

@@ -162,12 +162,29 @@ describe('settings through the CLI', () => {
       [[], {}, 'Error: ./.hivemindrc.json database.redis.url: the Redis URL must start with redis:// or rediss://, not http://'],
       [[], {HIVEMIND_REDIS_URL: 'redis://cache:6379/zero'}, "Error: env HIVEMIND_REDIS_URL: the Redis URL's path must be a database number"],
       [['--redis-url', 'redis://cache:6379/0?db=2'], {}, 'Error: flag --redis-url: the Redis URL has a query string (?…), which hivemind-core does not read'],
-      [['--redis-db', '2147483648'], {}, 'Error: flag --redis-db (database.redis.db) must be between 0 and 2147483647, got 2147483648'],
     ]
     for (const [args, env, error] of cases) {
       const result = await sandbox.run(['list-clients', ...args], {env})
       expect(result.code, result.stderr).to.equal(1)
       expect(result.stderr.split('\n').find((line) => line.startsWith('Error:'))).to.satisfy((line: string) => line.startsWith(error))
+    }
+  })
+
+  it('a flag value of the wrong type or out of range is a usage error (exit 2) whichever check finds it; the same value from the environment exits 1', async () => {
+    const cases: Array<[string[], NodeJS.ProcessEnv, number, string]> = [
+      // oclif's own checks (the flag's type and minimum)...
+      [['--redis-db', '-1'], {}, 2, 'Error: Parsing --redis-db'],
+      [['--redis-db', 'abc'], {}, 2, 'Error: Parsing --redis-db'],
+      // ...and ours (the option's maximum, --db-option values): the same kind of mistake.
+      [['--redis-db', '2147483648'], {}, 2, 'Error: flag --redis-db (database.redis.db) must be between 0 and 2147483647, got 2147483648'],
+      [['--db-option', 'db=x'], {}, 2, 'Error: --db-option db must be an integer'],
+      [[], {HIVEMIND_REDIS_DB: '2147483648'}, 1, 'Error: env HIVEMIND_REDIS_DB (database.redis.db) must be between 0 and 2147483647, got 2147483648'],
+      [[], {HIVEMIND_REDIS_DB: 'x'}, 1, 'Error: HIVEMIND_REDIS_DB must be an integer'],
+    ]
+    for (const [args, env, code, error] of cases) {
+      const result = await sandbox.run(['list-clients', '--db-backend', 'redis', ...args], {env})
+      expect(result.code, `${args.join(' ')} ${JSON.stringify(env)}: ${result.stderr}`).to.equal(code)
+      expect(result.stderr.split('\n').find((line) => line.startsWith('Error:'))).to.satisfy((line: string) => line.startsWith(error), result.stderr)
     }
   })
 
