@@ -13,6 +13,7 @@ import type {ResolvedSettings} from '../config/settings.js'
 import {hasUrlPassword} from '../core/redact.js'
 import type {BackendRegistry} from '../core/registry.js'
 import type {Finding} from '../core/store.js'
+import {shellQuoted} from '../core/shell-word.js'
 
 /** Names of the upstream (Python) database plugins, and the backend that reads the same data. */
 const UPSTREAM_MODULES: Array<[RegExp, string]> = [
@@ -89,11 +90,11 @@ export function checkPermissions(settings: ResolvedSettings, registry: BackendRe
         id: 'config-password-readable',
         severity: 'problem',
         message: `${configFile} holds ${secretInConfig} and is readable by others (mode ${octal(mode)})`,
-        fix: `chmod 600 ${configFile}`,
+        fix: `chmod 600 ${shellQuoted(configFile)}`,
       })
     } else if ((mode & 0o022) !== 0) {
       // A config file others can WRITE can point every command at a database of their choosing.
-      findings.push({id: 'config-writable', severity: 'problem', message: `${configFile} can be changed by others (mode ${octal(mode)})`, fix: `chmod 600 ${configFile}`})
+      findings.push({id: 'config-writable', severity: 'problem', message: `${configFile} can be changed by others (mode ${octal(mode)})`, fix: `chmod 600 ${shellQuoted(configFile)}`})
     }
   }
 
@@ -101,12 +102,12 @@ export function checkPermissions(settings: ResolvedSettings, registry: BackendRe
     const mode = statSync(file).mode & 0o777
     if ((mode & 0o077) === 0) continue
     const what = file === auditFile ? 'the audit trail' : file.startsWith(defaultBackupDir(settings.paths)) ? 'a backup' : file === upstream ? 'the upstream server.json' : 'a data file'
-    findings.push({id: 'file-mode', severity: 'problem', message: `${file} (${what}) is accessible to other users (mode ${octal(mode)})`, fix: `chmod 600 ${file}`})
+    findings.push({id: 'file-mode', severity: 'problem', message: `${file} (${what}) is accessible to other users (mode ${octal(mode)})`, fix: `chmod 600 ${shellQuoted(file)}`})
   }
   for (const dir of [...dirs].sort()) {
     const mode = statSync(dir).mode & 0o777
     if ((mode & 0o077) === 0) continue
-    findings.push({id: 'dir-mode', severity: 'problem', message: `${dir} is open to other users (mode ${octal(mode)}): they can list it and see which files it holds`, fix: `chmod 700 ${dir}`})
+    findings.push({id: 'dir-mode', severity: 'problem', message: `${dir} is open to other users (mode ${octal(mode)}): they can list it and see which files it holds`, fix: `chmod 700 ${shellQuoted(dir)}`})
   }
   return findings
 }

@@ -67,7 +67,7 @@ describe('doctor', function () {
     expect(ids).to.include.members(['file-mode', 'redis-no-password', 'redis-no-persistence', 'store-empty-elsewhere-full', 'upstream-backend-differs'])
     const byId = (id: string) => report.findings.find((finding) => finding.id === id)!
     expect(byId('file-mode').message).to.include(clientsJson).and.include('0644')
-    expect(byId('file-mode').fix).to.equal(`chmod 600 ${clientsJson}`)
+    expect(byId('file-mode').fix).to.equal(`chmod 600 '${clientsJson}'`)
     expect(byId('store-empty-elsewhere-full').message).to.include('holds 1 client')
     expect(byId('store-empty-elsewhere-full').fix).to.match(/migrate-db --from json --from-path \S+clients\.json --to redis/)
     for (const finding of report.findings.filter((item) => item.severity === 'problem')) expect(finding.fix, finding.id).to.be.a('string').and.not.empty
@@ -78,6 +78,23 @@ describe('doctor', function () {
     expect(human.stdout).to.match(/\d+ problem\(s\) found\./)
   })
 
+  it('each chmod fix, pasted into a shell as printed, fixes its finding, also for a path with spaces, quotes and ;', async () => {
+    const dir = path.join(sandbox.home, "my hive's (test)")
+    const file = path.join(dir, 'clients; & co.db')
+    expect((await sandbox.run(['add-client', '--db-path', file, '--name', 'kitchen', '-q'])).code).to.equal(0)
+    chmodSync(file, 0o644)
+    chmodSync(dir, 0o755)
+    const before = await doctor('--db-path', file)
+    const fixes = before.report.findings.filter((finding) => finding.id === 'file-mode' || finding.id === 'dir-mode').map((finding) => finding.fix!)
+    expect(fixes).to.have.length(2)
+    for (const fix of fixes) {
+      const shell = spawnSync('sh', ['-c', fix], {encoding: 'utf8'})
+      expect(shell.status, `${fix}: ${shell.stderr}`).to.equal(0)
+    }
+    const after = await doctor('--db-path', file)
+    expect(after.report.findings.map((finding) => finding.id)).not.to.include.members(['file-mode']).and.not.to.include('dir-mode')
+  })
+
   it('a config file holding the Redis password that others can read is a problem; the password never appears in the report', async () => {
     expect((await sandbox.run(['add-client', '--db-backend', 'redis', '--redis-url', goodRedis.url, '-q'], {env: {HIVEMIND_REDIS_PASSWORD: PASSWORD}})).code).to.equal(0)
     const file = writeConfig({database: {backend: 'redis', redis: {url: goodRedis.url, password: PASSWORD}}}, 0o644)
@@ -85,7 +102,7 @@ describe('doctor', function () {
     expect(result.code).to.equal(1)
     const report = JSON.parse(result.stdout) as DoctorResult
     expect(report.findings.map((finding) => finding.id)).to.deep.equal(['config-password-readable'])
-    expect(report.findings[0]!.fix).to.equal(`chmod 600 ${file}`)
+    expect(report.findings[0]!.fix).to.equal(`chmod 600 '${file}'`)
     expect(result.stdout + result.stderr).not.to.include(PASSWORD)
 
     chmodSync(file, 0o600)

@@ -18,6 +18,7 @@ import {ClientNotFoundError, DuplicateApiKeyError, HivemindError, InvalidInputEr
 import {replaceWithText} from '../../core/atomic-text-file.js'
 import {fileInTheWay, notARegularFile, writeTarget} from '../../core/file-access.js'
 import {ensurePrivateDir} from '../../core/private-dir.js'
+import {shellQuoted} from '../../core/shell-word.js'
 import {plainRecordsToUpstreamJson} from '../../core/upstream-json.js'
 import type {BackendContext, ClientStore, ListOptions} from '../../core/store.js'
 import {assertStorableRecord} from '../../core/validate.js'
@@ -323,7 +324,7 @@ export class JsonClientStore implements ClientStore {
     const mode = Number(identity.mode)
     if ((mode & 0o200) !== 0) return
     throw new HivemindError('STORE_READ_ONLY', `${this.location} is read-only (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); nothing was changed`, {
-      suggestion: `make it writable to allow changes: chmod 600 ${this.location}`,
+      suggestion: `make it writable to allow changes: chmod 600 ${shellQuoted(this.location)}`,
     })
   }
 
