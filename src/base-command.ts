@@ -2,7 +2,7 @@
  * Base classes of every command: error → one line + exit code, and (for commands that touch the
  * database) the shared flags, THE settings resolution and opening/closing the store.
  */
-import {Command, Flags, type Interfaces} from '@oclif/core'
+import {Command, Flags, type Interfaces, ux} from '@oclif/core'
 
 import type {AuditInput} from './audit/entry.js'
 import type {AuditTrail} from './audit/trail.js'
@@ -50,6 +50,17 @@ export abstract class BaseCommand extends Command {
   /** Human output: control characters from stored text (a client's name…) are shown escaped. */
   override log(message = '', ...args: unknown[]): void {
     super.log(printable(message), ...args)
+  }
+
+  /**
+   * --json output. oclif's own logJson runs the text through its colouriser even when there is
+   * no colour theme, which then changes nothing but costs time that grows faster than the
+   * output (0.7 s of `list-clients --json` of 20,000 clients, measured): without a theme the text
+   * is written as it is, the same bytes.
+   */
+  override logJson(json: unknown): void {
+    if (this.config.theme?.json) return super.logJson(json)
+    ux.stdout(JSON.stringify(json, undefined, 2))
   }
 
   /** True when a person is at the keyboard (prompts allowed). */

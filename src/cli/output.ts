@@ -4,7 +4,6 @@
 
 import {type ClientRecord, SECRET_FIELDS, toPlainRecord} from '../core/client.js'
 import {maskUrlSecrets} from '../core/redact.js'
-import {requireCjs} from '../core/require-cjs.js'
 
 /**
  * How a hidden secret is shown. An access key keeps its first 4 characters (enough to tell
@@ -42,15 +41,6 @@ export function relativeTime(unixSeconds: number, now = Date.now()): string {
   const count = Math.trunc(Math.abs(seconds) / size)
   const amount = `${count} ${unit}${count === 1 ? '' : 's'}`
   return seconds < 0 ? `${amount} ago` : `in ${amount}`
-}
-
-/** A plain table (no colours: it goes into logs and pipes too). */
-export function renderTable(head: string[], rows: Array<Array<string | number>>): string {
-  // Required here, not imported at the top: a quiet or JSON listing never draws a table.
-  const Table = requireCjs('cli-table3') as typeof import('cli-table3')
-  const table = new Table({head, style: {head: [], border: [], compact: true}})
-  for (const row of rows) table.push(row.map(String))
-  return table.toString()
 }
 
 /** A setting value fit to print: secrets masked, and so are the password and query values of a URL. */

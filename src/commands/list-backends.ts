@@ -1,5 +1,5 @@
 import {BaseCommand} from '../base-command.js'
-import {renderTable} from '../cli/output.js'
+import {renderTable} from '../cli/table.js'
 
 /** What `list-backends --json` prints. */
 export interface ListBackendsResult {

@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
-import {presentRecord, relativeTime, renderTable} from '../cli/output.js'
+import {presentRecord, relativeTime} from '../cli/output.js'
+import {renderTable} from '../cli/table.js'
 import {oneLine} from '../cli/printable.js'
 import {type ClientRecord, isRevoked} from '../core/client.js'
 
@@ -23,6 +24,8 @@ export default class ListClients extends StoreCommand {
     const {flags} = await this.parse(ListClients)
     const records = await this.withDatabase(flags, 'read', (db) => db.all(flags.all))
     const shown = records.map((record) => presentRecord(record, flags['show-secrets']))
+    // --json prints what run() returns; the table would only be drawn to be thrown away.
+    if (this.jsonEnabled()) return shown
     if (shown.length === 0) {
       this.log(flags.all ? 'No clients.' : 'No clients. Enrol one with: hivemind-core add-client --name <name>')
     } else {

@@ -1,5 +1,6 @@
 import {StoreCommand} from '../base-command.js'
-import {maskSettingValue, renderTable} from '../cli/output.js'
+import {maskSettingValue} from '../cli/output.js'
+import {renderTable} from '../cli/table.js'
 import {CONFIG_MODULE_NAME} from '../config/load.js'
 import {describeSource, type SettingSource, type Sourced} from '../config/settings.js'
 
