@@ -12,7 +12,12 @@ if (process.env.DEBUG) (await import('../dist/cli/debug-redaction.js')).installD
 
 await execute({dir: import.meta.url})
 
-// The command is done (a long-running one such as listen returns only when it stops). Whatever a
-// plugin left running, e.g. a hook that timed out still waiting on a server, must not keep the
-// process alive: give pending writes a moment, then leave. Unref'd: a clean exit is not delayed.
-setTimeout(() => process.exit(), 1000).unref()
+// The command is done (a long-running one such as listen returns only when it stops). Whatever is
+// left running must not keep the process alive: a plugin's hook that timed out still waiting on a
+// server, or ioredis's reply parser, whose buffer-shrinking interval (ref'd, every 50 ms) kept
+// every Redis command that had read a large reply alive for a second more. So leave once what was
+// written to stdout and stderr has reached them (a pipe is written asynchronously), or after a
+// second at most.
+const written = (stream) => new Promise((resolve) => stream.write('', resolve))
+await Promise.race([Promise.all([written(process.stdout), written(process.stderr)]), new Promise((resolve) => setTimeout(resolve, 1000).unref())])
+process.exit()

@@ -1,9 +1,14 @@
+import {spawn} from 'node:child_process'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {expect} from 'chai'
 
-import {client, CLIENT_KEYS, expectCleanFailure, Sandbox} from '../helpers/cli.js'
+import {buildClient} from '../../src/core/client.js'
+import {backendsUnderTest, seed} from '../helpers/backends-under-test.js'
+import {BIN, client, CLIENT_KEYS, expectCleanFailure, Sandbox} from '../helpers/cli.js'
+import {type RedisServer, startRedisServer} from '../helpers/redis-server.js'
+import {type CliSandbox, createSandbox} from '../helpers/sandbox.js'
 
 describe('list-clients', () => {
   // Read-only command: one hive for the whole describe.
@@ -203,5 +208,54 @@ describe('list-clients', () => {
     expect(unknown.stderr).to.equal('Error: Nonexistent flag: --no-such-flag\nHint: see hivemind-core list-clients --help\n')
     expect(badValue.stderr.split('\n').filter(Boolean)).to.have.length(2)
     expect(sandbox.digest()).to.equal(before)
+  })
+})
+
+describe('list-clients of a large hive', function () {
+  this.timeout(120_000)
+  const COUNT = 3000
+  let redis: RedisServer
+  let sandbox: CliSandbox
+  const backends = backendsUnderTest(() => redis)
+  const hive = 'large:'
+
+  before(async () => {
+    redis = await startRedisServer()
+    sandbox = createSandbox()
+    await seed(backends.redis, hive, Array.from({length: COUNT}, (_, index) => buildClient(index + 1, {api_key: `key-${index + 1}-${'x'.repeat(20)}`, name: `satellite ${index + 1}`})))
+  })
+
+  after(async () => {
+    sandbox?.cleanup()
+    await redis?.stop()
+  })
+
+  /** Runs the CLI with stdout to a reader that starts reading only after `delayMs`: nothing may be cut off when the process leaves. */
+  function runIntoSlowReader(args: string[], delayMs: number): Promise<{code: number | null; stdout: string}> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, ...args], {cwd: sandbox.home, env: sandbox.env, stdio: ['ignore', 'pipe', 'ignore']})
+      child.stdout.pause()
+      const chunks: Buffer[] = []
+      setTimeout(() => {
+        child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk))
+        child.stdout.resume()
+      }, delayMs)
+      child.on('error', reject)
+      child.on('close', (code) => resolve({code, stdout: Buffer.concat(chunks).toString('utf8')}))
+    })
+  }
+
+  it('on Redis: every client reaches a slow reader, as JSON and as a table (nothing cut off at exit)', async () => {
+    const json = await runIntoSlowReader(['list-clients', ...backends.redis.dbFlags(hive), '-q', '--json'], 500)
+    expect(json.code).to.equal(0)
+    const listed = JSON.parse(json.stdout) as Array<{client_id: number; name: string}>
+    expect(listed.map((record) => record.client_id)).to.deep.equal(Array.from({length: COUNT}, (_, index) => index + 1))
+    const table = await runIntoSlowReader(['list-clients', ...backends.redis.dbFlags(hive), '-q'], 500)
+    expect(table.code).to.equal(0)
+    const lines = table.stdout.trimEnd().split('\n')
+    // Top border, header, separator, one line per client, bottom border; every line as wide as the first.
+    expect(lines).to.have.length(COUNT + 4)
+    expect(lines.at(-2)).to.match(new RegExp(`^│ ${COUNT} +│ satellite ${COUNT} +│`))
+    expect(new Set(lines.map((line) => line.length)).size).to.equal(1)
   })
 })
