@@ -24,6 +24,8 @@ export interface ReplaceOptions {
   mode: number
   /** fsync the file before the rename; default true. */
   fsync?: boolean
+  /** Told the temp file's name as soon as it exists, before anything is written into it. */
+  onTempFile?: (tmpfile: string) => void
 }
 
 /**
@@ -37,7 +39,10 @@ export async function replaceWithText(file: string, pieces: Iterable<string>, op
   await writeFileAtomic(file, '', {
     mode: options.mode,
     fsync: options.fsync ?? true,
-    tmpfileCreated: (tmpfile: string) => writeText(tmpfile, pieces),
+    tmpfileCreated(tmpfile: string) {
+      options.onTempFile?.(tmpfile)
+      return writeText(tmpfile, pieces)
+    },
   })
 }
 

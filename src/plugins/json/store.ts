@@ -8,7 +8,7 @@
  * - Lookups never re-read the file: an in-memory index (by id, by access key) is revalidated by
  *   one `stat` (inode, size, mtime, ctime), so a change by another process is seen at once.
  */
-import {type BigIntStats, chmodSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
+import {appendFileSync, type BigIntStats, chmodSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import type lockfileModule from 'proper-lockfile'
@@ -328,28 +328,27 @@ export class JsonClientStore implements ClientStore {
     })
   }
 
-  /** Replaces `file` (the resolved store file) with `records`. */
+  /**
+   * Replaces `file` (the resolved store file) with `records`. Runs under the lock. While it runs,
+   * a marker file beside it names the temp file being written, so that the next writer can remove
+   * it if this process is killed: write-file-atomic names its temp files `clients.json.<digits>`,
+   * which is also how people name their own copies (`clients.json.20250101`, logrotate's `.1`),
+   * and removing every file named so deleted those.
+   */
   private async write(file: string, records: Map<number, ClientRecord>): Promise<void> {
     const ordered = [...records.keys()].sort((a, b) => a - b).map((id) => records.get(id)!)
-    this.sweepTempFiles(file)
+    const marker = writingMarker(file)
+    sweepTempFile(file, marker)
     try {
+      writeFileSync(marker, '', {mode: 0o600})
       // Every record here came from parseClientRecord or cloneClient: plain, in canonical order.
-      await replaceWithText(file, plainRecordsToUpstreamJson(ordered), {mode: 0o600})
+      await replaceWithText(file, plainRecordsToUpstreamJson(ordered), {mode: 0o600, onTempFile: (tmpfile) => appendFileSync(marker, path.basename(tmpfile))})
       syncDirectory(path.dirname(file))
     } catch (error) {
       throw this.ioError(error, 'write')
-    }
-  }
-
-  /** Removes temp files (`clients.json.<number>`) a killed writer left. Runs under the lock. */
-  private sweepTempFiles(file: string): void {
-    const dir = path.dirname(file)
-    const base = path.basename(file)
-    const pattern = new RegExp(`^${base.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.\\d+$`)
-    try {
-      for (const entry of readdirSync(dir)) if (pattern.test(entry)) rmSync(path.join(dir, entry), {force: true})
-    } catch {
-      // Sweeping is housekeeping: never a reason to fail a write.
+    } finally {
+      // Written or failed, the temp file is gone (write-file-atomic removes it on failure).
+      rmSync(marker, {force: true})
     }
   }
 
@@ -372,6 +371,40 @@ export class JsonClientStore implements ClientStore {
     const inTheWay = code === 'ENOTDIR' ? fileInTheWay(this.location) : undefined
     if (inTheWay) return new InvalidInputError(`cannot ${what} ${this.location}: ${inTheWay} is a file, not a directory`, {cause: error, suggestion: 'check the database path (--db-path, database.json.path)'})
     return new StoreUnavailableError(`cannot ${what} ${this.location} (${code})`, {cause: error})
+  }
+}
+
+/** The marker a write leaves beside `file` while it runs: `.clients.json.writing`. */
+function writingMarker(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.writing`)
+}
+
+/**
+ * Removes the temp file a killed writer left, and its marker: the file the marker names or, when
+ * it was killed before naming it, an EMPTY `clients.json.<digits>` created after the marker (a
+ * temp file is empty until the name is recorded; nobody's copy of a clients file is). Nothing else
+ * is touched. Runs under the lock.
+ */
+function sweepTempFile(file: string, marker: string): void {
+  try {
+    if (!existsSync(marker)) return
+    const named = readFileSync(marker, 'utf8')
+    const dir = path.dirname(file)
+    const base = path.basename(file)
+    const isTempName = (entry: string) => entry.startsWith(`${base}.`) && /^\d+$/.test(entry.slice(base.length + 1))
+    if (isTempName(named)) {
+      rmSync(path.join(dir, named), {force: true})
+    } else {
+      const markedAt = statSync(marker).mtimeMs
+      for (const entry of readdirSync(dir)) {
+        if (!isTempName(entry)) continue
+        const stats = statSync(path.join(dir, entry))
+        if (stats.size === 0 && stats.ctimeMs >= markedAt) rmSync(path.join(dir, entry), {force: true})
+      }
+    }
+    rmSync(marker, {force: true})
+  } catch {
+    // Sweeping is housekeeping: never a reason to fail a write.
   }
 }
 

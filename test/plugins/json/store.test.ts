@@ -376,6 +376,39 @@ ${DEFAULT_ALLOWED_TYPES.map((type) => `            "${type}"`).join(',\n')}
     })
   })
 
+  describe('temp files a killed writer left', () => {
+    const listDir = () => readdirSync(path.dirname(file)).sort()
+
+    it("people's own copies named clients.json.<digits> survive every write", async () => {
+      const store = await openJson(file)
+      await store.add({api_key: 'first'})
+      for (const copy of ['clients.json.20250101', 'clients.json.1', 'clients.json.bak']) copyFileSync(file, path.join(path.dirname(file), copy))
+      await store.add({api_key: 'second'})
+      await store.close()
+      expect(listDir()).to.deep.equal(['clients.json', 'clients.json.1', 'clients.json.20250101', 'clients.json.bak'])
+    })
+
+    it('the next write removes the temp file the marker names, or an empty one created after a marker that names none; nothing else', async () => {
+      const store = await openJson(file)
+      await store.add({api_key: 'first'})
+      const data = path.dirname(file)
+      // A writer killed mid-write: its marker names its half-written temp file.
+      writeFileSync(path.join(data, 'clients.json.1234567'), '{"1": {"client_')
+      writeFileSync(path.join(data, '.clients.json.writing'), 'clients.json.1234567')
+      writeFileSync(path.join(data, 'clients.json.42'), '{}')
+      await store.add({api_key: 'second'})
+      expect(listDir()).to.deep.equal(['clients.json', 'clients.json.42'])
+      // One killed before it named its temp file (still empty); an empty file from before that marker stays.
+      writeFileSync(path.join(data, 'clients.json.7'), '')
+      await new Promise((resolve) => setTimeout(resolve, 30))
+      writeFileSync(path.join(data, '.clients.json.writing'), '')
+      writeFileSync(path.join(data, 'clients.json.987654'), '')
+      await store.add({api_key: 'third'})
+      await store.close()
+      expect(listDir()).to.deep.equal(['clients.json', 'clients.json.42', 'clients.json.7'])
+    })
+  })
+
   describe('disk trouble (R18)', () => {
     let mountPoint: string
 
