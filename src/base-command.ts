@@ -12,7 +12,7 @@ import {ClientDatabase} from './core/database.js'
 import {closestName} from './core/closest.js'
 import {errorText} from './cli/error-text.js'
 import {printable} from './cli/printable.js'
-import {isHivemindError} from './core/errors.js'
+import {HivemindError, isHivemindError} from './core/errors.js'
 import {redactSecrets} from './core/redact.js'
 import {knownSecrets} from './cli/secret-values.js'
 import {BackendRegistry} from './core/registry.js'
@@ -255,6 +255,13 @@ export abstract class StoreCommand extends BaseCommand {
       if (!quiet) this.notice(`Database: ${opened.description}`)
       const mark = readMark(settings.paths.stateDir, `${settings.registered.descriptor.name} ${opened.store.location}`)
       if (mark?.state === 'incomplete') {
+        // A change made now would be overwritten by the copy still running, or refused by the
+        // re-run that finishes an interrupted one (the target would hold a client the source has not).
+        if (mode === 'write' && !hints.longRunning) {
+          throw new HivemindError('MIGRATION_INCOMPLETE', `this database is an INCOMPLETE migration from ${mark.from} (migrate-db is copying into it, or was interrupted); nothing was changed`, {
+            suggestion: 'let the migration finish, or finish it by re-running the same hivemind-core migrate-db command; then retry',
+          })
+        }
         this.notice(`Warning: this database is an INCOMPLETE migration from ${mark.from}; finish it by re-running the same hivemind-core migrate-db command`)
       }
       if (!quiet && (opened.missing || (await opened.store.count({includeRevoked: true})) === 0)) {

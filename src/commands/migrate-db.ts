@@ -219,6 +219,9 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
         return finish()
       }
 
+      // First: from the moment the target is marked, whatever gets into it (a process that opened
+      // it before) gets an id the copy will not overwrite. The counter only ever rises.
+      await carryIdCounter(source.store, target.store, writes)
       await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'incomplete', sourceDigest: sourceDigestNow()})
       // A run that fails before anything reached the target (locked, no permission) leaves the
       // mark it found: a stale "incomplete" would later let a resumed run overwrite records that
@@ -234,7 +237,6 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
         if (!reachedTarget) await restoreMark(settings.paths.stateDir, targetLabel, mark)
         throw error
       }
-      await carryIdCounter(source.store, target.store)
 
       // --merge leaves the target's own records in place: they must still be there, unchanged.
       const keptIds = policy === 'merge' ? plan.extra : []

@@ -20,6 +20,7 @@ export type HivemindErrorCode =
   | 'STORE_READ_ONLY'
   | 'STORE_CLOSED'
   | 'CANCELLED'
+  | 'MIGRATION_INCOMPLETE'
 
 export interface HivemindErrorOptions {
   /** What the user can do about it, e.g. "pass --db-backend json". */

@@ -111,12 +111,17 @@ export async function copyRecords(target: ClientStore, records: readonly ClientR
 }
 
 /**
- * Gives the target the source's id counter where both have one: ids of clients removed from the
- * source (past its highest record) must not be handed out again by the target either.
+ * Raises the target's id counter, where it has one, past every id the migration will write and
+ * past the source's own counter: ids of clients removed from the source (past its highest record)
+ * must not be handed out again by the target either. Called BEFORE the copy: a client added to
+ * the target meanwhile (add-client did not know it was being migrated into) got an id of the
+ * source's range and was then overwritten by the source's record of that id (QA: add-client said
+ * "client 5238" and the migration reported success).
  */
-export async function carryIdCounter(source: ClientStore, target: ClientStore): Promise<void> {
-  if (!source.lastId || !target.reserveIds) return
-  const last = await source.lastId()
+export async function carryIdCounter(source: ClientStore, target: ClientStore, records: readonly ClientRecord[]): Promise<void> {
+  if (!target.reserveIds) return
+  let last = source.lastId ? await source.lastId() : 0
+  for (const record of records) if (record.client_id > last) last = record.client_id
   if (last > 0) await target.reserveIds(last)
 }
 

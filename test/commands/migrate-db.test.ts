@@ -503,6 +503,39 @@ describe('migrate-db', function () {
     expect(JSON.parse(shown.stdout)).to.deep.include({name: 'changed during the copy'})
   })
 
+  for (const toName of ['json', 'sqlite', 'redis'] as const) {
+    it(`while a migration copies into ${toName}, add-client there is refused and changes nothing; a client a process that opened the target earlier adds is never overwritten`, async () => {
+      const json = BACKENDS.json!
+      const to = BACKENDS[toName]!
+      const source = json.location(sandbox, 'source')
+      const target = to.location(sandbox, 'target')
+      // One record per write: enough of them that the copy is still running seconds later
+      // (a json write rewrites the whole file, so it needs far fewer).
+      const count = toName === 'json' ? 800 : 20_000
+      await seed(json, source, variedClients(count))
+      const running = sandbox.run(['migrate-db', ...json.flags('from', source), ...to.flags('to', target), '--quiet', '--batch-size', '1'])
+      const marks = path.join(sandbox.home, '.local/state/hivemind-core/migrations.json')
+      while (!(existsSync(marks) && readFileSync(marks, 'utf8').includes('"incomplete"'))) await new Promise((resolve) => setTimeout(resolve, 20))
+      const dbFlags = backendsUnderTest(() => redis)[toName].dbFlags(target)
+      const refused = await sandbox.run(['add-client', '--name', 'tablet', '--quiet', ...dbFlags])
+      expect(refused.code, refused.stderr).to.equal(1)
+      expect(refused.stderr).to.contain('this database is an INCOMPLETE migration from json').and.to.contain('nothing was changed')
+      // What the refusal cannot stop: a process that had the target open already. Where the
+      // target has an id counter, its client gets an id past every id being copied.
+      const late = toName === 'json' ? undefined : await withStore(to, target, (store) => store.add({api_key: 'opened-before-the-mark', name: 'late'}))
+      const finished = await running
+      if (late) {
+        expect(late.client_id).to.be.greaterThan(count)
+        // The target now holds a client the source has not: not presented as done.
+        expect(finished.code, finished.stderr).to.equal(4)
+        expect((await contents(to, target)).some((record) => record.includes('opened-before-the-mark'))).to.equal(true)
+      } else {
+        expect(finished.code, finished.stderr).to.equal(0)
+        expect(await contents(to, target)).to.deep.equal(await contents(json, source))
+      }
+    })
+  }
+
   for (const [fromName, toName] of [['sqlite', 'redis'], ['redis', 'sqlite']] as const) {
     it(`${fromName} → ${toName}: the id counter comes along, so ids of clients removed from the source are not handed out again`, async () => {
       const from = BACKENDS[fromName]!
