@@ -17,8 +17,13 @@ interface DebugLibrary {
   inspectOpts?: util.InspectOptions
 }
 
-/** ioredis's "write command[…]: 0 -> auth([ 'pw' ])" (and hello's AUTH form, ACL SETUSER…). */
-const CREDENTIAL_COMMAND = /(-> (?:auth|hello|acl|migrate|config)\().*\)/gi
+/**
+ * ioredis's "write command[…]: 0 -> auth([ 'pw' ])" (and hello's AUTH form, ACL SETUSER…), and the
+ * commands that carry client records: the store's scripts (evalsha) take access keys, passwords
+ * and crypto keys as arguments, including a key generated in this very run, which no list of
+ * known secrets holds.
+ */
+const CREDENTIAL_COMMAND = /(-> (?:auth|hello|acl|migrate|config|evalsha|evalsha_ro|eval|eval_ro|fcall|hset|hsetnx|hmset|hget|hmget|hdel|hexists)\().*\)/gi
 
 /** Every instance of the debug library that oclif and ioredis use gets a redacting `log`. */
 export function installDebugRedaction(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = process.argv): void {

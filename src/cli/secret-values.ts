@@ -4,7 +4,7 @@
  */
 
 /** Names of variables and flags whose values are secrets. */
-const SECRET_NAME = /password|passphrase|secret|token|auth/i
+const SECRET_NAME = /password|passphrase|secret|token|auth|access[-_]?key|crypto[-_]?key|api[-_]?key/i
 /** Shorter values are not replaced: they would garble every line, and hide nothing. */
 const MIN_SECRET_LENGTH = 3
 

@@ -16,6 +16,8 @@ describe('DEBUG=* output is redacted', function () {
     expect(redactDebugText("ioredis:redis write command[127.0.0.1:6379]: 0 -> auth([ 'p@ss' ])", [])).to.equal('ioredis:redis write command[127.0.0.1:6379]: 0 -> auth(********)')
     expect(redactDebugText("argv: [ '--redis-url', 'redis://:pw@h:1/0' ]", [])).to.equal("argv: [ '--redis-url', 'redis://:********@h:1/0' ]")
     expect(redactDebugText('x env-pass y flag-pass', secrets)).to.equal('x ******** y ********')
+    expect(knownSecrets({}, ['node', 'run.js', 'add-client', '--access-key', 'key-given-here', '--crypto-key=0123456789abcdef', '--name', 'kitchen'])).to.have.members(['key-given-here', '0123456789abcdef'])
+    expect(redactDebugText("ioredis:redis write command[127.0.0.1:6379]: 0 -> evalsha([ '07f0', '1', 'h:{hive}index', 'generated-key' ])", [])).to.equal('ioredis:redis write command[127.0.0.1:6379]: 0 -> evalsha(********)')
   })
 
   describe('a real CLI run against a Redis with a password', () => {
@@ -40,5 +42,18 @@ describe('DEBUG=* output is redacted', function () {
         expect(result.stdout + result.stderr).not.to.contain(PASSWORD)
       })
     }
+
+    it('add-client: neither the access key and crypto key given on the command line nor a generated access key appear', async () => {
+      const given = ['--access-key', 'DebugAccessKey-5521', '--crypto-key', 'DebugCrypto-0042', '--password', 'DebugClientPw-9']
+      const env = {DEBUG: '*', HIVEMIND_REDIS_PASSWORD: PASSWORD}
+      const named = await sandbox.run(['add-client', '--db-backend', 'redis', '--redis-url', server.url, '--name', 'kitchen', ...given], {env})
+      expect(named.code, named.stderr.slice(-2000)).to.equal(0)
+      expect(named.stderr).to.contain('ioredis:redis write command')
+      for (const secret of ['DebugAccessKey-5521', 'DebugCrypto-0042', 'DebugClientPw-9', PASSWORD]) expect(named.stderr, secret).not.to.contain(secret)
+      const generated = await sandbox.run(['add-client', '--db-backend', 'redis', '--redis-url', server.url, '--name', 'office', '--json'], {env})
+      expect(generated.code, generated.stderr.slice(-2000)).to.equal(0)
+      const {api_key: key, password} = JSON.parse(generated.stdout) as {api_key: string; password: string}
+      expect(generated.stderr).not.to.contain(key).and.not.to.contain(password)
+    })
   })
 })
