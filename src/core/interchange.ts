@@ -8,7 +8,7 @@ import {stringify as stringifyCsv} from 'csv-stringify/sync'
 
 import {type ClientRecord, isRevoked, parseClientRecord} from './client.js'
 import {StoreCorruptError} from './errors.js'
-import {assertNotMasked, fromJsonDocument, type ImportedRecord, parseJsonText} from './upstream-json.js'
+import {assertNoDuplicateNames, assertNotMasked, fromJsonDocument, type ImportedRecord, parseJsonText} from './upstream-json.js'
 
 export {fromJsonDocument, type ImportedRecord, parseJsonText, toUpstreamJson} from './upstream-json.js'
 
@@ -67,7 +67,11 @@ export function fromCsv(text: string, file: string): ImportedRecord[] {
 /** Reads clients from the text of a file in any supported format (detected from content). */
 export function parseClientsFile(text: string, file: string): ImportedRecord[] {
   const trimmed = text.replace(/^\uFEFF/, '').trimStart()
-  if (trimmed.startsWith('{') || trimmed.startsWith('[')) return fromJsonDocument(parseJsonText(text, file), file)
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    const document = parseJsonText(text, file)
+    assertNoDuplicateNames(text, document, file)
+    return fromJsonDocument(document, file)
+  }
   if (trimmed.startsWith('client_id,')) return fromCsv(text, file)
   if (trimmed.length === 0) throw new StoreCorruptError(`${file}: the file is empty`)
   throw new StoreCorruptError(`${file}: not a clients file (expected JSON from export-clients --format json / clients.json, or the CSV of export-clients)`)

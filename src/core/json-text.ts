@@ -86,3 +86,67 @@ function at(text: string, offset: number, reason: string): JsonSyntaxError {
   for (let index = before.indexOf('\n'); index !== -1; index = before.indexOf('\n', index + 1)) line++
   return new JsonSyntaxError(line, offset - lineStart + 1, reason)
 }
+
+/** A name that appears twice in one object: where its second appearance is, and the path to the object. */
+export interface DuplicateName {
+  /** Names of the enclosing objects' members (an index for a list's element), outermost first ([] for the top-level object). */
+  path: string[]
+  name: string
+  line: number
+  column: number
+}
+
+/**
+ * The first name that appears twice in one object, looking only `maxDepth` objects deep (1: the
+ * top-level object's own names). JSON.parse keeps the last of them without a word; a clients file
+ * edited by hand (a client pasted twice) then loses the first one at the next write.
+ */
+export function findDuplicateName(text: string, maxDepth: number): DuplicateName | undefined {
+  const {visit} = requireCjs('jsonc-parser') as typeof Jsonc
+  const body = text.startsWith(BYTE_ORDER_MARK) ? text.slice(1) : text
+  // One entry per open object or array: the names seen in it (objects within maxDepth only), and
+  // whether it is a member's value (its name is then on `path`).
+  const open: Array<{names?: Set<string>; named: boolean; elements?: number}> = []
+  const path: string[] = []
+  let member: string | undefined
+  let objects = 0
+  let found: DuplicateName | undefined
+  // An element of a list is named by its index.
+  const element = () => {
+    const parent = open.at(-1)
+    if (parent?.elements !== undefined) member = String(parent.elements++)
+  }
+  const begin = (isObject: boolean) => {
+    element()
+    if (isObject) objects++
+    open.push({...(isObject && objects <= maxDepth ? {names: new Set<string>()} : {}), ...(isObject ? {} : {elements: 0}), named: member !== undefined})
+    if (member !== undefined) path.push(member)
+    member = undefined
+  }
+  const end = (isObject: boolean) => {
+    if (isObject) objects--
+    if (open.pop()?.named) path.pop()
+    member = undefined
+  }
+  visit(body, {
+    onObjectBegin: () => begin(true),
+    onObjectEnd: () => end(true),
+    onArrayBegin: () => begin(false),
+    onArrayEnd: () => end(false),
+    onObjectProperty(name, offset) {
+      member = name
+      const names = open.at(-1)?.names
+      if (!names || found) return
+      if (names.has(name)) {
+        const {line, column} = at(body, offset, '')
+        found = {path: [...path], name, line, column}
+      }
+      names.add(name)
+    },
+    onLiteralValue() {
+      element()
+      member = undefined
+    },
+  })
+  return found
+}

@@ -7,7 +7,7 @@
  */
 import {CLIENT_FIELDS, type ClientRecord, parseClientRecord, toPlainRecord} from './client.js'
 import {StoreCorruptError} from './errors.js'
-import {JSON_SYNTAX_HINT, JsonSyntaxError, parseJson} from './json-text.js'
+import {findDuplicateName, JSON_SYNTAX_HINT, JsonSyntaxError, parseJson} from './json-text.js'
 
 /** A record read from a file, and which record fields the file actually held. */
 export interface ImportedRecord {
@@ -76,6 +76,41 @@ export function parseJsonText(text: string, file: string): unknown {
     if (text.trim().length === 0) throw new StoreCorruptError(`${file}: invalid JSON (the file is empty)`)
     throw new StoreCorruptError(`${file}: invalid JSON at line ${error.line}, column ${error.column}: ${error.reason}`, {suggestion: JSON_SYNTAX_HINT})
   }
+}
+
+/**
+ * Refuses a clients document whose text holds a client, or a client's field, twice: JSON.parse
+ * keeps the last silently, and the first client would be gone at the next write (QA: a client
+ * pasted twice under "1" lost "kitchen" for good). The full scan runs only when the text holds
+ * more "api_key" names than the parsed document has records (every record has one), so a sound
+ * 100k-client file costs one substring search.
+ */
+export function assertNoDuplicateNames(text: string, document: unknown, file: string): void {
+  const records = Array.isArray(document) ? document.length : typeof document === 'object' && document !== null ? Object.keys(document).length : 0
+  if (countNames(text, 'api_key') <= records) return
+  // Records are objects 1 deep in a list, 2 deep in an object keyed by id.
+  const duplicate = findDuplicateName(text, Array.isArray(document) ? 1 : 2)
+  if (!duplicate) return
+  const where = `line ${duplicate.line}, column ${duplicate.column}`
+  if (duplicate.path.length === 0) {
+    throw new StoreCorruptError(`${file}: client "${duplicate.name}" appears twice (the second at ${where}); JSON keeps only the last of them, so the first would be lost`, {
+      suggestion: 'give one of them another id (its key and its client_id), or delete the copy',
+    })
+  }
+  const record = Array.isArray(document) ? `#${Number(duplicate.path[0]) + 1}` : duplicate.path[0]
+  throw new StoreCorruptError(`${file}: client "${record}": field "${duplicate.name}" appears twice (the second at ${where})`, {suggestion: 'keep one of them'})
+}
+
+/** How many times `"name"` appears as a member name (followed by a colon) in JSON text. */
+function countNames(text: string, name: string): number {
+  const quoted = `"${name}"`
+  let count = 0
+  for (let index = text.indexOf(quoted); index !== -1; index = text.indexOf(quoted, index + quoted.length)) {
+    let next = index + quoted.length
+    while (text.charCodeAt(next) === 32 || text.charCodeAt(next) === 10 || text.charCodeAt(next) === 13 || text.charCodeAt(next) === 9) next++
+    if (text.charCodeAt(next) === 58) count++
+  }
+  return count
 }
 
 /**

@@ -8,7 +8,7 @@ import {readFileSync, statSync} from 'node:fs'
 import {type ClientRecord} from '../../core/client.js'
 import {StoreCorruptError} from '../../core/errors.js'
 import {fileState, notARegularFile} from '../../core/file-access.js'
-import {fromJsonDocument, parseJsonText} from '../../core/upstream-json.js'
+import {assertNoDuplicateNames, fromJsonDocument, parseJsonText} from '../../core/upstream-json.js'
 import type {StoreProbe} from '../../core/store.js'
 
 /** Decodes and validates the bytes of a clients file. */
@@ -21,10 +21,12 @@ export function parseClientsJson(bytes: Buffer, file: string): ClientRecord[] {
   // The native check first (a 100k-client file is ~90 MB); the byte-by-byte scan only to name the position.
   const invalid = isUtf8(bytes) ? undefined : firstInvalidUtf8(bytes)
   if (invalid !== undefined) throw new StoreCorruptError(`${file}: invalid UTF-8 at byte ${invalid}`)
-  const document = parseJsonText(bytes.toString('utf8'), file)
+  const text = bytes.toString('utf8')
+  const document = parseJsonText(text, file)
   if (Array.isArray(document) || typeof document !== 'object' || document === null) {
     throw new StoreCorruptError(`${file}: expected an object of clients keyed by id, found ${Array.isArray(document) ? 'a list' : document === null ? 'null' : typeof document}`)
   }
+  assertNoDuplicateNames(text, document, file)
   return fromJsonDocument(document, file).map((item) => item.record)
 }
 

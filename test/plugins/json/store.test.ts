@@ -196,6 +196,9 @@ ${DEFAULT_ALLOWED_TYPES.map((type) => `            "${type}"`).join(',\n')}
       ["single quotes (Python's repr)", Buffer.from(`{\n "1": {\n  "client_id": 1,\n  "api_key": "key-1",\n  "password": 'Secret-Password-01'\n }\n}\n`), /: invalid JSON at line 5, column 15: unexpected character$/m],
       ['a password alone', Buffer.from('Secret-Password-01'), /: invalid JSON at line 1, column 1: unexpected character$/m],
       ["Python's True", Buffer.from('{"1": {"client_id": 1, "api_key": "key-1", "is_admin": True}}'), /: invalid JSON at line 1, column 56: unexpected character$/m],
+      // JSON.parse keeps the last of two equal names: the first client would be lost at the next write.
+      ['a client pasted twice under one id', Buffer.from('{\n    "1": {"client_id": 1, "api_key": "kitchen-key", "name": "kitchen"},\n    "1": {"client_id": 1, "api_key": "bath-key", "name": "bath"}\n}\n'), /: client "1" appears twice \(the second at line 3, column 5\); JSON keeps only the last of them/],
+      ['an access key given twice in one client', Buffer.from('{"1": {"client_id": 1, "api_key": "kitchen-key", "name": "kitchen", "api_key": "other-key"}}'), /: client "1": field "api_key" appears twice \(the second at line 1, column 69\)/],
     ]
     for (const [what, bytes, pattern] of cases) {
       it(`${what}: store and CLI refuse, bytes unchanged`, async () => {
