@@ -168,6 +168,7 @@ export const databaseFlags = {
   'redis-port': Flags.integer({description: 'Redis port (env HIVEMIND_REDIS_PORT)', min: 1, max: 65_535, helpGroup: 'DATABASE'}),
   'redis-password': Flags.string({description: 'Redis password; prefer env HIVEMIND_REDIS_PASSWORD (visible in ps)', helpGroup: 'DATABASE'}),
   'redis-db': Flags.integer({description: 'Redis database number (env HIVEMIND_REDIS_DB)', min: 0, helpGroup: 'DATABASE'}),
+  'redis-tls': Flags.boolean({description: 'connect to Redis over TLS (default: for rediss:// or a TLS file option; env HIVEMIND_REDIS_TLS)', allowNo: true, helpGroup: 'DATABASE'}),
   quiet: Flags.boolean({char: 'q', description: 'do not print which database is used', helpGroup: 'DATABASE'}),
 }
 

@@ -35,6 +35,7 @@ export function sideFlags(side: 'from' | 'to') {
     [`${side}-redis-port`]: Flags.integer({description: 'Redis port', min: 1, max: 65_535, helpGroup: group}),
     [`${side}-redis-password`]: Flags.string({description: 'Redis password (prefer the config file or HIVEMIND_REDIS_PASSWORD)', helpGroup: group}),
     [`${side}-redis-db`]: Flags.integer({description: 'Redis database number', min: 0, helpGroup: group}),
+    [`${side}-redis-tls`]: Flags.boolean({description: 'connect to Redis over TLS', allowNo: true, helpGroup: group}),
   }
 }
 
@@ -48,6 +49,7 @@ export function pickSide(flags: Record<string, unknown>, side: 'from' | 'to'): {
     'redis-port': flags[`${side}-redis-port`] as number | undefined,
     'redis-password': flags[`${side}-redis-password`] as string | undefined,
     'redis-db': flags[`${side}-redis-db`] as number | undefined,
+    'redis-tls': flags[`${side}-redis-tls`] as boolean | undefined,
   }
   return {given: Object.values(values).some((value) => value !== undefined), values}
 }

@@ -42,6 +42,7 @@ export interface DatabaseFlagValues {
   'redis-port'?: number
   'redis-password'?: string
   'redis-db'?: number
+  'redis-tls'?: boolean
 }
 
 /** Flags of the listener's own settings (only `listen` defines them). */
@@ -61,6 +62,7 @@ export const SECTION_FLAGS: ReadonlyArray<{flag: keyof DatabaseFlagValues; secti
   {flag: 'redis-port', section: 'redis', key: 'port'},
   {flag: 'redis-password', section: 'redis', key: 'password'},
   {flag: 'redis-db', section: 'redis', key: 'db'},
+  {flag: 'redis-tls', section: 'redis', key: 'tls'},
 ]
 
 /** Defaults of the non-database settings. */

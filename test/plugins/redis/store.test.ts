@@ -977,6 +977,24 @@ describe('redis backend', function () {
         sandbox.cleanup()
       }
     })
+
+    it('--redis-tls with --redis-host/--redis-port connects over TLS (--no-redis-tls does not), and so does --to-redis-tls for migrate-db', async () => {
+      const sandbox = createSandbox()
+      try {
+        const env = {HIVEMIND_REDIS_TLS_CA: pki!.ca, HIVEMIND_REDIS_PASSWORD: password}
+        const address = ['--redis-host', '127.0.0.1', '--redis-port', String(tlsServer!.port)]
+        const added = await sandbox.run(['add-client', '--name', 'kitchen', '--quiet', '--db-backend', 'redis', ...address, '--redis-tls', '--db-option', 'keyPrefix=tlsflag:'], {env})
+        expect(added.code, added.stderr).to.equal(0)
+        const plain = await sandbox.run(['list-clients', '--quiet', '--db-backend', 'redis', ...address, '--no-redis-tls', '--db-option', 'keyPrefix=tlsflag:'], {env})
+        expect(plain.code).to.equal(1)
+        expect(plain.stderr).to.contain('use rediss://')
+        const migrated = await sandbox.run(['migrate-db', '--from', 'redis', '--from-redis-host', '127.0.0.1', '--from-redis-port', String(tlsServer!.port), '--from-redis-tls', '--from-option', 'keyPrefix=tlsflag:', '--to', 'json', '--to-path', path.join(sandbox.home, 'out.json'), '--quiet', '--json'], {env})
+        expect(migrated.code, migrated.stderr).to.equal(0)
+        expect(JSON.parse(migrated.stdout)).to.deep.include({copied: 1, verified: true})
+      } finally {
+        sandbox.cleanup()
+      }
+    })
   })
 
   describe('through the built CLI', () => {
