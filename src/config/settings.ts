@@ -11,7 +11,7 @@ import path from 'node:path'
 import {closestName} from '../core/closest.js'
 import {BackendOptionsError, ConfigError, HivemindError} from '../core/errors.js'
 import {type BackendRegistry, describeLocation, type RegisteredBackend} from '../core/registry.js'
-import type {HivemindPaths, OptionSpec} from '../core/store.js'
+import type {BackendDescriptor, HivemindPaths, OptionSpec} from '../core/store.js'
 import {commandLineOptions} from './command-line-options.js'
 import {mistypedVariables} from './environment-names.js'
 import {type LoadedConfigFile, loadConfigFile} from './load.js'
@@ -289,7 +289,35 @@ export function resolveBackendOptions(registered: RegisteredBackend, layers: Opt
     }
     resolved[key] = chosen
   }
+  withoutSecretsOfAnotherServer(descriptor, resolved, layers)
   return resolved
+}
+
+/** Options that say which server a backend connects to (the others say what to use there: a database number, a key prefix...). */
+const SERVER_OPTIONS = ['url', 'host', 'port'] as const
+
+/**
+ * A config file that names a server and its password: the password is for THAT server. When a
+ * flag or the environment points this command (or one side of migrate-db) at another server, the
+ * file's secrets are not sent there (QA: `migrate-db --to redis --to-redis-url <other>` sent the
+ * source's Redis password, from the config file, to the target server). A file that names no
+ * server (a password alone) still gives it to whichever server is selected.
+ */
+function withoutSecretsOfAnotherServer(descriptor: BackendDescriptor, resolved: Record<string, Sourced<unknown>>, layers: OptionLayers): void {
+  const schema = descriptor.optionsSchema
+  const file = layers.fileSection
+  const fromFile = Object.keys(resolved).filter((key) => schema[key]?.secret === true && resolved[key]!.source.kind === 'file')
+  if (!file || fromFile.length === 0) return
+  const named = SERVER_OPTIONS.filter((key) => key in schema && schema[key]!.secret !== true)
+  if (!named.some((key) => file[key] !== undefined)) return
+  const elsewhere = named.some((key) => {
+    const option = resolved[key]
+    return option !== undefined && (option.source.kind === 'flag' || option.source.kind === 'env') && option.value !== file[key]
+  })
+  if (!elsewhere) return
+  for (const key of fromFile) delete resolved[key]
+  const secrets = fromFile.map((key) => `database.${descriptor.name}.${key}`).join(', ')
+  addNotice(layers.notices, `the config file's ${secrets} belongs to the server it names, and is not sent to the one ${named.filter((key) => resolved[key] && resolved[key]!.source.kind !== 'file' && resolved[key]!.source.kind !== 'default').map((key) => describeSource(resolved[key]!.source, layers.cwd)).join(' and ')} names; give that server's own in the environment or as a flag`)
 }
 
 /** The warning for a password given as a command-line flag, naming the backend's own variables. */

@@ -156,6 +156,40 @@ describe('settings through the CLI', () => {
     }
   })
 
+  it("the config file's Redis password is sent only to the server the file names: not to another one a flag or migrate-db's --to-redis-url selects", async () => {
+    const guarded = await startRedisServer({password: 'file-server-secret'})
+    const other = await startRedisServer()
+    try {
+      writeFileSync(path.join(sandbox.home, '.hivemindrc.json'), JSON.stringify({database: {backend: 'redis', redis: {url: guarded.url, password: 'file-server-secret'}}}), {mode: 0o600})
+      expect((await sandbox.run(['add-client', '--name', 'kitchen', '-q'])).code).to.equal(0)
+      const authCalls = async () => {
+        const {Redis} = await import('ioredis')
+        const client = new Redis({port: other.port, lazyConnect: true})
+        try {
+          await client.connect()
+          return /cmdstat_auth:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? '0'
+        } finally {
+          client.disconnect()
+        }
+      }
+      const listed = await sandbox.run(['list-clients', '-q', '--redis-url', other.url])
+      expect(listed.code, listed.stderr).to.equal(0)
+      expect(listed.stderr).to.contain("Warning: the config file's database.redis.password belongs to the server it names, and is not sent to the one flag --redis-url names")
+      const migrated = await sandbox.run(['migrate-db', '--to', 'redis', '--to-redis-url', other.url, '--to-option', 'keyPrefix=moved:', '-q', '--json'])
+      expect(migrated.code, migrated.stderr).to.equal(0)
+      expect(JSON.parse(migrated.stdout)).to.deep.include({copied: 1, verified: true})
+      expect(migrated.stderr).not.to.contain('[WARN]')
+      expect(await authCalls()).to.equal('0')
+      // The same server with another database number or prefix is still the file's server: its password applies.
+      const sameServer = await sandbox.run(['list-clients', '-q', '--redis-db', '3'])
+      expect(sameServer.code, sameServer.stderr).to.equal(0)
+      expect(sameServer.stderr).not.to.contain('is not sent')
+    } finally {
+      await guarded.stop()
+      await other.stop()
+    }
+  })
+
   it('an option a backend rejects is named with where it was set (config file key, environment variable, flag), exit 1', async () => {
     writeFileSync(path.join(sandbox.home, '.hivemindrc.json'), JSON.stringify({database: {backend: 'redis', redis: {url: 'http://cache:6379/0'}}}))
     const cases: Array<[string[], NodeJS.ProcessEnv, string]> = [
