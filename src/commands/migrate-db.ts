@@ -190,7 +190,14 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
           // Only the source moved (the target still lists exactly what was verified): the target
           // is merely behind, and bringing it up to date loses nothing, as resuming would.
           // Otherwise both moved, and either way of settling it could lose a change.
-          if (!(await targetAsVerified())) throw changedSinceCompleted(sourceLabel, targetLabel, mark.updatedAt, changes)
+          if (!(await targetAsVerified())) {
+            // The target lists exactly what was verified, plus nothing: what it has more is what
+            // the source deleted since. Resuming only adds and rewrites, and --merge would keep
+            // those clients, whose access keys still work there.
+            const gone = plan.extra.filter((id) => !kept.has(id))
+            if (gone.length > 0 && (await storeDigest(targetStore)) === (mark.kept?.targetDigest ?? mark.sourceDigest)) throw deletedSinceCompleted(sourceLabel, targetLabel, mark.updatedAt, gone)
+            throw changedSinceCompleted(sourceLabel, targetLabel, mark.updatedAt, changes)
+          }
           resuming = true
           // The records a --merge kept stay, as they did then.
           if (kept.size > 0) policy = 'merge'
@@ -355,10 +362,22 @@ function describeChanges(plan: MigrationPlan, kept: ReadonlySet<number>): string
  * target may be in use; copying over it, or ignoring the source's changes, could each lose data.
  */
 function changedSinceCompleted(sourceLabel: string, targetLabel: string, completedAt: string, changes: string): HivemindError {
-  return new HivemindError('INVALID_INPUT', `${sourceLabel} has changed since it was migrated to ${targetLabel} (completed ${completedAt}), and the target differs from it (${changes}); nothing was written`, {
+  return new HivemindError('MIGRATION_REFUSED', `${sourceLabel} has changed since it was migrated to ${targetLabel} (completed ${completedAt}), and the target differs from it (${changes}); nothing was written`, {
     exitCode: MIGRATE_EXIT.refused,
     suggestion: "--dry-run --merge shows what the source has that the target lacks; --merge adds it (records changed on both sides are listed as conflicts); --force replaces the target's contents with the source's (changes made in the target are lost)",
   })
+}
+
+/** Exit 3: the source deleted clients since its migration completed; the target, unchanged since, still has them. */
+function deletedSinceCompleted(sourceLabel: string, targetLabel: string, completedAt: string, ids: number[]): HivemindError {
+  return new HivemindError(
+    'MIGRATION_REFUSED',
+    `${sourceLabel} no longer has ${ids.length} client(s) it had when it was migrated to ${targetLabel} (completed ${completedAt}): ids ${ids.slice(0, 20).join(', ')}${ids.length > 20 ? ', …' : ''}. The target, unchanged since, still has them, and their access keys still work there; nothing was written`,
+    {
+      exitCode: MIGRATE_EXIT.refused,
+      suggestion: "--force makes the target the source's copy again (the target has not changed since the migration: nothing of its own is lost); --merge would keep those clients",
+    },
+  )
 }
 
 /** The config file --switch writes: the one the settings came from, or the per-user one it creates. */

@@ -21,6 +21,8 @@ export type HivemindErrorCode =
   | 'STORE_CLOSED'
   | 'CANCELLED'
   | 'MIGRATION_INCOMPLETE'
+  | 'MIGRATION_REFUSED'
+  | 'VERIFICATION_FAILED'
 
 export interface HivemindErrorOptions {
   /** What the user can do about it, e.g. "pass --db-backend json". */

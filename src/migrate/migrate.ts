@@ -11,7 +11,7 @@
  */
 import {createHash, type Hash} from 'node:crypto'
 
-import {canonicalValueJson, type ClientRecord, sameClient} from '../core/client.js'
+import {canonicalValueJson, type ClientRecord, isRevoked, sameClient} from '../core/client.js'
 import type {ClientStore} from '../core/store.js'
 
 /** What to do with a target that already holds clients. */
@@ -46,6 +46,11 @@ export interface MigrationPlan {
   conflicting: ClientRecord[]
   /** Ids present only in the target. */
   extra: number[]
+  /**
+   * Source records to copy whose (live) access key a record present only in the target holds
+   * under another id: --merge keeps that record, so the copy would be refused by the target.
+   */
+  keyClashes: Array<{client_id: number; heldBy: number}>
   /** Every source record, in the order the source listed them (what --force after a clear writes, and what verification compares with). */
   sourceRecords: ClientRecord[]
   /** The source's `revision()` taken before it was read: verification re-reads the source only when it moved. */
@@ -58,7 +63,7 @@ export async function planMigration(source: ClientStore, target: ClientStore): P
   for await (const record of target.list({includeRevoked: true})) targetRecords.set(record.client_id, record)
   // Before the read: a write that lands during the read must still move it.
   const sourceRevision = await source.revision()
-  const plan: MigrationPlan = {sourceCount: 0, targetCount: targetRecords.size, toCopy: [], identical: 0, conflicts: [], conflicting: [], extra: [], sourceRecords: [], sourceRevision}
+  const plan: MigrationPlan = {sourceCount: 0, targetCount: targetRecords.size, toCopy: [], identical: 0, conflicts: [], conflicting: [], extra: [], keyClashes: [], sourceRecords: [], sourceRevision}
   const seen = new Set<number>()
   for await (const record of source.list({includeRevoked: true})) {
     plan.sourceCount++
@@ -78,6 +83,17 @@ export async function planMigration(source: ClientStore, target: ClientStore): P
     }
   }
   for (const id of targetRecords.keys()) if (!seen.has(id)) plan.extra.push(id)
+  if (plan.extra.length > 0 && plan.toCopy.length > 0) {
+    const keysOfExtra = new Map<string, number>()
+    for (const id of plan.extra) {
+      const record = targetRecords.get(id)!
+      if (!isRevoked(record)) keysOfExtra.set(record.api_key, id)
+    }
+    for (const record of plan.toCopy) {
+      const heldBy = isRevoked(record) ? undefined : keysOfExtra.get(record.api_key)
+      if (heldBy !== undefined) plan.keyClashes.push({client_id: record.client_id, heldBy})
+    }
+  }
   return plan
 }
 

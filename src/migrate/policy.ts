@@ -30,7 +30,7 @@ export interface CopySides {
 export function checkTarget(plan: MigrationPlan, policy: TargetPolicy, sides: CopySides): void {
   if (plan.targetCount === 0) return
   const {targetLabel, sourceNoun} = sides
-  const refused = (message: string, suggestion: string) => new HivemindError('INVALID_INPUT', message, {exitCode: MIGRATE_EXIT.refused, suggestion})
+  const refused = (message: string, suggestion: string) => new HivemindError('MIGRATION_REFUSED', message, {exitCode: MIGRATE_EXIT.refused, suggestion})
   if (policy === 'force') {
     if (plan.extra.length > 0 && !sides.canClear) {
       throw refused(`${targetLabel} holds ${plan.extra.length} record(s) that are not in ${sourceNoun}, and this backend cannot remove them`, 'empty the target by other means first')
@@ -47,7 +47,14 @@ export function checkTarget(plan: MigrationPlan, policy: TargetPolicy, sides: Co
       policy === 'merge' ? "resolve them, or use --force to replace the target's contents" : "use --force to replace the target's contents",
     )
   }
-  if (policy === 'merge') return
+  if (policy === 'merge') {
+    if (plan.keyClashes.length === 0) return
+    const clashList = plan.keyClashes.slice(0, 20).map((clash) => `${clash.client_id} (its access key is client ${clash.heldBy}'s there)`).join('; ')
+    throw refused(
+      `${targetLabel} holds ${plan.keyClashes.length} client(s) of its own with the access key of a client to copy: ${clashList}`,
+      "two clients cannot share an access key: delete-client the target's copy (and enrol that satellite again with add-client) if it is the same satellite, or use --force to replace the target's contents; nothing was written",
+    )
+  }
   const onlyOurs = plan.extra.length === 0
   if (onlyOurs && (plan.toCopy.length === 0 || sides.resuming)) return
   throw refused(
@@ -85,7 +92,7 @@ export function verificationFailed(verification: Verification, sourceNoun: strin
     verification.extra.length > 0 ? `unexpected ids ${verification.extra.slice(0, 20).join(', ')}` : undefined,
     verification.different.length > 0 ? `different: ${verification.different.slice(0, 20).map((item) => `${item.client_id} (${item.fields.join(', ')})`).join('; ')}` : undefined,
   ].filter(Boolean)
-  return new HivemindError('STORE_CORRUPT', `verification failed: ${parts.join('; ')}; the target is marked incomplete`, {
+  return new HivemindError('VERIFICATION_FAILED', `verification failed: ${parts.join('; ')}; the target is marked incomplete`, {
     exitCode: MIGRATE_EXIT.verifyFailed,
     suggestion: 'fix the cause and re-run the same command (it resumes)',
   })

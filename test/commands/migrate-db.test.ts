@@ -5,7 +5,7 @@ import path from 'node:path'
 
 import {expect} from 'chai'
 
-import {canonicalJson, type ClientRecord} from '../../src/core/client.js'
+import {buildClient, canonicalJson, type ClientRecord} from '../../src/core/client.js'
 import type {BackendDescriptor, ClientStore} from '../../src/core/store.js'
 import {jsonBackend} from '../../src/plugins/json/index.js'
 import {redisBackend} from '../../src/plugins/redis/index.js'
@@ -501,6 +501,45 @@ describe('migrate-db', function () {
     expect(shown.code, shown.stderr).to.equal(0)
     expect(shown.stderr).to.not.contain('INCOMPLETE')
     expect(JSON.parse(shown.stdout)).to.deep.include({name: 'changed during the copy'})
+  })
+
+  it('--merge onto a target whose own client holds the access key of a client to copy: the dry run and the real run both refuse (exit 3, MIGRATION_REFUSED), naming both ids; nothing written', async () => {
+    const json = BACKENDS.json!
+    const sqlite = BACKENDS.sqlite!
+    const source = json.location(sandbox, 'source')
+    const target = sqlite.location(sandbox, 'target')
+    await seed(json, source, [1, 2, 3].map((id) => buildClient(id, {api_key: `key-${id}`, name: `s${id}`})))
+    await seed(sqlite, target, [buildClient(1, {api_key: 'key-1', name: 's1'}), buildClient(10, {api_key: 'key-3', name: 'other'})])
+    const before = await contents(sqlite, target)
+    for (const extra of [['--dry-run'], []]) {
+      const result = await migrate(json, source, sqlite, target, ['--merge', '--json', ...extra])
+      expect(result.code, result.stderr).to.equal(3)
+      const {error} = JSON.parse(result.stdout) as {error: {code: string; message: string; suggestion: string}}
+      expect(error.code).to.equal('MIGRATION_REFUSED')
+      expect(error.message).to.contain("holds 1 client(s) of its own with the access key of a client to copy: 3 (its access key is client 10's there)")
+      expect(error.suggestion).not.to.contain('--access-key')
+      expect(result.stdout + result.stderr).not.to.contain('key-3')
+    }
+    expect(await contents(sqlite, target)).to.deep.equal(before)
+  })
+
+  it('a client deleted from the source after a completed migration: exit 3 naming it (the target still lets it in), and --force brings the target back to the source', async () => {
+    const json = BACKENDS.json!
+    const sqlite = BACKENDS.sqlite!
+    const source = json.location(sandbox, 'source')
+    const target = sqlite.location(sandbox, 'target')
+    await seed(json, source, variedClients(5))
+    expect((await migrate(json, source, sqlite, target)).code).to.equal(0)
+    // Deleted by hand (a store only revokes): the clients file without client 3.
+    const document = JSON.parse(readFileSync(source, 'utf8')) as Record<string, unknown>
+    delete document['3']
+    writeFileSync(source, JSON.stringify(document, null, 4))
+    const refused = await migrate(json, source, sqlite, target)
+    expect(refused.code, refused.stderr).to.equal(3)
+    expect(refused.stderr).to.contain('no longer has 1 client(s) it had when it was migrated').and.to.contain('ids 3.').and.to.contain('their access keys still work there')
+    const forced = await migrate(json, source, sqlite, target, ['--force'])
+    expect(forced.code, forced.stderr).to.equal(0)
+    expect(await contents(sqlite, target)).to.deep.equal(await contents(json, source))
   })
 
   for (const toName of ['json', 'sqlite', 'redis'] as const) {
