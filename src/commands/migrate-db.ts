@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
 import {withSideFlagNames} from '../cli/side-hints.js'
-import {type OpenedStore, openStore, openWithSources} from '../config/open-store.js'
+import {findClientsElsewhere, type OpenedStore, openStore, openWithSources} from '../config/open-store.js'
 import {type DatabaseFlagValues, describeSource, optionValues, type ResolvedSettings, resolveOtherBackendOptions, resolveSettings, SECTION_FLAGS, selectedDatabase, type SettingSource, type Sourced} from '../config/settings.js'
 import {sameFile} from '../core/file-access.js'
 import type {RegisteredBackend} from '../core/registry.js'
@@ -157,6 +157,19 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       if (!flags.quiet) this.notice(`Target: ${targetLabel}`)
 
       const plan = await planMigration(source.store, target.store)
+      const sourceMark = readMark(settings.paths.stateDir, sourceLabel)
+      if (sourceMark?.state === 'incomplete') {
+        warn(`the source is itself an INCOMPLETE migration from ${sourceMark.from}: it may lack clients; finish that migration first (re-run it)`)
+      }
+      // The agreement guard, as every command has it: an empty source selected by the current
+      // settings while a well-known location holds clients is most likely not the hive meant.
+      if (useCurrent && plan.sourceCount === 0) {
+        const elsewhere = await findClientsElsewhere(settings, registry, source.store.location)
+        if (elsewhere.length > 0) {
+          this.notice([`Warning: the source ${sourceLabel} is empty, but:`, ...elsewhere.map((line) => `  ${line}`)].join('\n'))
+          if (flags.switch) throw new HivemindError('MIGRATION_REFUSED', `--switch would point every command at a copy of an empty hive while clients are elsewhere; nothing was written`, {exitCode: MIGRATE_EXIT.refused, suggestion: 'name the source with --from (and --from-path), as shown above'})
+        }
+      }
       const mark = readMark(settings.paths.stateDir, targetLabel)
       let resuming = mark?.state === 'incomplete' && mark.from === sourceLabel
       let sourceDigest: string | undefined

@@ -503,6 +503,39 @@ describe('migrate-db', function () {
     expect(JSON.parse(shown.stdout)).to.deep.include({name: 'changed during the copy'})
   })
 
+  it('an empty current database while the upstream clients.json beside it holds clients: a warning naming it, and --switch refuses (exit 3) instead of pointing every command at an empty hive', async () => {
+    const json = BACKENDS.json!
+    const sqlite = BACKENDS.sqlite!
+    const data = path.join(sandbox.home, '.local/share/hivemind-core')
+    mkdirSync(data, {recursive: true})
+    await seed(json, path.join(data, 'clients.json'), variedClients(3))
+    // An empty clients.db beside it: now the default, and empty.
+    await seed(sqlite, path.join(data, 'clients.db'), [])
+    const target = sqlite.location(sandbox, 'target')
+    const plain = await sandbox.run(['migrate-db', '--to', 'sqlite', '--to-path', target])
+    expect(plain.code, plain.stderr).to.equal(0)
+    expect(plain.stderr).to.contain('is empty, but:').and.to.contain(`${path.join(data, 'clients.json')} holds 3 client(s)`)
+    const switched = await sandbox.run(['migrate-db', '--to', 'sqlite', '--to-path', sqlite.location(sandbox, 'other'), '--switch'])
+    expect(switched.code, switched.stderr).to.equal(3)
+    expect(switched.stderr).to.contain('--switch would point every command at a copy of an empty hive')
+    expect(existsSync(path.join(sandbox.home, '.config/hivemind-core/config.json'))).to.equal(false)
+  })
+
+  it('a source that is itself an incomplete migration is named as such', async () => {
+    const json = BACKENDS.json!
+    const sqlite = BACKENDS.sqlite!
+    const source = json.location(sandbox, 'source')
+    const middle = sqlite.location(sandbox, 'middle')
+    await seed(json, source, variedClients(3))
+    expect((await migrate(json, source, sqlite, middle)).code).to.equal(0)
+    const marks = path.join(sandbox.home, '.local/state/hivemind-core/migrations.json')
+    const content = JSON.parse(readFileSync(marks, 'utf8')) as Record<string, {state: string}>
+    content[`sqlite ${middle}`]!.state = 'incomplete'
+    writeFileSync(marks, JSON.stringify(content))
+    const onward = await migrate(sqlite, middle, json, json.location(sandbox, 'onward'), [])
+    expect(onward.stderr).to.contain(`Warning: the source is itself an INCOMPLETE migration from json ${source}`)
+  })
+
   it('--merge onto a target whose own client holds the access key of a client to copy: the dry run and the real run both refuse (exit 3, MIGRATION_REFUSED), naming both ids; nothing written', async () => {
     const json = BACKENDS.json!
     const sqlite = BACKENDS.sqlite!
