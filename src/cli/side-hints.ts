@@ -12,7 +12,7 @@ import type {ClientStore} from '../core/store.js'
 export type FlagSide = 'from' | 'to'
 
 /** The usual database flags and the name of each on a side: `--db-path` → `--to-path`, `--redis-url` → `--to-redis-url`. */
-const SIDE_FLAGS = /--(?:db-(path|option)|(redis-(?:url|host|port|password|db)))\b/g
+const SIDE_FLAGS = /--(?:db-(path|option)|(redis-(?:url|host|port|password|db|tls)))\b/g
 
 /** `text` with the usual database flags named as this side's flags. */
 export function sideFlagsIn(text: string, side: FlagSide): string {

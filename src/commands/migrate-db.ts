@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
-import {withSideFlagNames} from '../cli/side-hints.js'
+import {sideFlagsIn, withSideFlagNames} from '../cli/side-hints.js'
 import {findClientsElsewhere, type OpenedStore, openStore, openWithSources} from '../config/open-store.js'
 import {type DatabaseFlagValues, describeSource, optionValues, type ResolvedSettings, resolveOtherBackendOptions, resolveSettings, SECTION_FLAGS, selectedDatabase, type SettingSource, type Sourced} from '../config/settings.js'
 import {sameFile} from '../core/file-access.js'
@@ -57,7 +57,13 @@ export function pickSide(flags: Record<string, unknown>, side: 'from' | 'to'): {
 /** The options of one side from its flags (else env, config, defaults); an error names that side's flags (`--to-option`, not `--db-option`). */
 export function resolveSideOptions(settings: ResolvedSettings, backend: RegisteredBackend, values: DatabaseFlagValues, side: 'from' | 'to'): Record<string, Sourced<unknown>> {
   try {
-    return resolveOtherBackendOptions(settings, backend, values, process.env)
+    const resolved = resolveOtherBackendOptions(settings, backend, values, process.env)
+    // Named as this side's flags wherever a later message says where a value came from (a URL the
+    // backend refuses at open: "flag --to-redis-url: …", not "flag --redis-url: …").
+    for (const [key, option] of Object.entries(resolved)) {
+      if (option.source.kind === 'flag') resolved[key] = {...option, source: {kind: 'flag', name: sideFlagsIn(option.source.name, side)}}
+    }
+    return resolved
   } catch (error) {
     throw withSideFlagNames(error, side)
   }

@@ -418,6 +418,10 @@ describe('migrate-db', function () {
     expectCleanFailure(typo, 1)
     expect(typo.stderr.split('\n')).to.include('Error: --to-option: the json backend has no option "lockwaitms"')
     expect(typo.stderr).to.contain('Hint: did you mean lockWaitMs?')
+    // A value the backend refuses when it opens names this side's flag too.
+    const badUrl = await sandbox.run(['migrate-db', '--from', 'json', '--from-path', source, '--to', 'redis', '--to-redis-url', 'http://cache:6379/0', '--quiet'])
+    expectCleanFailure(badUrl, 1)
+    expect(badUrl.stderr.split('\n')[0]).to.equal('Error: flag --to-redis-url: the Redis URL must start with redis:// or rediss://, not http://')
   })
 
   describe('a Redis password inside --to-redis-url', () => {
