@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
 import {sideFlagsIn, withSideFlagNames} from '../cli/side-hints.js'
-import {findClientsElsewhere, type OpenedStore, openStore, openWithSources} from '../config/open-store.js'
+import {describeOrigin, findClientsElsewhere, type OpenedStore, openStore, openWithSources} from '../config/open-store.js'
 import {type DatabaseFlagValues, describeSource, optionValues, type ResolvedSettings, resolveOtherBackendOptions, resolveSettings, SECTION_FLAGS, selectedDatabase, type SettingSource, type Sourced} from '../config/settings.js'
 import {sameFile} from '../core/file-access.js'
 import type {RegisteredBackend} from '../core/registry.js'
@@ -306,6 +306,8 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       result.switched = switched.file
       const how = switched.unchanged ? ' already; left as it was' : switched.backup ? ` (previous version kept as ${switched.backup})` : ' (created)'
       this.log(`Switched: ${switched.file} now selects ${targetBackend.descriptor.name}${how}.${secretNote}${environmentNote(targetOptions)}`)
+      // --json prints only the summary: where the password goes must still be said.
+      if (this.jsonEnabled() && (secretNote || environmentNote(targetOptions))) this.notice(`Note:${secretNote}${environmentNote(targetOptions)}`)
       if (!switched.unchanged) this.log('A running listen stops within 5 s when it sees that its database is no longer the one selected (exit 1, event settings.changed): start it again, or let its supervisor do so.')
       // What a later command selects: the environment (HIVEMIND_DB_BACKEND, HIVEMIND_DB_PATH…)
       // outranks the config file, and a service's unit file often sets it.
@@ -326,13 +328,16 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
     // default (a new clients.db beside an upstream clients.json makes sqlite the default).
     const after = await resolveSettings({flags: flags as DatabaseFlagValues, env: process.env, cwd: process.cwd(), registry: await this.registry()})
     const afterLabel = selectedDatabase(after)
-    const selectedBy = describeSource(after.backend.source, after.cwd)
+    const selectedBy = describeOrigin(after).replace(/^from /, '')
     if (afterLabel === result.to) {
       this.log(`Commands now use the new database ${afterLabel} (${selectedBy}); nothing needs switching. --switch would record it in ${configPath}.`)
       return
     }
     // The setting to paste: without the command line's password (masked, it would not work).
-    this.log(`Commands still use ${afterLabel} (${selectedBy}). To use the new database, re-run with --switch, or set in ${configPath}: ${describeSwitch(targetBackend.descriptor.name, toRecord.stored)}${secretNote}${environmentNote(targetOptions)}`)
+    // The environment outranks any file: the setting to paste would change nothing while it is set.
+    const overriding = environmentVariables([after.backend.source, ...Object.values(after.backendOptions).map((option) => option.source)])
+    const unset = overriding.length > 0 ? ` The environment outranks the config file: unset ${overriding.join(', ')} where commands run as well.` : ''
+    this.log(`Commands still use ${afterLabel} (${selectedBy}). To use the new database, re-run with --switch, or set in ${configPath}: ${describeSwitch(targetBackend.descriptor.name, toRecord.stored, configPath)}${secretNote}${environmentNote(targetOptions)}${unset}`)
   }
 
   /** Copies `records` in batches; `onWritten` after each one stored. */

@@ -59,8 +59,10 @@ export function whereSecretsGo(backend: string, schema: OptionsSchema, file: str
 }
 
 /** The lines an operator would change by hand (printed when --switch is not given). */
-export function describeSwitch(backend: string, options: Record<string, unknown>): string {
-  return JSON.stringify({database: {backend, ...(Object.keys(options).length > 0 ? {[backend]: options} : {})}})
+export function describeSwitch(backend: string, options: Record<string, unknown>, file?: string): string {
+  const database = {database: {backend, ...(Object.keys(options).length > 0 ? {[backend]: options} : {})}}
+  // In a package.json the settings live under "hivemind" (cosmiconfig's package property).
+  return JSON.stringify(file !== undefined && path.basename(file) === 'package.json' ? {hivemind: database} : database)
 }
 
 /**

@@ -449,6 +449,17 @@ describe('migrate-db', function () {
       expect(result.stdout).to.contain('set HIVEMIND_REDIS_PASSWORD in the environment, or database.redis.password in')
     })
 
+    it('--switch --json: the summary on stdout, and where the password goes on stderr (it is not in the file)', async () => {
+      const json = BACKENDS.json!
+      const source = json.location(sandbox, 'source')
+      await seed(json, source, variedClients(3))
+      const result = await sandbox.run(['migrate-db', ...json.flags('from', source), '--to', 'redis', '--to-redis-url', urlWithPassword(), '--to-option', 'keyPrefix=jsonswitch:', '--switch', '--json', '--quiet'])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(JSON.parse(result.stdout)).to.deep.include({copied: 3, verified: true})
+      expect(result.stderr).to.contain('set HIVEMIND_REDIS_PASSWORD in the environment, or database.redis.password in')
+      expect(result.stdout + result.stderr).to.not.contain(password)
+    })
+
     it('--switch stores the URL without its password, and commands then work with HIVEMIND_REDIS_PASSWORD', async () => {
       const json = BACKENDS.json!
       const source = json.location(sandbox, 'source')
@@ -523,6 +534,23 @@ describe('migrate-db', function () {
     expect(switched.code, switched.stderr).to.equal(3)
     expect(switched.stderr).to.contain('--switch would point every command at a copy of an empty hive')
     expect(existsSync(path.join(sandbox.home, '.config/hivemind-core/config.json'))).to.equal(false)
+  })
+
+  it('without --switch, the setting to paste works where it is pasted: under "hivemind" in a package.json; and the environment that outranks it is named', async () => {
+    const json = BACKENDS.json!
+    const project = path.join(sandbox.root, 'project')
+    mkdirSync(project)
+    await seed(json, path.join(project, 'hub.json'), variedClients(2))
+    writeFileSync(path.join(project, 'package.json'), JSON.stringify({name: 'hub', hivemind: {database: {backend: 'json', json: {path: 'hub.json'}}}}))
+    const inPackage = await sandbox.run(['migrate-db', '--to', 'sqlite', '--to-path', path.join(project, 'hub.db'), '--quiet'], {cwd: project})
+    expect(inPackage.code, inPackage.stderr).to.equal(0)
+    expect(inPackage.stdout).to.contain(`set in ${path.join(project, 'package.json')}: {"hivemind":{"database":{"backend":"sqlite"`)
+    const byEnvironment = await sandbox.run(['migrate-db', '--to', 'sqlite', '--to-path', path.join(sandbox.root, 'env.db'), '--quiet'], {env: {HIVEMIND_DB_BACKEND: 'json', HIVEMIND_DB_PATH: path.join(project, 'hub.json')}})
+    expect(byEnvironment.code, byEnvironment.stderr).to.equal(0)
+    expect(byEnvironment.stdout).to.contain('The environment outranks the config file: unset HIVEMIND_DB_BACKEND, HIVEMIND_DB_PATH where commands run as well.')
+    const byFlag = await sandbox.run(['migrate-db', '--db-backend', 'json', '--db-path', path.join(project, 'hub.json'), '--to', 'sqlite', '--to-path', path.join(sandbox.root, 'flag.db'), '--quiet'])
+    expect(byFlag.code, byFlag.stderr).to.equal(0)
+    expect(byFlag.stdout).to.contain(`Commands still use json ${path.join(project, 'hub.json')} (backend from flag --db-backend, path from flag --db-path)`)
   })
 
   it('a source that is itself an incomplete migration is named as such', async () => {
