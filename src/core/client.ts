@@ -185,6 +185,11 @@ export function parseClientRecord(raw: unknown, where: string, idHint?: number):
   if (id === -1 && idHint !== undefined && input.api_key === REVOKED_API_KEY) id = idHint
   if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) {
     // The id is no secret: show a wrong number itself ("found -1", not "found a number").
+    // Past 2^53 the number read is no longer the one written (JSON.parse rounds it): say so
+    // rather than quote a number the file does not hold.
+    if (typeof id === 'number' && Number.isInteger(id) && id > Number.MAX_SAFE_INTEGER) {
+      throw new StoreCorruptError(`${where}: field "client_id" is too large (at most ${Number.MAX_SAFE_INTEGER})`, {suggestion: 'give the client a smaller id (its key and its client_id)'})
+    }
     if (typeof id === 'number') throw new StoreCorruptError(`${where}: field "client_id" must be a positive integer, found ${String(id)}`)
     throw invalidField(input, where, 'client_id', 'a positive integer')
   }

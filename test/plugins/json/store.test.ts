@@ -182,6 +182,13 @@ ${DEFAULT_ALLOWED_TYPES.map((type) => `            "${type}"`).join(',\n')}
         expect(digest(file)).to.equal(before)
       }
     })
+
+    it('an id past 2^53 is "too large", not a rounded number the file does not hold', async () => {
+      mkdirSync(path.dirname(file), {recursive: true})
+      writeFileSync(file, '{"9007199254740993": {"client_id": 9007199254740993, "api_key": "k"}}')
+      const error = await failure(openJson(file))
+      expect(error.message).to.equal(`${file}: client "9007199254740993": field "client_id" is too large (at most 9007199254740991)`)
+    })
   })
 
   describe('a corrupt file (R9) is an error with path and position, and is never rewritten', () => {
