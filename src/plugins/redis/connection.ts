@@ -176,6 +176,11 @@ export class RedisConnection {
       return new StoreUnavailableError(`${where}: authentication failed (${why})`, options(passwordHint))
     }
     if (/\bNOAUTH\b/.test(raw)) {
+      // A password was given but no user: ioredis then authenticates as "default", and a server
+      // whose default user is disabled refuses every command with NOAUTH all the same.
+      if (this.target.password && !this.target.username) {
+        return new StoreUnavailableError(`${where}: authentication failed (a password was given without a user name, and the server's "default" user does not accept it: it may be disabled)`, options('give the ACL user name: redis://USER@host:port/db, or database.redis.username'))
+      }
       return new StoreUnavailableError(`${where}: authentication failed (the server requires a password and none was given)`, options(passwordHint))
     }
     if (/\bNOPERM\b/.test(raw)) {

@@ -413,6 +413,25 @@ describe('redis backend', function () {
       }
     })
 
+    it('a password without a user name on a server whose "default" user is disabled: says a user name is missing, not "none was given"', async () => {
+      const own = await startRedisServer()
+      const admin = new Redis({port: own.port})
+      try {
+        await admin.call('ACL', 'SETUSER', 'hive', 'on', '>hive-pw', '~*', '+@all')
+        await admin.call('ACL', 'SETUSER', 'default', 'off')
+        const error = await failure(new RedisClientStore({port: own.port, password: 'hive-pw', keyPrefix: 'x:'}).open())
+        expect(error).to.be.instanceOf(StoreUnavailableError)
+        expect(error.message).to.contain('a password was given without a user name').and.not.to.contain('none was given')
+        expect((error as StoreUnavailableError).suggestion).to.contain('redis://USER@host:port/db')
+        const named = new RedisClientStore({port: own.port, username: 'hive', password: 'hive-pw', keyPrefix: 'x:'})
+        await named.open()
+        await named.close()
+      } finally {
+        admin.disconnect()
+        await own.stop()
+      }
+    })
+
     it('an ACL user refused a command inside a script: one line saying so and where the list of commands is, no script text', async () => {
       const user = `limited-${uniquePrefix().replaceAll(':', '')}`
       await observer.call('ACL', 'SETUSER', user, 'on', '>limited-pw', '~*', '+@all', '-zadd')
