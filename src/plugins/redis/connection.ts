@@ -219,6 +219,9 @@ export class RedisConnection {
       }
       case 'ECONNRESET':
       case 'EPIPE': {
+        // Before any reply a reset is what a TLS-only port does to a plain client; once commands
+        // were answered, the connection was simply lost (a server killed mid-listing).
+        if (this.connected) return new StoreUnavailableError(`${where}: connection lost (${code})${activity === 'write' ? '; the last write may or may not have been applied' : ''}`, options(addressHint))
         return new StoreUnavailableError(`${where} closed the connection (${code})${this.target.tls ? '' : '; if the server requires TLS, use rediss:// or database.redis.tls'}`, options())
       }
       default:

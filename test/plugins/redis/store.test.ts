@@ -413,6 +413,22 @@ describe('redis backend', function () {
       }
     })
 
+    it('a connection reset: before any reply it may be a TLS port (said so); once connected it is a lost connection, with no TLS advice', async () => {
+      const {RedisConnection} = await import('../../../src/plugins/redis/connection.js')
+      const {resolveTarget} = await import('../../../src/plugins/redis/options.js')
+      const reset = () => Object.assign(new Error('read ECONNRESET'), {code: 'ECONNRESET'})
+      const connection = new RedisConnection({...resolveTarget({port: server.port, keyPrefix: 'x:'}), reconnect: false}, {reconnect: false, commandTimeoutMs: 2000})
+      try {
+        expect(connection.translate(reset(), 'connect').message).to.contain('if the server requires TLS')
+        await connection.connect()
+        const lost = connection.translate(reset(), 'read')
+        expect(lost.message).to.equal(`Redis at 127.0.0.1:${server.port}: connection lost (ECONNRESET)`)
+        expect(connection.translate(reset(), 'write').message).to.contain('the last write may or may not have been applied')
+      } finally {
+        await connection.close()
+      }
+    })
+
     it('a password without a user name on a server whose "default" user is disabled: says a user name is missing, not "none was given"', async () => {
       const own = await startRedisServer()
       const admin = new Redis({port: own.port})
