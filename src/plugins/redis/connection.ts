@@ -192,6 +192,13 @@ export class RedisConnection {
         'grant the user every command docs/redis.md lists under "Permissions an ACL user needs"',
       ))
     }
+    // Two client-side mistakes OpenSSL words in its own terms (and with its source file's path).
+    if (code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' || /alert certificate required/i.test(raw)) {
+      return new StoreUnavailableError(`${where}: TLS handshake failed: the server requires a client certificate, and none was given`, options('set database.redis.tlsCert and database.redis.tlsKey (the client certificate and its key)'))
+    }
+    if (code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH' || /key values mismatch/i.test(raw)) {
+      return new StoreUnavailableError(`${where}: the TLS client key (database.redis.tlsKey) does not belong to the client certificate (database.redis.tlsCert)`, options('give the key the certificate was made for'))
+    }
     if (TLS_CODES.has(code) || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /certificate|ssl routines|wrong version number/i.test(raw)) {
       return new StoreUnavailableError(`${where}: TLS handshake failed: ${firstLine(raw)}${code && !raw.includes(code) ? ` (${code})` : ''}`, options(
         'check database.redis.tlsCa (the CA that signed the server certificate) and that the host name matches the certificate',

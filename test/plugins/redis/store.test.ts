@@ -951,6 +951,24 @@ describe('redis backend', function () {
       pki?.cleanup()
     })
 
+    it('a server that requires client certificates: none given, or a key not of the certificate, each said in words (no OpenSSL text); the right pair connects', async () => {
+      const mutual = await startRedisServer({tls: {cert: pki!.serverCert, key: pki!.serverKey, ca: pki!.ca}, args: ['--tls-auth-clients', 'yes']})
+      try {
+        const base = {port: mutual.port, tls: true, keyPrefix: 'x:', tlsCa: pki!.ca}
+        const none = await failure(new RedisClientStore(base).open())
+        expect(none.message).to.equal(`Redis at 127.0.0.1:${mutual.port}: TLS handshake failed: the server requires a client certificate, and none was given`)
+        const mismatched = await failure(new RedisClientStore({...base, tlsCert: pki!.serverCert, tlsKey: pki!.otherCaKey}).open())
+        expect(mismatched.message).to.equal(`Redis at 127.0.0.1:${mutual.port}: the TLS client key (database.redis.tlsKey) does not belong to the client certificate (database.redis.tlsCert)`)
+        for (const error of [none, mismatched]) expect(error.message).not.to.match(/openssl|\.c:\d+/)
+        // The CA signed the server's certificate; presented by the client, it is a valid client certificate.
+        const good = new RedisClientStore({...base, tlsCert: pki!.serverCert, tlsKey: pki!.serverKey})
+        await good.open()
+        await good.close()
+      } finally {
+        await mutual.stop()
+      }
+    })
+
     it('connects with the right CA (rediss:// or tls: true)', async () => {
       for (const options of [{url: `rediss://127.0.0.1:${tlsServer!.port}/0`}, {port: tlsServer!.port, tls: true}]) {
         const store = new RedisClientStore({...options, password, keyPrefix: uniquePrefix(), tlsCa: pki!.ca})
