@@ -73,7 +73,7 @@ export function parseJsonText(text: string, file: string): unknown {
     return parseJson(text)
   } catch (error) {
     if (!(error instanceof JsonSyntaxError)) throw error
-    if (text.trim().length === 0) throw new StoreCorruptError(`${file}: invalid JSON (the file is empty)`)
+    if (text.trim().length === 0) throw new StoreCorruptError(`${file}: invalid JSON (the file is empty)`, {suggestion: 'restore it from a backup, or write {} into it to start an empty hive'})
     throw new StoreCorruptError(`${file}: invalid JSON at line ${error.line}, column ${error.column}: ${error.reason}`, {suggestion: JSON_SYNTAX_HINT})
   }
 }
@@ -130,10 +130,10 @@ export function fromJsonDocument(document: unknown, file: string): ImportedRecor
   return entries.map(([key, value]) => {
     const where = `${file}: client ${JSON.stringify(key)}`
     const keyId = /^\d+$/.test(key) ? Number(key) : undefined
-    if (!Array.isArray(document) && keyId === undefined) throw new StoreCorruptError(`${where}: keys must be client ids ("1", "2", …)`)
+    if (!Array.isArray(document) && keyId === undefined) throw new StoreCorruptError(`${where}: keys must be client ids ("1", "2", …)`, {suggestion: 'store each client under its client_id, as a string'})
     const record = parseClientRecord(value, where, keyId)
     if (keyId !== undefined && record.client_id !== keyId) {
-      throw new StoreCorruptError(`${where}: its client_id is ${record.client_id}, but it is stored under "${key}"`)
+      throw new StoreCorruptError(`${where}: its client_id is ${record.client_id}, but it is stored under "${key}"`, {suggestion: 'make the key and the client_id the same number'})
     }
     if (seen.has(record.client_id)) throw new StoreCorruptError(`${where}: client id ${record.client_id} appears twice`)
     seen.add(record.client_id)
