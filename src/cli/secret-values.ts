@@ -12,7 +12,8 @@ const MIN_SECRET_LENGTH = 3
 export function knownSecrets(env: NodeJS.ProcessEnv, argv: readonly string[], more: Iterable<unknown> = []): string[] {
   const secrets = new Set<string>()
   const add = (value: unknown) => {
-    if (typeof value === 'string' && value.length >= MIN_SECRET_LENGTH) secrets.add(value)
+    // "revoked" is the tombstone's access key: a word every message may say, not a secret.
+    if (typeof value === 'string' && value.length >= MIN_SECRET_LENGTH && value !== 'revoked') secrets.add(value)
   }
   for (const [name, value] of Object.entries(env)) {
     if ((name.startsWith('HIVEMIND_') || name === 'REDISCLI_AUTH') && SECRET_NAME.test(name)) add(value)

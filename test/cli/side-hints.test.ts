@@ -13,7 +13,8 @@ describe('side hints (a store opened through --from-* / --to-* flags)', () => {
     )
     expect(sideFlagsIn('give it through HIVEMIND_REDIS_PASSWORD or --redis-password', 'to')).to.equal('give it through HIVEMIND_REDIS_PASSWORD or --to-redis-password')
     // Not one of the usual flags (no side version of it): unchanged.
-    expect(sideFlagsIn('pass --db-backend json, --redis-tls or --db-pathname', 'to')).to.equal('pass --db-backend json, --redis-tls or --db-pathname')
+    expect(sideFlagsIn('pass --db-backend json, --redis-timeout or --db-pathname', 'to')).to.equal('pass --db-backend json, --redis-timeout or --db-pathname')
+    expect(sideFlagsIn('or --redis-tls', 'from')).to.equal('or --from-redis-tls')
   })
 
   it('rewrites the hint of an error from any method, a listing included, keeping its class, code and message', async () => {
