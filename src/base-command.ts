@@ -16,7 +16,7 @@ import {HivemindError, isHivemindError} from './core/errors.js'
 import {redactSecrets} from './core/redact.js'
 import {knownSecrets} from './cli/secret-values.js'
 import {BackendRegistry} from './core/registry.js'
-import {readMark} from './migrate/marker.js'
+import {finishAdvice, readMark} from './migrate/marker.js'
 import type {StoreMode} from './core/store.js'
 
 /** Base of every hivemind-core command. */
@@ -259,11 +259,11 @@ export abstract class StoreCommand extends BaseCommand {
         // A change made now would be overwritten by the copy still running, or refused by the
         // re-run that finishes an interrupted one (the target would hold a client the source has not).
         if (mode === 'write' && !hints.longRunning) {
-          throw new HivemindError('MIGRATION_INCOMPLETE', `this database is an INCOMPLETE migration from ${mark.from} (migrate-db is copying into it, or was interrupted); nothing was changed`, {
-            suggestion: 'let the migration finish, or finish it by re-running the same hivemind-core migrate-db command; then retry',
+          throw new HivemindError('MIGRATION_INCOMPLETE', `this database is an INCOMPLETE migration from ${mark.from} (${mark.by ?? 'migrate-db'} is copying into it, or was interrupted); nothing was changed`, {
+            suggestion: `let it finish, or finish it by ${finishAdvice(mark)}; then retry`,
           })
         }
-        this.notice(`Warning: this database is an INCOMPLETE migration from ${mark.from}; finish it by re-running the same hivemind-core migrate-db command`)
+        this.notice(`Warning: this database is an INCOMPLETE migration from ${mark.from}; finish it by ${finishAdvice(mark)}`)
       }
       if (!quiet && (opened.missing || (await opened.store.count({includeRevoked: true})) === 0)) {
         const elsewhere = await findClientsElsewhere(settings, await this.registry(), opened.store.location)

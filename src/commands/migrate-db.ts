@@ -186,6 +186,10 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       // and is a conflict like any other.
       if (resuming && plan.conflicts.length > 0 && isCurrentDigest(mark!.sourceDigest) && mark!.sourceDigest === sourceDigestNow()) resuming = false
       let policy: TargetPolicy = flags.merge ? 'merge' : flags.force ? 'force' : 'refuse'
+      // An interrupted --force run may have left the target's own records in place (its clear or
+      // overwrite had not committed): finishing it without --force must not overwrite them.
+      const interruptedForce = resuming && mark!.policy === 'force' && policy !== 'force'
+      if (interruptedForce) resuming = false
       const result: MigrateResult = {from: sourceLabel, to: targetLabel, copied: 0, skipped: plan.identical, verified: false, durationMs: 0, dryRun: flags['dry-run'], switched: null}
       const finish = async (): Promise<MigrateResult> => {
         if (result.verified) await this.pointAtTarget(result, settings, targetBackend, targetOptions, raw)
@@ -229,7 +233,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
           return finish()
         }
       }
-      checkTarget(plan, policy, {targetLabel, sourceNoun: 'the source', resuming, canClear: target.store.clear !== undefined})
+      checkTarget(plan, policy, {targetLabel, sourceNoun: 'the source', resuming, interruptedForce, canClear: target.store.clear !== undefined})
 
       // Decided once, for the dry run and the real run alike: the dry run reports what the real one does.
       const {records: writes, clearFirst} = plannedWrites(plan, policy, resuming)
@@ -250,7 +254,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       // First: from the moment the target is marked, whatever gets into it (a process that opened
       // it before) gets an id the copy will not overwrite. The counter only ever rises.
       await carryIdCounter(source.store, target.store, writes)
-      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'incomplete', sourceDigest: sourceDigestNow()})
+      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'incomplete', sourceDigest: sourceDigestNow(), by: 'migrate-db', policy})
       // A run that fails before anything reached the target (locked, no permission) leaves the
       // mark it found: a stale "incomplete" would later let a resumed run overwrite records that
       // someone else put in the target meanwhile.
@@ -280,7 +284,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       // With records of its own kept, the target no longer fingerprints as the source: its own
       // fingerprint is kept too, so a later run can tell whether the target changed since.
       const kept = keptIds.length > 0 ? {ids: keptIds, targetDigest: await storeDigest(target.store)} : undefined
-      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'complete', sourceDigest: verifiedDigest, ...(kept && {kept})})
+      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'complete', sourceDigest: verifiedDigest, by: 'migrate-db', ...(kept && {kept})})
       result.verified = true
       this.log(
         writes.length === 0

@@ -7,7 +7,7 @@ import {parseBackup, readBackupHeader} from '../backup/format.js'
 import {obtainPassphrase, PASSPHRASE_ENV} from '../backup/passphrase.js'
 import {type OpenedStore, openStore, openWithSources} from '../config/open-store.js'
 import {readMark, writeMark} from '../migrate/marker.js'
-import {copyRecords, planMigration, verifyMigration} from '../migrate/migrate.js'
+import {copyRecords, isCurrentDigest, planMigration, recordsDigest, verifyMigration} from '../migrate/migrate.js'
 import {checkTarget, plannedWrites, verificationFailed} from '../migrate/policy.js'
 import {pickSide, refuseFlagsOfOtherBackend, resolveSideOptions, sideFlags} from './migrate-db.js'
 
@@ -85,8 +85,16 @@ Encrypted backups need the passphrase: asked on the terminal, or env ${PASSPHRAS
       const sourceLabel = `backup ${file}`
       const mark = readMark(settings.paths.stateDir, targetLabel)
       // An interrupted restore of this same file may be finished by running it again.
-      const resuming = mark?.state === 'incomplete' && mark.from === sourceLabel
-      checkTarget(plan, policy, {targetLabel, sourceNoun: 'the backup', resuming, canClear: target.store.clear !== undefined})
+      let resuming = mark?.state === 'incomplete' && mark.from === sourceLabel
+      const backupDigest = recordsDigest(plan.sourceRecords)
+      // Resuming rewrites target records that differ, taking them for ones the interrupted run
+      // wrote from a file that has changed since. A backup at that path that has NOT changed (or a
+      // mark that cannot tell) means a differing record is someone else's: the target's own, left
+      // in place by an interrupted --force (QA: a later --merge overwrote three clients), or one
+      // added meanwhile. It is then a conflict like any other.
+      const interruptedForce = resuming && mark!.policy === 'force' && policy !== 'force'
+      if (resuming && plan.conflicts.length > 0 && (interruptedForce || !isCurrentDigest(mark!.sourceDigest) || mark!.sourceDigest === backupDigest)) resuming = false
+      checkTarget(plan, policy, {targetLabel, sourceNoun: 'the backup', resuming, interruptedForce, canClear: target.store.clear !== undefined})
       // The same rule as migrate-db's (resuming rewrites what differs); a cleared target gets the backup's records.
       const {clearFirst, records: planned} = plannedWrites(plan, policy, resuming)
       const writes = clearFirst ? backup.records : planned
@@ -96,7 +104,7 @@ Encrypted backups need the passphrase: asked on the terminal, or env ${PASSPHRAS
         return result
       }
 
-      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'incomplete'})
+      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'incomplete', sourceDigest: backupDigest, by: 'restore-db', policy})
       if (clearFirst) await target.store.clear!()
       // The target's own batch size: a JSON target rewrites its file once per batch.
       await copyRecords(target.store, writes, target.store.preferredBatchSize ?? 500, () => {})
@@ -107,7 +115,7 @@ Encrypted backups need the passphrase: asked on the terminal, or env ${PASSPHRAS
         details: {file, backupOf: `${backup.header.backend} ${backup.header.location}`, backupCreatedAt: backup.header.createdAt, records: backup.records.length, written: writes.length, cleared: clearFirst, policy, verified: verification.ok},
       })
       if (!verification.ok) throw verificationFailed(verification, 'the backup')
-      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'complete'})
+      await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'complete', by: 'restore-db'})
       result.verified = true
       this.log(`Restored ${writes.length} record(s) from ${file} into ${targetLabel} (${result.identical} already there); verified ${verification.targetCount} record(s).`)
       return result

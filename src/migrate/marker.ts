@@ -8,6 +8,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {ensurePrivateDir} from '../core/private-dir.js'
+import type {TargetPolicy} from './migrate.js'
 
 /** The state of one target. */
 export interface MigrationMark {
@@ -26,6 +27,14 @@ export interface MigrationMark {
    * fingerprints as the source (sourceDigest).
    */
   kept?: {ids: number[]; targetDigest: string}
+  /** The command that copies into the target (absent on marks of older versions: migrate-db). */
+  by?: 'migrate-db' | 'restore-db'
+  /**
+   * The run's non-empty-target policy. A run interrupted under --force may have left the target's
+   * own records in place (the clear or the overwrite had not committed): finishing it without
+   * --force must not overwrite them.
+   */
+  policy?: TargetPolicy
   /** ISO time of the last change. */
   updatedAt: string
 }
@@ -44,6 +53,11 @@ function readAll(stateDir: string): Record<string, MigrationMark> {
     // A damaged marker file only loses advice; the migration itself verifies the data.
     return {}
   }
+}
+
+/** How to finish an incomplete target: "re-running the same hivemind-core restore-db command (with --force, as it was run)". */
+export function finishAdvice(mark: MigrationMark): string {
+  return `re-running the same hivemind-core ${mark.by ?? 'migrate-db'} command${mark.policy === 'force' ? ' (with --force, as it was run)' : ''}`
 }
 
 /** The mark of a target ("sqlite /path/clients.db"), if any. */

@@ -17,6 +17,11 @@ export interface CopySides {
   sourceNoun: string
   /** The target is marked incomplete by an earlier run from the same source: finishing it is allowed. */
   resuming: boolean
+  /**
+   * The target is marked incomplete by an earlier run from the same source that used --force, and
+   * this one does not: what differs is refused (it may be the target's own), with how to finish.
+   */
+  interruptedForce?: boolean
   /** The target can be emptied (the store has clear()), which --force needs when it holds extra records. */
   canClear: boolean
 }
@@ -44,7 +49,11 @@ export function checkTarget(plan: MigrationPlan, policy: TargetPolicy, sides: Co
     const conflictList = plan.conflicts.slice(0, 20).map((item) => `${item.client_id} (${item.fields.join(', ')})`).join('; ')
     throw refused(
       `${targetLabel} holds ${plan.conflicts.length} record(s) that differ from ${sourceNoun}: ${conflictList}`,
-      policy === 'merge' ? "resolve them, or use --force to replace the target's contents" : "use --force to replace the target's contents",
+      sides.interruptedForce
+        ? "an interrupted run of this same copy used --force: re-run it with --force to finish it (it replaces the target's contents); nothing was written"
+        : policy === 'merge'
+          ? "resolve them, or use --force to replace the target's contents"
+          : "use --force to replace the target's contents",
     )
   }
   if (policy === 'merge') {

@@ -162,6 +162,46 @@ describe('backup-db / restore-db', function () {
     expect(readFileSync(other).equals(bytes)).to.equal(true)
   })
 
+  it("an interrupted restore --force is finished only by --force: without it the target's own differing clients are refused, not overwritten (QA)", async () => {
+    const backend = BACKENDS.json
+    const source = backend.location(sandbox.root, 'source')
+    const records = variedClients(12)
+    await seed(backend, source, records)
+    const file = path.join(sandbox.root, 'hive.backup')
+    expect((await sandbox.run(['backup-db', ...backend.dbFlags(source), '--out', file, '-q'])).code).to.equal(0)
+    const stateDir = resolvePaths(sandbox.env).stateDir
+
+    // What `restore-db --force` killed before its clear committed leaves: the target's own
+    // clients (ids 1-3, other satellites than the backup's), marked incomplete by that run.
+    const target = backend.location(sandbox.root, 'target')
+    const own = records.slice(0, 3).map((record) => ({...record, name: `own ${record.client_id}`, api_key: `own-key-${record.client_id}`}))
+    await seed(backend, target, own)
+    await writeMark(stateDir, `json ${target}`, {from: `backup ${file}`, state: 'incomplete', by: 'restore-db', policy: 'force'})
+    const bytes = readFileSync(target)
+
+    const warned = await sandbox.run(['list-clients', ...backend.dbFlags(target), '--json'])
+    expect(warned.stderr).to.contain('finish it by re-running the same hivemind-core restore-db command (with --force, as it was run)')
+    for (const flags of [['--merge'], [], ['--merge', '--dry-run'], ['--dry-run']]) {
+      const refused = await sandbox.run(['restore-db', file, ...backend.toFlags(target), ...flags, '-q'])
+      expect(refused.code, `${flags.join(' ')}: ${refused.stderr}`).to.equal(3)
+      expect(refused.stderr).to.contain('holds 3 record(s) that differ from the backup')
+      expect(refused.stderr).to.contain('Hint: an interrupted run of this same copy used --force: re-run it with --force to finish it')
+      expect(readFileSync(target).equals(bytes), flags.join(' ')).to.equal(true)
+    }
+    // A mark of an older version says neither the policy nor the backup's fingerprint: the file is
+    // the same backup, so a differing record cannot be one the interrupted run wrote either.
+    await writeMark(stateDir, `json ${target}`, {from: `backup ${file}`, state: 'incomplete'})
+    const oldMark = await sandbox.run(['restore-db', file, ...backend.toFlags(target), '-q'])
+    expect(oldMark.code, oldMark.stderr).to.equal(3)
+    expect(readFileSync(target).equals(bytes)).to.equal(true)
+
+    await writeMark(stateDir, `json ${target}`, {from: `backup ${file}`, state: 'incomplete', by: 'restore-db', policy: 'force'})
+    const finished = await sandbox.run(['restore-db', file, ...backend.toFlags(target), '--force', '-q'])
+    expect(finished.code, finished.stderr).to.equal(0)
+    expect(await contents(backend, target)).to.deep.equal(records.map((record) => canonicalJson(record)))
+    expect(readMark(stateDir, `json ${target}`)).to.deep.include({state: 'complete', by: 'restore-db'})
+  })
+
   it('backs up a Python clients.db without changing it: no schema upgrade, no WAL, nothing left beside it', async () => {
     const dir = path.join(sandbox.root, 'python')
     mkdirSync(dir)
