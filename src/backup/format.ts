@@ -21,7 +21,7 @@
  */
 import {createCipheriv, createDecipheriv, createHash, randomBytes, scrypt as scryptCallback, type ScryptOptions, timingSafeEqual} from 'node:crypto'
 
-import {canonicalJson, type ClientRecord, parseClientRecord} from '../core/client.js'
+import {canonicalJson, type ClientRecord, isRevoked, parseClientRecord} from '../core/client.js'
 import {HivemindError, InvalidInputError} from '../core/errors.js'
 
 /** `format` of every backup header. */
@@ -77,9 +77,34 @@ export class BackupError extends HivemindError {
   }
 }
 
-/** Builds the plain backup text of `records` (sorted by id here, whatever the caller's order). */
+/**
+ * Two live clients holding one access key (a hand-edited Redis hive can): no backend stores
+ * that, so a restore of it would fail halfway, after --force had emptied the target (QA).
+ * Returns the two ids, the first holder first.
+ */
+export function sharedAccessKey(records: readonly ClientRecord[]): [number, number] | undefined {
+  const holders = new Map<string, number>()
+  for (const record of records) {
+    if (isRevoked(record)) continue
+    const holder = holders.get(record.api_key)
+    if (holder !== undefined) return [holder, record.client_id]
+    holders.set(record.api_key, record.client_id)
+  }
+  return undefined
+}
+
+/**
+ * Builds the plain backup text of `records` (sorted by id here, whatever the caller's order).
+ * Refuses records that could not be restored (two clients sharing an access key).
+ */
 export function buildPlainBackup(records: readonly ClientRecord[], source: {backend: string; location: string}, createdAt = new Date()): string {
   const sorted = [...records].sort((a, b) => a.client_id - b.client_id)
+  const shared = sharedAccessKey(sorted)
+  if (shared) {
+    throw new HivemindError('STORE_CORRUPT', `${source.location}: clients ${shared[0]} and ${shared[1]} share an access key, so a backup of it could not be restored; nothing was written`, {
+      suggestion: 'see how to repair it with: hivemind-core doctor; then back up again',
+    })
+  }
   const body = sorted.map((record) => `${canonicalJson(record)}\n`).join('')
   const unsigned: BackupHeader = {
     format: BACKUP_FORMAT,
@@ -196,7 +221,7 @@ function parsePlainBody(text: string, header: BackupHeader, file: string): Clien
   if (lines.pop() !== '') throw new BackupError(`${file}: the last line is incomplete (truncated?)`)
   if (lines.length !== header.count) throw new BackupError(`${file}: the header says ${header.count} record(s), the file holds ${lines.length}`)
   const seen = new Set<number>()
-  return lines.map((line, index) => {
+  const records = lines.map((line, index) => {
     const where = `${file}: line ${index + 2}`
     let raw: unknown
     try {
@@ -210,6 +235,12 @@ function parsePlainBody(text: string, header: BackupHeader, file: string): Clien
     seen.add(record.client_id)
     return record
   })
+  // Checked before anything is written: a restore failing on it halfway would have emptied a --force target.
+  const shared = sharedAccessKey(records)
+  if (shared) {
+    throw new BackupError(`${file}: clients ${shared[0]} and ${shared[1]} share an access key, which no database can hold`, 'revoke one of them in the database it came from and back it up again; nothing was written')
+  }
+  return records
 }
 
 /** restore-db reads only what backup-db writes: a clients file is import-clients' input. */

@@ -202,6 +202,42 @@ describe('backup-db / restore-db', function () {
     expect(readMark(stateDir, `json ${target}`)).to.deep.include({state: 'complete', by: 'restore-db'})
   })
 
+  it('two clients sharing an access key: backup-db refuses to take the backup, and restore-db refuses such a file before writing anything, --force included (QA)', async () => {
+    // A Redis hive hand-edited so that clients 2 and 3 hold one key: Redis stores it as it is.
+    const redisSide = BACKENDS.redis
+    const hive = redisSide.location(sandbox.root, 'shared')
+    const records = variedClients(3)
+    await seed(redisSide, hive, records)
+    const {Redis} = await import('ioredis')
+    const client = new Redis(redis!.url)
+    try {
+      await client.hset(`${hive}{hive}client:3`, 'api_key', records[1]!.api_key)
+    } finally {
+      client.disconnect()
+    }
+    const refusedBackup = await sandbox.run(['backup-db', ...redisSide.dbFlags(hive), '--out', path.join(sandbox.root, 'shared.backup'), '-q'])
+    expect(refusedBackup.code, refusedBackup.stderr).to.equal(1)
+    expect(refusedBackup.stderr).to.contain('clients 2 and 3 share an access key, so a backup of it could not be restored; nothing was written')
+    expect(readdirSync(sandbox.root)).not.to.include('shared.backup')
+
+    // Such a file (written by hand, with a valid checksum) is refused by restore-db, the target kept.
+    const unsigned = {format: 'hivemind-core-backup', version: 1, encrypted: false, backend: 'redis', location: hive, createdAt: new Date().toISOString(), count: 3}
+    const body = records.map((record, index) => `${canonicalJson(index === 2 ? {...record, api_key: records[1]!.api_key} : record)}\n`).join('')
+    const {createHash} = await import('node:crypto')
+    const header = {...unsigned, sha256: createHash('sha256').update(`${JSON.stringify(unsigned)}\n${body}`).digest('hex')}
+    const file = path.join(sandbox.root, 'crafted.backup')
+    writeFileSync(file, `${JSON.stringify(header)}\n${body}`, {mode: 0o600})
+    const target = BACKENDS.sqlite.location(sandbox.root, 'target')
+    await seed(BACKENDS.sqlite, target, variedClients(20, 100))
+    const before = await contents(BACKENDS.sqlite, target)
+    for (const flags of [['--force', '--dry-run'], ['--force']]) {
+      const refused = await sandbox.run(['restore-db', file, ...BACKENDS.sqlite.toFlags(target), ...flags, '-q'])
+      expect(refused.code, refused.stderr).to.equal(1)
+      expect(refused.stderr).to.contain('crafted.backup: clients 2 and 3 share an access key, which no database can hold')
+      expect(await contents(BACKENDS.sqlite, target)).to.deep.equal(before)
+    }
+  })
+
   it('backs up a Python clients.db without changing it: no schema upgrade, no WAL, nothing left beside it', async () => {
     const dir = path.join(sandbox.root, 'python')
     mkdirSync(dir)
