@@ -33,7 +33,10 @@ export function fromCsv(text: string, file: string): ImportedRecord[] {
   try {
     rows = parseCsvText(text, {relax_column_count: false, skip_empty_lines: true, bom: true}) as string[][]
   } catch (error) {
-    throw new StoreCorruptError(`${file}: invalid CSV: ${error instanceof Error ? error.message : String(error)}`)
+    // csv-parse quotes the field it stopped at ("..., value is \"…\""): that may be a password or
+    // an access key, and secrets never go into a message (QA). Its line and field number stay.
+    const reason = (error instanceof Error ? error.message : String(error)).replace(/,? value is [\s\S]*$/, '')
+    throw new StoreCorruptError(`${file}: invalid CSV: ${reason}`, {suggestion: 'correct that line (the value is not shown: it may be a secret); nothing was written'})
   }
   const [header, ...body] = rows
   if (!header || header.join(',') !== CSV_HEADER.join(',')) {
