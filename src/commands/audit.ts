@@ -64,13 +64,18 @@ Events: ${[...CLI_EVENTS, ...LISTENER_EVENTS].join(', ')}. docs/security.md desc
   }
 }
 
-/** One human-readable line per entry. */
+/**
+ * One human-readable line per entry, whatever its values hold: a newline in a metadata key, a
+ * list item or a detail a satellite controls (an imported client's, a refused message type)
+ * printed as it is would show a forged entry below the real one (QA). So the whole line goes
+ * through oneLine, which escapes line breaks and other control characters.
+ */
 export function formatEntry(entry: AuditEntry): string {
   const who = `${entry.user}${entry.sudo_user ? ` (sudo by ${entry.sudo_user})` : ''}@${entry.host}`
-  const client = entry.client_id === undefined ? '' : ` client ${entry.client_id}${entry.name ? ` (${oneLine(entry.name)})` : ''}`
+  const client = entry.client_id === undefined ? '' : ` client ${entry.client_id}${entry.name ? ` (${entry.name})` : ''}`
   const changes = entry.changes ? ` ${Object.entries(entry.changes).map(([field, change]) => `${field}: ${describeChange(change)}`).join('; ')}` : ''
   const details = entry.details ? ` ${Object.entries(entry.details).map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`).join(' ')}` : ''
-  return `${entry.time}  ${entry.event.padEnd(10)} ${who} ${entry.command}${client}${changes}${details}`
+  return oneLine(`${entry.time}  ${entry.event.padEnd(10)} ${who} ${entry.command}${client}${changes}${details}`)
 }
 
 function describeChange(change: FieldChange): string {

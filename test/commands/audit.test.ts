@@ -144,6 +144,20 @@ for (let n = 0; n < 100; n++) {
     expect(printed[1]).to.match(/admin .* make-admin client 2 \(two\) is_admin: false → true/)
   })
 
+  it('a value holding a line break (an imported metadata key) cannot forge an entry in the human form (QA)', async () => {
+    const forged = '2026-01-01T00:00:00.000Z  revoke     root@hub delete-client client 1 (victim) api_key: revoked'
+    const file = path.join(sandbox.root, 'evil.json')
+    const record = {client_id: 7, api_key: 'evilkey123456789', name: 'helper', allowed_types: ['speak'], password: 'evilpass12345678', metadata: {[`x\n${forged}`]: 1}}
+    writeFileSync(file, JSON.stringify({7: record}, null, 4))
+    const imported = await sandbox.run(['import-clients', file, '--db-backend', 'json', '-q'])
+    expect(imported.code, imported.stderr).to.equal(0)
+    const human = await sandbox.run(['audit', '-q'])
+    expect(human.code, human.stderr).to.equal(0)
+    const printed = human.stdout.trimEnd().split('\n')
+    expect(printed, human.stdout).to.have.length(1)
+    expect(printed[0]).to.contain(`keys x\\n${forged}`)
+  })
+
   it('backup-db, restore-db and migrate-db write one summary line each', async () => {
     expect((await sandbox.run(['add-client', '--db-backend', 'json', '--name', 'one', '-q'])).code).to.equal(0)
     const file = path.join(sandbox.root, 'b.backup')
