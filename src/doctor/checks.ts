@@ -105,9 +105,23 @@ export function checkPermissions(settings: ResolvedSettings, registry: BackendRe
     findings.push({id: 'file-mode', severity: 'problem', message: `${file} (${what}) is accessible to other users (mode ${octal(mode)})`, fix: `chmod 600 ${shellQuoted(file)}`})
   }
   for (const dir of [...dirs].sort()) {
-    const mode = statSync(dir).mode & 0o777
+    const fullMode = statSync(dir).mode & 0o7777
+    const mode = fullMode & 0o777
     if ((mode & 0o077) === 0) continue
-    findings.push({id: 'dir-mode', severity: 'problem', message: `${dir} is open to other users (mode ${octal(mode)}): they can list it and see which files it holds`, fix: `chmod 700 ${shellQuoted(dir)}`})
+    if ((fullMode & 0o1000) !== 0 && (mode & 0o002) !== 0) {
+      // /tmp and the like (mode 1777): shared on purpose, and chmod 700 on it, pasted as root,
+      // would break every other user of the machine (QA). The sticky bit keeps others from
+      // removing or renaming our files; the advice is to keep them elsewhere.
+      findings.push({
+        id: 'dir-shared',
+        severity: 'warning',
+        message: `${dir} is a directory every user shares (mode ${octal(fullMode)}): others can see which files it holds, and create one under a name hivemind-core would use before it does`,
+        fix: `keep the database, backups and audit trail in a private directory instead (the default, ${settings.paths.dataDir}, is one); do not chmod ${dir}`,
+      })
+      continue
+    }
+    const what = (mode & 0o022) !== 0 ? 'they can create, rename and delete files in it, so they could replace the database or config file' : 'they can list it and see which files it holds'
+    findings.push({id: 'dir-mode', severity: 'problem', message: `${dir} is open to other users (mode ${octal(mode)}): ${what}`, fix: `chmod 700 ${shellQuoted(dir)}`})
   }
   return findings
 }

@@ -95,6 +95,26 @@ describe('doctor', function () {
     expect(after.report.findings.map((finding) => finding.id)).not.to.include.members(['file-mode']).and.not.to.include('dir-mode')
   })
 
+  it('a database in a directory every user shares (mode 1777, like /tmp) gets a warning to move it, never chmod 700 of that directory; a writable one says others could replace files (QA)', async () => {
+    const shared = path.join(sandbox.root, 'shared')
+    mkdirSync(shared)
+    chmodSync(shared, 0o1777)
+    const file = path.join(shared, 'clients.db')
+    expect((await sandbox.run(['add-client', '--db-path', file, '--name', 'kitchen', '-q'])).code).to.equal(0)
+    const {report} = await doctor('--db-path', file)
+    const finding = report.findings.find((item) => item.message.startsWith(shared))
+    expect(finding, JSON.stringify(report.findings)).to.deep.include({id: 'dir-shared', severity: 'warning'})
+    expect(finding!.message).to.contain('(mode 01777)')
+    expect(finding!.fix).to.contain('private directory').and.not.match(/^chmod/)
+    expect(report.findings.map((item) => item.fix ?? '').join('\n')).not.to.contain(`chmod 700 '${shared}'`)
+
+    chmodSync(shared, 0o777)
+    const writable = await doctor('--db-path', file)
+    const open = writable.report.findings.find((item) => item.id === 'dir-mode' && item.message.startsWith(shared))
+    expect(open!.message).to.contain('they can create, rename and delete files in it')
+    expect(open!.fix).to.equal(`chmod 700 '${shared}'`)
+  })
+
   it('a config file holding the Redis password that others can read is a problem; the password never appears in the report', async () => {
     expect((await sandbox.run(['add-client', '--db-backend', 'redis', '--redis-url', goodRedis.url, '-q'], {env: {HIVEMIND_REDIS_PASSWORD: PASSWORD}})).code).to.equal(0)
     const file = writeConfig({database: {backend: 'redis', redis: {url: goodRedis.url, password: PASSWORD}}}, 0o644)
