@@ -11,7 +11,7 @@ import {assertSwitchable, describeSwitch, relativeToConfig, switchBackend, userC
 import {HivemindError, UsageError} from '../core/errors.js'
 import {carryIdCounter, copyRecords, isCurrentDigest, type MigrationPlan, planMigration, recordsDigest, storeDigest, type TargetPolicy, verifyMigration} from '../migrate/migrate.js'
 import {readMark, restoreMark, writeMark} from '../migrate/marker.js'
-import {checkTarget, MIGRATE_EXIT, plannedWrites, verificationFailed} from '../migrate/policy.js'
+import {checkTarget, describeIds, MIGRATE_EXIT, plannedWrites, removedDetails, verificationFailed} from '../migrate/policy.js'
 
 /** What `migrate-db --json` prints. */
 export interface MigrateResult {
@@ -276,7 +276,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       await this.audit({
         event: 'migrate',
         store: targetLabel,
-        details: {from: sourceLabel, copied: writes.length, identical: result.skipped, cleared: clearFirst, policy, verified: verification.ok},
+        details: {from: sourceLabel, copied: writes.length, identical: result.skipped, cleared: clearFirst, ...removedDetails(clearFirst, plan.extra), policy, verified: verification.ok},
       })
       if (!verification.ok) throw verificationFailed(verification, 'the source')
       // The same fingerprint as the incomplete mark's unless the source changed during the copy (then read again).
@@ -289,7 +289,7 @@ Exit codes: 0 done (or nothing to do), 1 error, 2 usage, 3 refused (target not e
       this.log(
         writes.length === 0
           ? `Nothing to copy: ${targetLabel} already holds all ${plan.sourceCount} record(s) of ${sourceLabel}; verified.`
-          : `Migrated ${writes.length} record(s) from ${sourceLabel} to ${targetLabel} (${clearFirst ? `emptied first: ${plan.extra.length} record(s) not in the source removed` : `${plan.identical} already there`}); verified ${verification.targetCount} record(s).`,
+          : `Migrated ${writes.length} record(s) from ${sourceLabel} to ${targetLabel} (${clearFirst ? `emptied first: ${plan.extra.length} record(s) not in the source removed, ids ${describeIds(plan.extra)}` : `${plan.identical} already there`}); verified ${verification.targetCount} record(s).`,
       )
       return await finish()
     } finally {

@@ -8,7 +8,7 @@ import {obtainPassphrase, PASSPHRASE_ENV} from '../backup/passphrase.js'
 import {type OpenedStore, openStore, openWithSources} from '../config/open-store.js'
 import {readMark, writeMark} from '../migrate/marker.js'
 import {copyRecords, isCurrentDigest, planMigration, recordsDigest, verifyMigration} from '../migrate/migrate.js'
-import {checkTarget, plannedWrites, verificationFailed} from '../migrate/policy.js'
+import {checkTarget, describeIds, plannedWrites, removedDetails, verificationFailed} from '../migrate/policy.js'
 import {pickSide, refuseFlagsOfOtherBackend, resolveSideOptions, sideFlags} from './migrate-db.js'
 
 /** What `restore-db --json` prints. */
@@ -21,6 +21,8 @@ export interface RestoreResult {
   written: number
   /** Records already identical in the target. */
   identical: number
+  /** Records the target held that are not in the backup, removed by --force (it empties the target first). */
+  removed: number
   verified: boolean
   dryRun: boolean
 }
@@ -98,7 +100,7 @@ Encrypted backups need the passphrase: asked on the terminal, or env ${PASSPHRAS
       // The same rule as migrate-db's (resuming rewrites what differs); a cleared target gets the backup's records.
       const {clearFirst, records: planned} = plannedWrites(plan, policy, resuming)
       const writes = clearFirst ? backup.records : planned
-      const result: RestoreResult = {file, to: targetLabel, records: backup.records.length, written: writes.length, identical: clearFirst ? 0 : plan.identical, verified: false, dryRun: flags['dry-run']}
+      const result: RestoreResult = {file, to: targetLabel, records: backup.records.length, written: writes.length, identical: clearFirst ? 0 : plan.identical, removed: clearFirst ? plan.extra.length : 0, verified: false, dryRun: flags['dry-run']}
       if (flags['dry-run']) {
         this.log(`Dry run: would write ${writes.length} record(s) to ${targetLabel} (${result.identical} already identical${clearFirst ? `, ${plan.extra.length} removed` : ''}); nothing was written.`)
         return result
@@ -112,12 +114,12 @@ Encrypted backups need the passphrase: asked on the terminal, or env ${PASSPHRAS
       await this.audit({
         event: 'restore',
         store: targetLabel,
-        details: {file, backupOf: `${backup.header.backend} ${backup.header.location}`, backupCreatedAt: backup.header.createdAt, records: backup.records.length, written: writes.length, cleared: clearFirst, policy, verified: verification.ok},
+        details: {file, backupOf: `${backup.header.backend} ${backup.header.location}`, backupCreatedAt: backup.header.createdAt, records: backup.records.length, written: writes.length, cleared: clearFirst, ...removedDetails(clearFirst, plan.extra), policy, verified: verification.ok},
       })
       if (!verification.ok) throw verificationFailed(verification, 'the backup')
       await writeMark(settings.paths.stateDir, targetLabel, {from: sourceLabel, state: 'complete', by: 'restore-db'})
       result.verified = true
-      this.log(`Restored ${writes.length} record(s) from ${file} into ${targetLabel} (${result.identical} already there); verified ${verification.targetCount} record(s).`)
+      this.log(`Restored ${writes.length} record(s) from ${file} into ${targetLabel} (${clearFirst ? `emptied first: ${plan.extra.length} record(s) not in the backup removed, ids ${describeIds(plan.extra)}` : `${result.identical} already there`}); verified ${verification.targetCount} record(s).`)
       return result
     } finally {
       await source.close()

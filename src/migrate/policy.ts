@@ -106,3 +106,16 @@ export function verificationFailed(verification: Verification, sourceNoun: strin
     suggestion: 'fix the cause and re-run the same command (it resumes)',
   })
 }
+
+/** Ids for a message: the first 20, then how many more. */
+export function describeIds(ids: readonly number[]): string {
+  return ids.length <= 20 ? ids.join(', ') : `${ids.slice(0, 20).join(', ')} and ${ids.length - 20} more`
+}
+
+/**
+ * What the audit line of a --force copy says about the records it removed from the target (their
+ * ids: which satellites lost access is what an auditor asks). At most 1000 ids; `removed` counts all.
+ */
+export function removedDetails(clearFirst: boolean, extra: readonly number[]): {removed?: number; removedIds?: number[]} {
+  return clearFirst ? {removed: extra.length, removedIds: extra.slice(0, 1000)} : {}
+}

@@ -131,6 +131,11 @@ describe('backup-db / restore-db', function () {
     const forced = await sandbox.run(['restore-db', file, ...backend.toFlags(target), '--force', '-q'])
     expect(forced.code, forced.stderr).to.equal(0)
     expect(await contents(backend, target)).to.deep.equal(records.map((record) => canonicalJson(record)))
+    // Which clients --force removed is said, and kept in the audit trail (QA: it said nothing).
+    expect(forced.stdout).to.contain('(emptied first: 1 record(s) not in the backup removed, ids 50)')
+    const audit = await sandbox.run(['audit', '--json', '-q', '--event', 'restore'])
+    const restores = JSON.parse(audit.stdout) as Array<{details: Record<string, unknown>}>
+    expect(restores.at(-1)!.details).to.deep.include({cleared: true, removed: 1, removedIds: [50], policy: 'force'})
   })
 
   it('an interrupted restore finishes when the same command runs again; a target marked by another backup is still refused', async () => {
