@@ -79,12 +79,27 @@ export function maskUrlSecrets(value: string): string {
 /** URLs inside a text (ended by whitespace or the quotes and brackets around them). */
 const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s'"`,)\]]+/gi
 
+/** A letter, digit, `_` or `-`: next to one, a secret's text is part of a longer word. */
+const WORD_CHARACTER = '[\\p{L}\\p{N}_-]'
+
 /**
  * `text` with every URL's password masked and every one of `secrets` (longest first) replaced by
  * ********: for text this project does not word itself (a plugin's error, a library's debug line).
+ * Only where a secret stands as a word of its own (foreign text quotes a value whole: `value is
+ * "…"`, `AUTH …`): masked inside longer words, a Redis password "hivemind" turned every
+ * "hivemind-core" of a hint into "********-core", and a rejected passphrase "back" the "backup" of
+ * its error into "********up", which garbled the text and showed which part was the secret (QA).
  */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
   let redacted = text.replaceAll(URL_IN_TEXT, (url) => maskUrlPassword(url))
-  for (const secret of secrets) redacted = redacted.replaceAll(secret, '********')
+  for (const secret of secrets) {
+    if (!redacted.includes(secret)) continue
+    const standalone = new RegExp(`(?<!${WORD_CHARACTER})${escapeRegExp(secret)}(?!${WORD_CHARACTER})`, 'gu')
+    redacted = redacted.replace(standalone, '********')
+  }
   return redacted
+}
+
+function escapeRegExp(text: string): string {
+  return text.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {maskUrlPassword, maskUrlSecrets, stripUrlPassword} from '../../src/core/redact.js'
+import {maskUrlPassword, maskUrlSecrets, redactSecrets, stripUrlPassword} from '../../src/core/redact.js'
 
 describe('redact', () => {
   it('maskUrlSecrets masks the password and every query value of a URL, and leaves other text alone', () => {
@@ -30,5 +30,22 @@ describe('redact', () => {
       expect(maskUrlPassword(url), url).to.equal(masked)
       expect(stripUrlPassword(url), url).to.equal(stripped)
     }
+  })
+})
+
+describe('redactSecrets', () => {
+  it('masks a secret where it stands as a word of its own: quoted, after a colon or a space, at either end (QA)', () => {
+    expect(redactSecrets('invalid CSV: value is "s3cretPass!"', ['s3cretPass!'])).to.equal('invalid CSV: value is "********"')
+    expect(redactSecrets('AUTH hivemind failed', ['hivemind'])).to.equal('AUTH ******** failed')
+    expect(redactSecrets('hivemind', ['hivemind'])).to.equal('********')
+    expect(redactSecrets('token=abc123&x=1', ['abc123'])).to.equal('token=********&x=1')
+    expect(redactSecrets('twice: k3y k3y.', ['k3y'])).to.equal('twice: ******** ********.')
+    expect(redactSecrets('a regexp secret a.b*c+ (here)', ['a.b*c+'])).to.equal('a regexp secret ******** (here)')
+  })
+
+  it('leaves a secret that is only part of a longer word: the text stays readable and does not show which part was the secret (QA)', () => {
+    expect(redactSecrets('Hint: see the ids with: hivemind-core list-clients', ['hivemind'])).to.equal('Hint: see the ids with: hivemind-core list-clients')
+    expect(redactSecrets('Error: the backup passphrase is too short', ['back', 'pass'])).to.equal('Error: the backup passphrase is too short')
+    expect(redactSecrets('wrong passphrase', ['pass'])).to.equal('wrong passphrase')
   })
 })
