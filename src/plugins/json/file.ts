@@ -9,6 +9,7 @@ import {type ClientRecord} from '../../core/client.js'
 import {StoreCorruptError} from '../../core/errors.js'
 import {fileState, notARegularFile} from '../../core/file-access.js'
 import {assertNoDuplicateNames, fromJsonDocument, parseJsonText} from '../../core/upstream-json.js'
+import {shellQuoted} from '../../core/shell-word.js'
 import type {StoreProbe} from '../../core/store.js'
 
 /** Decodes and validates the bytes of a clients file. */
@@ -17,6 +18,11 @@ export function parseClientsJson(bytes: Buffer, file: string): ClientRecord[] {
     throw new StoreCorruptError(`${file}: the file is empty (an interrupted write by an older tool?)`, {
       suggestion: 'restore it from a backup, or write {} into it to start an empty hive',
     })
+  }
+  // The file the other backend writes, e.g. --db-backend json --db-path clients.db (QA: it was
+  // reported as "invalid UTF-8 at byte 98", with nothing to do about it).
+  if (bytes.subarray(0, 16).toString('latin1') === 'SQLite format 3\0') {
+    throw new StoreCorruptError(`${file} is an SQLite database, not a clients.json`, {suggestion: `open it with --db-backend sqlite --db-path ${shellQuoted(file)}; nothing was changed`})
   }
   // The native check first (a 100k-client file is ~90 MB); the byte-by-byte scan only to name the position.
   const invalid = isUtf8(bytes) ? undefined : firstInvalidUtf8(bytes)

@@ -196,6 +196,8 @@ ${DEFAULT_ALLOWED_TYPES.map((type) => `            "${type}"`).join(',\n')}
       ['empty', Buffer.alloc(0), /the file is empty/],
       ['truncated', Buffer.from('{"1": {"client_id": 1, "api_key": "a'), /invalid JSON at line 1, column \d+/],
       ['invalid UTF-8', Buffer.concat([Buffer.from('{"1": {"name": "'), Buffer.from([0xff, 0xfe]), Buffer.from('"}}')]), /invalid UTF-8 at byte 16/],
+      // --db-backend json --db-path clients.db: said as what it is (QA: "invalid UTF-8 at byte 98").
+      ['an SQLite database', Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.from([0x10, 0x00, 0x02, 0x02, 0xff, 0xfe]), Buffer.alloc(90)]), /is an SQLite database, not a clients\.json/],
       ['an array', Buffer.from('[{"client_id": 1}]'), /expected an object of clients keyed by id, found a list/],
       ['wrong types', Buffer.from('{"1": {"client_id": 1, "api_key": 5}}'), /client "1": field "api_key" must be a string/],
       ['a non-numeric key', Buffer.from('{"x": {"api_key": "a"}}'), /keys must be client ids/],
