@@ -29,7 +29,7 @@ An access key already used by a live client is rejected.`
     description: Flags.string({description: 'free-text description'}),
     'access-key': Flags.string({description: 'access key to use instead of a generated one (not only digits: NODE_ID would take it for an id)'}),
     password: Flags.string({description: 'password to use instead of a generated one'}),
-    'crypto-key': Flags.string({description: 'legacy pre-shared encryption key, exactly 16 characters'}),
+    'crypto-key': Flags.string({description: 'legacy pre-shared encryption key, exactly 16 ASCII characters'}),
     admin: Flags.boolean({description: 'make the client an admin', default: false}),
   }
 

@@ -56,6 +56,11 @@ export function checkSecret(value: string, what: string, exactLength?: number): 
   if (exactLength !== undefined && [...value].length !== exactLength) {
     throw new InvalidInputError(`${what} must be exactly ${exactLength} characters (got ${[...value].length})`)
   }
+  // The crypto key is the AES key's bytes (UTF-8, as the satellites encode it): 'é' takes two of
+  // them, and a key of 17 bytes is one the listener cannot use (QA: accepted, then never worked).
+  if (exactLength !== undefined && Buffer.byteLength(value, 'utf8') !== exactLength) {
+    throw new InvalidInputError(`${what} must be ${exactLength} ASCII characters (it holds characters of more than one byte, ${Buffer.byteLength(value, 'utf8')} bytes in all)`, {suggestion: 'use letters, digits and ASCII punctuation only'})
+  }
   if ([...value].length > MAX_SECRET_LENGTH) throw new InvalidInputError(`${what} is too long (at most ${MAX_SECRET_LENGTH} characters)`)
   return value
 }

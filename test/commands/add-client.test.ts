@@ -71,6 +71,7 @@ describe('add-client', () => {
     const cases: Array<{args: string[]; code: number; error?: string}> = [
       {args: ['--crypto-key', '0123456789abcde', '--password', secret], code: 1, error: 'Error: the crypto key must be exactly 16 characters (got 15)'},
       {args: ['--crypto-key', '0123456789abcdefX', '--password', secret], code: 1, error: 'Error: the crypto key must be exactly 16 characters (got 17)'},
+      {args: ['--crypto-key', '0123456789abcd\u00e9f', '--password', secret], code: 1, error: 'Error: the crypto key must be 16 ASCII characters (it holds characters of more than one byte, 17 bytes in all)'},
       {args: ['--crypto-key', '', '--password', secret], code: 1, error: 'Error: the crypto key must not be empty'},
       {args: ['--access-key', 'taken-access-key-01', '--password', secret], code: 1, error: 'Error: that access key is already used by client 1'},
       {args: ['--access-key', 'revoked', '--password', secret], code: 1, error: 'Error: "revoked" is reserved and cannot be an access key'},
