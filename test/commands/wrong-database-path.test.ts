@@ -146,3 +146,39 @@ describe('a damaged SQLite file or one that is not SQLite at all', function () {
     }
   })
 })
+
+describe('a new database under the other backend\'s file name', function () {
+  this.timeout(60_000)
+  let sandbox: Sandbox
+
+  beforeEach(() => {
+    sandbox = Sandbox.create()
+  })
+  afterEach(() => sandbox.cleanup())
+
+  it('sqlite is not created as clients.json, where the Python hivemind-core would take it for a damaged clients.json and write over it (QA); nothing is created', async () => {
+    const file = path.join(sandbox.home, '.local/share/hivemind-core/clients.json')
+    const result = await sandbox.run(['add-client', '--name', 'kitchen', '--db-path', file, '-q'])
+    expectCleanFailure(result, 1)
+    expect(errorLine(result)).to.equal(`Error: ${file} does not exist, and an SQLite database is not created under a name ending in .json (a clients.json's)`)
+    expect(result.stderr).to.contain('Hint: for a clients.json there, add --db-backend json')
+    expect(existsSync(file)).to.equal(false)
+    // Named as what it is, it works.
+    const json = await sandbox.run(['add-client', '--name', 'kitchen', '--db-backend', 'json', '--db-path', file, '-q'])
+    expect(json.code, json.stderr).to.equal(0)
+  })
+
+  it('a clients.json is not created as new.db when a clients.json in the data directory made json the default (QA); nothing is created', async () => {
+    const dataDir = path.join(sandbox.home, '.local/share/hivemind-core')
+    mkdirSync(dataDir, {recursive: true})
+    writeFileSync(path.join(dataDir, 'clients.json'), '{}\n', {mode: 0o600})
+    const file = path.join(sandbox.root, 'new.db')
+    const result = await sandbox.run(['add-client', '--name', 'kitchen', '--db-path', file, '-q'])
+    expectCleanFailure(result, 1)
+    expect(errorLine(result)).to.equal(`Error: ${file} does not exist, and a clients.json is not created under a name ending in .db (an SQLite database's)`)
+    expect(result.stderr).to.contain('Hint: for an SQLite database there, add --db-backend sqlite')
+    expect(existsSync(file)).to.equal(false)
+    const sqlite = await sandbox.run(['add-client', '--name', 'kitchen', '--db-backend', 'sqlite', '--db-path', file, '-q'])
+    expect(sqlite.code, sqlite.stderr).to.equal(0)
+  })
+})

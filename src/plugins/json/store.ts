@@ -82,6 +82,14 @@ export class JsonClientStore implements ClientStore {
   }
 
   async open(): Promise<void> {
+    // A new clients.json under the name of an SQLite file (the default backend resolved to json
+    // because a clients.json exists, and --db-path new.db): SQLite's tools and the Python
+    // hivemind-core would take it for a database (QA). Existing files are judged by their bytes.
+    if (this.context.mode === 'write' && /\.(db|sqlite3?)$/i.test(this.location) && !existsSync(this.location)) {
+      throw new HivemindError('INVALID_INPUT', `${this.location} does not exist, and a clients.json is not created under a name ending in ${path.extname(this.location)} (an SQLite database's)`, {
+        suggestion: `for an SQLite database there, add --db-backend sqlite; for a clients.json, give a path ending in .json; nothing was written`,
+      })
+    }
     try {
       ensurePrivateDir(path.dirname(this.location))
     } catch (error) {

@@ -319,6 +319,14 @@ export class SqliteClientStore implements ClientStore {
   private async openInPlace(): Promise<void> {
     const file = this.options.path
     this.refuseNonRegularFile(file)
+    // A new SQLite file named like a clients.json (--db-path ~/.local/share/hivemind-core/clients.json
+    // on a fresh machine): the Python hivemind-core treats a clients.json it cannot parse as empty
+    // and writes over it, losing every client added here (QA). Existing files are judged by their bytes.
+    if (/\.json$/i.test(file) && !existsSync(file)) {
+      throw new HivemindError('INVALID_INPUT', `${file} does not exist, and an SQLite database is not created under a name ending in .json (a clients.json's)`, {
+        suggestion: 'for a clients.json there, add --db-backend json; for an SQLite database, give a path ending in .db; nothing was written',
+      })
+    }
     this.prepareFile(file)
     // `timeout` is the busy timeout: how long a statement waits for another process's lock.
     const BetterSqlite3 = requireCjs('better-sqlite3') as typeof import('better-sqlite3')
