@@ -117,6 +117,10 @@ export async function resolveSettings(input: SettingsInput): Promise<ResolvedSet
       : undefined,
   ]) ?? defaultBackend(paths)
   notices.push(...mistypedVariables(env, registry))
+  if (loaded) {
+    const unselected = unselectedOnlySection(file, backend)
+    if (unselected) notices.push(unselectedSectionNotice(unselected, backend, shownPath(loaded.filepath, cwd)))
+  }
   const registered = registry.get(backend.value, describeSource(backend.source, cwd))
   for (const plugin of registry.shadowedBy(registered.descriptor.name)) {
     notices.push(`plugin ${plugin} also provides a backend "${registered.descriptor.name}"; it is ignored and the one built into ${registered.plugin} is used`)
@@ -192,6 +196,23 @@ export function resolveOtherBackendOptions(settings: ResolvedSettings, registere
     notices: settings.notices,
     genericEnv: false,
   })
+}
+
+/**
+ * The backend of the config file's one backend section, when the file does not name a backend
+ * and the default chose another one: `database: {sqlite: {path: ...}}` alone reads like "use this
+ * SQLite file", yet the default (json beside an upstream clients.json, sqlite otherwise) decides.
+ * Not inferred from the section, because a section may only hold a migrate-db target's options.
+ */
+function unselectedOnlySection(file: ConfigFileContent, backend: Sourced<string>): string | undefined {
+  if (backend.source.kind !== 'default' || file.database === undefined || file.database.backend !== undefined) return undefined
+  const sections = Object.keys(file.database).filter((key) => key !== 'backend')
+  return sections.length === 1 && sections[0] !== backend.value ? sections[0] : undefined
+}
+
+function unselectedSectionNotice(section: string, backend: Sourced<string>, file: string): string {
+  const why = backend.source.kind === 'default' && backend.source.note ? ` (${backend.source.note})` : ''
+  return `${file} has a database.${section} section but no database.backend, so its ${section} options are not used: the default backend ${backend.value}${why} is. Add "backend": "${section}" to its database section to use ${section}, or "backend": "${backend.value}" to keep ${backend.value} (and this warning goes)`
 }
 
 /**
@@ -352,14 +373,18 @@ export function describeSource(source: SettingSource, cwd: string): string {
       return `env ${source.name}`
     }
     case 'file': {
-      const relative = path.relative(cwd, source.path)
-      const shown = relative.startsWith('..') || path.isAbsolute(relative) ? source.path : `./${relative}`
-      return `${shown} ${source.key}`
+      return `${shownPath(source.path, cwd)} ${source.key}`
     }
     case 'default': {
       return source.note ? `default: ${source.note}` : 'default'
     }
   }
+}
+
+/** `./x` for a file under the working directory, its absolute path otherwise. */
+function shownPath(file: string, cwd: string): string {
+  const relative = path.relative(cwd, file)
+  return relative.startsWith('..') || path.isAbsolute(relative) ? file : `./${relative}`
 }
 
 /** Converts a camelCase / kebab key to an env var fragment: keyPrefix → KEY_PREFIX. */

@@ -8,6 +8,7 @@ import {defaultBackend, envName, resolveOtherBackendOptions, resolveSettings, ty
 import {MemoryStore} from '../../src/core/memory-store.js'
 import {BackendRegistry} from '../../src/core/registry.js'
 import type {BackendDescriptor} from '../../src/core/store.js'
+import {jsonBackend} from '../../src/plugins/json/index.js'
 import {sqliteBackend} from '../../src/plugins/sqlite/index.js'
 
 /** A second backend with the option kinds the settings layer handles (never opened here). */
@@ -304,6 +305,30 @@ describe('settings resolution', () => {
       expect(plain.notices.join('\n')).not.to.contain(warning)
       resolveOtherBackendOptions(plain, registry.get('redis', 'test'), {'redis-url': 'redis://user:Sekrit@h:1/0'}, {})
       expect(plain.notices.filter((notice) => notice.includes(warning))).to.have.length(1)
+    })
+
+    it("warns when the config file's only backend section is not the backend the default chose (QA: a database.sqlite section was silently ignored beside an upstream clients.json)", async () => {
+      const dataDir = path.join(home, '.local/share/hivemind-core')
+      mkdirSync(dataDir, {recursive: true})
+      writeFileSync(path.join(dataDir, 'clients.json'), '{}')
+      writeConfig(project, {database: {sqlite: {path: './hive.db'}}})
+      registry.register(jsonBackend, 'hivemind-core')
+      const beside = await resolveSettings(input())
+      expect(beside.backend.value).to.equal('json')
+      const notice = beside.notices.find((text) => text.includes('database.sqlite section'))
+      expect(notice).to.equal(
+        `./.hivemindrc.json has a database.sqlite section but no database.backend, so its sqlite options are not used: the default backend json (${path.join(dataDir, 'clients.json')} exists and ${path.join(dataDir, 'clients.db')} does not) is. ` +
+          'Add "backend": "sqlite" to its database section to use sqlite, or "backend": "json" to keep json (and this warning goes)',
+      )
+      // The section of the backend the default chose, a named backend, or one chosen by flag or environment: no warning.
+      rmSync(path.join(dataDir, 'clients.json'))
+      expect((await resolveSettings(input())).notices.join('\n')).not.to.contain('no database.backend')
+      writeConfig(project, {database: {redis: {url: 'redis://h:1/0'}}})
+      expect((await resolveSettings(input())).notices.join('\n')).to.contain('has a database.redis section but no database.backend')
+      expect((await resolveSettings(input({flags: {'db-backend': 'sqlite'}}))).notices.join('\n')).not.to.contain('no database.backend')
+      expect((await resolveSettings(input({env: {HOME: home, HIVEMIND_DB_BACKEND: 'sqlite'}}))).notices.join('\n')).not.to.contain('no database.backend')
+      writeConfig(project, {database: {backend: 'sqlite', redis: {url: 'redis://h:1/0'}}})
+      expect((await resolveSettings(input())).notices.join('\n')).not.to.contain('no database.backend')
     })
   })
 
