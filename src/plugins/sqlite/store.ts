@@ -337,10 +337,14 @@ export class SqliteClientStore implements ClientStore {
     // What TypeORM's driver sets on every connection it opens: the same state whether or not
     // TypeORM attaches to this one later.
     connection.pragma('foreign_keys = ON')
-    if (this.migrationsPending()) await this.migrate()
+    const pending = this.migrationsPending()
+    if (pending) await this.migrate()
     this.checkTableShape()
-    await this.enableWal()
-    this.restrictModes(file)
+    const rollbackJournal = connection.pragma('journal_mode', {simple: true}) !== 'wal'
+    if (rollbackJournal) await this.enableWal()
+    // A read-only command that upgraded the file (an upstream clients.db, often 0644) has written
+    // to it: it is then one of our data files, 0600 like any other.
+    this.restrictModes(file, pending || rollbackJournal)
   }
 
   /**
@@ -470,9 +474,12 @@ export class SqliteClientStore implements ClientStore {
     }
   }
 
-  /** Data files are 0600 whatever the umask; -wal and -shm inherit the database file's mode. */
-  private restrictModes(file: string): void {
-    if (this.context.mode !== 'write') return
+  /**
+   * Data files are 0600 whatever the umask; -wal and -shm inherit the database file's mode. A
+   * read-only command leaves modes alone unless it `upgraded` the file.
+   */
+  private restrictModes(file: string, upgraded: boolean): void {
+    if (this.context.mode !== 'write' && !upgraded) return
     for (const candidate of [file, `${file}-wal`, `${file}-shm`]) {
       try {
         if ((statSync(candidate).mode & 0o077) !== 0) chmodSync(candidate, 0o600)

@@ -332,6 +332,26 @@ describe('sqlite store (backend-specific)', () => {
       expect(octal(mode(file))).to.equal('0600')
       for (const suffix of ['-wal', '-shm']) if (existsSync(file + suffix)) expect(octal(mode(file + suffix)), suffix).to.equal('0600')
     })
+
+    it('a read-only command that upgrades a world-readable upstream file tightens it to 0600; one that changes nothing leaves modes alone (QA: list-clients left an upgraded clients.db 0644)', async () => {
+      const file = path.join(dir, 'clients.db')
+      writeUpstreamDb(file, UPSTREAM_ROWS)
+      chmodSync(file, 0o644)
+      const reader = await createSqliteStore(file, 'read')
+      stores.push(reader)
+      await reader.open()
+      expect((await collect(reader.list())).length).to.be.greaterThan(0)
+      expect(octal(mode(file)), 'upgraded by a reader').to.equal('0600')
+      for (const suffix of ['-wal', '-shm']) if (existsSync(file + suffix)) expect(octal(mode(file + suffix)), suffix).to.equal('0600')
+      await reader.close()
+      // Already ours and in WAL mode: a reader writes nothing, so a mode chosen by hand stays.
+      chmodSync(file, 0o640)
+      const again = await createSqliteStore(file, 'read')
+      stores.push(again)
+      await again.open()
+      await collect(again.list())
+      expect(octal(mode(file)), 'not upgraded').to.equal('0640')
+    })
   })
 
   describe('revision', () => {
