@@ -260,7 +260,8 @@ export function resolveBackendOptions(registered: RegisteredBackend, layers: Opt
   const flagValues = new Map<string, Sourced<unknown>>()
   for (const entry of layers.flags['db-option'] ?? []) {
     const at = entry.indexOf('=')
-    if (at <= 0) throw new BackendOptionsError(`--db-option must look like key=value, got "${entry.split('=')[0]}"`)
+    // A flag value of the wrong form, like one of the wrong type: a usage error (exit 2).
+    if (at <= 0) throw new BackendOptionsError(`--db-option must look like key=value, got "${entry.split('=')[0]}"`, {exitCode: 2})
     const key = entry.slice(0, at)
     const spec = requireSpec(descriptor.name, schema, key, '--db-option')
     flagValues.set(key, coerceString(entry.slice(at + 1), spec, `--db-option ${key}`, {kind: 'flag', name: `--db-option ${key}`}))

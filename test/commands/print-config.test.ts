@@ -64,6 +64,8 @@ describe('print-config', () => {
       [['--db-backend', 'nope'], {}, 1, 'Error: unknown database backend "nope" (from flag --db-backend); available: json, redis, sqlite'],
       [[], {HIVEMIND_DB_BACKEND: 'mongo'}, 1, 'Error: unknown database backend "mongo" (from env HIVEMIND_DB_BACKEND); available: json, redis, sqlite'],
       [['--db-option', 'foo=bar'], {}, 1, 'Error: --db-option: the sqlite backend has no option "foo"'],
+      // A value of the wrong form is a usage error, like one of the wrong type (QA: it exited 1).
+      [['--db-option', 'nokv'], {}, 2, 'Error: --db-option must look like key=value, got "nokv"'],
       [['--config', path.join(sandbox.root, 'missing.json')], {}, 1, `Error: config file ${path.join(sandbox.root, 'missing.json')} does not exist`],
       [['--config', sandbox.root], {}, 1, `Error: config file ${sandbox.root} is a directory`],
       [['--config', broken], {}, 1, undefined],
@@ -83,6 +85,6 @@ describe('print-config', () => {
     const lowerCase = await sandbox.run(['print-config', '--db-option', 'busytimeoutms=5000'])
     expectCleanFailure(lowerCase, 1)
     expect(lowerCase.stderr).to.equal('Error: --db-option: the sqlite backend has no option "busytimeoutms"\nHint: did you mean busyTimeoutMs? its options are: path, busyTimeoutMs\n')
-    expect(errorLine(results[5]!), 'a broken config file is named').to.equal(`Error: cannot read config file ${broken}: invalid JSON at line 1, column 14: a value was expected`)
+    expect(errorLine(results[6]!), 'a broken config file is named').to.equal(`Error: cannot read config file ${broken}: invalid JSON at line 1, column 14: a value was expected`)
   })
 })
