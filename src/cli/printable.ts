@@ -6,15 +6,21 @@
  */
 
 /**
- * C0 controls except tab and newline, DEL and C1 controls: what a terminal acts on. Other
- * characters, bidirectional marks included, are text that add-client accepts and that is shown
- * exactly as stored (R16).
+ * C0 controls except tab and newline, DEL and C1 controls: what a terminal acts on. And the
+ * bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): a terminal
+ * that lays out bidirectional text reorders everything after one, so a name could show another
+ * name, or move the columns after it ("Trojan Source"). Other characters, the bidirectional marks
+ * of right-to-left names (U+200E, U+200F) included, are text that add-client accepts and that is
+ * shown exactly as stored (R16); --json output is never escaped.
  */
-const UNPRINTABLE = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g
+const UNPRINTABLE = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/g
 
-/** `text` with each control character written as `\xNN`. */
+/** `text` with each control character written as `\xNN` (`\uNNNN` for a bidirectional one). */
 export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, (character) => `\\x${character.codePointAt(0)!.toString(16).padStart(2, '0')}`)
+  return text.replace(UNPRINTABLE, (character) => {
+    const code = character.codePointAt(0)!
+    return code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, '0')}`
+  })
 }
 
 /**
