@@ -11,7 +11,7 @@
 import path from 'node:path'
 
 import {expandPath} from '../config/paths.js'
-import {optionValues, type ResolvedSettings} from '../config/settings.js'
+import {optionValues, type ResolvedSettings, type SettingSource, type Sourced} from '../config/settings.js'
 import {ConfigError} from '../core/errors.js'
 import {type AuditSink, AuditTrail, FileAuditSink} from './trail.js'
 
@@ -36,23 +36,35 @@ export interface AuditFileSection {
 
 /** Resolves the audit settings of an invocation. */
 export function resolveAuditSettings(settings: ResolvedSettings, env: NodeJS.ProcessEnv = process.env): AuditSettings {
+  const sourced = resolveSourcedAuditSettings(settings, env)
+  return {file: sourced.file.value, redisStream: sourced.redisStream.value, streamMaxLen: sourced.streamMaxLen.value}
+}
+
+/** The audit settings, each with where it came from (what print-config shows). */
+export function resolveSourcedAuditSettings(settings: ResolvedSettings, env: NodeJS.ProcessEnv = process.env): {[K in keyof AuditSettings]: Sourced<AuditSettings[K]>} {
   const section = (settings.file as {audit?: AuditFileSection}).audit ?? {}
+  const fromFile = (key: keyof AuditFileSection): SettingSource => ({kind: 'file', path: settings.configFile?.path ?? '', key: `audit.${key}`})
+  const fromEnv = (name: string): SettingSource => ({kind: 'env', name})
   const envFile = nonEmpty(env.HIVEMIND_AUDIT_FILE)
-  const file = envFile !== undefined
-    ? expandPath(envFile, settings.cwd, env)
+  const file: Sourced<string> = envFile !== undefined
+    ? {value: expandPath(envFile, settings.cwd, env), source: fromEnv('HIVEMIND_AUDIT_FILE')}
     : section.file !== undefined
-      ? expandPath(section.file, settings.fileDir, env)
-      : path.join(settings.paths.stateDir, 'audit.log')
+      ? {value: expandPath(section.file, settings.fileDir, env), source: fromFile('file')}
+      : {value: path.join(settings.paths.stateDir, 'audit.log'), source: {kind: 'default'}}
   const envStream = nonEmpty(env.HIVEMIND_AUDIT_REDIS_STREAM)
-  let redisStream = section.redisStream ?? false
+  let redisStream: Sourced<boolean> = section.redisStream === undefined ? {value: false, source: {kind: 'default'}} : {value: section.redisStream, source: fromFile('redisStream')}
   if (envStream !== undefined) {
     const lowered = envStream.toLowerCase()
     if (!['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'].includes(lowered)) throw new ConfigError('HIVEMIND_AUDIT_REDIS_STREAM must be true or false')
-    redisStream = ['1', 'true', 'yes', 'on'].includes(lowered)
+    redisStream = {value: ['1', 'true', 'yes', 'on'].includes(lowered), source: fromEnv('HIVEMIND_AUDIT_REDIS_STREAM')}
   }
   const envMax = nonEmpty(env.HIVEMIND_AUDIT_STREAM_MAX_LEN)
   if (envMax !== undefined && !/^\d+$/.test(envMax)) throw new ConfigError('HIVEMIND_AUDIT_STREAM_MAX_LEN must be a positive integer')
-  const streamMaxLen = envMax === undefined ? (section.streamMaxLen ?? DEFAULT_STREAM_MAX_LEN) : Number(envMax)
+  const streamMaxLen: Sourced<number> = envMax !== undefined
+    ? {value: Number(envMax), source: fromEnv('HIVEMIND_AUDIT_STREAM_MAX_LEN')}
+    : section.streamMaxLen === undefined
+      ? {value: DEFAULT_STREAM_MAX_LEN, source: {kind: 'default'}}
+      : {value: section.streamMaxLen, source: fromFile('streamMaxLen')}
   return {file, redisStream, streamMaxLen}
 }
 

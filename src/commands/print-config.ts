@@ -1,3 +1,4 @@
+import {resolveSourcedAuditSettings} from '../audit/settings.js'
 import {StoreCommand} from '../base-command.js'
 import {maskSettingValue} from '../cli/output.js'
 import {renderTable} from '../cli/table.js'
@@ -32,6 +33,10 @@ export default class PrintConfig extends StoreCommand {
     add('listen.host', settings.listen.host)
     add('listen.port', settings.listen.port)
     add('agent.url', settings.agent.url)
+    const audit = resolveSourcedAuditSettings(settings)
+    add('audit.file', audit.file)
+    add('audit.redisStream', audit.redisStream)
+    add('audit.streamMaxLen', audit.streamMaxLen)
 
     this.log(
       settings.configFile

@@ -19,6 +19,9 @@ describe('print-config', () => {
     {key: 'listen.host', value: '0.0.0.0', source: {kind: 'default'}, from: 'default'},
     {key: 'listen.port', value: 5678, source: {kind: 'default'}, from: 'default'},
     {key: 'agent.url', value: 'ws://127.0.0.1:8181/core', source: {kind: 'default'}, from: 'default'},
+    {key: 'audit.file', value: path.join(sandbox.home, '.local', 'state', 'hivemind-core', 'audit.log'), source: {kind: 'default'}, from: 'default'},
+    {key: 'audit.redisStream', value: false, source: {kind: 'default'}, from: 'default'},
+    {key: 'audit.streamMaxLen', value: 1_000_000, source: {kind: 'default'}, from: 'default'},
   ]
 
   it('prints the defaults and where they come from, without opening or creating the database', async () => {
@@ -37,7 +40,7 @@ describe('print-config', () => {
 
   it('names the origin of each setting: config file, environment, flag', async () => {
     const config = path.join(sandbox.home, '.hivemindrc.json')
-    writeFileSync(config, JSON.stringify({database: {sqlite: {path: 'data/hive.db'}}, listen: {port: 6000}}))
+    writeFileSync(config, JSON.stringify({database: {sqlite: {path: 'data/hive.db'}}, listen: {port: 6000}, audit: {file: 'logs/audit.log', streamMaxLen: 5000}}))
     const [fromFile, fromEnv, fromFlag] = await Promise.all([
       sandbox.json<{configFile: string; settings: Array<Record<string, unknown>>}>(['print-config']),
       sandbox.run(['print-config', '--json'], {env: {HIVEMIND_LISTEN_PORT: '7000'}}),
@@ -49,8 +52,20 @@ describe('print-config', () => {
       source: {kind: 'file', path: config, key: 'database.sqlite.path'}, from: './.hivemindrc.json database.sqlite.path',
     })
     expect(fromFile.settings[4]).to.deep.include({key: 'listen.port', value: 6000, from: './.hivemindrc.json listen.port'})
+    // The audit settings too (QA: print-config did not show them), relative to the file's directory.
+    expect(fromFile.settings.slice(6)).to.deep.equal([
+      {key: 'audit.file', value: path.join(sandbox.home, 'logs', 'audit.log'), source: {kind: 'file', path: config, key: 'audit.file'}, from: './.hivemindrc.json audit.file'},
+      {key: 'audit.redisStream', value: false, source: {kind: 'default'}, from: 'default'},
+      {key: 'audit.streamMaxLen', value: 5000, source: {kind: 'file', path: config, key: 'audit.streamMaxLen'}, from: './.hivemindrc.json audit.streamMaxLen'},
+    ])
     expect(fromEnv.code, fromEnv.stderr).to.equal(0)
     expect((JSON.parse(fromEnv.stdout) as {settings: unknown[]}).settings[4]).to.deep.include({key: 'listen.port', value: 7000, from: 'env HIVEMIND_LISTEN_PORT'})
+    const auditFromEnv = await sandbox.run(['print-config', '--json'], {env: {HIVEMIND_AUDIT_FILE: 'here.log', HIVEMIND_AUDIT_REDIS_STREAM: 'yes'}})
+    expect(auditFromEnv.code, auditFromEnv.stderr).to.equal(0)
+    expect((JSON.parse(auditFromEnv.stdout) as {settings: unknown[]}).settings.slice(6, 8)).to.deep.equal([
+      {key: 'audit.file', value: path.join(sandbox.home, 'here.log'), source: {kind: 'env', name: 'HIVEMIND_AUDIT_FILE'}, from: 'env HIVEMIND_AUDIT_FILE'},
+      {key: 'audit.redisStream', value: true, source: {kind: 'env', name: 'HIVEMIND_AUDIT_REDIS_STREAM'}, from: 'env HIVEMIND_AUDIT_REDIS_STREAM'},
+    ])
     expect(fromFlag.code, fromFlag.stderr).to.equal(0)
     expect((JSON.parse(fromFlag.stdout) as {settings: unknown[]}).settings[1]).to.deep.include({key: 'database.sqlite.path', value: '/tmp/elsewhere.db', from: 'flag --db-path'})
   })
