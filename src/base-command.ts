@@ -250,6 +250,11 @@ export abstract class StoreCommand extends BaseCommand {
   ): Promise<T> {
     const settings = await this.resolve(flags)
     this.checkSettings(settings)
+    if (mode === 'write') {
+      // Before the change, not when its audit line is written after it.
+      const {assertAuditFileApart} = await import('./audit/settings.js')
+      assertAuditFileApart(settings)
+    }
     const quiet = Boolean(flags.quiet)
     const opened = await openStore(settings, mode, (message) => this.notice(`Warning: ${message}`), hints)
     try {

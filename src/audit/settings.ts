@@ -8,10 +8,11 @@
  * | `audit.redisStream` | HIVEMIND_AUDIT_REDIS_STREAM | false (only meaningful with the redis backend) |
  * | `audit.streamMaxLen` | HIVEMIND_AUDIT_STREAM_MAX_LEN | 1000000 (approximate trimming, XADD MAXLEN ~) |
  */
+import {statSync} from 'node:fs'
 import path from 'node:path'
 
 import {expandPath} from '../config/paths.js'
-import {optionValues, type ResolvedSettings, type SettingSource, type Sourced} from '../config/settings.js'
+import {describeSource, optionValues, type ResolvedSettings, type SettingSource, type Sourced} from '../config/settings.js'
 import {ConfigError} from '../core/errors.js'
 import {type AuditSink, AuditTrail, FileAuditSink} from './trail.js'
 
@@ -69,10 +70,38 @@ export function resolveSourcedAuditSettings(settings: ResolvedSettings, env: Nod
 }
 
 /**
+ * Refuses an audit file that is the selected database's file, or one of SQLite's companion files:
+ * audit lines appended to a clients.json or clients.db would break the database (QA). Commands
+ * that change clients call it before the change, listen before it serves.
+ */
+export function assertAuditFileApart(settings: ResolvedSettings, env: NodeJS.ProcessEnv = process.env): void {
+  const databaseFile = settings.backendOptions.path?.value
+  if (typeof databaseFile !== 'string') return
+  const {file} = resolveSourcedAuditSettings(settings, env)
+  if (![databaseFile, `${databaseFile}-wal`, `${databaseFile}-shm`, `${databaseFile}-journal`].some((candidate) => sameFile(file.value, candidate))) return
+  throw new ConfigError(`the audit file (${describeSource(file.source, settings.cwd)}) is the database file ${databaseFile}: audit lines appended to it would break the database; nothing was changed`, {
+    suggestion: 'point audit.file or HIVEMIND_AUDIT_FILE at another file, or leave both unset for $XDG_STATE_HOME/hivemind-core/audit.log',
+  })
+}
+
+/** The same path, or two names of one file (a symlink, a hard link). */
+function sameFile(a: string, b: string): boolean {
+  if (path.resolve(a) === path.resolve(b)) return true
+  try {
+    const first = statSync(a)
+    const second = statSync(b)
+    return first.dev === second.dev && first.ino === second.ino
+  } catch {
+    return false // One of them does not exist yet: different names are different files.
+  }
+}
+
+/**
  * The audit trail of an invocation: the file, plus the Redis stream when enabled and the selected
  * backend is redis. `warn` receives a notice when the stream is enabled with another backend.
  */
 export async function openAuditTrail(settings: ResolvedSettings, command: string, warn: (message: string) => void): Promise<AuditTrail> {
+  assertAuditFileApart(settings)
   const audit = resolveAuditSettings(settings)
   const sinks: AuditSink[] = [new FileAuditSink(audit.file)]
   if (audit.redisStream) {

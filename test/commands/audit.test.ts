@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {readFileSync, statSync, writeFileSync} from 'node:fs'
+import {readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -176,6 +176,27 @@ for (let n = 0; n < 100; n++) {
     expect((await sandbox.run(['add-client', '--db-backend', 'json', '-q'])).code).to.equal(0)
     expect(lines(path.join(sandbox.home, 'trail/custom.log'))).to.have.length(1)
     expect(sandbox.exists('.local/state/hivemind-core/audit.log')).to.equal(false)
+  })
+
+  it('an audit file that is the database file (or a link to it) is refused before the change, which would have appended audit lines to clients.json (QA)', async () => {
+    const database = path.join(sandbox.home, 'hive.json')
+    expect((await sandbox.run(['add-client', '--db-backend', 'json', '--db-path', database, '-q'])).code).to.equal(0)
+    const before = readFileSync(database)
+    symlinkSync(database, path.join(sandbox.home, 'link.json'))
+    for (const [env, from] of [[{HIVEMIND_AUDIT_FILE: database}, 'env HIVEMIND_AUDIT_FILE'], [{HIVEMIND_AUDIT_FILE: path.join(sandbox.home, 'link.json')}, 'env HIVEMIND_AUDIT_FILE']] as const) {
+      const refused = await sandbox.run(['add-client', '--db-backend', 'json', '--db-path', database, '-q'], {env})
+      expect(refused.code, refused.stderr).to.equal(1)
+      expect(refused.stderr.split('\n')[0]).to.equal(`Error: the audit file (${from}) is the database file ${database}: audit lines appended to it would break the database; nothing was changed`)
+      expect(readFileSync(database).equals(before), 'database unchanged').to.equal(true)
+    }
+    // From the config file, and for SQLite's companion files too.
+    writeFileSync(path.join(sandbox.home, '.hivemindrc.json'), JSON.stringify({audit: {file: 'hive.db-wal'}}))
+    const wal = await sandbox.run(['add-client', '--db-backend', 'sqlite', '--db-path', path.join(sandbox.home, 'hive.db'), '-q'])
+    expect(wal.code, wal.stderr).to.equal(1)
+    expect(wal.stderr).to.contain('Error: the audit file (./.hivemindrc.json audit.file) is the database file')
+    expect(sandbox.exists('hive.db')).to.equal(false)
+    // A read-only command does not write the trail: it still works.
+    expect((await sandbox.run(['list-clients', '--db-backend', 'json', '--db-path', database, '-q'], {env: {HIVEMIND_AUDIT_FILE: database}})).code).to.equal(0)
   })
 
   describe('with the redis backend', () => {
