@@ -3,6 +3,7 @@ import {findClientsElsewhere, openStore} from '../config/open-store.js'
 import {optionValues, selectedDatabase} from '../config/settings.js'
 import type {ClientStore, Finding} from '../core/store.js'
 import {checkPermissions, checkUpstreamConfig} from '../doctor/checks.js'
+import {finishAdvice, readMark} from '../migrate/marker.js'
 
 /** What `doctor --json` prints. */
 export interface DoctorResult {
@@ -52,6 +53,16 @@ Exits 1 when any problem is found (usable in CI), 0 otherwise. Nothing is change
         const opened = await openStore(settings, 'read', () => {}, {leaveUntouched: true})
         try {
           database = opened.description
+          const mark = readMark(settings.paths.stateDir, `${descriptor.name} ${opened.store.location}`)
+          if (mark?.state === 'incomplete') {
+            // Commands that change clients refuse it, and a backup of it holds part of a hive.
+            findings.push({
+              id: 'migration-incomplete',
+              severity: 'problem',
+              message: `the selected database is an INCOMPLETE migration from ${mark.from} (${mark.by ?? 'migrate-db'} is copying into it, or was interrupted): it may lack clients of the source, and commands that change clients refuse it`,
+              fix: `let it finish, or finish it by ${finishAdvice(mark)}`,
+            })
+          }
           const count = opened.missing ? 0 : await opened.store.count({includeRevoked: true})
           if (count > 0) findings.push(...(await unreadableRecords(opened.store)))
           if (count === 0) {

@@ -7,6 +7,8 @@ import {expect} from 'chai'
 import {Redis} from 'ioredis'
 
 import type {DoctorResult} from '../../src/commands/doctor.js'
+import {resolvePaths} from '../../src/config/paths.js'
+import {writeMark} from '../../src/migrate/marker.js'
 import {redisBackend} from '../../src/plugins/redis/index.js'
 import {fileDigest, leaveHotJournal, writePythonClientsDb} from '../plugins/sqlite/helpers.js'
 import {freePort, type RedisServer, startRedisServer} from '../helpers/redis-server.js'
@@ -323,6 +325,26 @@ describe('doctor', function () {
     expect(report.findings[0]!.message).to.contain(file).and.to.contain('Nothing is lost')
     expect({db: fileDigest(file), journal: fileDigest(`${file}-journal`)}).to.deep.equal(before)
     expect(readdirSync(dir).sort()).to.deep.equal(['clients.db', 'clients.db-journal'])
+  })
+
+  it('a database marked as an incomplete migration is a problem naming its source and how to finish it (QA: doctor said nothing)', async () => {
+    const dir = path.join(sandbox.home, 'hive')
+    mkdirSync(dir, {mode: 0o700})
+    const file = path.join(dir, 'hive.json')
+    expect((await sandbox.run(['add-client', '--db-backend', 'json', '--db-path', file, '-q'])).code).to.equal(0)
+    const args = ['--db-backend', 'json', '--db-path', file]
+    expect((await doctor(...args)).report.findings).to.deep.equal([])
+    await writeMark(resolvePaths(sandbox.env).stateDir, `json ${file}`, {from: 'sqlite /srv/old.db', state: 'incomplete', by: 'migrate-db', policy: 'force'})
+    const {code, report} = await doctor(...args)
+    expect(code).to.equal(1)
+    expect(report.findings).to.deep.equal([
+      {
+        id: 'migration-incomplete',
+        severity: 'problem',
+        message: 'the selected database is an INCOMPLETE migration from sqlite /srv/old.db (migrate-db is copying into it, or was interrupted): it may lack clients of the source, and commands that change clients refuse it',
+        fix: 'let it finish, or finish it by re-running the same hivemind-core migrate-db command (with --force, as it was run)',
+      },
+    ])
   })
 
   it('a good default (sqlite) setup reports nothing and exits 0; a 0644 backup is then found', async () => {
