@@ -100,7 +100,9 @@ export function describeChanges(before: ClientRecord | undefined, after: ClientR
     if (before && same(old, now)) continue
     if (SECRETS.has(field)) {
       if (!before) {
-        if (now !== null && now !== '') changes[field] = {secret: 'set'}
+        // A tombstone written as it is (import-clients, restore-db) has the reserved key, no secret.
+        if (field === 'api_key' && now === REVOKED_API_KEY) changes[field] = {secret: 'revoked'}
+        else if (now !== null && now !== '') changes[field] = {secret: 'set'}
       } else if (field === 'api_key' && now === REVOKED_API_KEY) changes[field] = {secret: 'revoked'}
       else if (now === null || now === '') changes[field] = {secret: 'cleared'}
       else if (old === null || old === '') changes[field] = {secret: 'set'}
