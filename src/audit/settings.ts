@@ -8,10 +8,10 @@
  * | `audit.redisStream` | HIVEMIND_AUDIT_REDIS_STREAM | false (only meaningful with the redis backend) |
  * | `audit.streamMaxLen` | HIVEMIND_AUDIT_STREAM_MAX_LEN | 1000000 (approximate trimming, XADD MAXLEN ~) |
  */
-import {statSync} from 'node:fs'
 import path from 'node:path'
 
-import {expandPath} from '../config/paths.js'
+import {refuseDatabaseFile} from '../cli/output-file.js'
+import {expandPath, UnsetVariableError} from '../config/paths.js'
 import {describeSource, optionValues, type ResolvedSettings, type SettingSource, type Sourced} from '../config/settings.js'
 import {ConfigError} from '../core/errors.js'
 import {type AuditSink, AuditTrail, FileAuditSink} from './trail.js'
@@ -48,9 +48,9 @@ export function resolveSourcedAuditSettings(settings: ResolvedSettings, env: Nod
   const fromEnv = (name: string): SettingSource => ({kind: 'env', name})
   const envFile = nonEmpty(env.HIVEMIND_AUDIT_FILE)
   const file: Sourced<string> = envFile !== undefined
-    ? {value: expandPath(envFile, settings.cwd, env), source: fromEnv('HIVEMIND_AUDIT_FILE')}
+    ? expandSourced(envFile, settings.cwd, fromEnv('HIVEMIND_AUDIT_FILE'), settings.cwd, env)
     : section.file !== undefined
-      ? {value: expandPath(section.file, settings.fileDir, env), source: fromFile('file')}
+      ? expandSourced(section.file, settings.fileDir, fromFile('file'), settings.cwd, env)
       : {value: path.join(settings.paths.stateDir, 'audit.log'), source: {kind: 'default'}}
   const envStream = nonEmpty(env.HIVEMIND_AUDIT_REDIS_STREAM)
   let redisStream: Sourced<boolean> = section.redisStream === undefined ? {value: false, source: {kind: 'default'}} : {value: section.redisStream, source: fromFile('redisStream')}
@@ -69,31 +69,30 @@ export function resolveSourcedAuditSettings(settings: ResolvedSettings, env: Nod
   return {file, redisStream, streamMaxLen}
 }
 
-/**
- * Refuses an audit file that is the selected database's file, or one of SQLite's companion files:
- * audit lines appended to a clients.json or clients.db would break the database (QA). Commands
- * that change clients call it before the change, listen before it serves.
- */
-export function assertAuditFileApart(settings: ResolvedSettings, env: NodeJS.ProcessEnv = process.env): void {
-  const databaseFile = settings.backendOptions.path?.value
-  if (typeof databaseFile !== 'string') return
-  const {file} = resolveSourcedAuditSettings(settings, env)
-  if (![databaseFile, `${databaseFile}-wal`, `${databaseFile}-shm`, `${databaseFile}-journal`].some((candidate) => sameFile(file.value, candidate))) return
-  throw new ConfigError(`the audit file (${describeSource(file.source, settings.cwd)}) is the database file ${databaseFile}: audit lines appended to it would break the database; nothing was changed`, {
-    suggestion: 'point audit.file or HIVEMIND_AUDIT_FILE at another file, or leave both unset for $XDG_STATE_HOME/hivemind-core/audit.log',
-  })
+/** `value` expanded; an unset variable in it is a ConfigError naming where the value was set. */
+function expandSourced(value: string, baseDir: string, source: SettingSource, cwd: string, env: NodeJS.ProcessEnv): Sourced<string> {
+  try {
+    return {value: expandPath(value, baseDir, env), source}
+  } catch (error) {
+    if (error instanceof UnsetVariableError) {
+      throw new ConfigError(`${describeSource(source, cwd)}: environment variable ${error.variable} is not set`, {suggestion: 'set it, or write the path without it'})
+    }
+    throw error
+  }
 }
 
-/** The same path, or two names of one file (a symlink, a hard link). */
-function sameFile(a: string, b: string): boolean {
-  if (path.resolve(a) === path.resolve(b)) return true
-  try {
-    const first = statSync(a)
-    const second = statSync(b)
-    return first.dev === second.dev && first.ino === second.ino
-  } catch {
-    return false // One of them does not exist yet: different names are different files.
-  }
+/**
+ * Refuses invalid audit settings, and an audit file that is the selected database's file or one
+ * of the files kept beside it: audit lines appended to a clients.json or clients.db would break
+ * the database (QA). Commands that change clients call it before the change (the trail is written
+ * after it), listen before it serves.
+ */
+export function assertAuditFileApart(settings: ResolvedSettings, env: NodeJS.ProcessEnv = process.env): void {
+  // Resolved first, whatever the backend: an invalid audit setting is also refused before the change.
+  const {file} = resolveSourcedAuditSettings(settings, env)
+  const databaseFile = settings.backendOptions.path?.value
+  if (typeof databaseFile !== 'string') return
+  refuseDatabaseFile(file.value, databaseFile, `audit file (this one is ${describeSource(file.source, settings.cwd)}); nothing was changed`)
 }
 
 /**

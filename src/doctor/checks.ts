@@ -75,8 +75,9 @@ export function checkPermissions(settings: ResolvedSettings, registry: BackendRe
   try {
     auditFile = resolveAuditSettings(settings).file
     addFile(auditFile)
-  } catch {
-    // An invalid audit setting is reported by the commands that use it.
+  } catch (error) {
+    // Commands that change clients refuse it: a timer running doctor should hear of it first.
+    findings.push({id: 'audit-settings-invalid', severity: 'problem', message: `the audit trail cannot be written: ${(error as Error).message}`, fix: (error as {suggestion?: string}).suggestion})
   }
   const upstream = path.join(settings.paths.configDir, 'server.json')
   addFile(upstream)

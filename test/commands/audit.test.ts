@@ -186,15 +186,24 @@ for (let n = 0; n < 100; n++) {
     for (const [env, from] of [[{HIVEMIND_AUDIT_FILE: database}, 'env HIVEMIND_AUDIT_FILE'], [{HIVEMIND_AUDIT_FILE: path.join(sandbox.home, 'link.json')}, 'env HIVEMIND_AUDIT_FILE']] as const) {
       const refused = await sandbox.run(['add-client', '--db-backend', 'json', '--db-path', database, '-q'], {env})
       expect(refused.code, refused.stderr).to.equal(1)
-      expect(refused.stderr.split('\n')[0]).to.equal(`Error: the audit file (${from}) is the database file ${database}: audit lines appended to it would break the database; nothing was changed`)
+      expect(refused.stderr).to.equal(`Error: ${path.join(sandbox.home, env.HIVEMIND_AUDIT_FILE === database ? 'hive.json' : 'link.json')} is the database itself (${database}): writing there would destroy it\nHint: choose another audit file (this one is ${from}); nothing was changed\n`)
       expect(readFileSync(database).equals(before), 'database unchanged').to.equal(true)
     }
     // From the config file, and for SQLite's companion files too.
     writeFileSync(path.join(sandbox.home, '.hivemindrc.json'), JSON.stringify({audit: {file: 'hive.db-wal'}}))
     const wal = await sandbox.run(['add-client', '--db-backend', 'sqlite', '--db-path', path.join(sandbox.home, 'hive.db'), '-q'])
     expect(wal.code, wal.stderr).to.equal(1)
-    expect(wal.stderr).to.contain('Error: the audit file (./.hivemindrc.json audit.file) is the database file')
+    expect(wal.stderr).to.contain(`belongs to the database ${path.join(sandbox.home, 'hive.db')}: writing there would corrupt it\nHint: choose another audit file (this one is ./.hivemindrc.json audit.file); nothing was changed`)
     expect(sandbox.exists('hive.db')).to.equal(false)
+    // An unset variable in the audit file's path is refused before the change too, naming where it was set (QA: the client was added first).
+    writeFileSync(path.join(sandbox.home, '.hivemindrc.json'), JSON.stringify({audit: {file: '$AUDIT_DIR/audit.log'}}))
+    for (const args of [['add-client', '--db-backend', 'json', '--db-path', database, '-q'], ['audit']]) {
+      const unset = await sandbox.run(args)
+      expect(unset.code, unset.stderr).to.equal(1)
+      expect(unset.stderr).to.equal('Error: ./.hivemindrc.json audit.file: environment variable AUDIT_DIR is not set\nHint: set it, or write the path without it\n')
+    }
+    expect(readFileSync(database).equals(before), 'database unchanged').to.equal(true)
+    writeFileSync(path.join(sandbox.home, '.hivemindrc.json'), '{}')
     // A read-only command does not write the trail: it still works.
     expect((await sandbox.run(['list-clients', '--db-backend', 'json', '--db-path', database, '-q'], {env: {HIVEMIND_AUDIT_FILE: database}})).code).to.equal(0)
   })

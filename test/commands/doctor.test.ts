@@ -347,6 +347,16 @@ describe('doctor', function () {
     ])
   })
 
+  it('an audit setting that cannot be resolved is a problem, which commands that change clients would refuse (QA: doctor said no problems)', async () => {
+    expect((await sandbox.run(['add-client', '--name', 'kitchen', '-q'])).code).to.equal(0)
+    writeConfig({audit: {file: '$AUDIT_DIR/audit.log'}}, 0o600)
+    const {code, report} = await doctor()
+    expect(code).to.equal(1)
+    expect(report.findings).to.deep.equal([
+      {id: 'audit-settings-invalid', severity: 'problem', message: 'the audit trail cannot be written: ./.hivemindrc.json audit.file: environment variable AUDIT_DIR is not set', fix: 'set it, or write the path without it'},
+    ])
+  })
+
   it('a good default (sqlite) setup reports nothing and exits 0; a 0644 backup is then found', async () => {
     expect((await sandbox.run(['add-client', '--name', 'kitchen', '-q'])).code).to.equal(0)
     const good = await doctor()
