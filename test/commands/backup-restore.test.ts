@@ -324,6 +324,11 @@ describe('backup-db / restore-db', function () {
     expect(empty.code).to.equal(2)
     expect(empty.stderr).to.equal('Error: HIVEMIND_BACKUP_PASSPHRASE is set but empty, and there is no terminal to ask for the passphrase\nHint: give HIVEMIND_BACKUP_PASSPHRASE the passphrase\n')
     expect(sandbox.exists(file)).to.equal(false)
+    // A passphrase that is a word of the message itself is not masked in it (QA: "too ********").
+    const short = await sandbox.run(['backup-db', ...backend.dbFlags(source), '--out', file, '--encrypt', '-q'], withPass('short'))
+    expect(short.code).to.equal(1)
+    expect(short.stderr.split('\n')[0]).to.equal('Error: the backup passphrase is too short (at least 8 characters)')
+    expect(sandbox.exists(file)).to.equal(false)
   })
 
   describe('a bad backup is a clear error and leaves the target untouched', () => {

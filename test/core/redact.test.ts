@@ -36,8 +36,8 @@ describe('redact', () => {
 describe('redactSecrets', () => {
   it('masks a secret where it stands as a word of its own: quoted, after a colon or a space, at either end (QA)', () => {
     expect(redactSecrets('invalid CSV: value is "s3cretPass!"', ['s3cretPass!'])).to.equal('invalid CSV: value is "********"')
-    expect(redactSecrets('AUTH hivemind failed', ['hivemind'])).to.equal('AUTH ******** failed')
-    expect(redactSecrets('hivemind', ['hivemind'])).to.equal('********')
+    expect(redactSecrets('AUTH Zq7hivE failed', ['Zq7hivE'])).to.equal('AUTH ******** failed')
+    expect(redactSecrets('Zq7hivE', ['Zq7hivE'])).to.equal('********')
     expect(redactSecrets('token=abc123&x=1', ['abc123'])).to.equal('token=********&x=1')
     expect(redactSecrets('twice: k3y k3y.', ['k3y'])).to.equal('twice: ******** ********.')
     expect(redactSecrets('a regexp secret a.b*c+ (here)', ['a.b*c+'])).to.equal('a regexp secret ******** (here)')
@@ -47,5 +47,15 @@ describe('redactSecrets', () => {
     expect(redactSecrets('Hint: see the ids with: hivemind-core list-clients', ['hivemind'])).to.equal('Hint: see the ids with: hivemind-core list-clients')
     expect(redactSecrets('Error: the backup passphrase is too short', ['back', 'pass'])).to.equal('Error: the backup passphrase is too short')
     expect(redactSecrets('wrong passphrase', ['pass'])).to.equal('wrong passphrase')
+  })
+
+  it("leaves a secret that is a word of hivemind-core's own messages: masking it garbled the hint and showed the secret by the gap (QA)", () => {
+    expect(redactSecrets('authentication failed (wrong password)', ['password'])).to.equal('authentication failed (wrong password)')
+    expect(redactSecrets('set it with env HIVEMIND_REDIS_PASSWORD or database.redis.password', ['password'])).to.equal('set it with env HIVEMIND_REDIS_PASSWORD or database.redis.password')
+    expect(redactSecrets('the backup passphrase is too short (at least 8 characters)', ['short'])).to.equal('the backup passphrase is too short (at least 8 characters)')
+    expect(redactSecrets('Redis at 127.0.0.1:6379: refused', ['Redis'])).to.equal('Redis at 127.0.0.1:6379: refused')
+    // Not one of our words (nor a word at all): still masked.
+    expect(redactSecrets('token hunter2x9 refused', ['hunter2x9'])).to.equal('token ******** refused')
+    expect(redactSecrets('cannot write /tmp/qa/s3/x', ['qa/s3'])).to.equal('cannot write /tmp/********/x')
   })
 })
