@@ -94,7 +94,11 @@ const WORD_CHARACTER = '[\\p{L}\\p{N}_-]'
  * its error into "********up", which garbled the text and showed which part was the secret (QA).
  */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
-  let redacted = text.replaceAll(URL_IN_TEXT, (url) => maskUrlPassword(url))
+  // A URL of our own hints (`redis://[user:password@]host`) holds a word, not a password.
+  let redacted = text.replaceAll(URL_IN_TEXT, (url) => {
+    const span = passwordSpan(url)
+    return span && isOwnWord(url.slice(span.from, span.to)) ? url : maskUrlPassword(url)
+  })
   for (const secret of secrets) {
     if (!redacted.includes(secret) || isOwnWord(secret)) continue
     const standalone = new RegExp(`(?<!${WORD_CHARACTER})${escapeRegExp(secret)}(?!${WORD_CHARACTER})`, 'gu')
