@@ -6,7 +6,7 @@ import {Command, Flags, type Interfaces, ux} from '@oclif/core'
 
 import type {AuditInput} from './audit/entry.js'
 import type {AuditTrail} from './audit/trail.js'
-import {findClientsElsewhere, openStore, type OpenedStore, type StoreHints} from './config/open-store.js'
+import {locateClientsElsewhere, openStore, type OpenedStore, type StoreHints} from './config/open-store.js'
 import {resolveSettings, type ResolvedSettings} from './config/settings.js'
 import {ClientDatabase} from './core/database.js'
 import {closestName} from './core/closest.js'
@@ -270,11 +270,19 @@ export abstract class StoreCommand extends BaseCommand {
         }
         this.notice(`Warning: this database is an INCOMPLETE migration from ${mark.from}; finish it by ${finishAdvice(mark)}`)
       }
-      if (!quiet && (opened.missing || (await opened.store.count({includeRevoked: true})) === 0)) {
-        const elsewhere = await findClientsElsewhere(settings, await this.registry(), opened.store.location)
-        if (elsewhere.length > 0) {
+      const idsToKeepApart = mode === 'write' && hints.assignsIds === true && opened.store.reserveIds !== undefined
+      if ((!quiet || idsToKeepApart) && (opened.missing || (await opened.store.count({includeRevoked: true})) === 0)) {
+        const elsewhere = await locateClientsElsewhere(settings, await this.registry(), opened.store.location)
+        if (!quiet && elsewhere.length > 0) {
           // One notice: listen logs each as one event, and this one only makes sense whole.
-          this.notice([`Note: this database is ${opened.missing ? 'missing' : 'empty'}, but:`, ...elsewhere.map((line) => `  ${line}`)].join('\n'))
+          this.notice([`Note: this database is ${opened.missing ? 'missing' : 'empty'}, but:`, ...elsewhere.map((found) => `  ${found.notice}`)].join('\n'))
+        }
+        const highest = Math.max(0, ...elsewhere.map((found) => found.lastId ?? 0))
+        if (idsToKeepApart && highest > 0) {
+          // A client added here with id 1 beside an upstream clients.json holding client 1 made
+          // the documented move of those clients (migrate-db --merge) refuse for good (QA).
+          await opened.store.reserveIds!(highest)
+          if (!quiet) this.notice(`Note: ids here start after ${highest}, the highest id there, so that moving those clients here later (migrate-db --merge) keeps every id`)
         }
       }
       // The listener records its own events (authentication failures, revocations), not every

@@ -44,7 +44,7 @@ An access key already used by a live client is rejected.`
       admin: flags.admin,
     }
     validateAddRequest(request)
-    const record = await this.withDatabase(flags, 'write', (db) => db.addClient(request))
+    const record = await this.withDatabase(flags, 'write', (db) => db.addClient(request), {assignsIds: true})
     this.log(`Client added: node id ${record.client_id}`)
     this.log(`  Name:           ${record.name}`)
     this.log(`  Access key:     ${record.api_key}`)

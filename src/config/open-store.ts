@@ -24,6 +24,11 @@ export interface StoreHints {
   longRunning?: boolean
   /** The location must be left byte-identical (a migration's source, a dry run, a backup); 'read' mode only. Default false. */
   leaveUntouched?: boolean
+  /**
+   * The command hands out new client ids (add-client). On an empty database while another
+   * default location holds clients, ids then start after theirs. Default false.
+   */
+  assignsIds?: boolean
 }
 
 /**
@@ -109,7 +114,20 @@ export function describeOrigin(settings: ResolvedSettings): string {
  * cheaply, and returns one notice per location (other than the selected one) holding clients.
  */
 export async function findClientsElsewhere(settings: ResolvedSettings, registry: BackendRegistry, selectedLocation: string): Promise<string[]> {
-  const notices: string[] = []
+  return (await locateClientsElsewhere(settings, registry, selectedLocation)).map((found) => found.notice)
+}
+
+/** A default location, other than the selected one, that holds clients. */
+export interface ClientsElsewhere {
+  /** What the agreement guard says of it: where, how many, how to use them or move them here. */
+  notice: string
+  /** Its highest client id, when its backend tells cheaply. */
+  lastId?: number
+}
+
+/** {@link findClientsElsewhere}, with each location's highest id. */
+export async function locateClientsElsewhere(settings: ResolvedSettings, registry: BackendRegistry, selectedLocation: string): Promise<ClientsElsewhere[]> {
+  const found: ClientsElsewhere[] = []
   for (const candidate of registry.list()) {
     const {descriptor} = candidate
     if (!descriptor.probe) continue
@@ -124,18 +142,18 @@ export async function findClientsElsewhere(settings: ResolvedSettings, registry:
     try {
       const probe = await descriptor.probe(options, {paths: settings.paths, mode: 'read', warn() {}})
       if (probe?.exists && (probe.clients ?? 0) > 0) {
-        notices.push(
+        const notice =
           `${descriptor.name} ${probe.location} holds ${probe.clients} client(s). ` +
-            `To use it: --db-backend ${descriptor.name}${'path' in options ? ` --db-path ${probe.location}` : ''}; ` +
-            `to move them here: hivemind-core migrate-db --from ${descriptor.name}${'path' in options ? ` --from-path ${probe.location}` : ''} ` +
-            `--to ${settings.registered.descriptor.name}${targetFlags(settings, selectedLocation)}`,
-        )
+          `To use it: --db-backend ${descriptor.name}${'path' in options ? ` --db-path ${probe.location}` : ''}; ` +
+          `to move them here: hivemind-core migrate-db --from ${descriptor.name}${'path' in options ? ` --from-path ${probe.location}` : ''} ` +
+          `--to ${settings.registered.descriptor.name}${targetFlags(settings, selectedLocation)}`
+        found.push(probe.lastId === undefined ? {notice} : {notice, lastId: probe.lastId})
       }
     } catch {
       // A location that cannot be probed is simply not reported; the guard is advice, not a check.
     }
   }
-  return notices
+  return found
 }
 
 /**

@@ -169,6 +169,12 @@ export interface StoreProbe {
   exists: boolean
   /** Number of live clients, when cheaply known. */
   clients?: number
+  /**
+   * The highest client id the location holds or has handed out (tombstones included), when
+   * cheaply known. add-client on an empty database beside it starts after it, so that moving
+   * these clients in later (migrate-db --merge) keeps every id.
+   */
+  lastId?: number
   /** Human-readable location, as `ClientStore.location`. */
   location: string
 }

@@ -1,4 +1,4 @@
-import {chmodSync, statSync} from 'node:fs'
+import {chmodSync, mkdirSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import Database from 'better-sqlite3'
@@ -156,6 +156,24 @@ describe('add-client', () => {
     } finally {
       reader.close()
     }
+  })
+
+  it('on an empty database beside an upstream clients.json, ids start after its highest, so the documented migrate-db --merge keeps every id (QA: both got id 1 and --merge refused for good)', async () => {
+    mkdirSync(sandbox.dataDir, {recursive: true})
+    const upstream = path.join(sandbox.dataDir, 'clients.json')
+    writeFileSync(upstream, JSON.stringify({
+      1: {client_id: 1, api_key: 'a'.repeat(32), name: 'py-sat', password: 'b'.repeat(32)},
+      4: {client_id: -1, api_key: 'revoked'},
+    }, null, 4))
+    const added = await sandbox.run(['add-client', '--name', 'fresh', '--db-backend', 'sqlite'])
+    expect(added.code, added.stderr).to.equal(0)
+    expect(added.stdout.split('\n')[0]).to.equal('Client added: node id 5')
+    expect(added.stderr).to.contain('Note: ids here start after 4, the highest id there, so that moving those clients here later (migrate-db --merge) keeps every id')
+    const merged = await sandbox.run(['migrate-db', '--from', 'json', '--to', 'sqlite', '--merge', '-q', '--json'])
+    expect(merged.code, merged.stderr).to.equal(0)
+    expect((await sandbox.records()).map((record) => [record.client_id, record.name])).to.deep.equal([[1, 'py-sat'], [4, ''], [5, 'fresh']])
+    // Once the database holds clients, its own counter decides.
+    expect((await sandbox.addClient('--name', 'next', '--db-backend', 'sqlite')).client_id).to.equal(6)
   })
 
   it('never reuses an id, even after the newest client is revoked', async () => {

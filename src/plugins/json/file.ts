@@ -62,7 +62,9 @@ export function probeJsonFile(file: string): StoreProbe | undefined {
   if (notARegularFile(statSync(file))) return undefined
   try {
     const records = parseClientsJson(readFileSync(file), file)
-    return {exists: true, clients: records.filter((record) => record.api_key !== 'revoked').length, location: file}
+    let lastId = 0
+    for (const record of records) if (record.client_id > lastId) lastId = record.client_id
+    return {exists: true, clients: records.filter((record) => record.api_key !== 'revoked').length, lastId, location: file}
   } catch {
     return {exists: true, location: file}
   }

@@ -23,12 +23,13 @@ export async function probeRedis(options: RedisOptions, budgetMs = PROBE_BUDGET_
     const remaining = Math.max(1, budgetMs - (performance.now() - started))
     const deadline = runningTimeDeadline(remaining, 'probe took too long')
     const results = await Promise.race([
-      connection.client.multi().zcard(keys.ids).zcard(keys.live).exists(keys.lastId, keys.meta).exec(),
+      connection.client.multi().zcard(keys.ids).zcard(keys.live).exists(keys.lastId, keys.meta).get(keys.lastId).exec(),
       deadline.expired,
     ]).finally(() => deadline.cancel())
     if (!results || results.some(([error]) => error)) return undefined
-    const [all, live, markers] = results.map(([, value]) => Number(value))
-    return {exists: (all ?? 0) > 0 || (markers ?? 0) > 0, clients: live ?? 0, location: describeTarget(target)}
+    const [all, live, markers, counter] = results.map(([, value]) => Number(value))
+    const lastId = Number.isSafeInteger(counter) && counter! > 0 ? {lastId: counter} : {}
+    return {exists: (all ?? 0) > 0 || (markers ?? 0) > 0, clients: live ?? 0, ...lastId, location: describeTarget(target)}
   } catch {
     return undefined
   } finally {

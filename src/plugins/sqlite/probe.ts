@@ -15,7 +15,8 @@ export function probeSqliteFile(file: string): StoreProbe | undefined {
     const db = openReader(file, 1000)
     try {
       const row = db.prepare("SELECT COUNT(*) AS n FROM clients WHERE api_key != 'revoked'").get() as {n: number}
-      return {exists: true, clients: row.n, location: file}
+      const {last} = db.prepare('SELECT MAX(client_id) AS last FROM clients').get() as {last: number | null}
+      return {exists: true, clients: row.n, lastId: last ?? 0, location: file}
     } finally {
       db.close()
     }

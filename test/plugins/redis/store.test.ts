@@ -714,14 +714,14 @@ describe('redis backend', function () {
       expect(keysA.filter((key) => keysB.includes(key))).to.deep.equal([])
     })
 
-    it('probe: nothing there → exists false; clients → live count; no server → undefined', async () => {
+    it('probe: nothing there → exists false; clients → live count and highest id; no server → undefined', async () => {
       const store = await openStore()
       const options = {port: server.port, keyPrefix: store.keys.base.replace('{hive}', '')}
       expect(await probeRedis(options)).to.deep.include({exists: false, clients: 0})
       await store.add({api_key: 'a'})
       await store.add({api_key: 'b'})
       await store.revoke(2)
-      expect(await probeRedis(options)).to.deep.equal({exists: true, clients: 1, location: store.location})
+      expect(await probeRedis(options)).to.deep.equal({exists: true, clients: 1, lastId: 2, location: store.location})
       expect(await probeRedis({...options, port: await freePort()})).to.equal(undefined)
     })
   })

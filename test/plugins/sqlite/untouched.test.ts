@@ -216,14 +216,14 @@ describe('sqlite: locations left untouched', () => {
       await writer.close()
       expect(sqliteSiblings(ours)).to.deep.equal([])
       const oursBefore = fileDigest(ours)
-      expect(probeSqliteFile(ours)).to.deep.equal({exists: true, clients: 2, location: ours})
+      expect(probeSqliteFile(ours)).to.deep.equal({exists: true, clients: 2, lastId: 2, location: ours})
       expect(sqliteSiblings(ours)).to.deep.equal([])
       expect(fileDigest(ours)).to.equal(oursBefore)
 
       const python = path.join(dir, 'clients.db')
       writePythonClientsDb(python)
       const pythonBefore = fileDigest(python)
-      expect(probeSqliteFile(python)).to.deep.equal({exists: true, clients: 2, location: python})
+      expect(probeSqliteFile(python)).to.deep.equal({exists: true, clients: 2, lastId: 3, location: python})
       expect(sqliteSiblings(python)).to.deep.equal([])
       expect(fileDigest(python)).to.equal(pythonBefore)
 
@@ -234,7 +234,7 @@ describe('sqlite: locations left untouched', () => {
         await busy.add({name: 'porch', api_key: 'key-porch'})
         const siblings = sqliteSiblings(ours).sort()
         expect(siblings).to.deep.equal(['ours.db-shm', 'ours.db-wal'])
-        expect(probeSqliteFile(ours)).to.deep.equal({exists: true, clients: 3, location: ours})
+        expect(probeSqliteFile(ours)).to.deep.equal({exists: true, clients: 3, lastId: 3, location: ours})
         expect(sqliteSiblings(ours).sort()).to.deep.equal(siblings)
         await busy.add({name: 'attic', api_key: 'key-attic'})
       } finally {
