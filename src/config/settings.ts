@@ -118,7 +118,8 @@ export async function resolveSettings(input: SettingsInput): Promise<ResolvedSet
   ]) ?? defaultBackend(paths)
   notices.push(...mistypedVariables(env, registry))
   if (loaded) {
-    const unselected = unselectedOnlySection(file, backend)
+    notices.push(...misspeltSections(file, registry, loaded.filepath, cwd))
+    const unselected = unselectedOnlySection(file, backend, registry)
     if (unselected) notices.push(unselectedSectionNotice(unselected, backend, shownPath(loaded.filepath, cwd)))
   }
   const registered = registry.get(backend.value, describeSource(backend.source, cwd))
@@ -204,10 +205,26 @@ export function resolveOtherBackendOptions(settings: ResolvedSettings, registere
  * SQLite file", yet the default (json beside an upstream clients.json, sqlite otherwise) decides.
  * Not inferred from the section, because a section may only hold a migrate-db target's options.
  */
-function unselectedOnlySection(file: ConfigFileContent, backend: Sourced<string>): string | undefined {
+function unselectedOnlySection(file: ConfigFileContent, backend: Sourced<string>, registry: BackendRegistry): string | undefined {
   if (backend.source.kind !== 'default' || file.database === undefined || file.database.backend !== undefined) return undefined
   const sections = Object.keys(file.database).filter((key) => key !== 'backend')
-  return sections.length === 1 && sections[0] !== backend.value ? sections[0] : undefined
+  // A section of a backend that is not installed gets its own notice (misspeltSections), or none.
+  return sections.length === 1 && sections[0] !== backend.value && registry.has(sections[0]!) ? sections[0] : undefined
+}
+
+/**
+ * Sections named a letter or two off an installed backend ("sqllite"): accepted, since a section
+ * may belong to a plugin not installed yet, but said, as a mistyped HIVEMIND_* variable is, since
+ * the options in it are used by nothing (QA: the database was the default one, without a word).
+ */
+function misspeltSections(file: ConfigFileContent, registry: BackendRegistry, filePath: string, cwd: string): string[] {
+  const installed = registry.names()
+  return Object.keys(file.database ?? {})
+    .filter((key) => key !== 'backend' && !registry.has(key))
+    .flatMap((key) => {
+      const meant = closestName(key, installed)
+      return meant ? [`${shownPath(filePath, cwd)}: database.${key} is not an installed backend, so nothing uses its options; did you mean database.${meant.name}?`] : []
+    })
 }
 
 function unselectedSectionNotice(section: string, backend: Sourced<string>, file: string): string {
@@ -283,6 +300,11 @@ export function resolveBackendOptions(registered: RegisteredBackend, layers: Opt
       })
     }
     flagValues.set('path', {value: layers.flags['db-path'], source: {kind: 'flag', name: '--db-path'}})
+  }
+  // A unit file's HIVEMIND_DB_PATH left from a file backend after the switch to a server: said,
+  // as a stray --redis-* flag is (the flag itself is an error here: it was typed for this command).
+  if (layers.genericEnv !== false && schema.path?.type !== 'path' && nonEmpty(layers.env.HIVEMIND_DB_PATH) !== undefined) {
+    addNotice(layers.notices, `HIVEMIND_DB_PATH is ignored: the ${descriptor.name} backend has no file path`)
   }
 
   const envPrefix = `HIVEMIND_${envName(descriptor.name)}_`

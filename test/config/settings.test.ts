@@ -330,6 +330,21 @@ describe('settings resolution', () => {
       writeConfig(project, {database: {backend: 'sqlite', redis: {url: 'redis://h:1/0'}}})
       expect((await resolveSettings(input())).notices.join('\n')).not.to.contain('no database.backend')
     })
+
+    it('warns about a config section named a letter or two off an installed backend, whose options nothing uses (QA: database.sqllite was silently ignored)', async () => {
+      writeConfig(project, {database: {sqllite: {path: './hive.db'}, postgres: {url: 'postgres://h/db'}}})
+      const settings = await resolveSettings(input())
+      expect(settings.backend.value).to.equal('sqlite')
+      expect(settings.notices).to.deep.equal(['./.hivemindrc.json: database.sqllite is not an installed backend, so nothing uses its options; did you mean database.sqlite?'])
+    })
+
+    it('warns that HIVEMIND_DB_PATH is ignored when the selected backend has no file path (QA: a unit file left it after the switch to Redis)', async () => {
+      const redis = await resolveSettings(input({flags: {'db-backend': 'redis'}, env: {HOME: home, HIVEMIND_DB_PATH: '/srv/old.db'}}))
+      expect(redis.notices).to.deep.equal(['HIVEMIND_DB_PATH is ignored: the redis backend has no file path'])
+      const sqlite = await resolveSettings(input({env: {HOME: home, HIVEMIND_DB_PATH: '/srv/old.db'}}))
+      expect(sqlite.notices).to.deep.equal([])
+      expect(sqlite.backendOptions.path?.value).to.equal('/srv/old.db')
+    })
   })
 
   it('derives env names from option keys', () => {
