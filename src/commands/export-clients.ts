@@ -1,9 +1,12 @@
+import {fchmodSync, fstatSync} from 'node:fs'
+
 import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
 import {outputFileAt, refuseDatabaseFile, refuseExistingFile, writeOutputFile} from '../cli/output-file.js'
 import {toCsv, toUpstreamJson} from '../core/interchange.js'
 import {UsageError} from '../core/errors.js'
+import {octalMode} from '../core/file-access.js'
 
 /** What `export-clients --json` prints. */
 export interface ExportResult {
@@ -50,11 +53,37 @@ The export holds secrets: files are written atomically with mode 0600. A directo
     const text = format === 'json' ? toUpstreamJson(records) : toCsv(records)
     const count = format === 'json' ? records.length : records.filter((record) => record.api_key !== 'revoked').length
     if (target === undefined) {
-      if (!this.jsonEnabled()) process.stdout.write(text)
+      if (!this.jsonEnabled()) {
+        this.restrictRedirectedStdout()
+        process.stdout.write(text)
+      }
       return {format, path: null, count}
     }
     await writeOutputFile(target, text, '--path')
     this.log(`Exported ${count} client(s) to ${target} (${format}, mode 0600). It holds secrets: keep it safe.`)
     return {format, path: target, count}
+  }
+
+  /**
+   * `export-clients > clients.csv`: the shell created that file with the umask (0644, usually),
+   * and every access key and password is about to go into it. A regular file on stdout is made
+   * 0600 first, as --path writes it; a pipe or a terminal is left alone.
+   */
+  private restrictRedirectedStdout(): void {
+    let mode: number
+    try {
+      const stats = fstatSync(1)
+      if (!stats.isFile()) return
+      mode = stats.mode & 0o777
+    } catch {
+      return
+    }
+    if ((mode & 0o077) === 0) return
+    try {
+      fchmodSync(1, 0o600)
+      this.notice(`Note: stdout is a file other users could read (mode ${octalMode(mode)}); it was made 0600, since the export holds secrets`)
+    } catch (error) {
+      this.notice(`Warning: stdout is a file other users can read (mode ${octalMode(mode)}) and could not be made 0600 (${(error as NodeJS.ErrnoException).code ?? 'error'}): the export holds secrets; use --path, which writes 0600`)
+    }
   }
 }

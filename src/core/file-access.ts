@@ -114,3 +114,8 @@ export function sameFile(a: string, b: string): boolean {
     return false
   }
 }
+
+/** A file mode as `ls -l` users write it: 0644. */
+export function octalMode(mode: number): string {
+  return `0${(mode & 0o777).toString(8).padStart(3, '0')}`
+}

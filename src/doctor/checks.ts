@@ -10,6 +10,7 @@ import path from 'node:path'
 import {resolveAuditSettings} from '../audit/settings.js'
 import {defaultBackupDir} from '../backup/files.js'
 import type {ResolvedSettings} from '../config/settings.js'
+import {octalMode} from '../core/file-access.js'
 import {hasUrlPassword} from '../core/redact.js'
 import type {BackendRegistry} from '../core/registry.js'
 import type {Finding} from '../core/store.js'
@@ -90,12 +91,12 @@ export function checkPermissions(settings: ResolvedSettings, registry: BackendRe
       findings.push({
         id: 'config-password-readable',
         severity: 'problem',
-        message: `${configFile} holds ${secretInConfig} and is readable by others (mode ${octal(mode)})`,
+        message: `${configFile} holds ${secretInConfig} and is readable by others (mode ${octalMode(mode)})`,
         fix: `chmod 600 ${shellQuoted(configFile)}`,
       })
     } else if ((mode & 0o022) !== 0) {
       // A config file others can WRITE can point every command at a database of their choosing.
-      findings.push({id: 'config-writable', severity: 'problem', message: `${configFile} can be changed by others (mode ${octal(mode)})`, fix: `chmod 600 ${shellQuoted(configFile)}`})
+      findings.push({id: 'config-writable', severity: 'problem', message: `${configFile} can be changed by others (mode ${octalMode(mode)})`, fix: `chmod 600 ${shellQuoted(configFile)}`})
     }
   }
 
@@ -103,7 +104,7 @@ export function checkPermissions(settings: ResolvedSettings, registry: BackendRe
     const mode = statSync(file).mode & 0o777
     if ((mode & 0o077) === 0) continue
     const what = file === auditFile ? 'the audit trail' : file.startsWith(defaultBackupDir(settings.paths)) ? 'a backup' : file === upstream ? 'the upstream server.json' : 'a data file'
-    findings.push({id: 'file-mode', severity: 'problem', message: `${file} (${what}) is accessible to other users (mode ${octal(mode)})`, fix: `chmod 600 ${shellQuoted(file)}`})
+    findings.push({id: 'file-mode', severity: 'problem', message: `${file} (${what}) is accessible to other users (mode ${octalMode(mode)})`, fix: `chmod 600 ${shellQuoted(file)}`})
   }
   for (const dir of [...dirs].sort()) {
     const fullMode = statSync(dir).mode & 0o7777
@@ -116,13 +117,13 @@ export function checkPermissions(settings: ResolvedSettings, registry: BackendRe
       findings.push({
         id: 'dir-shared',
         severity: 'warning',
-        message: `${dir} is a directory every user shares (mode ${octal(fullMode)}): others can see which files it holds, and create one under a name hivemind-core would use before it does`,
+        message: `${dir} is a directory every user shares (mode ${octalMode(fullMode)}): others can see which files it holds, and create one under a name hivemind-core would use before it does`,
         fix: `keep the database, backups and audit trail in a private directory instead (the default, ${settings.paths.dataDir}, is one); do not chmod ${dir}`,
       })
       continue
     }
     const what = (mode & 0o022) !== 0 ? 'they can create, rename and delete files in it, so they could replace the database or config file' : 'they can list it and see which files it holds'
-    findings.push({id: 'dir-mode', severity: 'problem', message: `${dir} is open to other users (mode ${octal(mode)}): ${what}`, fix: `chmod 700 ${shellQuoted(dir)}`})
+    findings.push({id: 'dir-mode', severity: 'problem', message: `${dir} is open to other users (mode ${octalMode(mode)}): ${what}`, fix: `chmod 700 ${shellQuoted(dir)}`})
   }
   return findings
 }
@@ -149,6 +150,3 @@ export function checkUpstreamConfig(settings: ResolvedSettings): Finding[] {
   }]
 }
 
-function octal(mode: number): string {
-  return `0${mode.toString(8).padStart(3, '0')}`
-}

@@ -2,7 +2,8 @@
  * export-clients and import-clients: the upstream CSV and clients.json shapes, exact round trips,
  * conflicts, --force, --dry-run, file modes, and bad files that must change nothing.
  */
-import {chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {expect} from 'chai'
@@ -13,7 +14,7 @@ import {buildClient} from '../../src/core/client.js'
 import {LOOKUPS_IN_FLIGHT} from '../../src/core/lookups.js'
 import {MemoryStore} from '../../src/core/memory-store.js'
 import type {ClientStore} from '../../src/core/store.js'
-import {client, type Client, errorLine, expectCleanFailure, modeOf, pooled, Sandbox} from '../helpers/cli.js'
+import {BIN, client, type Client, errorLine, expectCleanFailure, modeOf, pooled, Sandbox} from '../helpers/cli.js'
 
 /**
  * A store whose reads by id and by key take a moment and count how many are pending at once: a
@@ -455,6 +456,21 @@ describe('export-clients / import-clients', () => {
       expect(result.code, result.stderr).to.equal(0)
       expect(result.stdout).to.equal(CSV)
       expect(result.stderr).to.equal(`${hive.databaseLine}\n`)
+    })
+
+    it('export-clients > file: a world-readable file the shell created is made 0600 before the secrets go in; a pipe is left alone (QA)', () => {
+      const file = path.join(hive.home, 'redirected.csv')
+      const fd = openSync(file, 'w')
+      fchmodSync(fd, 0o644)
+      try {
+        const result = spawnSync(process.execPath, [BIN, 'export-clients', '-q'], {cwd: hive.home, env: hive.env, stdio: ['ignore', fd, 'pipe'], encoding: 'utf8'})
+        expect(result.status, result.stderr).to.equal(0)
+        expect(result.stderr).to.equal('Note: stdout is a file other users could read (mode 0644); it was made 0600, since the export holds secrets\n')
+      } finally {
+        closeSync(fd)
+      }
+      expect(modeOf(statSync(file).mode)).to.equal('600')
+      expect(readFileSync(file, 'utf8')).to.equal(CSV)
     })
 
     it('--json without --path is a usage error (exit 2): the summary would replace the export, leaving it nowhere', async () => {
