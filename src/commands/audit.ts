@@ -9,7 +9,7 @@ import {UsageError} from '../core/errors.js'
 
 export default class Audit extends StoreCommand {
   static override summary = 'Show the audit trail: who changed which client, when, from where.'
-  static override description = `Reads the audit file ($XDG_STATE_HOME/hivemind-core/audit.log unless audit.file / HIVEMIND_AUDIT_FILE says otherwise), or with --source redis the hive's Redis stream (audit.redisStream), and prints the entries that match every filter given, oldest first. Entries never hold a secret.
+  static override description = `Reads the audit file ($XDG_STATE_HOME/hivemind-core/audit.log unless audit.file / HIVEMIND_AUDIT_FILE says otherwise), or with --source redis the hive's Redis stream (audit.redisStream), and prints the entries that match every filter given, oldest first. Entries never hold a secret. The trail is shared by every database this user changes: when the entries shown are about more than one, each line names its database ("client 1 (kitchen) in sqlite /…/clients.db"; --json always has it as "store").
 Events: ${[...CLI_EVENTS, ...LISTENER_EVENTS].join(', ')}. docs/security.md describes the line format.`
 
   static override examples = [
@@ -59,7 +59,10 @@ Events: ${[...CLI_EVENTS, ...LISTENER_EVENTS].join(', ')}. docs/security.md desc
     if (read.invalid > 0) this.notice(`Warning: ${read.invalid} line(s) of ${where} are not audit entries and were skipped`)
     const entries = filterEntries(read.entries, {since, client: flags.client, events})
     if (!flags.quiet) this.notice(`Audit trail: ${where} (${entries.length} of ${read.entries.length} entries)`)
-    for (const entry of entries) this.log(formatEntry(entry))
+    // One trail serves every database of this user: client 1 of one database is not client 1 of
+    // another, so when the entries shown are about more than one, each line names its own (QA).
+    const showStore = new Set(entries.map((entry) => entry.store).filter((store) => store !== undefined)).size > 1
+    for (const entry of entries) this.log(formatEntry(entry, {showStore}))
     return entries
   }
 }
@@ -70,9 +73,9 @@ Events: ${[...CLI_EVENTS, ...LISTENER_EVENTS].join(', ')}. docs/security.md desc
  * printed as it is would show a forged entry below the real one (QA). So the whole line goes
  * through oneLine, which escapes line breaks and other control characters.
  */
-export function formatEntry(entry: AuditEntry): string {
+export function formatEntry(entry: AuditEntry, {showStore = false}: {showStore?: boolean} = {}): string {
   const who = `${entry.user}${entry.sudo_user ? ` (sudo by ${entry.sudo_user})` : ''}@${entry.host}`
-  const client = entry.client_id === undefined ? '' : ` client ${entry.client_id}${entry.name ? ` (${entry.name})` : ''}`
+  const client = (entry.client_id === undefined ? '' : ` client ${entry.client_id}${entry.name ? ` (${entry.name})` : ''}`) + (showStore && entry.store ? ` in ${entry.store}` : '')
   const changes = entry.changes ? ` ${Object.entries(entry.changes).map(([field, change]) => `${field}: ${describeChange(change)}`).join('; ')}` : ''
   const details = entry.details ? ` ${Object.entries(entry.details).map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`).join(' ')}` : ''
   return oneLine(`${entry.time}  ${entry.event.padEnd(10)} ${who} ${entry.command}${client}${changes}${details}`)

@@ -141,7 +141,22 @@ for (let n = 0; n < 100; n++) {
     expect(human.code, human.stderr).to.equal(0)
     const printed = human.stdout.trim().split('\n')
     expect(printed).to.have.length(2)
-    expect(printed[1]).to.match(/admin .* make-admin client 2 \(two\) is_admin: false → true/)
+    expect(printed[1]).to.match(/admin .* make-admin client 2 \(two\) is_admin: false → true$/)
+  })
+
+  it('the human form names each entry\'s database when the entries shown are about more than one (QA: client 1 of two databases read as one client added twice)', async () => {
+    const other = path.join(sandbox.home, 'other.json')
+    expect((await sandbox.run(['add-client', '--name', 'hub-a', '-q'])).code).to.equal(0)
+    expect((await sandbox.run(['add-client', '--name', 'hub-b', '--db-backend', 'json', '--db-path', other, '-q'])).code).to.equal(0)
+    const both = await sandbox.run(['audit', '--client', '1', '-q'])
+    expect(both.code, both.stderr).to.equal(0)
+    const lines = both.stdout.trim().split('\n')
+    expect(lines).to.have.length(2)
+    expect(lines[0]).to.match(new RegExp(`add-client client 1 \\(hub-a\\) in sqlite ${path.join(sandbox.home, '.local/share/hivemind-core/clients.db')} `))
+    expect(lines[1]).to.match(new RegExp(`add-client client 1 \\(hub-b\\) in json ${other} `))
+    // One database among the entries shown: no need to repeat it on every line.
+    const one = await sandbox.run(['audit', '--client', 'hub-a', '-q'])
+    expect(one.stdout).not.to.contain(' in sqlite ')
   })
 
   it('a value holding a line break (an imported metadata key) cannot forge an entry in the human form (QA)', async () => {
