@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {StoreCommand} from '../base-command.js'
 import {type AuditEntry, CLI_EVENTS, type FieldChange, LISTENER_EVENTS} from '../audit/entry.js'
 import {resolveAuditSettings} from '../audit/settings.js'
-import {type AuditReadResult, filterEntries, parseAuditLines, parseSince, readAuditFile} from '../audit/trail.js'
+import {type AuditReadResult, parseAuditLines, parseSince, readAuditFile} from '../audit/trail.js'
 import {oneLine} from '../cli/printable.js'
 import {UsageError} from '../core/errors.js'
 
@@ -36,6 +36,7 @@ Events: ${[...CLI_EVENTS, ...LISTENER_EVENTS].join(', ')}. docs/security.md desc
     const unknown = events?.filter((event) => !known.includes(event)) ?? []
     if (unknown.length > 0) throw new UsageError(`unknown event ${unknown.join(', ')}`, {suggestion: `events: ${known.join(', ')}`})
 
+    const filter = {since, client: flags.client, events}
     const settings = await this.resolve(flags)
     const audit = resolveAuditSettings(settings)
     let read: AuditReadResult
@@ -46,19 +47,19 @@ Events: ${[...CLI_EVENTS, ...LISTENER_EVENTS].join(', ')}. docs/security.md desc
       const {RedisStreamAuditSink} = await import('../plugins/redis/audit-stream.js')
       const sink = new RedisStreamAuditSink(optionValues(settings.backendOptions) as never, audit.streamMaxLen)
       try {
-        read = parseAuditLines((await sink.readAll()).join('\n'))
+        read = parseAuditLines((await sink.readAll()).join('\n'), filter)
       } finally {
         await sink.close()
       }
       where = sink.description
     } else {
       const file = flags.file ?? audit.file
-      read = await readAuditFile(file)
+      read = await readAuditFile(file, filter)
       where = file
     }
     if (read.invalid > 0) this.notice(`Warning: ${read.invalid} line(s) of ${where} are not audit entries and were skipped`)
-    const entries = filterEntries(read.entries, {since, client: flags.client, events})
-    if (!flags.quiet) this.notice(`Audit trail: ${where} (${entries.length} of ${read.entries.length} entries)`)
+    const {entries} = read
+    if (!flags.quiet) this.notice(`Audit trail: ${where} (${entries.length} of ${read.total} entries)`)
     // One trail serves every database of this user: client 1 of one database is not client 1 of
     // another, so when the entries shown are about more than one, each line names its own (QA).
     const showStore = new Set(entries.map((entry) => entry.store).filter((store) => store !== undefined)).size > 1

@@ -118,11 +118,13 @@ let ownWords: ReadonlySet<string> | undefined
  * told apart from the message's own wording, so masking it hides nothing and shows the secret by
  * the gap: a Redis password "password" turned "wrong password" into "wrong ********" and the hint
  * "database.redis.password" into "database.redis.********" (QA). Such a secret is as weak as a
- * secret gets; doctor and the docs advise generated ones. Read from this package's own files
- * (dist/ when installed, src/ under tsx) once, the first time a message holds a secret.
+ * secret gets; doctor and the docs advise generated ones. Words of five characters or more
+ * only. Read from this package's own files (dist/ when installed, src/ under tsx) once, the
+ * first time a message holds a secret.
  */
 function isOwnWord(secret: string): boolean {
-  if (!/^[\p{L}\p{N}_-]+$/u.test(secret)) return false
+  // Shorter words are mostly our code's names (`pw`, `db`), rarely a word a message stands on.
+  if (secret.length < 5 || !/^[\p{L}\p{N}_-]+$/u.test(secret)) return false
   ownWords ??= readOwnWords()
   return ownWords.has(secret)
 }
