@@ -115,7 +115,7 @@ export function sameFile(a: string, b: string): boolean {
   }
 }
 
-/** A file mode as `ls -l` users write it: 0644. */
+/** A file mode as chmod takes it: 0644, or 01777 for a sticky directory. */
 export function octalMode(mode: number): string {
-  return `0${(mode & 0o777).toString(8).padStart(3, '0')}`
+  return `0${(mode & 0o7777).toString(8).padStart(3, '0')}`
 }

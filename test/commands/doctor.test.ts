@@ -294,10 +294,13 @@ describe('doctor', function () {
 
     const keyPrefix = 'damaged:'
     writeConfig({database: {backend: 'redis', redis: {url: goodRedis.url, password: PASSWORD, keyPrefix}}}, 0o600)
-    expect((await sandbox.run(['add-client', '--name', 'kitchen', '-q'])).code).to.equal(0)
+    // Its id follows the SQLite database's clients (add-client keeps ids apart from a default location holding clients).
+    const added = await sandbox.run(['add-client', '--name', 'kitchen', '-q', '--json'])
+    expect(added.code, added.stderr).to.equal(0)
+    const {client_id: id} = JSON.parse(added.stdout) as {client_id: number}
     const redis = new Redis(goodRedis.port, {password: PASSWORD})
     try {
-      await redis.hset(`${keyPrefix}{hive}client:1`, 'allowed_types', 'not a list')
+      await redis.hset(`${keyPrefix}{hive}client:${id}`, 'allowed_types', 'not a list')
       const damaged = await doctor()
       expect(damaged.code, damaged.stderr).to.equal(1)
       expect(damaged.report.findings.map((finding) => finding.id)).to.deep.equal(['store-record-unreadable'])
