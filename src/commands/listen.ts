@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
-import {HivemindError, UsageError} from '../core/errors.js'
+import {HivemindError, InvalidInputError, UsageError} from '../core/errors.js'
 import {resolveSettings, type ResolvedSettings, selectedDatabase} from '../config/settings.js'
 import {checkAgentUrl} from '../server/agent-bus.js'
 import {openListenerAudit} from '../server/audit.js'
@@ -9,7 +9,7 @@ import {AUTH_LIMITER_DEFAULTS, AuthFailureLimiter} from '../server/auth-limiter.
 import {HANDSHAKE_GATE_DEFAULTS, HandshakeGate} from '../server/handshake-gate.js'
 import {createLogger, LOG_LEVELS, type Logger, type LogLevel} from '../server/logger.js'
 import {DEFAULT_MAX_PAYLOAD, HiveServer} from '../server/server.js'
-import {loadTlsMaterial} from '../server/tls-files.js'
+import {loadTlsMaterial, type TlsMaterial} from '../server/tls-files.js'
 
 export default class Listen extends StoreCommand {
   static override summary = 'Serve satellites: authenticate them against the client database and relay their messages to the agent bus.'
@@ -31,7 +31,7 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
     host: Flags.string({description: 'interface to bind (default 0.0.0.0; env HIVEMIND_LISTEN_HOST, config listen.host)'}),
     port: Flags.integer({description: 'TCP port, 0 = any free port (default 5678; env HIVEMIND_LISTEN_PORT, config listen.port)', min: 0, max: 65_535}),
     'agent-url': Flags.string({description: 'OpenVoiceOS message bus (default ws://127.0.0.1:8181/core; env HIVEMIND_AGENT_URL, config agent.url)'}),
-    ssl: Flags.boolean({description: 'serve wss:// (needs --cert and --key)', default: false}),
+    ssl: Flags.boolean({description: 'serve wss:// (needs --cert and --key); --no-ssl serves ws:// even where the Python hub\'s server.json says ssl', allowNo: true}),
     cert: Flags.string({description: 'PEM certificate for --ssl'}),
     key: Flags.string({description: 'PEM private key for --ssl'}),
     'log-level': Flags.string({description: 'log verbosity', options: [...LOG_LEVELS], default: 'info'}),
@@ -60,8 +60,23 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
     else this.logger.info('listener.notice', {message: message.trim()})
   }
 
+  /** --ssl / --no-ssl as given (undefined: neither). */
+  private sslFlag?: boolean
+  /** The certificate of the Python hub's server.json, when it serves wss:// and no --ssl / --no-ssl was given. */
+  private upstreamTls?: TlsMaterial
+
   protected override checkSettings(settings: ResolvedSettings): void {
     checkAgentUrl(settings.agent.url, settings.cwd)
+    const upstream = settings.upstream
+    if (this.sslFlag !== undefined || !upstream?.tls) return
+    // The Python hub served wss:// there: its satellites would fail to connect to ws://.
+    try {
+      this.upstreamTls = loadTlsMaterial(upstream.tls.certFile, upstream.tls.keyFile)
+    } catch (error) {
+      throw new InvalidInputError(`${upstream.file} serves wss:// ("ssl": true), and its certificate cannot be used: ${(error as Error).message.replace(/^--(cert|key) /, '')}`, {
+        suggestion: `hivemind-core does not generate certificates: put the PEM files at ${upstream.tls.certFile} and ${upstream.tls.keyFile}, or pass --ssl --cert FILE --key FILE, or --no-ssl to serve ws://`,
+      })
+    }
   }
 
   async run(): Promise<void> {
@@ -69,6 +84,7 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
     if (flags.ssl && (!flags.cert || !flags.key)) throw new UsageError('--ssl needs --cert and --key')
     if (!flags.ssl && (flags.cert || flags.key)) throw new UsageError('--cert and --key only apply with --ssl')
     // Before the store is opened: a bad certificate must not cost a database open (or a lock).
+    this.sslFlag = flags.ssl
     const tls = flags.ssl ? loadTlsMaterial(flags.cert!, flags.key!) : undefined
     const logger = createLogger(flags['log-level'] as LogLevel)
     this.logger = logger
@@ -91,7 +107,7 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
           host: settings.listen.host.value,
           port: settings.listen.port.value,
           agentUrl: settings.agent.url.value,
-          tls,
+          tls: tls ?? this.upstreamTls,
           binarize: flags.binarize,
           policy: {clientBroadcast: flags['client-broadcast']},
           lastSeenIntervalMs: flags['last-seen-interval'] * 1000,

@@ -17,6 +17,7 @@ import {mistypedVariables} from './environment-names.js'
 import {type LoadedConfigFile, loadConfigFile} from './load.js'
 import {expandPath, resolvePaths, UnsetVariableError} from './paths.js'
 import {type ConfigFileContent, validateConfigFile} from './schema.js'
+import {readUpstreamConfig, type UpstreamConfig, type UpstreamValue} from './upstream.js'
 
 /** Where a setting's value came from. */
 export type SettingSource =
@@ -84,6 +85,8 @@ export interface ResolvedSettings {
   notices: string[]
   paths: HivemindPaths
   cwd: string
+  /** The Python hub's server.json, when there is one: a layer below the config file (src/config/upstream.ts). */
+  upstream?: UpstreamConfig
   /** The validated config file content ({} without a file), for resolving other backends' options. */
   file: ConfigFileContent
   /** Directory relative paths of the config file resolve against (cwd without a file). */
@@ -108,27 +111,34 @@ export async function resolveSettings(input: SettingsInput): Promise<ResolvedSet
   const loaded = await loadConfigFile(explicitConfig, cwd, paths.home)
   const file: ConfigFileContent = loaded ? validateConfigFile(loaded.content, loaded.filepath, registry) : {}
   const fileDir = loaded ? path.dirname(loaded.filepath) : cwd
+  const upstream = readUpstreamConfig(paths, registry)
+  if (upstream) notices.push(...upstream.notices)
+  const fromUpstream = <T>(read: UpstreamValue<T> | undefined): Sourced<T> | undefined => (read ? {value: read.value, source: {kind: 'file', path: upstream!.file, key: read.key}} : undefined)
 
-  const backend = pick<string>([
+  const chosen = pick<string>([
     fromFlag(flags['db-backend'], '--db-backend'),
     fromEnv(env, 'HIVEMIND_DB_BACKEND'),
     loaded && file.database?.backend !== undefined
       ? {value: file.database.backend, source: {kind: 'file', path: loaded.filepath, key: 'database.backend'}}
       : undefined,
+    fromUpstream(upstream?.backend),
   ]) ?? defaultBackend(paths)
   notices.push(...mistypedVariables(env, registry))
   if (loaded) {
     notices.push(...misspeltSections(file, registry, loaded.filepath, cwd))
-    const unselected = unselectedOnlySection(file, backend, registry)
-    if (unselected) notices.push(unselectedSectionNotice(unselected, backend, shownPath(loaded.filepath, cwd)))
+    const unselected = unselectedOnlySection(file, chosen, registry)
+    if (unselected) notices.push(unselectedSectionNotice(unselected, chosen, shownPath(loaded.filepath, cwd)))
   }
-  const registered = registry.get(backend.value, describeSource(backend.source, cwd))
+  const registered = registry.get(chosen.value, describeSource(chosen.source, cwd))
+  // Named as the Python hub names it ("JSON", "hivemind-json-db-plugin"): shown by its own name.
+  const backend = {...chosen, value: registered.descriptor.name}
   for (const plugin of registry.shadowedBy(registered.descriptor.name)) {
     notices.push(`plugin ${plugin} also provides a backend "${registered.descriptor.name}"; it is ignored and the one built into ${registered.plugin} is used`)
   }
 
   const backendOptions = resolveBackendOptions(registered, {
     fileSection: file.database?.[registered.descriptor.name] as Record<string, unknown> | undefined,
+    upstreamOptions: upstreamOptionsFor(upstream, registered),
     filePath: loaded?.filepath,
     fileDir,
     flags,
@@ -150,6 +160,7 @@ export async function resolveSettings(input: SettingsInput): Promise<ResolvedSet
     fromFlag(flags.host, '--host'),
     fromEnv(env, 'HIVEMIND_LISTEN_HOST'),
     file.listen?.host === undefined ? undefined : {value: file.listen.host, source: fileSource('listen.host')},
+    fromUpstream(upstream?.listenHost),
   ]) ?? {value: LISTEN_DEFAULTS.host, source: {kind: 'default'}}
   const envPort = coerceEnv<number>(env, 'HIVEMIND_LISTEN_PORT', {type: 'integer', description: 'listener port'})
   // The range --port has (0 = any free port).
@@ -158,11 +169,13 @@ export async function resolveSettings(input: SettingsInput): Promise<ResolvedSet
     fromFlag(flags.port, '--port'),
     envPort,
     file.listen?.port === undefined ? undefined : {value: file.listen.port, source: fileSource('listen.port')},
+    fromUpstream(upstream?.listenPort),
   ]) ?? {value: LISTEN_DEFAULTS.port, source: {kind: 'default'}}
   const agentUrl = pick<string>([
     fromFlag(flags['agent-url'], '--agent-url'),
     fromEnv(env, 'HIVEMIND_AGENT_URL'),
     file.agent?.url === undefined ? undefined : {value: file.agent.url, source: fileSource('agent.url')},
+    fromUpstream(upstream?.agentUrl),
   ]) ?? {value: LISTEN_DEFAULTS.agentUrl, source: {kind: 'default'}}
 
   return {
@@ -175,9 +188,16 @@ export async function resolveSettings(input: SettingsInput): Promise<ResolvedSet
     notices,
     paths,
     cwd,
+    ...(upstream ? {upstream} : {}),
     file,
     fileDir,
   }
+}
+
+/** The options server.json gives `registered`, when it selects that backend's plugin. */
+function upstreamOptionsFor(upstream: UpstreamConfig | undefined, registered: RegisteredBackend): Record<string, Sourced<unknown>> | undefined {
+  if (!upstream || upstream.backend?.value !== registered.descriptor.name) return undefined
+  return Object.fromEntries(Object.entries(upstream.backendOptions).map(([key, read]) => [key, {value: read.value, source: {kind: 'file', path: upstream.file, key: read.key}}]))
 }
 
 /**
@@ -188,6 +208,7 @@ export async function resolveSettings(input: SettingsInput): Promise<ResolvedSet
 export function resolveOtherBackendOptions(settings: ResolvedSettings, registered: RegisteredBackend, flags: DatabaseFlagValues, env: NodeJS.ProcessEnv): Record<string, Sourced<unknown>> {
   return resolveBackendOptions(registered, {
     fileSection: settings.file.database?.[registered.descriptor.name] as Record<string, unknown> | undefined,
+    upstreamOptions: upstreamOptionsFor(settings.upstream, registered),
     filePath: settings.configFile?.path,
     fileDir: settings.fileDir,
     flags,
@@ -252,6 +273,8 @@ export function defaultBackend(paths: HivemindPaths): Sourced<string> {
 
 interface OptionLayers {
   fileSection?: Record<string, unknown>
+  /** Options from the Python hub's server.json: below the config file, above the defaults. */
+  upstreamOptions?: Record<string, Sourced<unknown>>
   filePath?: string
   fileDir: string
   flags: DatabaseFlagValues
@@ -316,6 +339,7 @@ export function resolveBackendOptions(registered: RegisteredBackend, layers: Opt
     if (!chosen && layers.fileSection && key in layers.fileSection) {
       chosen = {value: layers.fileSection[key], source: {kind: 'file', path: layers.filePath ?? '', key: `database.${descriptor.name}.${key}`}}
     }
+    if (!chosen && layers.upstreamOptions?.[key]) chosen = layers.upstreamOptions[key]
     if (!chosen && spec.default !== undefined) {
       const value = typeof spec.default === 'function' ? (spec.default as (p: HivemindPaths) => unknown)(layers.paths) : spec.default
       chosen = {value, source: {kind: 'default'}}

@@ -189,7 +189,7 @@ export class BackendRegistry {
    * UnknownBackendError listing the available ones.
    */
   get(name: string, origin?: string): RegisteredBackend {
-    const entry = this.backends.get(name)
+    const entry = this.backends.get(name) ?? this.byOtherName(name)
     if (!entry) {
       const claimants = this.conflicts.get(name)
       if (claimants) throw new BackendConflictError(name, claimants, origin)
@@ -198,6 +198,16 @@ export class BackendRegistry {
       throw new UnknownBackendError(name, this.names(), origin, closestName(name.toLowerCase(), this.names())?.name)
     }
     return entry
+  }
+
+  /**
+   * A backend named the way the Python hivemind-core names it: in capitals (its --db-backend
+   * took JSON), or by the entry point of the database plugin whose data it reads
+   * (`migrate-db --from hivemind-json-db-plugin`, as the Python hub's README writes it).
+   */
+  private byOtherName(name: string): RegisteredBackend | undefined {
+    const lower = name.toLowerCase()
+    return this.backends.get(lower) ?? this.list().find((entry) => entry.descriptor.upstream?.modules.includes(lower))
   }
 
   /** One failure line per ambiguous name, kept up to date as more claimants appear. */

@@ -179,6 +179,18 @@ export interface StoreProbe {
   location: string
 }
 
+/** See {@link BackendDescriptor.upstream}. */
+export interface UpstreamDatabasePlugin {
+  /** Entry-point names, e.g. `hivemind-json-db-plugin`. */
+  modules: readonly string[]
+  /**
+   * This backend's options from the plugin's section of server.json (`{"name": "clients",
+   * "subfolder": "hivemind-core"}`). Keys it cannot translate are left out; values are checked
+   * against the options schema afterwards.
+   */
+  options(section: Record<string, unknown>, paths: HivemindPaths): Record<string, unknown>
+}
+
 /**
  * A backend as registered through the `hivemind:backends` hook. Importing the module that
  * declares a descriptor must be cheap: heavy libraries are imported inside `create`.
@@ -198,6 +210,13 @@ export interface BackendDescriptor<Options extends Record<string, unknown> = Rec
    * backend cannot tell cheaply.
    */
   probe?(options: Options, context: BackendContext): Promise<StoreProbe | undefined>
+  /**
+   * Optional: the Python hivemind-core's database plugin whose data this backend reads, by its
+   * entry-point name, and how that plugin's section of the Python hub's server.json translates
+   * into this backend's options. An upgraded hub then keeps the database it used, and the
+   * plugin's name works wherever a backend is named (`migrate-db --from hivemind-json-db-plugin`).
+   */
+  upstream?: UpstreamDatabasePlugin
   /**
    * Optional: true when `open()` in 'read' mode creates and changes nothing, even where the
    * location does not exist yet (a server the store only reads from). Read-only commands then

@@ -3,7 +3,7 @@
  * the real add-client, a satellite speaking the wire protocol, a fake OVOS bus, delete-client from
  * another process, signals. (npm run build first; npm test does.)
  */
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 
@@ -160,6 +160,37 @@ describe('hivemind-core listen (built CLI)', function () {
     for (const secret of [legacy.api_key, legacy.password, 'sixteen-chars-k!']) expect(listener.stderr()).not.to.contain(secret)
   })
 
+  it("an upgraded hub keeps the Python hivemind-core's server.json: its host, port, agent bus and database plugin, below our own config (QA: it bound 0.0.0.0:5678)", async () => {
+    const port = await freePort()
+    const busUrl = new URL(bus.url)
+    const serverJson = path.join(sandbox.home, '.config', 'hivemind-core', 'server.json')
+    mkdirSync(path.dirname(serverJson), {recursive: true})
+    writeFileSync(serverJson, JSON.stringify({
+      agent_protocol: {module: 'hivemind-ovos-agent-plugin', 'hivemind-ovos-agent-plugin': {host: busUrl.hostname, port: Number(busUrl.port)}},
+      network_protocol: {'hivemind-websocket-plugin': {host: '127.0.0.1', port, ssl: false}},
+      database: {module: 'hivemind-json-db-plugin', 'hivemind-json-db-plugin': {name: 'hive', subfolder: 'old-hub'}},
+    }, null, 2))
+    const kitchen = await add('--name', 'kitchen')
+    const hive = path.join(sandbox.home, '.local', 'share', 'old-hub', 'hive.json')
+    expect(existsSync(hive), 'add-client wrote the file the Python hub uses').to.equal(true)
+    listener = await startListener([], {env: sandbox.env, cwd: sandbox.home, ownAddress: true})
+    expect(listener.port).to.equal(port)
+    expect(listener.stderr()).to.contain(`"database":"json ${hive} (from ./.config/hivemind-core/server.json)"`)
+    const client = await HiveTestClient.connect({port, accessKey: kitchen.api_key, password: kitchen.password})
+    clients.push(client)
+    await bus.until(() => bus.connections > 0)
+    bus.onMessage = (message) => bus.reply(message, 'speak', {utterance: 'same hub'})
+    client.sendBus('recognizer_loop:utterance', {utterances: ['still there?']})
+    await client.waitFor((f) => f.message.payload?.data?.utterance === 'same hub')
+    expect(await listener.stop('SIGTERM')).to.equal(0)
+    // Our own config file outranks it.
+    const ours = await freePort()
+    writeFileSync(path.join(sandbox.home, '.hivemindrc.json'), JSON.stringify({listen: {port: ours}}))
+    listener = await startListener([], {env: sandbox.env, cwd: sandbox.home, ownAddress: true})
+    expect(listener.port).to.equal(ours)
+    expect(await listener.stop('SIGTERM')).to.equal(0)
+  })
+
   it('SIGINT is graceful even when a library registered an exit handler after listen started', async () => {
     // write-file-atomic registers one (through signal-exit) for the length of every JSON write, and
     // signal-exit re-raises a signal that finds no other handler: listen's own handler must still
@@ -303,6 +334,32 @@ describe('hivemind-core listen (built CLI)', function () {
         expect(result.stderr).not.to.contain('Database:')
       }
       expect(sandbox.exists('.local/share/hivemind-core/clients.db')).to.equal(false)
+    })
+
+    it("server.json's \"ssl\": true serves wss:// with its cert_dir/cert_name files; missing files refuse to start with what to do; --no-ssl serves ws://", async () => {
+      const kitchen = await add('--name', 'kitchen')
+      const certDir = path.join(sandbox.home, 'certs')
+      const serverJson = path.join(sandbox.home, '.config', 'hivemind-core', 'server.json')
+      mkdirSync(path.dirname(serverJson), {recursive: true})
+      writeFileSync(serverJson, JSON.stringify({network_protocol: {'hivemind-websocket-plugin': {ssl: true, cert_dir: certDir, cert_name: 'hub'}}}))
+      const missing = await sandbox.run(['listen', '--host', '127.0.0.1', '--port', '0', '--agent-url', bus.url])
+      expect(missing.code, missing.stderr).to.equal(1)
+      expect(missing.stderr).to.equal(
+        `Error: ${serverJson} serves wss:// ("ssl": true), and its certificate cannot be used: ${path.join(certDir, 'hub.crt')} cannot be read (no such file)\n` +
+          `Hint: hivemind-core does not generate certificates: put the PEM files at ${path.join(certDir, 'hub.crt')} and ${path.join(certDir, 'hub.key')}, or pass --ssl --cert FILE --key FILE, or --no-ssl to serve ws://\n`,
+      )
+      mkdirSync(certDir)
+      copyFileSync(pki!.serverCert, path.join(certDir, 'hub.crt'))
+      copyFileSync(pki!.serverKey, path.join(certDir, 'hub.key'))
+      listener = await startListener(['--agent-url', bus.url], {env: sandbox.env, cwd: sandbox.home})
+      expect(listener.stderr()).to.match(/"event":"listener.started".*"tls":true/)
+      const satellite = await HiveTestClient.connect({port: listener.port, accessKey: kitchen.api_key, password: kitchen.password, ca: readFileSync(pki!.ca)})
+      clients.push(satellite)
+      expect(satellite.socket.url).to.match(/^wss:\/\//)
+      expect(await listener.stop('SIGTERM')).to.equal(0)
+      listener = await startListener(['--agent-url', bus.url, '--no-ssl'], {env: sandbox.env, cwd: sandbox.home})
+      expect(listener.stderr()).to.match(/"event":"listener.started".*"tls":false/)
+      expect(await listener.stop('SIGTERM')).to.equal(0)
     })
 
     it('--ssl without --cert and --key is a usage error that says what is missing (exit 2)', async () => {

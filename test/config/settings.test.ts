@@ -9,6 +9,7 @@ import {MemoryStore} from '../../src/core/memory-store.js'
 import {BackendRegistry} from '../../src/core/registry.js'
 import type {BackendDescriptor} from '../../src/core/store.js'
 import {jsonBackend} from '../../src/plugins/json/index.js'
+import {upstreamRedisPlugin} from '../../src/plugins/redis/upstream.js'
 import {sqliteBackend} from '../../src/plugins/sqlite/index.js'
 
 /** A second backend with the option kinds the settings layer handles (never opened here). */
@@ -25,6 +26,7 @@ const remoteBackend: BackendDescriptor = {
   },
   describeLocation: (options) => String(options.url),
   create: () => new MemoryStore(),
+  upstream: upstreamRedisPlugin,
 }
 
 describe('settings resolution', () => {
@@ -344,6 +346,65 @@ describe('settings resolution', () => {
       const sqlite = await resolveSettings(input({env: {HOME: home, HIVEMIND_DB_PATH: '/srv/old.db'}}))
       expect(sqlite.notices).to.deep.equal([])
       expect(sqlite.backendOptions.path?.value).to.equal('/srv/old.db')
+    })
+  })
+
+  describe("the Python hub's server.json (a layer below the config file)", () => {
+    const writeServerJson = (content: unknown) => {
+      const dir = path.join(home, '.config', 'hivemind-core')
+      mkdirSync(dir, {recursive: true})
+      writeFileSync(path.join(dir, 'server.json'), typeof content === 'string' ? content : JSON.stringify(content))
+      return path.join(dir, 'server.json')
+    }
+
+    it('selects the backend of its database plugin with the options it gives, and its listener and agent; the config file, the environment and flags outrank it', async () => {
+      registry.register(jsonBackend, 'hivemind-core')
+      const file = writeServerJson({
+        network_protocol: {'hivemind-websocket-plugin': {host: '127.0.0.1', port: 6000}},
+        agent_protocol: {module: 'hivemind-ovos-agent-plugin', 'hivemind-ovos-agent-plugin': {host: 'bus.lan', port: 8182}},
+        database: {module: 'hivemind-json-db-plugin', 'hivemind-json-db-plugin': {name: 'hive', subfolder: 'old'}},
+      })
+      const settings = await resolveSettings(input())
+      expect(settings.backend).to.deep.equal({value: 'json', source: {kind: 'file', path: file, key: 'database.module'}})
+      expect(settings.backendOptions.path).to.deep.equal({value: path.join(home, '.local/share/old/hive.json'), source: {kind: 'file', path: file, key: 'database.hivemind-json-db-plugin'}})
+      expect(settings.listen.host.value).to.equal('127.0.0.1')
+      expect(settings.listen.port).to.deep.equal({value: 6000, source: {kind: 'file', path: file, key: 'network_protocol.hivemind-websocket-plugin.port'}})
+      expect(settings.agent.url.value).to.equal('ws://bus.lan:8182/core')
+      expect(settings.notices).to.deep.equal([])
+      writeConfig(project, {database: {backend: 'sqlite'}, listen: {port: 7000}})
+      const ours = await resolveSettings(input())
+      expect([ours.backend.value, ours.listen.port.value, ours.agent.url.value]).to.deep.equal(['sqlite', 7000, 'ws://bus.lan:8182/core'])
+      expect(ours.backendOptions.path?.source).to.deep.equal({kind: 'default'})
+      expect((await resolveSettings(input({env: {HOME: home, HIVEMIND_LISTEN_PORT: '7100'}}))).listen.port.value).to.equal(7100)
+    })
+
+    it('the Redis plugin gives its server; the plugin name and capitals work wherever a backend is named', async () => {
+      const file = writeServerJson({database: {module: 'hivemind-redis-db-plugin', 'hivemind-redis-db-plugin': {name: 'clients', host: 'cache.lan', port: 6380, db: 2, password: ''}}})
+      const settings = await resolveSettings(input())
+      expect(settings.backend.value).to.equal('redis')
+      expect(settings.backendOptions.host).to.deep.equal({value: 'cache.lan', source: {kind: 'file', path: file, key: 'database.hivemind-redis-db-plugin'}})
+      expect([settings.backendOptions.port?.value, settings.backendOptions.db?.value, settings.backendOptions.password]).to.deep.equal([6380, 2, undefined])
+      expect((await resolveSettings(input({flags: {'db-backend': 'SQLite'}}))).backend.value).to.equal('sqlite')
+      expect((await resolveSettings(input({flags: {'db-backend': 'hivemind-sqlite-db-plugin'}}))).backend.value).to.equal('sqlite')
+    })
+
+    it('what cannot be used is said, never fatal: unreadable JSON, an unknown plugin, another agent, a bad port, a value of the wrong type', async () => {
+      const file = writeServerJson('{"database": ')
+      expect((await resolveSettings(input())).notices).to.deep.equal([`${file} (the Python hivemind-core's config) cannot be read (it is not valid JSON): none of its settings are used`])
+      writeServerJson({
+        network_protocol: {'hivemind-websocket-plugin': {port: 99_999}},
+        agent_protocol: {module: 'hivemind-persona-agent-plugin'},
+        database: {module: 'hivemind-mongo-db-plugin'},
+      })
+      const settings = await resolveSettings(input())
+      expect(settings.notices).to.deep.equal([
+        `${file}: network_protocol.hivemind-websocket-plugin.port is not a port number (1-65535); the default is used`,
+        `${file} selects the agent hivemind-persona-agent-plugin; hivemind-core speaks only to an OVOS message bus (hivemind-ovos-agent-plugin), so agent.url keeps its own setting`,
+        `${file} selects the database plugin hivemind-mongo-db-plugin, which no installed backend reads (redis, sqlite); it is not used`,
+      ])
+      expect([settings.backend.value, settings.listen.port.value]).to.deep.equal(['sqlite', 5678])
+      writeServerJson({database: {module: 'hivemind-redis-db-plugin', 'hivemind-redis-db-plugin': {port: '6379'}}})
+      expect((await resolveSettings(input())).notices).to.deep.equal([`${file}: database.hivemind-redis-db-plugin gives redis option port a value that does not fit: it must be an integer, found the string "6379"; it is not used`])
     })
   })
 

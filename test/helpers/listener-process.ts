@@ -18,9 +18,13 @@ export interface ListenerProcess {
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<void>
 }
 
-/** Starts listen with `--port 0` and resolves once it logged `listener.started`. */
-export async function startListener(args: string[], options: {env: NodeJS.ProcessEnv; cwd: string; timeoutMs?: number}): Promise<ListenerProcess> {
-  const child = spawn(process.execPath, [CLI, 'listen', '--host', '127.0.0.1', '--port', '0', ...args], {cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe']})
+/**
+ * Starts listen with `--host 127.0.0.1 --port 0` (unless `ownAddress`: the settings then decide)
+ * and resolves once it logged `listener.started`.
+ */
+export async function startListener(args: string[], options: {env: NodeJS.ProcessEnv; cwd: string; timeoutMs?: number; ownAddress?: boolean}): Promise<ListenerProcess> {
+  const address = options.ownAddress ? [] : ['--host', '127.0.0.1', '--port', '0']
+  const child = spawn(process.execPath, [CLI, 'listen', ...address, ...args], {cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe']})
   let stderr = ''
   let stdout = ''
   let exitCode: number | null | undefined

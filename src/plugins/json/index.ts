@@ -4,6 +4,7 @@
 import type {Hook} from '@oclif/core'
 
 import type {BackendDescriptor} from '../../core/store.js'
+import {upstreamFilePlugin} from '../../core/upstream-file-plugin.js'
 import {type JsonOptions, jsonOptionsSchema} from './options.js'
 
 export const jsonBackend: BackendDescriptor<JsonOptions> = {
@@ -15,6 +16,7 @@ export const jsonBackend: BackendDescriptor<JsonOptions> = {
     const {JsonClientStore} = await import('./store.js')
     return new JsonClientStore(options, context)
   },
+  upstream: upstreamFilePlugin('hivemind-json-db-plugin', '.json'),
   async probe(options) {
     const {probeJsonFile} = await import('./file.js')
     return probeJsonFile(options.path)

@@ -6,6 +6,7 @@ import type {Hook} from '@oclif/core'
 
 import type {BackendDescriptor} from '../../core/store.js'
 import {describeTarget, type RedisOptions, redisOptionsSchema, resolveTarget} from './options.js'
+import {upstreamRedisPlugin} from './upstream.js'
 
 export const redisBackend: BackendDescriptor<RedisOptions> = {
   name: 'redis',
@@ -15,6 +16,7 @@ export const redisBackend: BackendDescriptor<RedisOptions> = {
   // open() only reads (the layout marker and the persistence settings): a read-only command
   // connects once, not a probe connection and then the store's.
   readModeOpenCreatesNothing: true,
+  upstream: upstreamRedisPlugin,
   async create(options, context) {
     const {RedisClientStore} = await import('./store.js')
     // A long-running process (listen) must survive a Redis restart: reconnect unless the operator

@@ -5,6 +5,7 @@
 import type {Hook} from '@oclif/core'
 
 import type {BackendDescriptor} from '../../core/store.js'
+import {upstreamFilePlugin} from '../../core/upstream-file-plugin.js'
 import {type SqliteOptions, sqliteOptionsSchema} from './options.js'
 
 export const sqliteBackend: BackendDescriptor<SqliteOptions> = {
@@ -16,6 +17,7 @@ export const sqliteBackend: BackendDescriptor<SqliteOptions> = {
     const {SqliteClientStore} = await import('./store.js')
     return new SqliteClientStore(options, context)
   },
+  upstream: upstreamFilePlugin('hivemind-sqlite-db-plugin', '.db'),
   async probe(options) {
     const {probeSqliteFile} = await import('./probe.js')
     return probeSqliteFile(options.path)

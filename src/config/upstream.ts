@@ -1,0 +1,138 @@
+/**
+ * The Python hivemind-core's own config, `$XDG_CONFIG_HOME/hivemind-core/server.json`, as a
+ * settings layer below our config file and above the defaults: a hub upgraded in place keeps
+ * listening where it listened, on the bus it talked to, with the database it used. Only what
+ * hivemind-core has an equivalent for is read: the websocket listener's host and port, the OVOS
+ * agent's host and port, and the database plugin with its options (each backend translates its
+ * plugin's section: BackendDescriptor.upstream). Whatever cannot be used is said, once per
+ * command, as a notice: never silently dropped, never fatal (the Python hub may still run).
+ */
+import {existsSync, readFileSync} from 'node:fs'
+import path from 'node:path'
+
+import type {BackendRegistry, RegisteredBackend} from '../core/registry.js'
+import type {HivemindPaths} from '../core/store.js'
+import {checkValue} from './schema.js'
+
+/** The websocket transport of the Python hub: the one hivemind-core serves. */
+const WEBSOCKET_PLUGIN = 'hivemind-websocket-plugin'
+/** The OVOS message bus agent: the one hivemind-core speaks to. */
+const OVOS_AGENT_PLUGIN = 'hivemind-ovos-agent-plugin'
+
+/** A value read from server.json, with the key path it was read from ("network_protocol.hivemind-websocket-plugin.port"). */
+export interface UpstreamValue<T> {
+  value: T
+  key: string
+}
+
+/** What hivemind-core takes from server.json. */
+export interface UpstreamConfig {
+  /** The file read. */
+  file: string
+  listenHost?: UpstreamValue<string>
+  listenPort?: UpstreamValue<number>
+  agentUrl?: UpstreamValue<string>
+  /** The backend of `database.module`. */
+  backend?: UpstreamValue<string>
+  /** That backend's options, translated from the plugin's section (keys of our options schema). */
+  backendOptions: Record<string, UpstreamValue<unknown>>
+  /** TLS the Python hub was told to use, which `listen` takes only with --ssl (it does not generate certificates). */
+  tls?: {certFile: string; keyFile: string}
+  /** What could not be used, and why (shown as warnings). */
+  notices: string[]
+}
+
+/** The server.json of the Python hub, if there is one (`paths.configDir` is `$XDG_CONFIG_HOME/hivemind-core`). */
+export function readUpstreamConfig(paths: HivemindPaths, registry: BackendRegistry): UpstreamConfig | undefined {
+  const file = path.join(paths.configDir, 'server.json')
+  if (!existsSync(file)) return undefined
+  const config: UpstreamConfig = {file, backendOptions: {}, notices: []}
+  let content: unknown
+  try {
+    content = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? 'it is not valid JSON'
+    config.notices.push(`${file} (the Python hivemind-core's config) cannot be read (${reason}): none of its settings are used`)
+    return config
+  }
+  if (!isObject(content)) {
+    config.notices.push(`${file} (the Python hivemind-core's config) is not a JSON object: none of its settings are used`)
+    return config
+  }
+  readListener(content, config, paths.home)
+  readAgent(content, config)
+  readDatabase(content, config, paths, registry)
+  return config
+}
+
+function readListener(content: Record<string, unknown>, config: UpstreamConfig, home: string): void {
+  const section = objectAt(content, 'network_protocol', WEBSOCKET_PLUGIN)
+  if (!section) return
+  const prefix = `network_protocol.${WEBSOCKET_PLUGIN}`
+  if (typeof section.host === 'string' && section.host !== '') config.listenHost = {value: section.host, key: `${prefix}.host`}
+  else if (section.host !== undefined) config.notices.push(`${config.file}: ${prefix}.host is not a host name; the default is used`)
+  if (Number.isInteger(section.port) && (section.port as number) >= 1 && (section.port as number) <= 65_535) config.listenPort = {value: section.port as number, key: `${prefix}.port`}
+  else if (section.port !== undefined) config.notices.push(`${config.file}: ${prefix}.port is not a port number (1-65535); the default is used`)
+  if (section.ssl === true) {
+    const certDir = typeof section.cert_dir === 'string' ? expandHome(section.cert_dir, home) : undefined
+    const certName = typeof section.cert_name === 'string' ? section.cert_name : 'hivemind'
+    if (certDir) config.tls = {certFile: path.join(certDir, `${certName}.crt`), keyFile: path.join(certDir, `${certName}.key`)}
+  }
+}
+
+function readAgent(content: Record<string, unknown>, config: UpstreamConfig): void {
+  const agent = objectAt(content, 'agent_protocol')
+  if (!agent) return
+  const module = agent.module
+  if (module !== undefined && module !== OVOS_AGENT_PLUGIN) {
+    config.notices.push(`${config.file} selects the agent ${String(module)}; hivemind-core speaks only to an OVOS message bus (${OVOS_AGENT_PLUGIN}), so agent.url keeps its own setting`)
+    return
+  }
+  const section = objectAt(agent, OVOS_AGENT_PLUGIN)
+  if (!section || (section.host === undefined && section.port === undefined)) return
+  const host = typeof section.host === 'string' && section.host !== '' ? section.host : '127.0.0.1'
+  const port = Number.isInteger(section.port) ? (section.port as number) : 8181
+  // The OVOS bus serves its websocket at /core (the Python agent plugin connects there too).
+  config.agentUrl = {value: `ws://${host.includes(':') ? `[${host}]` : host}:${port}/core`, key: `agent_protocol.${OVOS_AGENT_PLUGIN}`}
+}
+
+function readDatabase(content: Record<string, unknown>, config: UpstreamConfig, paths: HivemindPaths, registry: BackendRegistry): void {
+  const database = objectAt(content, 'database')
+  const module = database?.module
+  if (typeof module !== 'string') return
+  const registered = backendOfPlugin(registry, module)
+  if (!registered) {
+    config.notices.push(`${config.file} selects the database plugin ${module}, which no installed backend reads (${registry.names().join(', ')}); it is not used`)
+    return
+  }
+  const {descriptor} = registered
+  config.backend = {value: descriptor.name, key: 'database.module'}
+  const section = objectAt(database!, module) ?? {}
+  for (const [key, value] of Object.entries(descriptor.upstream!.options(section, paths))) {
+    const spec = descriptor.optionsSchema[key]
+    const problem = spec ? checkValue(value, spec) : 'is not an option of this backend'
+    if (problem) config.notices.push(`${config.file}: database.${module} gives ${descriptor.name} option ${key} a value that ${problem.replace(/^must/, 'does not fit: it must')}; it is not used`)
+    else config.backendOptions[key] = {value, key: `database.${module}`}
+  }
+}
+
+/** The backend that reads the data of the Python hub's database plugin `module`, if any. */
+export function backendOfPlugin(registry: BackendRegistry, module: string): RegisteredBackend | undefined {
+  const wanted = module.toLowerCase()
+  return registry.list().find((entry) => entry.descriptor.upstream?.modules.includes(wanted))
+}
+
+function objectAt(value: Record<string, unknown>, ...keys: string[]): Record<string, unknown> | undefined {
+  let current: unknown = value
+  for (const key of keys) current = isObject(current) ? current[key] : undefined
+  return isObject(current) ? current : undefined
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** `~/x` as the Python hub reads it (os.path.expanduser). */
+function expandHome(file: string, home: string): string {
+  return file === '~' || file.startsWith('~/') ? path.join(home, file.slice(1)) : file
+}
