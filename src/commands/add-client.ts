@@ -30,11 +30,11 @@ An access key already used by a live client is rejected.`
     'access-key': Flags.string({description: 'access key to use instead of a generated one (not only digits: NODE_ID would take it for an id)'}),
     password: Flags.string({description: 'password to use instead of a generated one'}),
     'crypto-key': Flags.string({description: 'legacy pre-shared encryption key, exactly 16 ASCII characters'}),
-    admin: Flags.boolean({description: 'make the client an admin', default: false}),
+    admin: Flags.boolean({description: 'make the client an admin (the Python hivemind-core\'s --admin True / --admin False work too)', default: false, allowNo: true}),
   }
 
   async run(): Promise<AddClientResult> {
-    const {flags} = await this.parse(AddClient)
+    const {flags} = await this.parse(AddClient, withUpstreamAdminValue(this.argv))
     const request = {
       name: flags.name,
       description: flags.description,
@@ -45,12 +45,15 @@ An access key already used by a live client is rejected.`
     }
     validateAddRequest(request)
     const record = await this.withDatabase(flags, 'write', (db) => db.addClient(request), {assignsIds: true})
-    this.log(`Client added: node id ${record.client_id}`)
-    this.log(`  Name:           ${record.name}`)
-    this.log(`  Access key:     ${record.api_key}`)
-    this.log(`  Password:       ${record.password}`)
-    this.log(`  Encryption key: ${record.crypto_key ?? '(none; legacy mode off)'}`)
-    this.log(`  Admin:          ${record.is_admin ? 'yes' : 'no'}`)
+    // The Python hivemind-core's lines, word for word: provisioning scripts read them
+    // ("Access Key: …"). Scripts written for this one should use --json.
+    this.log('Credentials added to database!\n')
+    this.log(`Node ID: ${record.client_id}`)
+    this.log(`Admin Privileges: ${record.is_admin ? 'True' : 'False'}`)
+    this.log(`Friendly Name: ${record.name}`)
+    this.log(`Access Key: ${record.api_key}`)
+    this.log(`Password: ${record.password}`)
+    this.log(`Encryption Key: ${record.crypto_key ?? 'None'}`)
     this.log('Save these credentials now: they are not shown again.')
     return {
       client_id: record.client_id,
@@ -61,4 +64,33 @@ An access key already used by a live client is rejected.`
       is_admin: record.is_admin,
     }
   }
+}
+
+/** What click's bool type reads as true, and as false. */
+const CLICK_TRUE = new Set(['1', 'true', 't', 'yes', 'y', 'on'])
+const CLICK_FALSE = new Set(['0', 'false', 'f', 'no', 'n', 'off'])
+
+/**
+ * The Python hivemind-core's `--admin` took a value (`--admin True`, click's bool type), ours is a
+ * switch: `--admin True` / `--admin=false` become `--admin` / `--no-admin`, so scripts written
+ * for it keep working. A bare `--admin` is left as it is.
+ */
+export function withUpstreamAdminValue(argv: readonly string[]): string[] {
+  const out: string[] = []
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index]!
+    if (argument === '--') {
+      out.push(...argv.slice(index))
+      break
+    }
+    const inline = /^--admin=(.*)$/.exec(argument)?.[1]
+    const value = (inline ?? (argument === '--admin' ? argv[index + 1] : undefined))?.toLowerCase()
+    if (value !== undefined && (CLICK_TRUE.has(value) || CLICK_FALSE.has(value))) {
+      out.push(CLICK_TRUE.has(value) ? '--admin' : '--no-admin')
+      if (inline === undefined) index++
+      continue
+    }
+    out.push(argument)
+  }
+  return out
 }

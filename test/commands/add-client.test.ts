@@ -19,18 +19,17 @@ describe('add-client', () => {
     const result = await sandbox.run(['add-client', '--name', 'kitchen'])
     expect(result.code, result.stderr).to.equal(0)
     expect(result.stderr).to.equal(`${sandbox.databaseLine}\n`)
+    // The Python hivemind-core's lines, word for word: provisioning scripts parse them.
     const lines = result.stdout.split('\n')
-    expect(lines).to.have.length(8)
-    expect(lines[0]).to.equal('Client added: node id 1')
-    expect(lines[1]).to.equal('  Name:           kitchen')
-    const key = /^ {2}Access key: {5}(\S+)$/.exec(lines[2]!)?.[1]
-    const password = /^ {2}Password: {7}(\S+)$/.exec(lines[3]!)?.[1]
+    expect(lines).to.have.length(10)
+    expect(lines.slice(0, 5)).to.deep.equal(['Credentials added to database!', '', 'Node ID: 1', 'Admin Privileges: False', 'Friendly Name: kitchen'])
+    const key = /^Access Key: (\S+)$/.exec(lines[5]!)?.[1]
+    const password = /^Password: (\S+)$/.exec(lines[6]!)?.[1]
     expect(key).to.match(HEX32)
     expect(password).to.match(HEX32)
     expect(key).not.to.equal(password)
-    expect(lines.slice(4)).to.deep.equal([
-      '  Encryption key: (none; legacy mode off)',
-      '  Admin:          no',
+    expect(lines.slice(7)).to.deep.equal([
+      'Encryption Key: None',
       'Save these credentials now: they are not shown again.',
       '',
     ])
@@ -167,13 +166,31 @@ describe('add-client', () => {
     }, null, 4))
     const added = await sandbox.run(['add-client', '--name', 'fresh', '--db-backend', 'sqlite'])
     expect(added.code, added.stderr).to.equal(0)
-    expect(added.stdout.split('\n')[0]).to.equal('Client added: node id 5')
+    expect(added.stdout.split('\n')[2]).to.equal('Node ID: 5')
     expect(added.stderr).to.contain('Note: ids here start after 4, the highest id there, so that moving those clients here later (migrate-db --merge) keeps every id')
     const merged = await sandbox.run(['migrate-db', '--from', 'json', '--to', 'sqlite', '--merge', '-q', '--json'])
     expect(merged.code, merged.stderr).to.equal(0)
     expect((await sandbox.records()).map((record) => [record.client_id, record.name])).to.deep.equal([[1, 'py-sat'], [4, ''], [5, 'fresh']])
     // Once the database holds clients, its own counter decides.
     expect((await sandbox.addClient('--name', 'next', '--db-backend', 'sqlite')).client_id).to.equal(6)
+  })
+
+  it("takes the Python hivemind-core's --admin True / --admin False as well as a bare --admin (QA: 'Unexpected argument: True')", async () => {
+    const cases: Array<[string[], boolean]> = [
+      [['--admin', 'True'], true],
+      [['--admin', 'false'], false],
+      [['--admin=yes'], true],
+      [['--admin', '0'], false],
+      [['--admin'], true],
+      [['--no-admin'], false],
+    ]
+    for (const [flags, admin] of cases) {
+      // eslint-disable-next-line no-await-in-loop -- one id after the other
+      const added = await sandbox.addClient('--name', 'hub', ...flags)
+      expect(added.is_admin, flags.join(' ')).to.equal(admin)
+    }
+    const wrong = await sandbox.run(['add-client', '--admin', 'maybe'])
+    expectCleanFailure(wrong, 2)
   })
 
   it('never reuses an id, even after the newest client is revoked', async () => {
