@@ -24,7 +24,7 @@ Asks for confirmation on a terminal; scripts must pass --yes.`
   async run(): Promise<DeleteClientResult> {
     const {args, flags} = await this.parse(DeleteClient)
     return this.withDatabase(flags, 'write', async (db) => {
-      const target = await this.selectNode(db, args.node_id)
+      const target = await this.selectNode(db, args.node_id, {onlyClientImplied: false})
       if (target.api_key !== 'revoked' && !flags.yes) {
         if (!this.interactive()) {
           throw new UsageError(`refusing to revoke ${clientLabel(target)} without confirmation`, {suggestion: 'pass --yes to confirm in a script'})

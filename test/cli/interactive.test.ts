@@ -87,7 +87,8 @@ describe('interactive use on a terminal', () => {
 
   it('the picker and the confirmation show a stored name escaped (an old clients.json may hold control characters)', async () => {
     const file = path.join(sandbox.root, 'old.json')
-    writeFileSync(file, JSON.stringify({1: {client_id: 1, api_key: 'old-key-0001', name: 'red\u001B[31mALERT\nsecond line'}}))
+    // Two clients: with one, no picker is shown (the only client is meant).
+    writeFileSync(file, JSON.stringify({1: {client_id: 1, api_key: 'old-key-0001', name: 'red\u001B[31mALERT\nsecond line'}, 2: {client_id: 2, api_key: 'old-key-0002', name: 'plain'}}))
     const flags = ['--db-backend', 'json', '--db-path', file, '--quiet']
     const picked = await runInTerminal(sandbox, ['show-client', ...flags], [{waitFor: 'Which client?', send: '\r'}])
     expect(picked.code, picked.screen).to.equal(0)

@@ -151,10 +151,28 @@ describe('permission commands', () => {
     }
   })
 
+  it("without NODE_ID, a hive of one live client means that client, as in the Python hivemind-core, and says so; delete-client still needs the id (QA upstream habits)", async () => {
+    const sandbox = template.clone()
+    try {
+      const allowed = await sandbox.run(['allow-msg', 'speak'])
+      expect(allowed.code, allowed.stderr).to.equal(0)
+      expect(allowed.stderr).to.contain("Note: no NODE_ID given: using the hive's only client, client 1 (kitchen)")
+      expect(allowed.stdout).to.equal('Client 1 (kitchen) may now send speak.\n')
+      const revoke = await sandbox.run(['delete-client', '--yes'])
+      expectCleanFailure(revoke, 2)
+      expect(errorLine(revoke)).to.equal('Error: missing NODE_ID (a client id or an access key)')
+      expect((await sandbox.records()).find((record) => record.client_id === 1)?.api_key).to.equal(ACCESS_KEY)
+    } finally {
+      sandbox.cleanup()
+    }
+  })
+
   it('every permission command rejects a revoked client and a missing NODE_ID (and an unknown id), changing nothing', async function () {
     this.timeout(240_000)
     const sandbox = template.clone()
     try {
+      // Two live clients: a hive of one needs no NODE_ID (the next test).
+      await sandbox.addClient('--name', 'porch')
       const before = sandbox.digest()
       const cases: Array<{args: string[]; code: number; error: string}> = []
       for (const pair of PAIRS) {

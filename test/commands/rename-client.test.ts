@@ -71,7 +71,6 @@ describe('rename-client', () => {
       [['99', '--name', 'x'], 1, 'Error: no client with id 99'],
       [['2', '--name', 'x'], 1, 'Error: client 2 is revoked; its permissions can no longer change'],
       [['-3', '--name', 'x'], 1, 'Error: NODE_ID must be a positive client id or an access key, got -3'],
-      [['--name', 'x'], 2, 'Error: missing NODE_ID (a client id or an access key)'],
       [['1'], 2, undefined],
       [['1', '--name'], 2, undefined],
       [['1', '--name', 'x', '--no-such-flag'], 2, undefined],
