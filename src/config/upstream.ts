@@ -59,13 +59,13 @@ export function readUpstreamConfig(paths: HivemindPaths, registry: BackendRegist
     config.notices.push(`${file} (the Python hivemind-core's config) is not a JSON object: none of its settings are used`)
     return config
   }
-  readListener(content, config, paths.home)
+  readListener(content, config, paths)
   readAgent(content, config)
   readDatabase(content, config, paths, registry)
   return config
 }
 
-function readListener(content: Record<string, unknown>, config: UpstreamConfig, home: string): void {
+function readListener(content: Record<string, unknown>, config: UpstreamConfig, paths: HivemindPaths): void {
   const section = objectAt(content, 'network_protocol', WEBSOCKET_PLUGIN)
   if (!section) return
   const prefix = `network_protocol.${WEBSOCKET_PLUGIN}`
@@ -74,9 +74,10 @@ function readListener(content: Record<string, unknown>, config: UpstreamConfig, 
   if (Number.isInteger(section.port) && (section.port as number) >= 1 && (section.port as number) <= 65_535) config.listenPort = {value: section.port as number, key: `${prefix}.port`}
   else if (section.port !== undefined) config.notices.push(`${config.file}: ${prefix}.port is not a port number (1-65535); the default is used`)
   if (section.ssl === true) {
-    const certDir = typeof section.cert_dir === 'string' ? expandHome(section.cert_dir, home) : undefined
-    const certName = typeof section.cert_name === 'string' ? section.cert_name : 'hivemind'
-    if (certDir) config.tls = {certFile: path.join(certDir, `${certName}.crt`), keyFile: path.join(certDir, `${certName}.key`)}
+    // The Python hub's defaults: $XDG_DATA_HOME/hivemind/hivemind.crt and .key.
+    const certDir = typeof section.cert_dir === 'string' && section.cert_dir !== '' ? expandHome(section.cert_dir, paths.home) : path.join(path.dirname(paths.dataDir), 'hivemind')
+    const certName = typeof section.cert_name === 'string' && section.cert_name !== '' ? section.cert_name : 'hivemind'
+    config.tls = {certFile: path.join(certDir, `${certName}.crt`), keyFile: path.join(certDir, `${certName}.key`)}
   }
 }
 

@@ -378,6 +378,15 @@ describe('settings resolution', () => {
       expect((await resolveSettings(input({env: {HOME: home, HIVEMIND_LISTEN_PORT: '7100'}}))).listen.port.value).to.equal(7100)
     })
 
+    it('"ssl": true names the certificate files, with the Python hub\'s defaults ($XDG_DATA_HOME/hivemind/hivemind.crt) and ~ expanded', async () => {
+      writeServerJson({network_protocol: {'hivemind-websocket-plugin': {ssl: true}}})
+      expect((await resolveSettings(input())).upstream?.tls).to.deep.equal({certFile: path.join(home, '.local/share/hivemind/hivemind.crt'), keyFile: path.join(home, '.local/share/hivemind/hivemind.key')})
+      writeServerJson({network_protocol: {'hivemind-websocket-plugin': {ssl: true, cert_dir: '~/certs', cert_name: 'hub'}}})
+      expect((await resolveSettings(input())).upstream?.tls).to.deep.equal({certFile: path.join(home, 'certs/hub.crt'), keyFile: path.join(home, 'certs/hub.key')})
+      writeServerJson({network_protocol: {'hivemind-websocket-plugin': {ssl: false, cert_dir: '~/certs'}}})
+      expect((await resolveSettings(input())).upstream?.tls).to.equal(undefined)
+    })
+
     it('the Redis plugin gives its server; the plugin name and capitals work wherever a backend is named', async () => {
       const file = writeServerJson({database: {module: 'hivemind-redis-db-plugin', 'hivemind-redis-db-plugin': {name: 'clients', host: 'cache.lan', port: 6380, db: 2, password: ''}}})
       const settings = await resolveSettings(input())
