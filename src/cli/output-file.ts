@@ -8,7 +8,7 @@ import path from 'node:path'
 
 import {replaceWithText} from '../core/atomic-text-file.js'
 import {InvalidInputError} from '../core/errors.js'
-import {sameFile} from '../core/file-access.js'
+import {notARegularFile, sameFile} from '../core/file-access.js'
 
 /** Files SQLite and the JSON store keep next to a database file (journal, WAL, lock). */
 const COMPANION_SUFFIXES = ['-wal', '-shm', '-journal', '.lock', '.lock.d']
@@ -30,8 +30,20 @@ export function refuseDatabaseFile(file: string, databaseLocation: string, flag:
   }
 }
 
-/** Refuses an existing `file` unless `force`. */
+/**
+ * Refuses an existing `file` unless `force`; something that is not a regular file (a named pipe,
+ * a device, a socket) even with it: the atomic write would replace it with a regular file.
+ */
 export function refuseExistingFile(file: string, force: boolean, flag: string): void {
+  let kind: string | undefined
+  try {
+    kind = notARegularFile(statSync(file))
+  } catch {
+    kind = undefined // Missing (or a dangling link): nothing is replaced.
+  }
+  if (kind && kind !== 'a directory') {
+    throw new InvalidInputError(`${file} is ${kind}, not a file: it is not replaced, --force or not`, {suggestion: `choose another ${flag}`})
+  }
   if (!force && existsSync(file)) {
     throw new InvalidInputError(`${file} already exists`, {suggestion: `choose another ${flag}, or pass --force to replace it`})
   }

@@ -1,3 +1,4 @@
+import {execFileSync} from 'node:child_process'
 import {mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
@@ -273,6 +274,15 @@ describe('backup-db / restore-db', function () {
     expect(refused.stderr).to.match(/already exists/)
     expect(readFileSync(file, 'utf8')).to.equal('precious')
     expect((await sandbox.run(['backup-db', ...backend.dbFlags(source), '--out', file, '-q', '--force'])).code).to.equal(0)
+    // A named pipe (a reader waiting on it, say) is not replaced by a regular file, --force or not (QA).
+    const fifo = path.join(sandbox.root, 'pipe')
+    execFileSync('mkfifo', [fifo])
+    for (const [command, flag] of [['backup-db', '--out'], ['export-clients', '--path']] as const) {
+      const forced = await sandbox.run([command, ...backend.dbFlags(source), flag, fifo, '-q', '--force'])
+      expect(forced.code, forced.stderr).to.equal(1)
+      expect(forced.stderr).to.equal(`Error: ${fifo} is a named pipe (FIFO), not a file: it is not replaced, --force or not\nHint: choose another ${flag}\n`)
+      expect(statSync(fifo).isFIFO()).to.equal(true)
+    }
   })
 
   it('--out a directory writes the backup inside it under the default name; a directory that does not exist is refused and not created', async () => {
