@@ -123,11 +123,18 @@ export async function resolveSettings(input: SettingsInput): Promise<ResolvedSet
       : undefined,
     fromUpstream(upstream?.backend),
   ]) ?? defaultBackend(paths)
+  if (upstream?.unreadable && chosen.source.kind === 'default') {
+    // It may select the database: the default instead would put every command, a restarted listen
+    // included, on another (empty) database without a word (QA: a trailing comma did).
+    throw new ConfigError(`${upstream.file} (the Python hivemind-core's config) ${upstream.unreadable}, and it may select the database: none is chosen until it is fixed`, {
+      suggestion: 'fix it (the Python hub cannot read it either), or select the database above it: --db-backend, HIVEMIND_DB_BACKEND or database.backend in .hivemindrc',
+    })
+  }
   notices.push(...mistypedVariables(env, registry))
   if (loaded) {
     notices.push(...misspeltSections(file, registry, loaded.filepath, cwd))
-    const unselected = unselectedOnlySection(file, chosen, registry)
-    if (unselected) notices.push(unselectedSectionNotice(unselected, chosen, shownPath(loaded.filepath, cwd)))
+    const unselected = unselectedOnlySection(file, chosen, registry, upstream?.file)
+    if (unselected) notices.push(unselectedSectionNotice(unselected, chosen, shownPath(loaded.filepath, cwd), cwd))
   }
   const registered = registry.get(chosen.value, describeSource(chosen.source, cwd))
   // Named as the Python hub names it ("JSON", "hivemind-json-db-plugin"): shown by its own name.
@@ -226,8 +233,10 @@ export function resolveOtherBackendOptions(settings: ResolvedSettings, registere
  * SQLite file", yet the default (json beside an upstream clients.json, sqlite otherwise) decides.
  * Not inferred from the section, because a section may only hold a migrate-db target's options.
  */
-function unselectedOnlySection(file: ConfigFileContent, backend: Sourced<string>, registry: BackendRegistry): string | undefined {
-  if (backend.source.kind !== 'default' || file.database === undefined || file.database.backend !== undefined) return undefined
+function unselectedOnlySection(file: ConfigFileContent, backend: Sourced<string>, registry: BackendRegistry, upstreamFile: string | undefined): string | undefined {
+  // Chosen by the default, or by the Python hub's server.json (below this file): not by the operator.
+  const belowTheFile = backend.source.kind === 'default' || (backend.source.kind === 'file' && backend.source.path === upstreamFile)
+  if (!belowTheFile || file.database === undefined || file.database.backend !== undefined) return undefined
   const sections = Object.keys(file.database).filter((key) => key !== 'backend')
   // A section of a backend that is not installed gets its own notice (misspeltSections), or none.
   return sections.length === 1 && sections[0] !== backend.value && registry.has(sections[0]!) ? sections[0] : undefined
@@ -248,9 +257,9 @@ function misspeltSections(file: ConfigFileContent, registry: BackendRegistry, fi
     })
 }
 
-function unselectedSectionNotice(section: string, backend: Sourced<string>, file: string): string {
-  const why = backend.source.kind === 'default' && backend.source.note ? ` (${backend.source.note})` : ''
-  return `${file} has a database.${section} section but no database.backend, so its ${section} options are not used: the default backend ${backend.value}${why} is. Add "backend": "${section}" to its database section to use ${section}, or "backend": "${backend.value}" to keep ${backend.value} (and this warning goes)`
+function unselectedSectionNotice(section: string, backend: Sourced<string>, file: string, cwd: string): string {
+  const chosenBy = backend.source.kind === 'default' ? `the default backend ${backend.value}${backend.source.note ? ` (${backend.source.note})` : ''}` : `the backend ${backend.value} of ${describeSource(backend.source, cwd)}`
+  return `${file} has a database.${section} section but no database.backend, so its ${section} options are not used: ${chosenBy} is. Add "backend": "${section}" to its database section to use ${section}, or "backend": "${backend.value}" to keep ${backend.value} (and this warning goes)`
 }
 
 /**
@@ -331,15 +340,26 @@ export function resolveBackendOptions(registered: RegisteredBackend, layers: Opt
   }
 
   const envPrefix = `HIVEMIND_${envName(descriptor.name)}_`
+  const envNamesOf = (key: string, spec: OptionSpec): string[] =>
+    key === 'path' && spec.type === 'path' && layers.genericEnv !== false ? ['HIVEMIND_DB_PATH', `${envPrefix}${envName(key)}`] : [`${envPrefix}${envName(key)}`]
+  // server.json's section is the Python hub's whole connection: used only when no flag,
+  // variable or config file sets any option of this backend, never mixed with them (QA: its host,
+  // port and password replaced the parts of a --redis-url, and its password went to the server a
+  // --redis-port named).
+  const upstreamOptions =
+    flagValues.size > 0 ||
+    Object.keys(layers.fileSection ?? {}).length > 0 ||
+    Object.entries(schema).some(([key, spec]) => envNamesOf(key, spec).some((name) => nonEmpty(layers.env[name]) !== undefined))
+      ? undefined
+      : layers.upstreamOptions
   for (const [key, spec] of Object.entries(schema)) {
-    const envCandidates = [`${envPrefix}${envName(key)}`]
-    if (key === 'path' && spec.type === 'path' && layers.genericEnv !== false) envCandidates.unshift('HIVEMIND_DB_PATH')
+    const envCandidates = envNamesOf(key, spec)
     let chosen = flagValues.get(key)
     for (const name of envCandidates) chosen ??= coerceEnv(layers.env, name, spec)
     if (!chosen && layers.fileSection && key in layers.fileSection) {
       chosen = {value: layers.fileSection[key], source: {kind: 'file', path: layers.filePath ?? '', key: `database.${descriptor.name}.${key}`}}
     }
-    if (!chosen && layers.upstreamOptions?.[key]) chosen = layers.upstreamOptions[key]
+    if (!chosen && upstreamOptions?.[key]) chosen = upstreamOptions[key]
     if (!chosen && spec.default !== undefined) {
       const value = typeof spec.default === 'function' ? (spec.default as (p: HivemindPaths) => unknown)(layers.paths) : spec.default
       chosen = {value, source: {kind: 'default'}}

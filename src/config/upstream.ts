@@ -11,7 +11,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import type {BackendRegistry, RegisteredBackend} from '../core/registry.js'
-import type {HivemindPaths} from '../core/store.js'
+import type {HivemindPaths, OptionSpec} from '../core/store.js'
 import {checkValue} from './schema.js'
 
 /** The websocket transport of the Python hub: the one hivemind-core serves. */
@@ -40,6 +40,8 @@ export interface UpstreamConfig {
   tls?: {certFile: string; keyFile: string}
   /** What could not be used, and why (shown as warnings). */
   notices: string[]
+  /** Why the file could not be read at all, when it could not: the database it selects is then unknown. */
+  unreadable?: string
 }
 
 /** The server.json of the Python hub, if there is one (`paths.configDir` is `$XDG_CONFIG_HOME/hivemind-core`). */
@@ -51,12 +53,13 @@ export function readUpstreamConfig(paths: HivemindPaths, registry: BackendRegist
   try {
     content = JSON.parse(readFileSync(file, 'utf8'))
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? 'it is not valid JSON'
-    config.notices.push(`${file} (the Python hivemind-core's config) cannot be read (${reason}): none of its settings are used`)
+    config.unreadable = `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'it is not valid JSON'})`
+    config.notices.push(`${file} (the Python hivemind-core's config) ${config.unreadable}: none of its settings are used`)
     return config
   }
   if (!isObject(content)) {
-    config.notices.push(`${file} (the Python hivemind-core's config) is not a JSON object: none of its settings are used`)
+    config.unreadable = 'is not a JSON object'
+    config.notices.push(`${file} (the Python hivemind-core's config) ${config.unreadable}: none of its settings are used`)
     return config
   }
   readListener(content, config, paths)
@@ -71,7 +74,7 @@ function readListener(content: Record<string, unknown>, config: UpstreamConfig, 
   const prefix = `network_protocol.${WEBSOCKET_PLUGIN}`
   if (typeof section.host === 'string' && section.host !== '') config.listenHost = {value: section.host, key: `${prefix}.host`}
   else if (section.host !== undefined) config.notices.push(`${config.file}: ${prefix}.host is not a host name; the default is used`)
-  if (Number.isInteger(section.port) && (section.port as number) >= 1 && (section.port as number) <= 65_535) config.listenPort = {value: section.port as number, key: `${prefix}.port`}
+  if (isPort(section.port)) config.listenPort = {value: section.port as number, key: `${prefix}.port`}
   else if (section.port !== undefined) config.notices.push(`${config.file}: ${prefix}.port is not a port number (1-65535); the default is used`)
   if (section.ssl === true) {
     // The Python hub's defaults: $XDG_DATA_HOME/hivemind/hivemind.crt and .key.
@@ -91,16 +94,26 @@ function readAgent(content: Record<string, unknown>, config: UpstreamConfig): vo
   }
   const section = objectAt(agent, OVOS_AGENT_PLUGIN)
   if (!section || (section.host === undefined && section.port === undefined)) return
-  const host = typeof section.host === 'string' && section.host !== '' ? section.host : '127.0.0.1'
-  const port = Number.isInteger(section.port) ? (section.port as number) : 8181
+  const prefix = `agent_protocol.${OVOS_AGENT_PLUGIN}`
+  if ((section.host !== undefined && (typeof section.host !== 'string' || section.host === '')) || (section.port !== undefined && !isPort(section.port))) {
+    config.notices.push(`${config.file}: ${prefix} needs a host name and a port number (1-65535); agent.url keeps its own setting`)
+    return
+  }
+  // "[::1]" or "::1": one pair of brackets in the URL either way.
+  const host = typeof section.host === 'string' ? section.host.replace(/^\[(.*)\]$/, '$1') : '127.0.0.1'
+  const port = (section.port as number | undefined) ?? 8181
   // The OVOS bus serves its websocket at /core (the Python agent plugin connects there too).
-  config.agentUrl = {value: `ws://${host.includes(':') ? `[${host}]` : host}:${port}/core`, key: `agent_protocol.${OVOS_AGENT_PLUGIN}`}
+  config.agentUrl = {value: `ws://${host.includes(':') ? `[${host}]` : host}:${port}/core`, key: prefix}
 }
 
 function readDatabase(content: Record<string, unknown>, config: UpstreamConfig, paths: HivemindPaths, registry: BackendRegistry): void {
   const database = objectAt(content, 'database')
   const module = database?.module
-  if (typeof module !== 'string') return
+  if (module === undefined || module === null) return
+  if (typeof module !== 'string') {
+    config.notices.push(`${config.file}: database.module is not a plugin name; it is not used`)
+    return
+  }
   const registered = backendOfPlugin(registry, module)
   if (!registered) {
     config.notices.push(`${config.file} selects the database plugin ${module}, which no installed backend reads (${registry.names().join(', ')}); it is not used`)
@@ -111,16 +124,29 @@ function readDatabase(content: Record<string, unknown>, config: UpstreamConfig, 
   const section = objectAt(database!, module) ?? {}
   for (const [key, value] of Object.entries(descriptor.upstream!.options(section, paths))) {
     const spec = descriptor.optionsSchema[key]
-    const problem = spec ? checkValue(value, spec) : 'is not an option of this backend'
+    const problem = spec ? (checkValue(value, spec) ?? outOfRange(value, spec)) : 'is not an option of this backend'
     if (problem) config.notices.push(`${config.file}: database.${module} gives ${descriptor.name} option ${key} a value that ${problem.replace(/^must/, 'does not fit: it must')}; it is not used`)
     else config.backendOptions[key] = {value, key: `database.${module}`}
   }
+}
+
+/** What the settings would refuse later as a fatal error, said here as a notice instead. */
+function outOfRange(value: unknown, spec: OptionSpec): string | undefined {
+  if (typeof value !== 'number') return undefined
+  if ((spec.minimum !== undefined && value < spec.minimum) || (spec.maximum !== undefined && value > spec.maximum)) {
+    return `must be between ${spec.minimum ?? '-∞'} and ${spec.maximum ?? '∞'}, found ${value}`
+  }
+  return undefined
 }
 
 /** The backend that reads the data of the Python hub's database plugin `module`, if any. */
 export function backendOfPlugin(registry: BackendRegistry, module: string): RegisteredBackend | undefined {
   const wanted = module.toLowerCase()
   return registry.list().find((entry) => entry.descriptor.upstream?.modules.includes(wanted))
+}
+
+function isPort(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65_535
 }
 
 function objectAt(value: Record<string, unknown>, ...keys: string[]): Record<string, unknown> | undefined {

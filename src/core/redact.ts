@@ -92,15 +92,17 @@ const WORD_CHARACTER = '[\\p{L}\\p{N}_-]'
  * "…"`, `AUTH …`): masked inside longer words, a Redis password "hivemind" turned every
  * "hivemind-core" of a hint into "********-core", and a rejected passphrase "back" the "backup" of
  * its error into "********up", which garbled the text and showed which part was the secret (QA).
+ * `ownWordsStay` (default true) leaves a secret that is one of our own words (see isOwnWord): for
+ * messages we word. Debug lines (argv dumps, library traces) pass false: nothing there is ours.
  */
-export function redactSecrets(text: string, secrets: readonly string[]): string {
+export function redactSecrets(text: string, secrets: readonly string[], {ownWordsStay = true}: {ownWordsStay?: boolean} = {}): string {
   // A URL of our own hints (`redis://[user:password@]host`) holds a word, not a password.
   let redacted = text.replaceAll(URL_IN_TEXT, (url) => {
     const span = passwordSpan(url)
-    return span && isOwnWord(url.slice(span.from, span.to)) ? url : maskUrlPassword(url)
+    return span && ownWordsStay && isOwnWord(url.slice(span.from, span.to)) ? url : maskUrlPassword(url)
   })
   for (const secret of secrets) {
-    if (!redacted.includes(secret) || isOwnWord(secret)) continue
+    if (!redacted.includes(secret) || (ownWordsStay && isOwnWord(secret))) continue
     const standalone = new RegExp(`(?<!${WORD_CHARACTER})${escapeRegExp(secret)}(?!${WORD_CHARACTER})`, 'gu')
     redacted = redacted.replace(standalone, '********')
   }

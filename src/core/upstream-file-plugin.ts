@@ -15,7 +15,9 @@ export function upstreamFilePlugin(module: string, extension: string): UpstreamD
       const {name, subfolder} = section
       // Neither given: the default location, which is ours too (no setting to report).
       if (name === undefined && subfolder === undefined) return {}
-      if ((name !== undefined && typeof name !== 'string') || (subfolder !== undefined && typeof subfolder !== 'string')) return {}
+      // Of the wrong type: handed on, so that the settings say so (it is then not used).
+      if (name !== undefined && typeof name !== 'string') return {path: name}
+      if (subfolder !== undefined && typeof subfolder !== 'string') return {path: subfolder}
       // paths.dataDir is $XDG_DATA_HOME/hivemind-core: the plugin's subfolder replaces the last part.
       return {path: path.join(path.dirname(paths.dataDir), subfolder ?? 'hivemind-core', `${name ?? 'clients'}${extension}`)}
     },

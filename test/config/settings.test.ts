@@ -21,7 +21,7 @@ const remoteBackend: BackendDescriptor = {
     host: {type: 'string', description: 'host'},
     port: {type: 'integer', description: 'port'},
     password: {type: 'string', description: 'password', secret: true, nullable: true},
-    db: {type: 'integer', description: 'db'},
+    db: {type: 'integer', description: 'db', minimum: 0, maximum: 2_147_483_647},
     keyPrefix: {type: 'string', description: 'prefix', default: 'hivemind:'},
   },
   describeLocation: (options) => String(options.url),
@@ -397,9 +397,16 @@ describe('settings resolution', () => {
       expect((await resolveSettings(input({flags: {'db-backend': 'hivemind-sqlite-db-plugin'}}))).backend.value).to.equal('sqlite')
     })
 
-    it('what cannot be used is said, never fatal: unreadable JSON, an unknown plugin, another agent, a bad port, a value of the wrong type', async () => {
+    it('what cannot be used is said, never fatal (unless the file is unreadable and would choose the database): an unknown plugin, another agent, a bad port, a value of the wrong type or out of range', async () => {
       const file = writeServerJson('{"database": ')
-      expect((await resolveSettings(input())).notices).to.deep.equal([`${file} (the Python hivemind-core's config) cannot be read (it is not valid JSON): none of its settings are used`])
+      // It may select the database: with nothing above it choosing one, that is an error, not the default (QA: a trailing comma moved the hub to an empty database).
+      try {
+        await resolveSettings(input())
+        expect.fail('resolved a database beside an unreadable server.json')
+      } catch (error) {
+        expect((error as Error).message).to.equal(`${file} (the Python hivemind-core's config) cannot be read (it is not valid JSON), and it may select the database: none is chosen until it is fixed`)
+      }
+      expect((await resolveSettings(input({flags: {'db-backend': 'sqlite'}}))).notices).to.deep.equal([`${file} (the Python hivemind-core's config) cannot be read (it is not valid JSON): none of its settings are used`])
       writeServerJson({
         network_protocol: {'hivemind-websocket-plugin': {port: 99_999}},
         agent_protocol: {module: 'hivemind-persona-agent-plugin'},
@@ -412,8 +419,37 @@ describe('settings resolution', () => {
         `${file} selects the database plugin hivemind-mongo-db-plugin, which no installed backend reads (redis, sqlite); it is not used`,
       ])
       expect([settings.backend.value, settings.listen.port.value]).to.deep.equal(['sqlite', 5678])
-      writeServerJson({database: {module: 'hivemind-redis-db-plugin', 'hivemind-redis-db-plugin': {port: '6379'}}})
-      expect((await resolveSettings(input())).notices).to.deep.equal([`${file}: database.hivemind-redis-db-plugin gives redis option port a value that does not fit: it must be an integer, found the string "6379"; it is not used`])
+      writeServerJson({database: {module: 'hivemind-redis-db-plugin', 'hivemind-redis-db-plugin': {port: '6379', db: -1}}})
+      expect((await resolveSettings(input())).notices).to.deep.equal([
+        `${file}: database.hivemind-redis-db-plugin gives redis option port a value that does not fit: it must be an integer, found the string "6379"; it is not used`,
+        `${file}: database.hivemind-redis-db-plugin gives redis option db a value that does not fit: it must be between 0 and 2147483647, found -1; it is not used`,
+      ])
+      writeServerJson({agent_protocol: {module: 'hivemind-ovos-agent-plugin', 'hivemind-ovos-agent-plugin': {host: '127.0.0.1', port: '8190'}}})
+      const agent = await resolveSettings(input())
+      expect(agent.notices).to.deep.equal([`${file}: agent_protocol.hivemind-ovos-agent-plugin needs a host name and a port number (1-65535); agent.url keeps its own setting`])
+      expect(agent.agent.url).to.deep.equal({value: 'ws://127.0.0.1:8181/core', source: {kind: 'default'}})
+      writeServerJson({agent_protocol: {'hivemind-ovos-agent-plugin': {host: '[::1]', port: 8182}}})
+      expect((await resolveSettings(input())).agent.url.value).to.equal('ws://[::1]:8182/core')
+    })
+
+    it("server.json's database section is used only when nothing above it sets an option of that backend (QA: its host and password replaced a --redis-url's, and went to the server a --redis-port named)", async () => {
+      writeServerJson({database: {module: 'hivemind-redis-db-plugin', 'hivemind-redis-db-plugin': {host: 'old.lan', port: 6380, db: 7, password: 'Sekrit9'}}})
+      const byFlag = await resolveSettings(input({flags: {'redis-url': 'redis://new.lan:6379/0'}}))
+      expect(byFlag.backend.value).to.equal('redis')
+      expect(Object.fromEntries(Object.entries(byFlag.backendOptions).filter(([key]) => ['url', 'host', 'port', 'db', 'password'].includes(key)).map(([key, sourced]) => [key, sourced.value]))).to.deep.equal({url: 'redis://new.lan:6379/0'})
+      const byPort = await resolveSettings(input({flags: {'redis-port': 6390}}))
+      expect([byPort.backendOptions.host, byPort.backendOptions.password]).to.deep.equal([undefined, undefined])
+      const byEnv = await resolveSettings(input({env: {HOME: home, HIVEMIND_REDIS_URL: 'redis://env.lan/0'}}))
+      expect(byEnv.backendOptions.host).to.equal(undefined)
+      writeConfig(project, {database: {redis: {url: 'redis://file.lan/5'}}})
+      const byFile = await resolveSettings(input())
+      expect([byFile.backendOptions.url?.value, byFile.backendOptions.db]).to.deep.equal(['redis://file.lan/5', undefined])
+      // A config file whose only section is another backend's than server.json chose: said, as beside the default.
+      writeConfig(project, {database: {sqlite: {path: './x.db'}}})
+      expect((await resolveSettings(input())).notices.join('\n')).to.contain(`./.hivemindrc.json has a database.sqlite section but no database.backend, so its sqlite options are not used: the backend redis of ${path.join(home, '.config/hivemind-core/server.json')} database.module is.`)
+      // A config file that selects the backend but sets none of its options still gets server.json's server.
+      writeConfig(project, {database: {backend: 'redis'}})
+      expect((await resolveSettings(input())).backendOptions.host?.value).to.equal('old.lan')
     })
   })
 
