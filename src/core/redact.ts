@@ -125,8 +125,10 @@ let ownWords: ReadonlySet<string> | undefined
  * first time a message holds a secret.
  */
 function isOwnWord(secret: string): boolean {
-  // Shorter words are mostly our code's names (`pw`, `db`), rarely a word a message stands on.
-  if (secret.length < 5 || !/^[\p{L}\p{N}_-]+$/u.test(secret)) return false
+  // Plain words only, as messages are written with ("password", "Redis", "PASSWORD"): not our code's short
+  // names (`pw`, `db`), nor names such as "OpenVoiceOS" or "redis-password", which are also
+  // plausible passwords and never a message's own wording.
+  if (secret.length < 5 || !/^(?:[A-Za-z][a-z]+|[A-Z]+)$/.test(secret)) return false
   ownWords ??= readOwnWords()
   return ownWords.has(secret)
 }

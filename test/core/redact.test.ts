@@ -56,6 +56,9 @@ describe('redactSecrets', () => {
     expect(redactSecrets('Redis at 127.0.0.1:6379: refused', ['Redis'])).to.equal('Redis at 127.0.0.1:6379: refused')
     expect(redactSecrets('expected redis://[user:password@]host:port/db, or redis://:PASSWORD@host', [])).to.equal('expected redis://[user:password@]host:port/db, or redis://:PASSWORD@host')
     expect(redactSecrets('cannot reach redis://:xK9zz7@h:1/0', [])).to.equal('cannot reach redis://:********@h:1/0')
+    // Names of our code that are not plain words, and plausible passwords: still masked.
+    expect(redactSecrets('AUTH OpenVoiceOS failed', ['OpenVoiceOS'])).to.equal('AUTH ******** failed')
+    expect(redactSecrets('AUTH redis-password failed', ['redis-password'])).to.equal('AUTH ******** failed')
     // Not one of our words (nor a word at all): still masked.
     expect(redactSecrets('token hunter2x9 refused', ['hunter2x9'])).to.equal('token ******** refused')
     expect(redactSecrets('cannot write /tmp/qa/s3/x', ['qa/s3'])).to.equal('cannot write /tmp/********/x')
