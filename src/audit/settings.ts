@@ -91,8 +91,11 @@ export function assertAuditFileApart(settings: ResolvedSettings, env: NodeJS.Pro
   // Resolved first, whatever the backend: an invalid audit setting is also refused before the change.
   const {file} = resolveSourcedAuditSettings(settings, env)
   const databaseFile = settings.backendOptions.path?.value
-  if (typeof databaseFile !== 'string') return
-  refuseDatabaseFile(file.value, databaseFile, `audit file (this one is ${describeSource(file.source, settings.cwd)}); nothing was changed`)
+  // The selected database, and the default files beside it, which the Python hub may use (QA:
+  // the audit lines went into its clients.json while sqlite was selected).
+  const databases = [path.join(settings.paths.dataDir, 'clients.json'), path.join(settings.paths.dataDir, 'clients.db')]
+  if (typeof databaseFile === 'string') databases.unshift(databaseFile)
+  for (const database of databases) refuseDatabaseFile(file.value, database, `audit file (this one is ${describeSource(file.source, settings.cwd)}); nothing was changed`)
 }
 
 /**

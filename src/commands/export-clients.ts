@@ -5,7 +5,7 @@ import {Flags} from '@oclif/core'
 import {StoreCommand} from '../base-command.js'
 import {outputFileAt, refuseDatabaseFile, refuseExistingFile, writeOutputFile} from '../cli/output-file.js'
 import {toCsv, toUpstreamJson} from '../core/interchange.js'
-import {UsageError} from '../core/errors.js'
+import {InvalidInputError, UsageError} from '../core/errors.js'
 import {octalMode} from '../core/file-access.js'
 
 /** What `export-clients --json` prints. */
@@ -83,7 +83,10 @@ The export holds secrets: files are written atomically with mode 0600. A directo
       fchmodSync(1, 0o600)
       this.notice(`Note: stdout is a file other users could read (mode ${octalMode(mode)}); it was made 0600, since the export holds secrets`)
     } catch (error) {
-      this.notice(`Warning: stdout is a file other users can read (mode ${octalMode(mode)}) and could not be made 0600 (${(error as NodeJS.ErrnoException).code ?? 'error'}): the export holds secrets; use --path, which writes 0600`)
+      // Not written at all: the secrets would go where others can read them (QA).
+      throw new InvalidInputError(`stdout is a file other users can read (mode ${octalMode(mode)}) and it could not be made 0600 (${(error as NodeJS.ErrnoException).code ?? 'error'}); nothing was written, since the export holds secrets`, {
+        suggestion: 'use --path FILE, which writes the export 0600, or redirect into a file of your own',
+      })
     }
   }
 }

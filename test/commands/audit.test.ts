@@ -210,6 +210,11 @@ for (let n = 0; n < 100; n++) {
     expect(wal.code, wal.stderr).to.equal(1)
     expect(wal.stderr).to.contain(`belongs to the database ${path.join(sandbox.home, 'hive.db')}: writing there would corrupt it\nHint: choose another audit file (this one is ./.hivemindrc.json audit.file); nothing was changed`)
     expect(sandbox.exists('hive.db')).to.equal(false)
+    // The default clients.json beside the selected database (the Python hub's) is refused too.
+    const upstream = path.join(sandbox.home, '.local/share/hivemind-core/clients.json')
+    const beside = await sandbox.run(['add-client', '--db-backend', 'sqlite', '--db-path', path.join(sandbox.home, 'other.db'), '-q'], {env: {HIVEMIND_AUDIT_FILE: upstream}})
+    expect(beside.code, beside.stderr).to.equal(1)
+    expect(beside.stderr.split('\n')[0]).to.equal(`Error: ${upstream} is the database itself (${upstream}): writing there would destroy it`)
     // An unset variable in the audit file's path is refused before the change too, naming where it was set (QA: the client was added first).
     writeFileSync(path.join(sandbox.home, '.hivemindrc.json'), JSON.stringify({audit: {file: '$AUDIT_DIR/audit.log'}}))
     for (const args of [['add-client', '--db-backend', 'json', '--db-path', database, '-q'], ['audit']]) {

@@ -3,7 +3,8 @@
  * conflicts, --force, --dry-run, file modes, and bad files that must change nothing.
  */
 import {spawnSync} from 'node:child_process'
-import {chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, closeSync, existsSync, fchmodSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 
 import {expect} from 'chai'
@@ -471,6 +472,34 @@ describe('export-clients / import-clients', () => {
       }
       expect(modeOf(statSync(file).mode)).to.equal('600')
       expect(readFileSync(file, 'utf8')).to.equal(CSV)
+    })
+
+    it('export-clients > a file others can read and this user cannot chmod (another owner): nothing is written, exit 1 (QA)', function () {
+      // Needs a second user: root running the CLI as nobody through setpriv.
+      if (process.getuid?.() !== 0 || spawnSync('setpriv', ['--version']).status !== 0) this.skip()
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'hm-shared-'))
+      try {
+        chmodSync(dir, 0o755)
+        const home = path.join(dir, 'home')
+        mkdirSync(home)
+        chownSync(home, 65_534, 65_534)
+        const asNobody = (args: string[], stdout: number | 'pipe') =>
+          spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'env', `HOME=${home}`, `PATH=${process.env.PATH}`, process.execPath, BIN, ...args], {cwd: dir, stdio: ['ignore', stdout, 'pipe'], encoding: 'utf8'})
+        expect(asNobody(['add-client', '-q'], 'pipe').status).to.equal(0)
+        const shared = path.join(dir, 'shared.csv')
+        const fd = openSync(shared, 'w')
+        fchmodSync(fd, 0o666)
+        try {
+          const result = asNobody(['export-clients', '-q'], fd)
+          expect(result.status, result.stderr).to.equal(1)
+          expect(result.stderr).to.equal('Error: stdout is a file other users can read (mode 0666) and it could not be made 0600 (EPERM); nothing was written, since the export holds secrets\nHint: use --path FILE, which writes the export 0600, or redirect into a file of your own\n')
+        } finally {
+          closeSync(fd)
+        }
+        expect(readFileSync(shared, 'utf8')).to.equal('')
+      } finally {
+        rmSync(dir, {recursive: true, force: true})
+      }
     })
 
     it('--json without --path is a usage error (exit 2): the summary would replace the export, leaving it nowhere', async () => {
