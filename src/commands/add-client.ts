@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {StoreCommand} from '../base-command.js'
+import {UsageError} from '../core/errors.js'
 import {validateAddRequest} from '../core/database.js'
 
 /** What `add-client --json` prints. */
@@ -89,6 +90,9 @@ export function withUpstreamAdminValue(argv: readonly string[]): string[] {
       out.push(CLICK_TRUE.has(value) ? '--admin' : '--no-admin')
       if (inline === undefined) index++
       continue
+    }
+    if (inline !== undefined) {
+      throw new UsageError(`--admin=${inline.slice(0, 20)} is not a yes or no`, {suggestion: '--admin alone, or --admin True / --admin False as the Python hivemind-core took it; --no-admin'})
     }
     out.push(argument)
   }

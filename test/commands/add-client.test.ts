@@ -191,6 +191,9 @@ describe('add-client', () => {
     }
     const wrong = await sandbox.run(['add-client', '--admin', 'maybe'])
     expectCleanFailure(wrong, 2)
+    const inline = await sandbox.run(['add-client', '--admin=x'])
+    expectCleanFailure(inline, 2)
+    expect(errorLine(inline)).to.equal('Error: --admin=x is not a yes or no')
   })
 
   it('never reuses an id, even after the newest client is revoked', async () => {
