@@ -3,6 +3,7 @@ import {createHash} from 'node:crypto'
 import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
+import Database from 'better-sqlite3'
 import {expect} from 'chai'
 
 import {buildClient, canonicalJson, type ClientRecord} from '../../src/core/client.js'
@@ -502,7 +503,16 @@ describe('migrate-db', function () {
     // The mark is written after the plan has read the source and before the first record is copied.
     const marks = path.join(sandbox.home, '.local/state/hivemind-core/migrations.json')
     while (!(existsSync(marks) && readFileSync(marks, 'utf8').includes('"incomplete"'))) await new Promise((resolve) => setTimeout(resolve, 20))
-    await withStore(json, source, (store) => store.update(1, {name: 'changed during the copy'}))
+    // The copy waits for this write lock on the target while the source changes: without it, a
+    // copy that outran the change (a busy machine, CI) verified clean and the test failed.
+    const holder = new Database(target, {timeout: 10_000})
+    try {
+      holder.exec('BEGIN IMMEDIATE')
+      await withStore(json, source, (store) => store.update(1, {name: 'changed during the copy'}))
+    } finally {
+      if (holder.inTransaction) holder.exec('ROLLBACK')
+      holder.close()
+    }
     const failed = await running
     expect(failed.code, failed.stderr).to.equal(4)
     expect(failed.stderr).to.contain('different: 1 (name)').and.to.contain('re-run the same command (it resumes)')
