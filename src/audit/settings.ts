@@ -37,7 +37,10 @@ export interface AuditFileSection {
 
 /** Resolves the audit settings of an invocation. */
 export function resolveAuditSettings(settings: ResolvedSettings, env: NodeJS.ProcessEnv = process.env): AuditSettings {
-  const sourced = resolveSourcedAuditSettings(settings, env)
+  return values(resolveSourcedAuditSettings(settings, env))
+}
+
+function values(sourced: ReturnType<typeof resolveSourcedAuditSettings>): AuditSettings {
   return {file: sourced.file.value, redisStream: sourced.redisStream.value, streamMaxLen: sourced.streamMaxLen.value}
 }
 
@@ -85,17 +88,19 @@ function expandSourced(value: string, baseDir: string, source: SettingSource, cw
  * Refuses invalid audit settings, and an audit file that is the selected database's file or one
  * of the files kept beside it: audit lines appended to a clients.json or clients.db would break
  * the database (QA). Commands that change clients call it before the change (the trail is written
- * after it), listen before it serves.
+ * after it), listen before it serves. Returns the audit settings it checked.
  */
-export function assertAuditFileApart(settings: ResolvedSettings, env: NodeJS.ProcessEnv = process.env): void {
+export function assertAuditFileApart(settings: ResolvedSettings, env: NodeJS.ProcessEnv = process.env): AuditSettings {
   // Resolved first, whatever the backend: an invalid audit setting is also refused before the change.
-  const {file} = resolveSourcedAuditSettings(settings, env)
+  const sourced = resolveSourcedAuditSettings(settings, env)
+  const {file} = sourced
   const databaseFile = settings.backendOptions.path?.value
   // The selected database, and the default files beside it, which the Python hub may use (QA:
   // the audit lines went into its clients.json while sqlite was selected).
   const databases = [path.join(settings.paths.dataDir, 'clients.json'), path.join(settings.paths.dataDir, 'clients.db')]
   if (typeof databaseFile === 'string') databases.unshift(databaseFile)
   for (const database of databases) refuseDatabaseFile(file.value, database, `audit file (this one is ${describeSource(file.source, settings.cwd)}); nothing was changed`)
+  return values(sourced)
 }
 
 /**
@@ -103,8 +108,7 @@ export function assertAuditFileApart(settings: ResolvedSettings, env: NodeJS.Pro
  * backend is redis. `warn` receives a notice when the stream is enabled with another backend.
  */
 export async function openAuditTrail(settings: ResolvedSettings, command: string, warn: (message: string) => void): Promise<AuditTrail> {
-  assertAuditFileApart(settings)
-  const audit = resolveAuditSettings(settings)
+  const audit = assertAuditFileApart(settings)
   const sinks: AuditSink[] = [new FileAuditSink(audit.file)]
   if (audit.redisStream) {
     if (settings.registered.descriptor.name === 'redis') {

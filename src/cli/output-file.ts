@@ -3,7 +3,7 @@
  * directory is named, the guards (never over the database being read, never over an existing
  * file unless asked), and the write itself (atomic, 0600: it holds secrets).
  */
-import {existsSync, statSync} from 'node:fs'
+import {type Stats, statSync} from 'node:fs'
 import path from 'node:path'
 
 import {replaceWithText} from '../core/atomic-text-file.js'
@@ -35,16 +35,17 @@ export function refuseDatabaseFile(file: string, databaseLocation: string, flag:
  * a device, a socket) even with it: the atomic write would replace it with a regular file.
  */
 export function refuseExistingFile(file: string, force: boolean, flag: string): void {
-  let kind: string | undefined
+  let stats: Stats
   try {
-    kind = notARegularFile(statSync(file))
+    stats = statSync(file)
   } catch {
-    kind = undefined // Missing (or a dangling link): nothing is replaced.
+    return // Missing (or a dangling link): nothing is replaced.
   }
+  const kind = notARegularFile(stats)
   if (kind && kind !== 'a directory') {
     throw new InvalidInputError(`${file} is ${kind}, not a file: it is not replaced, --force or not`, {suggestion: `choose another ${flag}`})
   }
-  if (!force && existsSync(file)) {
+  if (!force) {
     throw new InvalidInputError(`${file} already exists`, {suggestion: `choose another ${flag}, or pass --force to replace it`})
   }
 }

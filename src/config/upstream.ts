@@ -10,7 +10,7 @@
 import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
-import type {BackendRegistry, RegisteredBackend} from '../core/registry.js'
+import type {BackendRegistry} from '../core/registry.js'
 import type {HivemindPaths, OptionSpec} from '../core/store.js'
 import {checkValue} from './schema.js'
 
@@ -114,7 +114,7 @@ function readDatabase(content: Record<string, unknown>, config: UpstreamConfig, 
     config.notices.push(`${config.file}: database.module is not a plugin name; it is not used`)
     return
   }
-  const registered = backendOfPlugin(registry, module)
+  const registered = registry.byUpstreamPlugin(module)
   if (!registered) {
     config.notices.push(`${config.file} selects the database plugin ${module}, which no installed backend reads (${registry.names().join(', ')}); it is not used`)
     return
@@ -137,12 +137,6 @@ function outOfRange(value: unknown, spec: OptionSpec): string | undefined {
     return `must be between ${spec.minimum ?? '-∞'} and ${spec.maximum ?? '∞'}, found ${value}`
   }
   return undefined
-}
-
-/** The backend that reads the data of the Python hub's database plugin `module`, if any. */
-export function backendOfPlugin(registry: BackendRegistry, module: string): RegisteredBackend | undefined {
-  const wanted = module.toLowerCase()
-  return registry.list().find((entry) => entry.descriptor.upstream?.modules.includes(wanted))
 }
 
 function isPort(value: unknown): value is number {

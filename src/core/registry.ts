@@ -206,8 +206,13 @@ export class BackendRegistry {
    * (`migrate-db --from hivemind-json-db-plugin`, as the Python hub's README writes it).
    */
   private byOtherName(name: string): RegisteredBackend | undefined {
-    const lower = name.toLowerCase()
-    return this.backends.get(lower) ?? this.list().find((entry) => entry.descriptor.upstream?.modules.includes(lower))
+    return this.backends.get(name.toLowerCase()) ?? this.byUpstreamPlugin(name)
+  }
+
+  /** The backend that reads the data of the Python hub's database plugin `module` (any case), if any. */
+  byUpstreamPlugin(module: string): RegisteredBackend | undefined {
+    const wanted = module.toLowerCase()
+    return this.list().find((entry) => entry.descriptor.upstream?.modules.includes(wanted))
   }
 
   /** One failure line per ambiguous name, kept up to date as more claimants appear. */
