@@ -7,6 +7,7 @@ import type {BackendContext, ClientStore, HivemindPaths, StoreMode} from '../cor
 import {BackendOptionsError, isHivemindError} from '../core/errors.js'
 import {describeSource, optionValues, type ResolvedSettings, resolveBackendOptions, type SettingSource, type Sourced} from './settings.js'
 import {commandLineOptions} from './command-line-options.js'
+import {upstreamConfigFile} from './upstream.js'
 import {type FlagSide, withSideHint, withSideHints} from '../cli/side-hints.js'
 
 /** An opened store, and what to tell the operator about it. */
@@ -60,7 +61,7 @@ export async function openWithSources(
   try {
     opened = await openBackend(registered, optionValues(options), settings.paths, mode, warn, hints)
   } catch (error) {
-    const located = withOptionSource(error, options, settings.cwd)
+    const located = withUpstreamNote(withOptionSource(error, options, settings.cwd), options, settings.paths)
     throw side ? withSideHint(located, side) : located
   }
   return side ? {...opened, store: withSideHints(opened.store, side)} : opened
@@ -75,6 +76,25 @@ function withOptionSource(error: unknown, options: Record<string, Sourced<unknow
   const where = describeSource(chosen.source, cwd)
   if (error.message.startsWith(where)) return error
   return new BackendOptionsError(`${where}: ${error.message}`, {cause: error, option, ...(error.suggestion ? {suggestion: error.suggestion} : {})})
+}
+
+/**
+ * An error opening a store whose options came from the Python hub's server.json (a wrong Redis
+ * password, a host that does not answer, a file that does not parse): its hint says so. The
+ * store's usual advice (HIVEMIND_REDIS_PASSWORD, --redis-url, …) alone would mislead: setting any
+ * option of the backend above server.json replaces that file's whole database section
+ * (docs/configuration.md), so the command would move to another server or file (QA).
+ */
+function withUpstreamNote(error: unknown, options: Record<string, Sourced<unknown>>, paths: Pick<HivemindPaths, 'configDir'>): unknown {
+  if (!isHivemindError(error) || (error.code !== 'STORE_UNAVAILABLE' && error.code !== 'STORE_CORRUPT')) return error
+  const file = upstreamConfigFile(paths)
+  const sections = new Set(Object.values(options).flatMap(({source}) => (source.kind === 'file' && source.path === file ? [source.key] : [])))
+  if (sections.size === 0) return error
+  const note = `these database settings came from ${[...sections].join(', ')} in ${file} (the Python hivemind-core's config): change them there, since a database option set by flag, environment variable or .hivemindrc replaces that whole section`
+  const suggestion = error.suggestion ? `${error.suggestion}; ${note}` : note
+  // Replaced in place, as withSideHint does: the error keeps its class, code, exit code and cause.
+  Object.defineProperty(error, 'suggestion', {value: suggestion, enumerable: true, configurable: true})
+  return error
 }
 
 /** Opens a backend with given options (see {@link openStore} for 'read' mode on a missing location). */

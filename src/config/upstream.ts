@@ -44,9 +44,14 @@ export interface UpstreamConfig {
   unreadable?: string
 }
 
-/** The server.json of the Python hub, if there is one (`paths.configDir` is `$XDG_CONFIG_HOME/hivemind-core`). */
+/** Where the Python hub keeps its server.json (`paths.configDir` is `$XDG_CONFIG_HOME/hivemind-core`). */
+export function upstreamConfigFile(paths: Pick<HivemindPaths, 'configDir'>): string {
+  return path.join(paths.configDir, 'server.json')
+}
+
+/** The server.json of the Python hub, if there is one. */
 export function readUpstreamConfig(paths: HivemindPaths, registry: BackendRegistry): UpstreamConfig | undefined {
-  const file = path.join(paths.configDir, 'server.json')
+  const file = upstreamConfigFile(paths)
   if (!existsSync(file)) return undefined
   const config: UpstreamConfig = {file, backendOptions: {}, notices: []}
   let content: unknown

@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {expect} from 'chai'
@@ -257,5 +257,56 @@ describe('list-clients of a large hive', function () {
     expect(lines).to.have.length(COUNT + 4)
     expect(lines.at(-2)).to.match(new RegExp(`^│ ${COUNT} +│ satellite ${COUNT} +│`))
     expect(new Set(lines.map((line) => line.length)).size).to.equal(1)
+  })
+})
+
+describe("list-clients on the Python hivemind-core's server.json database", () => {
+  const PASSWORD = 'server-json-redis-secret-1'
+  let sandbox: Sandbox
+  let redis: RedisServer
+
+  before(async function () {
+    this.timeout(30_000)
+    redis = await startRedisServer({password: PASSWORD})
+    sandbox = Sandbox.create()
+  })
+  after(async () => {
+    await redis?.stop()
+    sandbox?.cleanup()
+  })
+
+  function writeServerJson(database: Record<string, unknown>): string {
+    const file = path.join(sandbox.env.XDG_CONFIG_HOME!, 'hivemind-core', 'server.json')
+    mkdirSync(path.dirname(file), {recursive: true})
+    writeFileSync(file, JSON.stringify({database}))
+    return file
+  }
+
+  it('a wrong Redis password from server.json is said to come from there, not only with the usual HIVEMIND_REDIS_PASSWORD hint (QA: following that alone moved the command to localhost:6379)', async () => {
+    const file = writeServerJson({module: 'hivemind-redis-db-plugin', 'hivemind-redis-db-plugin': {host: redis.host, port: redis.port, password: 'not-the-password-9'}})
+    const result = await sandbox.run(['list-clients'])
+    expectCleanFailure(result, 1, [PASSWORD, 'not-the-password-9'])
+    expect(result.stderr).to.contain(`Redis at ${redis.host}:${redis.port}: authentication failed (wrong password)`)
+    expect(result.stderr).to.contain(`these database settings came from database.hivemind-redis-db-plugin in ${file} (the Python hivemind-core's config): change them there`)
+    // The right password there: the same command works.
+    writeServerJson({module: 'hivemind-redis-db-plugin', 'hivemind-redis-db-plugin': {host: redis.host, port: redis.port, password: PASSWORD}})
+    const fixed = await sandbox.run(['list-clients', '-q'])
+    expect(fixed.code, fixed.stderr).to.equal(0)
+  })
+
+  it('a clients file of the json plugin that does not parse names server.json as where it was chosen; a database set on the command line gets no such note', async () => {
+    const file = writeServerJson({module: 'hivemind-json-db-plugin', 'hivemind-json-db-plugin': {name: 'broken', subfolder: 'old-hive'}})
+    const broken = path.join(sandbox.env.XDG_DATA_HOME!, 'old-hive', 'broken.json')
+    mkdirSync(path.dirname(broken), {recursive: true})
+    writeFileSync(broken, '{"1": {"client_id": 1,')
+    const result = await sandbox.run(['list-clients'])
+    expectCleanFailure(result, 1)
+    expect(result.stderr).to.contain(broken)
+    expect(result.stderr).to.contain(`these database settings came from database.hivemind-json-db-plugin in ${file}`)
+    expect(readFileSync(broken, 'utf8')).to.equal('{"1": {"client_id": 1,')
+    const flagged = await sandbox.run(['list-clients', '--db-backend', 'json', '--db-path', broken])
+    expectCleanFailure(flagged, 1)
+    expect(flagged.stderr).to.contain(broken)
+    expect(flagged.stderr).not.to.contain('server.json')
   })
 })
