@@ -113,7 +113,7 @@ export async function resolveSettings(input: SettingsInput): Promise<ResolvedSet
   const fileDir = loaded ? path.dirname(loaded.filepath) : cwd
   const upstream = readUpstreamConfig(paths, registry)
   if (upstream) notices.push(...upstream.notices)
-  const fromUpstream = <T>(read: UpstreamValue<T> | undefined): Sourced<T> | undefined => (read ? {value: read.value, source: {kind: 'file', path: upstream!.file, key: read.key}} : undefined)
+  const fromUpstream = <T>(read: UpstreamValue<T> | undefined): Sourced<T> | undefined => (read ? sourcedFromUpstream(upstream!, read) : undefined)
 
   const chosen = pick<string>([
     fromFlag(flags['db-backend'], '--db-backend'),
@@ -204,7 +204,12 @@ export async function resolveSettings(input: SettingsInput): Promise<ResolvedSet
 /** The options server.json gives `registered`, when it selects that backend's plugin. */
 function upstreamOptionsFor(upstream: UpstreamConfig | undefined, registered: RegisteredBackend): Record<string, Sourced<unknown>> | undefined {
   if (!upstream || upstream.backend?.value !== registered.descriptor.name) return undefined
-  return Object.fromEntries(Object.entries(upstream.backendOptions).map(([key, read]) => [key, {value: read.value, source: {kind: 'file', path: upstream.file, key: read.key}}]))
+  return Object.fromEntries(Object.entries(upstream.backendOptions).map(([key, read]) => [key, sourcedFromUpstream(upstream, read)]))
+}
+
+/** A value read from server.json, with the file and key it came from as its origin. */
+function sourcedFromUpstream<T>(upstream: UpstreamConfig, read: UpstreamValue<T>): Sourced<T> {
+  return {value: read.value, source: {kind: 'file', path: upstream.file, key: read.key}}
 }
 
 /**
