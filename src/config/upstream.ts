@@ -34,6 +34,8 @@ export interface UpstreamConfig {
   agentUrl?: UpstreamValue<string>
   /** The backend of `database.module`. */
   backend?: UpstreamValue<string>
+  /** `database.module` as written ("hivemind-sqlite-db-plugin"), when a backend reads it. */
+  databaseModule?: string
   /** That backend's options, translated from the plugin's section (keys of our options schema). */
   backendOptions: Record<string, UpstreamValue<unknown>>
   /** TLS the Python hub was told to use, which `listen` takes only with --ssl (it does not generate certificates). */
@@ -126,6 +128,7 @@ function readDatabase(content: Record<string, unknown>, config: UpstreamConfig, 
   }
   const {descriptor} = registered
   config.backend = {value: descriptor.name, key: 'database.module'}
+  config.databaseModule = module
   const section = objectAt(database!, module) ?? {}
   for (const [key, value] of Object.entries(descriptor.upstream!.options(section, paths))) {
     const spec = descriptor.optionsSchema[key]

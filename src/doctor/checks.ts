@@ -4,7 +4,7 @@
  * server.json that selects another backend. Backend-specific checks come from the descriptor's
  * `diagnose` (src/plugins/redis/diagnose.ts).
  */
-import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
+import {existsSync, readdirSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 import {resolveAuditSettings} from '../audit/settings.js'
@@ -15,13 +15,6 @@ import {hasUrlPassword} from '../core/redact.js'
 import type {BackendRegistry} from '../core/registry.js'
 import type {Finding} from '../core/store.js'
 import {shellQuoted} from '../core/shell-word.js'
-
-/** Names of the upstream (Python) database plugins, and the backend that reads the same data. */
-const UPSTREAM_MODULES: Array<[RegExp, string]> = [
-  [/sqlite/i, 'sqlite'],
-  [/redis/i, 'redis'],
-  [/json/i, 'json'],
-]
 
 /**
  * What secret the config file holds, if any: a backend option its backend marks secret (Redis's
@@ -130,23 +123,20 @@ export function checkPermissions(settings: ResolvedSettings, registry: BackendRe
 
 /** An upstream server.json whose `database.module` selects another backend than ours. */
 export function checkUpstreamConfig(settings: ResolvedSettings): Finding[] {
-  const file = path.join(settings.paths.configDir, 'server.json')
-  if (!existsSync(file)) return []
-  let module: unknown
-  try {
-    module = (JSON.parse(readFileSync(file, 'utf8')) as {database?: {module?: unknown}}).database?.module
-  } catch {
-    return [{id: 'upstream-config-unreadable', severity: 'warning', message: `${file} (the Python hivemind-core's config) is not valid JSON; its database choice could not be compared`}]
-  }
-  if (typeof module !== 'string') return []
-  const theirs = UPSTREAM_MODULES.find(([pattern]) => pattern.test(module as string))?.[1]
-  const ours = settings.registered.descriptor.name
-  if (!theirs || theirs === ours) return []
+  // Read once, by the settings (src/config/upstream.ts): the backend it selects is the one every command would take from it.
+  const upstream = settings.upstream
+  if (!upstream) return []
+  const {file} = upstream
+  if (upstream.unreadable) return [{id: 'upstream-config-unreadable', severity: 'warning', message: `${file} (the Python hivemind-core's config) ${upstream.unreadable}; its database choice could not be compared`}]
+  const theirs = upstream.backend?.value
+  const ours = settings.registered.descriptor
+  if (!theirs || theirs === ours.name) return []
+  const ourModule = ours.upstream?.modules[0]
   return [{
     id: 'upstream-backend-differs',
     severity: 'problem',
-    message: `${file} selects ${module} (${theirs}) but hivemind-core uses ${ours}: the Python hivemind-core and this one see different clients`,
-    fix: `use one database: hivemind-core migrate-db --to ${theirs} --switch, or set "database": {"module": "hivemind-${ours}-db-plugin"} in ${file}`,
+    message: `${file} selects ${upstream.databaseModule} (${theirs}) but hivemind-core uses ${ours.name}: the Python hivemind-core and this one see different clients`,
+    fix: `use one database: hivemind-core migrate-db --to ${theirs} --switch${ourModule ? `, or set "database": {"module": "${ourModule}"} in ${file}` : ''}`,
   }]
 }
 

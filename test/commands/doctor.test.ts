@@ -350,6 +350,30 @@ describe('doctor', function () {
     ])
   })
 
+  it("server.json that does not parse, under a config that selects the backend, is a warning; one selecting another backend is a problem whose fix names our backend's plugin", async () => {
+    expect((await sandbox.run(['add-client', '--name', 'kitchen', '-q'])).code).to.equal(0)
+    writeConfig({database: {backend: 'sqlite'}}, 0o600)
+    const serverJson = path.join(sandbox.home, '.config/hivemind-core/server.json')
+    mkdirSync(path.dirname(serverJson), {recursive: true, mode: 0o700})
+    writeFileSync(serverJson, '{"database": {"module": "hivemind-json-db-plugin",}}', {mode: 0o600})
+    const unreadable = await doctor()
+    expect(unreadable.code).to.equal(0)
+    expect(unreadable.report.findings).to.deep.equal([
+      {id: 'upstream-config-unreadable', severity: 'warning', message: `${serverJson} (the Python hivemind-core's config) cannot be read (it is not valid JSON); its database choice could not be compared`},
+    ])
+    writeFileSync(serverJson, '{"database": {"module": "Hivemind-JSON-DB-Plugin"}}', {mode: 0o600})
+    const differs = await doctor()
+    expect(differs.code).to.equal(1)
+    expect(differs.report.findings).to.deep.equal([
+      {
+        id: 'upstream-backend-differs',
+        severity: 'problem',
+        message: `${serverJson} selects Hivemind-JSON-DB-Plugin (json) but hivemind-core uses sqlite: the Python hivemind-core and this one see different clients`,
+        fix: `use one database: hivemind-core migrate-db --to json --switch, or set "database": {"module": "hivemind-sqlite-db-plugin"} in ${serverJson}`,
+      },
+    ])
+  })
+
   it('an audit setting that cannot be resolved is a problem, which commands that change clients would refuse (QA: doctor said no problems)', async () => {
     expect((await sandbox.run(['add-client', '--name', 'kitchen', '-q'])).code).to.equal(0)
     writeConfig({audit: {file: '$AUDIT_DIR/audit.log'}}, 0o600)
