@@ -242,6 +242,46 @@ export function parseClientRecord(raw: unknown, where: string, idHint?: number):
 }
 
 /**
+ * True when `value` has every field of a record with its record type, as a record read from any
+ * store has: {@link parseClientRecord} then accepts it as it stands. A cheap test that builds
+ * nothing (validating each of 100k records by parsing it cost a fifth of a migration's copy
+ * into SQLite). False says nothing: the full parse then decides, and names what is wrong.
+ */
+export function hasRecordShape(value: ClientRecord): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof value.client_id === 'number' &&
+    Number.isSafeInteger(value.client_id) &&
+    value.client_id >= 1 &&
+    typeof value.api_key === 'string' &&
+    typeof value.name === 'string' &&
+    typeof value.description === 'string' &&
+    typeof value.is_admin === 'boolean' &&
+    typeof value.last_seen === 'number' &&
+    Number.isFinite(value.last_seen) &&
+    isListOfStrings(value.intent_blacklist) &&
+    isListOfStrings(value.skill_blacklist) &&
+    isListOfStrings(value.message_blacklist) &&
+    isListOfStrings(value.allowed_types) &&
+    (value.crypto_key === null || typeof value.crypto_key === 'string') &&
+    (value.password === null || typeof value.password === 'string') &&
+    typeof value.can_broadcast === 'boolean' &&
+    typeof value.can_escalate === 'boolean' &&
+    typeof value.can_propagate === 'boolean' &&
+    typeof value.metadata === 'object' &&
+    value.metadata !== null &&
+    !Array.isArray(value.metadata)
+  )
+}
+
+function isListOfStrings(value: unknown): boolean {
+  if (!Array.isArray(value)) return false
+  for (let index = 0; index < value.length; index++) if (typeof value[index] !== 'string') return false
+  return true
+}
+
+/**
  * Defined, not assigned: assigning a key "__proto__" (JSON.parse makes it an ordinary key) would
  * set the object's prototype and drop the key without a word. A module function, not a closure
  * made by every parseClientRecord call.

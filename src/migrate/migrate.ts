@@ -12,6 +12,7 @@
 import {createHash, type Hash} from 'node:crypto'
 
 import {canonicalValueJson, type ClientRecord, isRevoked, sameClient} from '../core/client.js'
+import {LastListText} from '../core/list-text.js'
 import type {ClientStore} from '../core/store.js'
 
 /** What to do with a target that already holds clients. */
@@ -331,8 +332,12 @@ function flag(value: boolean): string {
   return value ? 'T' : 'F'
 }
 
-function list(items: readonly string[]): string {
+const lastListed = new LastListText((items) => {
   let out = `${items.length}[`
-  for (const item of items) out += `${item.length}:${item}`
+  for (const item of items as readonly string[]) out += `${item.length}:${item}`
   return out
+})
+
+function list(items: readonly string[]): string {
+  return items.length === 0 ? '0[' : lastListed.text(items)
 }

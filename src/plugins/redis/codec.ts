@@ -15,13 +15,12 @@
  */
 import {CLIENT_FIELDS, type ClientRecord, parseClientRecord} from '../../core/client.js'
 import {StoreCorruptError} from '../../core/errors.js'
-import {parseListText} from '../../core/list-text.js'
+import {listJson, parseListText} from '../../core/list-text.js'
 
 const NUMBER_FIELDS = new Set(['client_id', 'last_seen'])
 const FLAG_FIELDS = new Set(['is_admin', 'can_broadcast', 'can_escalate', 'can_propagate'])
 /** JSON fields holding a permission list: most clients share a few, parsed once each (list-text.ts). */
 const LIST_FIELDS = new Set(['intent_blacklist', 'skill_blacklist', 'message_blacklist', 'allowed_types'])
-const JSON_FIELDS = new Set([...LIST_FIELDS, 'metadata'])
 
 /** How a field's stored text decodes. */
 type FieldKind = 'number' | 'flag' | 'list' | 'metadata' | 'text'
@@ -43,7 +42,8 @@ export function encodeField(field: string, value: unknown): string | null {
   if (value === null || value === undefined) return null
   if (FLAG_FIELDS.has(field)) return value ? '1' : '0'
   if (NUMBER_FIELDS.has(field)) return String(value)
-  if (JSON_FIELDS.has(field)) return JSON.stringify(value)
+  if (LIST_FIELDS.has(field) && Array.isArray(value)) return listJson(value)
+  if (LIST_FIELDS.has(field) || field === 'metadata') return JSON.stringify(value)
   return String(value)
 }
 

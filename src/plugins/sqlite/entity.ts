@@ -7,7 +7,7 @@
  */
 import {type ClientRecord, parseClientRecord} from '../../core/client.js'
 import {StoreCorruptError} from '../../core/errors.js'
-import {parseListText} from '../../core/list-text.js'
+import {listJson, parseListText} from '../../core/list-text.js'
 
 /** A row as stored: lists and metadata still JSON text, booleans 0/1, text columns nullable. */
 export interface ClientRow {
@@ -110,10 +110,10 @@ export function recordToStoredList(record: ClientRecord): Array<string | number 
     record.description,
     record.is_admin ? 1 : 0,
     record.last_seen,
-    JSON.stringify(record.intent_blacklist),
-    JSON.stringify(record.skill_blacklist),
-    JSON.stringify(record.message_blacklist),
-    JSON.stringify(record.allowed_types),
+    listJson(record.intent_blacklist),
+    listJson(record.skill_blacklist),
+    listJson(record.message_blacklist),
+    listJson(record.allowed_types),
     record.crypto_key,
     record.password,
     record.can_broadcast ? 1 : 0,
