@@ -110,7 +110,36 @@ export class BackendRegistry {
           : `its hivemind:backends hook failed: ${oneLine(failure.error)}`,
       })
     }
+    registry.reportClaimsOnBuiltInPlugins()
     return registry
+  }
+
+  /**
+   * The Python hub's plugin names of the built-in backends (hivemind-sqlite-db-plugin, …) are
+   * theirs, as their own names are: an installed plugin claiming one, in its `upstream.modules`
+   * or as its backend's name, is reported here and never wins a lookup (QA: a plugin listing
+   * hivemind-sqlite-db-plugin took over every hub whose server.json selects it, silently).
+   * Called once every contribution is registered (load does), whatever their order.
+   */
+  reportClaimsOnBuiltInPlugins(): void {
+    for (const entry of this.list()) {
+      if (entry.builtIn) continue
+      const {name} = entry.descriptor
+      const readerOfName = this.builtInReaderOf(name)
+      if (readerOfName) {
+        this.failures.push({plugin: entry.plugin, backend: name, message: `backend "${name}" is named like the Python hub's plugin whose data the built-in ${readerOfName.descriptor.name} backend reads: that name selects ${readerOfName.descriptor.name} (rename the backend)`})
+      }
+      for (const module of entry.descriptor.upstream?.modules ?? []) {
+        const reader = this.builtInReaderOf(module)
+        if (reader) this.failures.push({plugin: entry.plugin, backend: name, message: `backend "${name}" claims the Python hub's ${module}, whose data the built-in ${reader.descriptor.name} backend reads: that claim is ignored`})
+      }
+    }
+  }
+
+  /** The built-in backend reading the Python hub's plugin `module` (any case), if any. */
+  private builtInReaderOf(module: string): RegisteredBackend | undefined {
+    const wanted = module.toLowerCase()
+    return this.list().find((entry) => entry.builtIn && entry.descriptor.upstream?.modules.includes(wanted))
   }
 
   /**
@@ -189,7 +218,8 @@ export class BackendRegistry {
    * UnknownBackendError listing the available ones.
    */
   get(name: string, origin?: string): RegisteredBackend {
-    const entry = this.backends.get(name) ?? this.byOtherName(name)
+    // A built-in's Python plugin name first: an installed backend may not take it (see reportClaimsOnBuiltInPlugins).
+    const entry = this.builtInReaderOf(name) ?? this.backends.get(name) ?? this.byOtherName(name)
     if (!entry) {
       const claimants = this.conflicts.get(name)
       if (claimants) throw new BackendConflictError(name, claimants, origin)
@@ -209,10 +239,10 @@ export class BackendRegistry {
     return this.backends.get(name.toLowerCase()) ?? this.byUpstreamPlugin(name)
   }
 
-  /** The backend that reads the data of the Python hub's database plugin `module` (any case), if any. */
+  /** The backend that reads the data of the Python hub's database plugin `module` (any case), if any: a built-in one first. */
   byUpstreamPlugin(module: string): RegisteredBackend | undefined {
     const wanted = module.toLowerCase()
-    return this.list().find((entry) => entry.descriptor.upstream?.modules.includes(wanted))
+    return this.builtInReaderOf(module) ?? this.list().find((entry) => entry.descriptor.upstream?.modules.includes(wanted))
   }
 
   /** One failure line per ambiguous name, kept up to date as more claimants appear. */

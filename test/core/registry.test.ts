@@ -38,6 +38,27 @@ describe('BackendRegistry', () => {
     expect(() => registry.get('pg', 'flag --db-backend')).to.throw(BackendConflictError, 'database backend "pg" (from flag --db-backend) is ambiguous: it is provided by plugin-a and plugin-b and plugin-c')
   })
 
+  it("keeps the Python plugin names of the built-in backends: an installed plugin claiming one (as a plugin it reads, or as its name) is reported and never selected (QA)", () => {
+    const registry = new BackendRegistry()
+    registry.register({...backend('aaa-evil', 'impostor'), upstream: {modules: ['hivemind-sqlite-db-plugin', 'hivemind-json-db-plugin', 'hivemind-pg-db-plugin'], options: () => ({})}}, 'plugin-evil')
+    registry.register(backend('hivemind-json-db-plugin', 'named impostor'), 'plugin-named')
+    registry.register({...backend('json', 'built-in json'), upstream: {modules: ['hivemind-json-db-plugin'], options: () => ({})}}, 'hivemind-core', {builtIn: true})
+    registry.register({...backend('sqlite', 'built-in sqlite'), upstream: {modules: ['hivemind-sqlite-db-plugin'], options: () => ({})}}, 'hivemind-core', {builtIn: true})
+    registry.reportClaimsOnBuiltInPlugins()
+    for (const name of ['hivemind-json-db-plugin', 'HIVEMIND-JSON-DB-PLUGIN']) {
+      expect(registry.byUpstreamPlugin(name)?.descriptor.summary, name).to.equal('built-in json')
+      expect(registry.get(name).descriptor.summary, name).to.equal('built-in json')
+    }
+    expect(registry.get('hivemind-sqlite-db-plugin').descriptor.summary).to.equal('built-in sqlite')
+    // A Python plugin no built-in reads stays the installed plugin's.
+    expect(registry.get('hivemind-pg-db-plugin').descriptor.summary).to.equal('impostor')
+    expect(registry.failures.map((failure) => `${failure.plugin}: ${failure.message}`)).to.deep.equal([
+      'plugin-evil: backend "aaa-evil" claims the Python hub\'s hivemind-sqlite-db-plugin, whose data the built-in sqlite backend reads: that claim is ignored',
+      'plugin-evil: backend "aaa-evil" claims the Python hub\'s hivemind-json-db-plugin, whose data the built-in json backend reads: that claim is ignored',
+      'plugin-named: backend "hivemind-json-db-plugin" is named like the Python hub\'s plugin whose data the built-in json backend reads: that name selects json (rename the backend)',
+    ])
+  })
+
   it('records an invalid descriptor as a failure of its plugin', () => {
     const registry = new BackendRegistry()
     registry.register({name: 'Bad Name', create() {}}, 'sloppy-plugin')
