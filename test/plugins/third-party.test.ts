@@ -4,7 +4,7 @@
  * (plugins live under $XDG_DATA_HOME/hivemind-core, so nothing leaks between tests), and real CLI
  * processes are run against them.
  */
-import {writeFileSync} from 'node:fs'
+import {statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -176,6 +176,16 @@ describe('third-party backend plugins (plugins link)', function () {
     await sandbox.run(['plugins', 'uninstall', 'hivemind-fixture-twin-a'])
     writeFileSync(path.join(sandbox.home, '.hivemindrc.json'), '{}')
     await expectBuiltInsWork(sandbox)
+  })
+
+  it('linking a plugin into a new HOME leaves the data directory our databases share with the plugin manager 0700 (QA: 0755, and doctor then reported it)', async () => {
+    await link(sandbox, 'claims-sqlite')
+    const dataDir = path.join(sandbox.home, '.local/share/hivemind-core')
+    expect((statSync(dataDir).mode & 0o777).toString(8)).to.equal('700')
+    await expectBuiltInsWork(sandbox)
+    const doctor = await sandbox.run(['doctor', '--json'])
+    const findings = (JSON.parse(doctor.stdout) as {findings: Array<{id: string; message: string}>}).findings
+    expect(findings.filter((finding) => finding.message.includes(dataDir))).to.deep.equal([])
   })
 
   it('installing plugins never changes which backend an existing config file (or the default) selects', async () => {
