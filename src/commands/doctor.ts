@@ -2,6 +2,7 @@ import {StoreCommand} from '../base-command.js'
 import {findClientsElsewhere, openStore} from '../config/open-store.js'
 import {optionValues, selectedDatabase} from '../config/settings.js'
 import type {ClientStore, Finding} from '../core/store.js'
+import {settleWithin} from '../core/bounded.js'
 import {checkPermissions, checkUpstreamConfig} from '../doctor/checks.js'
 import {finishAdvice, readMark} from '../migrate/marker.js'
 
@@ -13,6 +14,9 @@ export interface DoctorResult {
   database: string
   findings: Finding[]
 }
+
+/** How long doctor waits for the selected backend's own checks (diagnose) [15 s]: far beyond a reachable server's answer. */
+const DIAGNOSE_TIMEOUT_MS = 15_000
 
 export default class Doctor extends StoreCommand {
   static override summary = 'Check the live setup for security and reliability problems, and say how to fix each.'
@@ -38,14 +42,21 @@ Exits 1 when any problem is found (usable in CI), 0 otherwise. Nothing is change
 
     // Named even when it cannot be opened (an unreachable server): where doctor looked.
     let database = selectedDatabase(settings)
+    // A backend whose own checks never answered is not opened either: its probe would hang the same way.
+    let silent = false
     if (descriptor.diagnose) {
       try {
-        findings.push(...(await descriptor.diagnose(optionValues(settings.backendOptions), {paths: settings.paths, mode: 'read', warn() {}})))
+        const answer = await settleWithin(descriptor.diagnose(optionValues(settings.backendOptions), {paths: settings.paths, mode: 'read', warn() {}}), DIAGNOSE_TIMEOUT_MS)
+        if (answer.settled) findings.push(...answer.value)
+        else {
+          silent = true
+          findings.push({id: 'diagnose-failed', severity: 'warning', message: `the ${descriptor.name} backend's own checks did not answer within ${DIAGNOSE_TIMEOUT_MS / 1000} s (plugin ${settings.registered.plugin})`})
+        }
       } catch (error) {
         findings.push({id: 'diagnose-failed', severity: 'warning', message: `the ${descriptor.name} backend's own checks failed: ${(error as Error).message}`})
       }
     }
-    const unreachable = findings.some((finding) => finding.id.endsWith('-unreachable'))
+    const unreachable = silent || findings.some((finding) => finding.id.endsWith('-unreachable'))
     if (!unreachable) {
       try {
         // Doctor reports problems itself: the store's own warnings would repeat them. It only

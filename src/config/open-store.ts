@@ -4,7 +4,8 @@
  */
 import {type BackendRegistry, describeLocation, type RegisteredBackend} from '../core/registry.js'
 import type {BackendContext, ClientStore, HivemindPaths, StoreMode} from '../core/store.js'
-import {BackendOptionsError, isHivemindError} from '../core/errors.js'
+import {settleWithin} from '../core/bounded.js'
+import {BackendOptionsError, isHivemindError, StoreUnavailableError} from '../core/errors.js'
 import {describeSource, optionValues, type ResolvedSettings, resolveBackendOptions, type SettingSource, type Sourced} from './settings.js'
 import {commandLineOptions} from './command-line-options.js'
 import {upstreamConfigFile} from './upstream.js'
@@ -105,7 +106,13 @@ export async function openBackend(registered: RegisteredBackend, options: Record
   const location = describeLocation(descriptor, options)
   const description = `${descriptor.name} ${location}`
   if (mode === 'read' && descriptor.probe && !descriptor.readModeOpenCreatesNothing) {
-    const probe = await descriptor.probe(options, context)
+    const answer = await settleWithin(descriptor.probe(options, context), PROBE_TIMEOUT_MS)
+    if (!answer.settled) {
+      throw new StoreUnavailableError(`${description}: the ${descriptor.name} backend did not say within ${PROBE_TIMEOUT_MS / 1000} s whether this database exists (its probe, from plugin ${registered.plugin})`, {
+        suggestion: 'check that its server answers; if it does, report this to the plugin\'s authors',
+      })
+    }
+    const probe = answer.value
     if (probe && !probe.exists) {
       const {MemoryStore} = await import('../core/memory-store.js')
       const empty = new MemoryStore(location)
@@ -137,6 +144,12 @@ export async function findClientsElsewhere(settings: ResolvedSettings, registry:
   return (await locateClientsElsewhere(settings, registry, selectedLocation)).map((found) => found.notice)
 }
 
+/** How long a read-only command waits for the selected backend's probe of its database [15 s]: far beyond a reachable server's answer. */
+const PROBE_TIMEOUT_MS = 15_000
+
+/** How long the agreement guard waits for one backend's probe of its default location [3000 ms]. */
+const GUARD_PROBE_TIMEOUT_MS = 3000
+
 /** A default location, other than the selected one, that holds clients. */
 export interface ClientsElsewhere {
   /** What the agreement guard says of it: where, how many, how to use them or move them here. */
@@ -160,7 +173,9 @@ export async function locateClientsElsewhere(settings: ResolvedSettings, registr
     const location = describeLocation(descriptor, options)
     if (descriptor.name === settings.registered.descriptor.name && location === selectedLocation) continue
     try {
-      const probe = await descriptor.probe(options, {paths: settings.paths, mode: 'read', warn() {}})
+      const answer = await settleWithin(descriptor.probe(options, {paths: settings.paths, mode: 'read', warn() {}}), GUARD_PROBE_TIMEOUT_MS)
+      // A probe that does not answer in time is not waited for: the guard is advice.
+      const probe = answer.settled ? answer.value : undefined
       if (probe?.exists && (probe.clients ?? 0) > 0) {
         const notice =
           `${descriptor.name} ${probe.location} holds ${probe.clients} client(s). ` +

@@ -107,6 +107,20 @@ describe('third-party backend plugins (plugins link)', function () {
     expect(added.stderr).to.contain('Warning: plugin hivemind-fixture-never-settles: its hivemind:backends hook did not answer within 1500 ms')
   })
 
+  it("a backend whose probe never answers does not stop commands on an empty database of another backend; doctor reports its diagnose that never answers (QA: exit 13 in silence, or a hang)", async function () {
+    this.timeout(90_000)
+    await link(sandbox, 'probe-hangs')
+    const empty = path.join(sandbox.home, 'empty.db')
+    const listed = await sandbox.run(['list-clients', '--db-path', empty, '--json'])
+    expect(listed.code, listed.stderr).to.equal(0)
+    expect(JSON.parse(listed.stdout)).to.deep.equal([])
+    const added = await sandbox.run(['add-client', '--db-path', empty, '--name', 'kitchen', '--json'])
+    expect(added.code, added.stderr).to.equal(0)
+    const doctor = await sandbox.run(['doctor', '--db-backend', 'stuck', '--json'])
+    const report = JSON.parse(doctor.stdout) as {findings: Array<{id: string; severity: string; message: string}>}
+    expect(report.findings).to.deep.include({id: 'diagnose-failed', severity: 'warning', message: "the stuck backend's own checks did not answer within 15 s (plugin hivemind-fixture-probe-hangs)"})
+  })
+
   it("a plugin's error quoting its secret option or a URL password is printed without them", async () => {
     await link(sandbox, 'leaky')
     const token = 'SUPERSECRET-TOKEN-42'

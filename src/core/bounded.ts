@@ -1,0 +1,25 @@
+/**
+ * Waiting on a plugin's code with a bound: a probe or a check of one installed plugin that never
+ * answers must not stop every command (QA: a hanging probe() of a backend nobody selected made
+ * list-clients on an empty SQLite database exit 13 without a word, and add-client hang).
+ */
+
+/** What {@link settleWithin} found. */
+export type Bounded<T> = {settled: true; value: T} | {settled: false}
+
+/**
+ * `work`'s value, or `{settled: false}` when it has not settled within `ms`. Its rejection is
+ * passed on. The timer keeps the process alive meanwhile: a promise that holds nothing open would
+ * otherwise let Node exit mid-command (code 13).
+ */
+export async function settleWithin<T>(work: Promise<T>, ms: number): Promise<Bounded<T>> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<Bounded<T>>((resolve) => {
+    timer = setTimeout(() => resolve({settled: false}), ms)
+  })
+  try {
+    return await Promise.race([work.then((value): Bounded<T> => ({settled: true, value})), expired])
+  } finally {
+    clearTimeout(timer)
+  }
+}
