@@ -5,7 +5,7 @@
  */
 import {expect} from 'chai'
 
-import {AgentBus} from '../../src/server/agent-bus.js'
+import {AgentBus, DROPS_REPORTED_PER_WINDOW} from '../../src/server/agent-bus.js'
 import {createLogger} from '../../src/server/logger.js'
 import {FakeBus} from '../helpers/fake-bus.js'
 
@@ -41,4 +41,26 @@ describe('AgentBus', () => {
     await bus.until(() => bus.received.length === 1004)
     expect(bus.received.at(-1)!.data.n).to.equal(1003)
   })
+
+  it('while the bus is down, logs the first drops one by one and the rest in one line per window, on reconnection and at stop (QA: one line per message)', async () => {
+    const lines: string[] = []
+    const port = Number(new URL(bus.url).port)
+    await agent.stop()
+    await bus.stop()
+    agent = new AgentBus({url: bus.url, logger: createLogger('info', (line) => lines.push(line)), minDelayMs: 50, maxDelayMs: 50})
+    agent.start()
+    for (let n = 0; n < 5000; n++) expect(agent.send({type: 'speak', data: {n}, context: {}})).to.equal(false)
+    expect(agent.dropped).to.equal(5000)
+    const events = () => lines.map((line) => (JSON.parse(line) as {event: string}).event)
+    expect(events().filter((event) => event === 'agent.dropped')).to.have.length(DROPS_REPORTED_PER_WINDOW)
+    expect(events()).not.to.include('agent.dropped_unreported')
+    // The bus comes back where it was: the count is said once, on reconnection.
+    bus = await FakeBus.start(port)
+    await bus.until(() => bus.connections > 0)
+    while (!agent.connected) await new Promise((resolve) => setTimeout(resolve, 5))
+    const summaries = lines.map((line) => JSON.parse(line) as {event: string; count?: number}).filter((entry) => entry.event === 'agent.dropped_unreported')
+    expect(summaries.map((entry) => entry.count)).to.deep.equal([5000 - DROPS_REPORTED_PER_WINDOW])
+    expect(events().indexOf('agent.dropped_unreported')).to.be.lessThan(events().lastIndexOf('agent.connected'))
+  })
 })
+
