@@ -3,7 +3,7 @@
  * the real add-client, a satellite speaking the wire protocol, a fake OVOS bus, delete-client from
  * another process, signals. (npm run build first; npm test does.)
  */
-import {copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 
@@ -56,6 +56,26 @@ describe('hivemind-core listen (built CLI)', function () {
     clients.push(client)
     return client
   }
+
+  it('a clients.db removed (or replaced) under a running listener: it serves no client of the old file from then on, and says why and what to do (QA: it went on accepting them in silence)', async () => {
+    const kitchen = await add('--name', 'kitchen')
+    listener = await startListener(['--agent-url', bus.url], {env: sandbox.env, cwd: sandbox.home})
+    await connect(kitchen)
+    const database = path.join(sandbox.home, '.local/share/hivemind-core/clients.db')
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${database}${suffix}`, {force: true})
+    await listener.waitForLog(/"event":"store\.unavailable"/, 5000)
+    expect(listener.stderr()).to.contain(`${database} was removed while this process had it open: the file it still reads is no longer the database, so it serves no client from it`)
+    const again = await HiveTestClient.open({port: listener.port, accessKey: kitchen.api_key})
+    clients.push(again)
+    const closed = await again.waitClosed(5000)
+    expect(closed.code).to.equal(1013)
+    // A restart opens the database now there (a new, empty one): the old client is refused for good.
+    await listener.stop('SIGTERM')
+    listener = await startListener(['--agent-url', bus.url], {env: sandbox.env, cwd: sandbox.home})
+    const refused = await HiveTestClient.open({port: listener.port, accessKey: kitchen.api_key})
+    clients.push(refused)
+    expect((await refused.waitClosed(5000)).code).to.equal(1008)
+  })
 
   it('serves a client created with add-client: utterance to the agent, reply back; delete-client disconnects it within a second; SIGTERM is graceful', async () => {
     const kitchen = await add('--name', 'kitchen')

@@ -123,6 +123,10 @@ export class SqliteClientStore implements ClientStore {
   private upsertStatement?: Database.Statement
   /** In-process write queue: one transaction at a time on the shared connection. */
   private writeQueue: Promise<unknown> = Promise.resolve()
+  /** The inode of the file openInPlace opened: revision() of a long-running store compares the location's with it. */
+  private openedInode?: number
+  /** Set once a long-running store found its location removed or replaced: every call then fails with it (see detach). */
+  private detached?: StoreUnavailableError
   /** Writes by this connection (PRAGMA data_version only counts other connections' commits). */
   private ownWrites = 0
   /** The close in progress, shared by concurrent close() calls and awaited by open(). */
@@ -310,10 +314,26 @@ export class SqliteClientStore implements ClientStore {
     } catch {
       // A deleted file still changes the token (inode 0).
     }
+    if (this.context.longRunning && this.openedInode !== undefined && inode !== this.openedInode) this.detach(inode)
     return `${inode}:${version}:${this.ownWrites}`
   }
 
   // --- internals -------------------------------------------------------------------------
+
+  /**
+   * A long-running store (listen) whose location was removed or replaced by another file: its
+   * connection still reads the old file, whose clients (revoked ones included) are not the
+   * database's any more. It serves none from then on, loudly, rather than those silently (QA: a
+   * deleted clients.db went on accepting its clients, and a client added to the new file was
+   * refused with no word in the log). Reopening is left to a restart, as docs/security.md says.
+   */
+  private detach(inode: number): never {
+    this.detached ??= new StoreUnavailableError(
+      `${this.location} was ${inode === 0 ? 'removed' : 'replaced by another file'} while this process had it open: the file it still reads is no longer the database, so it serves no client from it`,
+      {suggestion: 'restart hivemind-core listen to open the database now there (to restore one, use hivemind-core restore-db rather than moving files: docs/security.md)'},
+    )
+    throw this.detached
+  }
 
   /** The usual open: creates the file when missing, applies pending migrations, switches to WAL. */
   private async openInPlace(): Promise<void> {
@@ -334,6 +354,7 @@ export class SqliteClientStore implements ClientStore {
     this.connection = connection
     this.origin = connection
     this.file = file
+    this.openedInode = statSync(file).ino
     // What TypeORM's driver sets on every connection it opens: the same state whether or not
     // TypeORM attaches to this one later.
     connection.pragma('foreign_keys = ON')
@@ -579,6 +600,7 @@ export class SqliteClientStore implements ClientStore {
     // Checked when the write is requested, not when its turn comes: a write queued before
     // close() must still run while close() drains the queue ("close flushes").
     if (!this.accepting) return Promise.reject(this.closedError())
+    if (this.detached) return Promise.reject(this.detached)
     // A write would go to the private copy and be lost, or change what must stay untouched.
     if (this.context.leaveUntouched) {
       return Promise.reject(new HivemindError('STORE_READ_ONLY', `${this.location} was opened to be left untouched; nothing is written to it`))
@@ -680,6 +702,7 @@ export class SqliteClientStore implements ClientStore {
   /** Runs a read statement; refused once close() was called, driver errors translated. */
   private read<T>(query: (reads: ReadStatements) => T): T {
     if (!this.reads || !this.accepting) throw this.closedError()
+    if (this.detached) throw this.detached
     try {
       return query(this.reads)
     } catch (error) {
