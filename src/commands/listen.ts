@@ -8,8 +8,10 @@ import {openListenerAudit} from '../server/audit.js'
 import {AUTH_LIMITER_DEFAULTS, AuthFailureLimiter} from '../server/auth-limiter.js'
 import {HANDSHAKE_GATE_DEFAULTS, HandshakeGate} from '../server/handshake-gate.js'
 import {createLogger, LOG_LEVELS, type Logger, type LogLevel} from '../server/logger.js'
+import {type CryptoOffer, DEFAULT_OFFER} from '../server/handshake.js'
 import {DEFAULT_MAX_PAYLOAD, HiveServer} from '../server/server.js'
 import {loadTlsMaterial, type TlsMaterial} from '../server/tls-files.js'
+import {offerAllowedBy} from '../server/upstream-frames.js'
 
 export default class Listen extends StoreCommand {
   static override summary = 'Serve satellites: authenticate them against the client database and relay their messages to the agent bus.'
@@ -35,7 +37,7 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
     cert: Flags.string({description: 'PEM certificate for --ssl'}),
     key: Flags.string({description: 'PEM private key for --ssl'}),
     'log-level': Flags.string({description: 'log verbosity', options: [...LOG_LEVELS], default: 'info'}),
-    binarize: Flags.boolean({description: 'offer binary frames to clients that ask for them', default: false}),
+    binarize: Flags.boolean({description: 'offer binary frames to clients that ask for them (default: no, or the Python hub\'s server.json "binarize")', allowNo: true}),
     'client-broadcast': Flags.boolean({description: 'let non-admin clients with can_broadcast broadcast (default: admins only)', default: false}),
     'last-seen-interval': Flags.integer({description: 'seconds between two last_seen writes for one client', default: 60, min: 1}),
     'max-frame-bytes': Flags.integer({description: 'largest frame a satellite may send', default: DEFAULT_MAX_PAYLOAD, min: 1024}),
@@ -65,9 +67,16 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
   /** The certificate of the Python hub's server.json, when it serves wss:// and no --ssl / --no-ssl was given. */
   private upstreamTls?: TlsMaterial
 
+  /** The ciphers and encodings offered to satellites: all of ours, less what server.json's allowed_* leave out. */
+  private offer: CryptoOffer = DEFAULT_OFFER
+
   protected override checkSettings(settings: ResolvedSettings): void {
     checkAgentUrl(settings.agent.url, settings.cwd)
     const upstream = settings.upstream
+    this.offer = offerAllowedBy(upstream)
+    for (const transport of upstream?.otherTransports ?? []) {
+      this.notice(`Warning: ${upstream!.file}: network_protocol.${transport} is not served: hivemind-core serves satellites over WebSocket only, so those of that transport cannot connect`)
+    }
     if (this.sslFlag !== undefined || !upstream?.tls) return
     // The Python hub served wss:// there: its satellites would fail to connect to ws://.
     try {
@@ -108,7 +117,8 @@ Logs are JSON lines on stderr. SIGINT/SIGTERM shut down gracefully (peers closed
           port: settings.listen.port.value,
           agentUrl: settings.agent.url.value,
           tls: tls ?? this.upstreamTls,
-          binarize: flags.binarize,
+          binarize: flags.binarize ?? settings.upstream?.binarize?.value ?? false,
+          offer: this.offer,
           policy: {clientBroadcast: flags['client-broadcast']},
           lastSeenIntervalMs: flags['last-seen-interval'] * 1000,
           maxPayload: flags['max-frame-bytes'],

@@ -38,6 +38,14 @@ export interface UpstreamConfig {
   databaseModule?: string
   /** That backend's options, translated from the plugin's section (keys of our options schema). */
   backendOptions: Record<string, UpstreamValue<unknown>>
+  /** Its top-level `allowed_ciphers`: the frame ciphers satellites may choose (listen offers ours that it names). */
+  allowedCiphers?: UpstreamValue<string[]>
+  /** Its top-level `allowed_encodings`: the same for the encodings of JSON frames. */
+  allowedEncodings?: UpstreamValue<string[]>
+  /** Its top-level `binarize`: offer binary frames (listen's --binarize). */
+  binarize?: UpstreamValue<boolean>
+  /** Transports of `network_protocol` other than the websocket one (hivemind-http-plugin…), which listen does not serve. */
+  otherTransports: string[]
   /** TLS the Python hub was told to use, which `listen` takes only with --ssl (it does not generate certificates). */
   tls?: {certFile: string; keyFile: string}
   /** What could not be used, and why (shown as warnings). */
@@ -55,7 +63,7 @@ export function upstreamConfigFile(paths: Pick<HivemindPaths, 'configDir'>): str
 export function readUpstreamConfig(paths: HivemindPaths, registry: BackendRegistry): UpstreamConfig | undefined {
   const file = upstreamConfigFile(paths)
   if (!existsSync(file)) return undefined
-  const config: UpstreamConfig = {file, backendOptions: {}, notices: []}
+  const config: UpstreamConfig = {file, backendOptions: {}, notices: [], otherTransports: []}
   let content: unknown
   try {
     content = JSON.parse(readFileSync(file, 'utf8'))
@@ -70,6 +78,7 @@ export function readUpstreamConfig(paths: HivemindPaths, registry: BackendRegist
     return config
   }
   readListener(content, config, paths)
+  readFrames(content, config)
   readAgent(content, config)
   readDatabase(content, config, paths, registry)
   return config
@@ -89,6 +98,20 @@ function readListener(content: Record<string, unknown>, config: UpstreamConfig, 
     const certName = typeof section.cert_name === 'string' && section.cert_name !== '' ? section.cert_name : 'hivemind'
     config.tls = {certFile: path.join(certDir, `${certName}.crt`), keyFile: path.join(certDir, `${certName}.key`)}
   }
+}
+
+/** The frame settings of the Python hub: which ciphers and encodings satellites may use, binary frames. */
+function readFrames(content: Record<string, unknown>, config: UpstreamConfig): void {
+  for (const [key, field] of [['allowed_ciphers', 'allowedCiphers'], ['allowed_encodings', 'allowedEncodings']] as const) {
+    const value = content[key]
+    if (value === undefined || value === null) continue
+    if (Array.isArray(value) && value.every((item) => typeof item === 'string')) config[field] = {value: value as string[], key}
+    else config.notices.push(`${config.file}: ${key} is not a list of names; it is not used`)
+  }
+  if (typeof content.binarize === 'boolean') config.binarize = {value: content.binarize, key: 'binarize'}
+  else if (content.binarize !== undefined && content.binarize !== null) config.notices.push(`${config.file}: binarize is not true or false; it is not used`)
+  const transports = objectAt(content, 'network_protocol')
+  if (transports) config.otherTransports = Object.keys(transports).filter((name) => name !== WEBSOCKET_PLUGIN && name !== 'module' && isObject(transports[name]))
 }
 
 function readAgent(content: Record<string, unknown>, config: UpstreamConfig): void {

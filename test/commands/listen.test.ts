@@ -180,6 +180,37 @@ describe('hivemind-core listen (built CLI)', function () {
     for (const secret of [legacy.api_key, legacy.password, 'sixteen-chars-k!']) expect(listener.stderr()).not.to.contain(secret)
   })
 
+  it("server.json's allowed_ciphers, allowed_encodings and binarize apply to the handshake; a transport it lists that listen does not serve is a warning; allowing none of ours refuses to start (QA: ignored in silence)", async () => {
+    const kitchen = await add('--name', 'kitchen')
+    const serverJson = path.join(sandbox.home, '.config', 'hivemind-core', 'server.json')
+    mkdirSync(path.dirname(serverJson), {recursive: true})
+    writeFileSync(serverJson, JSON.stringify({
+      binarize: true,
+      allowed_encodings: ['JSON-B91', 'JSON-B64'],
+      allowed_ciphers: ['CHACHA20-POLY1305'],
+      network_protocol: {'hivemind-http-plugin': {host: '0.0.0.0', port: 5679}},
+    }))
+    listener = await startListener(['--agent-url', bus.url], {env: sandbox.env, cwd: sandbox.home})
+    expect(listener.stderr()).to.contain(`${serverJson}: network_protocol.hivemind-http-plugin is not served: hivemind-core serves satellites over WebSocket only`)
+    const client = await HiveTestClient.connect({port: listener.port, accessKey: kitchen.api_key, password: kitchen.password, ciphers: ['AES-GCM', 'CHACHA20-POLY1305'], encodings: ['JSON-HEX', 'JSON-B64'], binarize: true})
+    clients.push(client)
+    expect([client.cipher, client.encoding, client.binary]).to.deep.equal(['CHACHA20-POLY1305', 'JSON-B64', true])
+    // A satellite that speaks only what server.json leaves out agrees on nothing.
+    let refusal = ''
+    await HiveTestClient.connect({port: listener.port, accessKey: kitchen.api_key, password: kitchen.password, ciphers: ['AES-GCM']}).then(
+      (connected) => clients.push(connected),
+      (error: Error) => (refusal = error.message),
+    )
+    expect(refusal).to.match(/^closed 1008 /)
+    expect(await listener.stop('SIGTERM')).to.equal(0)
+    listener = undefined
+
+    writeFileSync(serverJson, JSON.stringify({allowed_ciphers: ['AES-CBC']}))
+    const refused = await sandbox.run(['listen', '--agent-url', bus.url, '--port', '0'])
+    expect(refused.code).to.equal(1)
+    expect(refused.stderr).to.contain(`${serverJson}: allowed_ciphers allows none of the ciphers hivemind-core speaks (AES-GCM, CHACHA20-POLY1305)`)
+  })
+
   it("an upgraded hub keeps the Python hivemind-core's server.json: its host, port, agent bus and database plugin, below our own config (QA: it bound 0.0.0.0:5678)", async () => {
     const port = await freePort()
     const busUrl = new URL(bus.url)
