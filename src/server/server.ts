@@ -314,9 +314,9 @@ export class HiveServer implements Hub {
     this.gateRefusals.set(address, {loggedAt: now, unlogged: 0})
   }
 
-  clientRevoked(session: Session): void {
+  clientRevoked(session: Session, reason: 'revoked' | 'removed'): void {
     const client = session.clientRef
-    if (client) this.options.audit?.disconnect({address: session.address, client, reason: 'revoked'})
+    if (client) this.options.audit?.disconnect({address: session.address, client, reason})
     // Its record is a tombstone now (or gone): no last_seen is written into it afterwards.
     if (session.clientId !== undefined) this.lastSeen.forget(session.clientId)
   }

@@ -60,8 +60,8 @@ export interface Hub {
   /** Forwards a message to the agent bus. */
   /** Optional: a peer failed to authenticate (bad key, wrong password): rate limiting and the audit trail. */
   authFailed?(session: Session, reason: string): void
-  /** Optional: a live client was disconnected because it was revoked, deleted or re-keyed. */
-  clientRevoked?(session: Session): void
+  /** Optional: a live client was disconnected because it was revoked or re-keyed ('revoked'), or its record is gone ('removed'). */
+  clientRevoked?(session: Session, reason: 'revoked' | 'removed'): void
   /** Optional: a client sent something its permissions do not allow. */
   policyViolation?(session: Session, reason: string, messageType: string): void
   toAgent(message: BusMessage): void
@@ -182,9 +182,10 @@ export class Session {
     if (this.state === 'closed' || !this.permissions) return
     if (!record || record.api_key !== this.accessKey) {
       // A record that is gone (deleted by hand, the database emptied or replaced) is not a revocation: said apart.
-      this.hub.logger.info(record ? 'client.revoked' : 'client.removed', {client_id: this.permissions.client_id, name: this.permissions.name, peer: this.peer})
-      this.hub.clientRevoked?.(this)
-      this.close(CLOSE.policy, 'client revoked')
+      const reason = record ? 'revoked' : 'removed'
+      this.hub.logger.info(`client.${reason}`, {client_id: this.permissions.client_id, name: this.permissions.name, peer: this.peer})
+      this.hub.clientRevoked?.(this, reason)
+      this.close(CLOSE.policy, `client ${reason}`)
       return
     }
     this.permissions = permissionsOf(record)

@@ -570,7 +570,7 @@ describe('hivemind-core listen (built CLI)', function () {
         } finally {
           admin.disconnect()
         }
-        expect((await satellite.waitClosed(5000)).code).to.equal(1008)
+        expect(await satellite.waitClosed(5000)).to.deep.equal({code: 1008, reason: 'client removed'})
         await listener.waitForLog(/"event":"store\.emptied"/, 5000)
         const events = listener.stderr().split('\n').filter(Boolean).map((line) => JSON.parse(line) as {event: string; level: string; client_id?: number})
         expect(events.find((event) => event.event === 'store.emptied')).to.deep.include({level: 'error'})
