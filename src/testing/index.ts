@@ -63,6 +63,14 @@ export interface ConformanceOptions {
    * Absent (default): the persistence tests are skipped, as for a purely in-memory store.
    */
   reopen?: (closed: ClientStore) => Promise<ClientStore>
+  /**
+   * For backends several processes share: given the OPEN store of a test, returns a second store
+   * over the same data, not yet opened, as another process would open it (a new instance on the
+   * same file / database; never the same instance). The suite checks that each one's `revision()`
+   * moves when the other writes, which `listen` relies on to see add-client and delete-client of
+   * other processes. Absent (default): that test is skipped.
+   */
+  another?: (open: ClientStore) => Promise<ClientStore>
 }
 
 /** The eight bus message types upstream hivemind-core lets a new client send. */
@@ -629,6 +637,32 @@ export function runStoreConformance(label: string, factory: StoreFactory, option
           await store.putMany([fullRecord(8), fullRecord(9)])
           await expectChange('putMany')
         }
+      })
+
+      it("changes after every kind of write by another instance over the same data (another process's)", async function () {
+        if (!options.another) this.skip()
+        await store.add({api_key: key(1)})
+        const other = await options.another!(store)
+        assert.notEqual(other, store, 'options.another must give a second instance, not the store it was given')
+        opened.push(other)
+        await other.open()
+        let last = await store.revision()
+        const expectChange = async (what: string) => {
+          const now = await store.revision()
+          assert.notEqual(now, last, `revision unchanged after another instance's ${what}`)
+          last = now
+        }
+        await other.add({api_key: key(2)})
+        await expectChange('add')
+        await other.put(fullRecord(5))
+        await expectChange('put')
+        await other.update(1, {name: 'updated elsewhere'})
+        await expectChange('update')
+        await other.revoke(2)
+        await expectChange('revoke')
+        // And what it wrote is what this one reads.
+        assert.equal((await store.get(1))?.name, 'updated elsewhere')
+        assert.equal(await store.getByApiKey(key(2)), undefined)
       })
     })
 

@@ -59,6 +59,7 @@ runStoreConformance(
   {
     largeListSize: 1000,
     reopen: async (closed) => postgresBackend.create(optionsFor(/** @type {any} */ (closed).options.url), context),
+    another: async (open) => postgresBackend.create(optionsFor(/** @type {any} */ (open).options.url), context),
   },
 )
 

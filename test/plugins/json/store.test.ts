@@ -40,7 +40,7 @@ runStoreConformance(
     const store = await jsonBackend.create(jsonOptions(path.join(dir, 'clients.json')), context)
     return {store, cleanup: async () => rmSync(dir, {recursive: true, force: true})}
   },
-  {reopen: async (closed) => jsonBackend.create(jsonOptions(closed.location), context)},
+  {reopen: async (closed) => jsonBackend.create(jsonOptions(closed.location), context), another: async (open) => jsonBackend.create(jsonOptions(open.location), context)},
 )
 
 describe('json backend', () => {

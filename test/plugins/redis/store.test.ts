@@ -183,6 +183,7 @@ describe('redis backend', function () {
   // reopening connects a new client to the same hive. Everything after it is redis-specific.
   runStoreConformance('redis', async () => ({store: createStore()}), {
     reopen: async (closed) => new RedisClientStore({port: server.port, keyPrefix: (closed as RedisClientStore).keys.base.slice(0, -'{hive}'.length)}),
+    another: async (open) => new RedisClientStore({port: server.port, keyPrefix: (open as RedisClientStore).keys.base.slice(0, -'{hive}'.length)}),
   })
 
   describe('key layout', () => {

@@ -24,7 +24,7 @@ runStoreConformance(
     const {dir, remove} = tempDir()
     return {store: await createSqliteStore(path.join(dir, 'clients.db')), cleanup: async () => remove()}
   },
-  {reopen: async (closed) => createSqliteStore(closed.location)},
+  {reopen: async (closed) => createSqliteStore(closed.location), another: async (open) => createSqliteStore(open.location)},
 )
 
 // ------------------------------------------------------------------------------------------
