@@ -65,11 +65,13 @@ export class ConfigError extends HivemindError {
 
 /** `--db-backend` (or the config) names a backend no installed plugin provides. */
 export class UnknownBackendError extends HivemindError {
-  constructor(readonly backend: string, readonly available: readonly string[], origin?: string, closest?: string) {
+  /** `unloaded`: installed plugins whose hook failed, so whose backends are not known (one of them may provide it). */
+  constructor(readonly backend: string, readonly available: readonly string[], origin?: string, closest?: string, unloaded: readonly string[] = []) {
+    const failed = unloaded.length > 0 ? `; the installed plugin(s) ${unloaded.join(', ')} failed to load and may provide it (hivemind-core list-backends says why)` : ''
     super(
       'BACKEND_UNKNOWN',
-      `unknown database backend "${backend}"${origin ? ` (from ${origin})` : ''}; available: ${available.join(', ') || 'none'}`,
-      {suggestion: `${closest ? `did you mean "${closest}"? ` : ''}pick one of the available backends, or install the plugin that provides it (hivemind-core list-backends)`},
+      `unknown database backend "${backend}"${origin ? ` (from ${origin})` : ''}; available: ${available.join(', ') || 'none'}${failed}`,
+      {suggestion: `${closest ? `did you mean "${closest}"? ` : ''}pick one of the available backends, or install the plugin that provides it (hivemind-core list-backends)${unloaded.length > 0 ? ', or fix the one that failed to load' : ''}`},
     )
   }
 }

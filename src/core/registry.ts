@@ -7,7 +7,7 @@ import type {Config} from '@oclif/core'
 import {BackendConflictError, BackendOptionsError, HivemindError, UnknownBackendError} from './errors.js'
 import {closestName} from './closest.js'
 import {maskUrlPassword} from './redact.js'
-import type {BackendDescriptor} from './store.js'
+import type {BackendDescriptor, OptionSpec, OptionType} from './store.js'
 
 declare module '@oclif/core' {
   interface Hooks {
@@ -166,6 +166,11 @@ export class BackendRegistry {
       this.backends.set(name, {descriptor: valid, plugin, builtIn})
       return
     }
+    if (existing.plugin === plugin && existing.builtIn === builtIn) {
+      // Not two plugins: telling the author to uninstall "all but one" of them would remove the only one (QA).
+      this.failures.push({plugin, backend: name, message: `its hook returns backend "${name}" more than once; the first is used`})
+      return
+    }
     if (existing.builtIn !== builtIn) {
       // The CLI's own backend keeps the name; the installed plugin's is ignored.
       const [kept, ignored] = existing.builtIn ? [existing.plugin, plugin] : [plugin, existing.plugin]
@@ -225,7 +230,9 @@ export class BackendRegistry {
       if (claimants) throw new BackendConflictError(name, claimants, origin)
       const failed = this.failures.find((failure) => failure.backend === name || failure.message.includes(`"${name}"`))
       if (failed) throw new BackendOptionsError(`backend "${name}" could not be loaded: ${failed.plugin}: ${failed.message}`)
-      throw new UnknownBackendError(name, this.names(), origin, closestName(name.toLowerCase(), this.names())?.name)
+      // A plugin whose hook failed may be the one providing it: not "install the plugin" then (QA).
+      const unloaded = this.failures.filter((failure) => failure.backend === undefined).map((failure) => failure.plugin)
+      throw new UnknownBackendError(name, this.names(), origin, closestName(name.toLowerCase(), this.names())?.name, unloaded)
     }
     return entry
   }
@@ -269,8 +276,24 @@ function describeInvalidDescriptor(value: unknown): string | undefined {
   if (typeof candidate.optionsSchema !== 'object' || candidate.optionsSchema === null) {
     return `backend "${candidate.name}" has no optionsSchema`
   }
+  // Said at registration, naming the plugin: otherwise the first command to call it failed with
+  // "descriptor.probe is not a function" and no plugin named (QA).
+  for (const hook of ['probe', 'diagnose'] as const) {
+    if (candidate[hook] !== undefined && typeof candidate[hook] !== 'function') return `backend "${candidate.name}": ${hook} must be a function`
+  }
+  for (const [key, spec] of Object.entries(candidate.optionsSchema)) {
+    const type = (spec as Partial<OptionSpec> | null)?.type
+    if (!OPTION_TYPES.includes(type as OptionType)) return `backend "${candidate.name}": option "${key}" has type ${JSON.stringify(type)}, not one of ${OPTION_TYPES.join(', ')}`
+  }
+  const upstream = candidate.upstream as Partial<NonNullable<BackendDescriptor['upstream']>> | undefined
+  if (upstream !== undefined && (!Array.isArray(upstream?.modules) || !upstream.modules.every((module) => typeof module === 'string') || typeof upstream.options !== 'function')) {
+    return `backend "${candidate.name}": upstream must be {modules: string[], options(section, paths)}`
+  }
   return undefined
 }
+
+/** The option types the settings know how to read (OptionType). */
+const OPTION_TYPES: readonly OptionType[] = ['string', 'integer', 'boolean', 'path']
 
 function oneLine(error: unknown): string {
   const message = error instanceof HivemindError || error instanceof Error ? error.message : String(error)

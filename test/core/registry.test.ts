@@ -59,6 +59,37 @@ describe('BackendRegistry', () => {
     ])
   })
 
+  it('a plugin returning one name twice is told so, not to uninstall all but one of itself; the first is used (QA)', () => {
+    const registry = new BackendRegistry()
+    registry.register(backend('dup', 'first'), 'plugin-a')
+    registry.register(backend('dup', 'second'), 'plugin-a')
+    expect(registry.get('dup').descriptor.summary).to.equal('first')
+    expect(registry.failures).to.deep.equal([{plugin: 'plugin-a', backend: 'dup', message: 'its hook returns backend "dup" more than once; the first is used'}])
+  })
+
+  it('an unknown name while a plugin failed to load says that plugin may provide it (QA: "install the plugin" for an installed one)', () => {
+    const registry = new BackendRegistry()
+    registry.register(backend('sqlite'), 'hivemind-core', {builtIn: true})
+    registry.failures.push({plugin: 'hivemind-backend-tiny', message: "its hivemind:backends hook failed: Cannot find package 'hivemind-core'"})
+    expect(() => registry.get('tiny')).to.throw(
+      'unknown database backend "tiny"; available: sqlite; the installed plugin(s) hivemind-backend-tiny failed to load and may provide it (hivemind-core list-backends says why)',
+    )
+  })
+
+  it('refuses descriptors whose probe or diagnose is not a function, whose option type is unknown, or whose upstream is malformed, naming the plugin (QA)', () => {
+    const registry = new BackendRegistry()
+    registry.register({...backend('a'), probe: 'yes'} as unknown as BackendDescriptor, 'plugin-a')
+    registry.register({...backend('b'), optionsSchema: {port: {type: 'number', description: 'x'}}} as unknown as BackendDescriptor, 'plugin-b')
+    registry.register({...backend('c'), upstream: {modules: 'x'}} as unknown as BackendDescriptor, 'plugin-c')
+    registry.register({...backend('d'), diagnose: async () => [], optionsSchema: {port: {type: 'integer', description: 'x'}}}, 'plugin-d')
+    expect(registry.names()).to.deep.equal(['d'])
+    expect(registry.failures.map((failure) => `${failure.plugin}: ${failure.message}`)).to.deep.equal([
+      'plugin-a: backend "a": probe must be a function',
+      'plugin-b: backend "b": option "port" has type "number", not one of string, integer, boolean, path',
+      'plugin-c: backend "c": upstream must be {modules: string[], options(section, paths)}',
+    ])
+  })
+
   it('records an invalid descriptor as a failure of its plugin', () => {
     const registry = new BackendRegistry()
     registry.register({name: 'Bad Name', create() {}}, 'sloppy-plugin')
