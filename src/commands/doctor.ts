@@ -1,8 +1,9 @@
 import {StoreCommand} from '../base-command.js'
 import {findClientsElsewhere, openStore} from '../config/open-store.js'
-import {optionValues, selectedDatabase} from '../config/settings.js'
+import {optionValues, type ResolvedSettings, selectedDatabase} from '../config/settings.js'
 import type {ClientStore, Finding} from '../core/store.js'
 import {settleWithin} from '../core/bounded.js'
+import {isHivemindError} from '../core/errors.js'
 import {checkPermissions, checkUpstreamConfig} from '../doctor/checks.js'
 import {finishAdvice, readMark} from '../migrate/marker.js'
 
@@ -35,7 +36,15 @@ Exits 1 when any problem is found (usable in CI), 0 otherwise. Nothing is change
 
   async run(): Promise<DoctorResult> {
     const {flags} = await this.parse(Doctor)
-    const settings = await this.resolve(flags)
+    let settings: ResolvedSettings
+    try {
+      settings = await this.resolve(flags)
+    } catch (error) {
+      // A backend that is not installed (any more: a plugin uninstalled while the config still
+      // selects it) is what doctor is run to find: a finding, not a failure of doctor (QA).
+      if (!isHivemindError(error) || error.code !== 'BACKEND_UNKNOWN') throw error
+      return this.report('none (the selected backend is not installed)', [{id: 'backend-unknown', severity: 'problem', message: error.message, fix: error.suggestion}], flags.quiet)
+    }
     const registry = await this.registry()
     const {descriptor} = settings.registered
     const findings: Finding[] = [...checkPermissions(settings, registry), ...checkUpstreamConfig(settings)]
@@ -94,8 +103,13 @@ Exits 1 when any problem is found (usable in CI), 0 otherwise. Nothing is change
       }
     }
 
+    return this.report(database, findings, flags.quiet)
+  }
+
+  /** Prints the findings (and which database), sets the exit code, and returns the --json report. */
+  private report(database: string, findings: Finding[], quiet: boolean | undefined): DoctorResult {
     const problems = findings.filter((finding) => finding.severity === 'problem').length
-    if (!flags.quiet) this.notice(`Database: ${database}`)
+    if (!quiet) this.notice(`Database: ${database}`)
     const label = {problem: 'PROBLEM', warning: 'warning', info: 'info'} as const
     for (const finding of findings) {
       this.log(`${label[finding.severity]}: ${finding.message}`)

@@ -374,6 +374,19 @@ describe('doctor', function () {
     ])
   })
 
+  it('a config selecting a backend that is not installed (a plugin uninstalled) is a problem doctor reports, not a failure of doctor (QA)', async () => {
+    writeConfig({database: {backend: 'tiny-file'}}, 0o600)
+    const {code, report} = await doctor()
+    expect(code).to.equal(1)
+    expect(report.findings).to.have.length(1)
+    expect(report.findings[0]).to.deep.include({id: 'backend-unknown', severity: 'problem'})
+    expect(report.findings[0]!.message).to.contain('unknown database backend "tiny-file" (from ./.hivemindrc.json database.backend); available: json, redis, sqlite')
+    expect(report.findings[0]!.fix).to.contain('install the plugin that provides it')
+    const human = await sandbox.run(['doctor'])
+    expect(human.code).to.equal(1)
+    expect(human.stdout).to.contain('PROBLEM: unknown database backend "tiny-file"')
+  })
+
   it('an audit setting that cannot be resolved is a problem, which commands that change clients would refuse (QA: doctor said no problems)', async () => {
     expect((await sandbox.run(['add-client', '--name', 'kitchen', '-q'])).code).to.equal(0)
     writeConfig({audit: {file: '$AUDIT_DIR/audit.log'}}, 0o600)
