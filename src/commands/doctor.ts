@@ -56,7 +56,7 @@ Exits 1 when any problem is found (usable in CI), 0 otherwise. Nothing is change
     if (descriptor.diagnose) {
       try {
         const answer = await settleWithin(descriptor.diagnose(optionValues(settings.backendOptions), {paths: settings.paths, mode: 'read', warn() {}}), DIAGNOSE_TIMEOUT_MS)
-        if (answer.settled) findings.push(...answer.value)
+        if (answer.settled) findings.push(...ownFindings(answer.value, descriptor.name, settings.registered.plugin))
         else {
           silent = true
           findings.push({id: 'diagnose-failed', severity: 'warning', message: `the ${descriptor.name} backend's own checks did not answer within ${DIAGNOSE_TIMEOUT_MS / 1000} s (plugin ${settings.registered.plugin})`})
@@ -142,4 +142,18 @@ async function unreadableRecords(store: ClientStore): Promise<Finding[]> {
       },
     ]
   }
+}
+
+/**
+ * A backend's diagnose() result as findings: anything that is not one (a plugin's mistake) is
+ * one warning saying so, instead of doctor failing on it (QA: "Cannot read properties of undefined").
+ */
+function ownFindings(value: unknown, backend: string, plugin: string): Finding[] {
+  const isFinding = (item: unknown): item is Finding => {
+    const candidate = item as Partial<Finding> | null
+    return typeof candidate === 'object' && candidate !== null && typeof candidate.id === 'string' && typeof candidate.message === 'string' &&
+      ['problem', 'warning', 'info'].includes(candidate.severity as string) && (candidate.fix === undefined || typeof candidate.fix === 'string')
+  }
+  if (Array.isArray(value) && value.every((item) => isFinding(item))) return value
+  return [{id: 'diagnose-failed', severity: 'warning', message: `the ${backend} backend's own checks (plugin ${plugin}) returned something that is not a list of findings ({id, severity: problem|warning|info, message, fix?})`}]
 }

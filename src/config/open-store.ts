@@ -120,8 +120,19 @@ export async function openBackend(registered: RegisteredBackend, options: Record
       return {store: empty, description, missing: true}
     }
   }
-  const store = await descriptor.create(options, context)
-  await store.open()
+  let store: ClientStore | undefined
+  try {
+    store = await descriptor.create(options, context)
+    await store.open()
+  } catch (error) {
+    // An installed plugin's own failure (its driver missing, a bug) names the backend and the
+    // plugin: "driver module not found" alone said neither (QA). Ours are typed, or a bug of ours.
+    if (registered.builtIn || isHivemindError(error)) throw error
+    throw new StoreUnavailableError(`${description}: the ${descriptor.name} backend (plugin ${registered.plugin}) failed to open it: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`, {
+      cause: error,
+      suggestion: `check the ${descriptor.name} settings (hivemind-core print-config), or report it to the plugin's authors; HIVEMIND_DEBUG=1 shows the stack`,
+    })
+  }
   return {store, description, missing: false}
 }
 

@@ -121,6 +121,20 @@ describe('third-party backend plugins (plugins link)', function () {
     expect(report.findings).to.deep.include({id: 'diagnose-failed', severity: 'warning', message: "the stuck backend's own checks did not answer within 15 s (plugin hivemind-fixture-probe-hangs)"})
   })
 
+  it("a plugin's create() failing with a plain Error names the backend and the plugin; a diagnose() result that is not findings is a warning of doctor (QA: neither was named, and doctor failed)", async () => {
+    await link(sandbox, 'odd-checks')
+    const added = await sandbox.run(['add-client', '--db-backend', 'oddcheck', '--name', 'kitchen'])
+    expect(added.code).to.equal(1)
+    expect(added.stderr).to.contain('Error: oddcheck oddcheck: the oddcheck backend (plugin hivemind-fixture-odd-checks) failed to open it: driver module "fancydb" not found')
+    expect(added.stderr).not.to.contain('    at ')
+    const doctor = await sandbox.run(['doctor', '--db-backend', 'oddcheck', '--json'])
+    expect(doctor.code).to.equal(1)
+    const findings = (JSON.parse(doctor.stdout) as {findings: Array<{id: string; severity: string; message: string}>}).findings
+    expect(findings.map((finding) => `${finding.id} ${finding.severity}`)).to.deep.equal(['diagnose-failed warning', 'store-unavailable problem'])
+    expect(findings[0]!.message).to.contain('(plugin hivemind-fixture-odd-checks) returned something that is not a list of findings')
+    expect(findings[1]!.message).to.contain('failed to open it: driver module "fancydb" not found')
+  })
+
   it("a plugin's error quoting its secret option or a URL password is printed without them", async () => {
     await link(sandbox, 'leaky')
     const token = 'SUPERSECRET-TOKEN-42'
