@@ -895,6 +895,18 @@ export function runStoreConformance(label: string, factory: StoreFactory, option
         await assert.rejects(store.count(), 'count on a closed store')
       })
 
+      it('writes requested without waiting take effect in call order', async () => {
+        await store.add({api_key: key(1)})
+        // Forty updates of one field and two adds, all requested at once: a store that lets its
+        // driver reorder them ends with another name than the last, or other ids.
+        const requested: Array<Promise<unknown>> = []
+        for (let n = 1; n <= 40; n++) requested.push(store.update(1, {name: `name ${n}`}))
+        requested.push(store.add({api_key: key(2)}), store.add({api_key: key(3)}))
+        await Promise.all(requested)
+        assert.equal((await store.get(1))?.name, 'name 40', 'the last update requested is not the one that stayed')
+        assert.deepEqual([(await store.getByApiKey(key(2)))?.client_id, (await store.getByApiKey(key(3)))?.client_id], [2, 3], 'adds requested in order got ids out of order')
+      })
+
       it('close waits for writes already requested', async () => {
         const pending = [store.add({api_key: key(1)}), store.add({api_key: key(2)}), store.put(fullRecord(9))]
         await store.close()
