@@ -8,6 +8,7 @@ import WebSocket from 'ws'
 import {describeSource, type Sourced} from '../config/settings.js'
 import {ConfigError, UsageError} from '../core/errors.js'
 import {maskUrlSecrets} from '../core/redact.js'
+import {LogBudget} from './log-budget.js'
 import {errorText, type Logger} from './logger.js'
 import {type BusMessage, toBusMessage} from './messages.js'
 
@@ -39,10 +40,17 @@ export class AgentBus {
   private readonly listeners: Array<(message: BusMessage) => void> = []
   /** Messages that could not be delivered because the bus was down. */
   dropped = 0
-  /** Drops logged one by one in the current window, and those only counted (see {@link logDrop}). */
-  private readonly drops = {windowStart: 0, inWindow: 0, unreported: 0}
+  /**
+   * Dropped messages are logged one by one up to a limit per window, then counted and said once
+   * (at the next window, on reconnection, at stop): any enrolled satellite talking during an
+   * agent restart could otherwise fill the disk (QA: 5,000 messages gave 5,000 lines in a second).
+   */
+  private readonly drops: LogBudget
 
   constructor(private readonly options: AgentBusOptions) {
+    this.drops = new LogBudget(DROPS_REPORTED_PER_WINDOW, DROPS_WINDOW_MS, (count) => {
+      options.logger.warn('agent.dropped_unreported', {count, reason: 'agent bus not connected', window_ms: DROPS_WINDOW_MS})
+    })
     this.delay = options.minDelayMs ?? 250
   }
 
@@ -66,7 +74,7 @@ export class AgentBus {
   send(message: BusMessage): boolean {
     if (!this.connected) {
       this.dropped++
-      this.logDrop(message.type)
+      if (this.drops.take()) this.options.logger.warn('agent.dropped', {type: message.type, reason: 'agent bus not connected'})
       return false
     }
     const socket = this.socket!
@@ -98,7 +106,7 @@ export class AgentBus {
   /** Closes the connection and stops reconnecting. */
   async stop(): Promise<void> {
     this.stopped = true
-    this.reportUnreportedDrops()
+    this.drops.flush()
     if (this.timer) clearTimeout(this.timer)
     const socket = this.socket
     this.socket = undefined
@@ -117,34 +125,6 @@ export class AgentBus {
     })
   }
 
-  /**
-   * A dropped message is logged one by one up to a limit per window, then counted and said once
-   * (at the next window, on reconnection, at stop): any enrolled satellite talking during an
-   * agent restart could otherwise fill the disk (QA: 5,000 messages gave 5,000 lines in a second).
-   */
-  private logDrop(type: string): void {
-    const now = Date.now()
-    if (now - this.drops.windowStart >= DROPS_WINDOW_MS) {
-      this.reportUnreportedDrops()
-      this.drops.windowStart = now
-      this.drops.inWindow = 0
-    }
-    this.drops.inWindow++
-    if (this.drops.inWindow > DROPS_REPORTED_PER_WINDOW) {
-      this.drops.unreported++
-      return
-    }
-    this.options.logger.warn('agent.dropped', {type, reason: 'agent bus not connected'})
-  }
-
-  /** One line for the drops not logged one by one. */
-  private reportUnreportedDrops(): void {
-    const count = this.drops.unreported
-    if (count === 0) return
-    this.drops.unreported = 0
-    this.options.logger.warn('agent.dropped_unreported', {count, reason: 'agent bus not connected', window_ms: DROPS_WINDOW_MS})
-  }
-
   private connect(): void {
     if (this.stopped) return
     const {logger} = this.options
@@ -158,8 +138,7 @@ export class AgentBus {
       opened = true
       this.delay = this.options.minDelayMs ?? 250
       this.saidUnreachable = false
-      this.reportUnreportedDrops()
-      this.drops.windowStart = 0
+      this.drops.flush()
       logger.info('agent.connected', {url})
     })
     socket.on('message', (data, isBinary) => {

@@ -16,6 +16,7 @@ import {type Cipher, DecryptError, openBinary, openJson, sealBinary, sealJson} f
 import {type Encoding, ENCODINGS} from './encodings.js'
 import {type CryptoOffer, createEnvelope, deriveSessionKey, handshakeSalt, type KdfLimiter, negotiate, verifyEnvelope} from './handshake.js'
 import {errorText, type Logger} from './logger.js'
+import {LogBudget} from './log-budget.js'
 import {type BusMessage, fromBitstring, type HiveMessage, hiveMessage, isObject, MessageFormatError, parseHiveMessage, toBitstring, toBusMessage} from './messages.js'
 import {forwardedMessage, mayInject, mayReceive, mayWrap, type PermissionPolicy, type Permissions} from './permissions.js'
 
@@ -92,8 +93,8 @@ export class Session {
   sessionId: string
   siteId?: string
   private badFrames = 0
-  /** Blocked messages of the current reporting window, and those not reported one by one. */
-  private blocked = {windowStart: 0, inWindow: 0, unreported: 0}
+  /** How many blocked messages are reported one by one (made at the first one: most sessions never have any). */
+  private blocked?: LogBudget
   private timer?: NodeJS.Timeout
   /** Messages dropped because they arrived before the client's hello or the socket was congested. */
   droppedOut = 0
@@ -231,7 +232,7 @@ export class Session {
     }
     // A peer that never answers the close frame is cut off.
     setTimeout(() => this.socket.terminate(), 2000).unref()
-    this.reportUnreportedBlocks()
+    this.blocked?.flush()
     this.hub.closed(this)
   }
 
@@ -241,7 +242,7 @@ export class Session {
     if (this.state !== 'closed') {
       this.state = 'closed'
       if (this.timer) clearTimeout(this.timer)
-      this.reportUnreportedBlocks()
+      this.blocked?.flush()
       this.hub.closed(this)
     }
     this.hub.logger.debug('peer.closed', {client_id: this.clientId, peer: this.peer})
@@ -472,29 +473,16 @@ export class Session {
    * audit lines (20,000 blocked messages in 0.7 s gave 20,000 log lines and 4.5 MB of audit trail).
    */
   private messageBlocked(fields: Record<string, unknown>, reason: string, messageType: string): void {
-    const now = Date.now()
-    if (now - this.blocked.windowStart >= BLOCKED_WINDOW_MS) {
-      this.reportUnreportedBlocks()
-      this.blocked.windowStart = now
-      this.blocked.inWindow = 0
-    }
-    this.blocked.inWindow++
-    if (this.blocked.inWindow > BLOCKED_REPORTED_PER_WINDOW) {
-      this.blocked.unreported++
-      return
-    }
+    this.blocked ??= new LogBudget(BLOCKED_REPORTED_PER_WINDOW, BLOCKED_WINDOW_MS, (count) => {
+      // One line (and one audit entry) for the blocked messages not reported one by one.
+      const permissions = this.permissions!
+      this.hub.logger.warn('message.blocked_unreported', {client_id: permissions.client_id, name: permissions.name, count, window_ms: BLOCKED_WINDOW_MS})
+      this.hub.policyViolation?.(this, `${count} more blocked message(s) not recorded one by one`, '*')
+    })
+    if (!this.blocked.take()) return
     const permissions = this.permissions!
     this.hub.logger.info('message.blocked', {client_id: permissions.client_id, name: permissions.name, ...fields})
     this.hub.policyViolation?.(this, reason, messageType)
-  }
-
-  /** One line (and one audit entry) for the blocked messages not reported one by one. */
-  private reportUnreportedBlocks(): void {
-    const count = this.blocked.unreported
-    if (count === 0 || !this.permissions) return
-    this.blocked.unreported = 0
-    this.hub.logger.warn('message.blocked_unreported', {client_id: this.permissions.client_id, name: this.permissions.name, count, window_ms: BLOCKED_WINDOW_MS})
-    this.hub.policyViolation?.(this, `${count} more blocked message(s) not recorded one by one`, '*')
   }
 
   private sendClear(message: HiveMessage): void {
