@@ -55,7 +55,8 @@ Exits 1 when any problem is found (usable in CI), 0 otherwise. Nothing is change
     let silent = false
     if (descriptor.diagnose) {
       try {
-        const answer = await settleWithin(descriptor.diagnose(optionValues(settings.backendOptions), {paths: settings.paths, mode: 'read', warn() {}}), DIAGNOSE_TIMEOUT_MS)
+        const diagnose = descriptor.diagnose.bind(descriptor)
+        const answer = await settleWithin(() => diagnose(optionValues(settings.backendOptions), {paths: settings.paths, mode: 'read', warn() {}}), DIAGNOSE_TIMEOUT_MS)
         if (answer.settled) findings.push(...ownFindings(answer.value, descriptor.name, settings.registered.plugin))
         else {
           silent = true

@@ -6,7 +6,7 @@ export interface ListBackendsResult {
   backends: Array<{name: string; summary: string; plugin: string; builtIn: boolean; options: string[]}>
   /** Names several installed plugins claim: none of them is usable until all but one are uninstalled. */
   ambiguous: Array<{name: string; plugins: string[]}>
-  failures: Array<{plugin: string; message: string; backend?: string; timedOut?: boolean}>
+  failures: Array<{plugin: string; message: string; backend?: string; timedOut?: boolean; hookFailed?: boolean}>
 }
 
 export default class ListBackends extends BaseCommand {

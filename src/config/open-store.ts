@@ -106,7 +106,10 @@ export async function openBackend(registered: RegisteredBackend, options: Record
   const location = describeLocation(descriptor, options)
   const description = `${descriptor.name} ${location}`
   if (mode === 'read' && descriptor.probe && !descriptor.readModeOpenCreatesNothing) {
-    const answer = await settleWithin(descriptor.probe(options, context), PROBE_TIMEOUT_MS)
+    const probeOf = descriptor.probe.bind(descriptor)
+    const answer = await settleWithin(() => probeOf(options, context), PROBE_TIMEOUT_MS).catch((error: unknown) => {
+      throw pluginFailure(error, registered, description, 'probe it')
+    })
     if (!answer.settled) {
       throw new StoreUnavailableError(`${description}: the ${descriptor.name} backend did not say within ${PROBE_TIMEOUT_MS / 1000} s whether this database exists (its probe, from plugin ${registered.plugin})`, {
         suggestion: 'check that its server answers; if it does, report this to the plugin\'s authors',
@@ -125,15 +128,23 @@ export async function openBackend(registered: RegisteredBackend, options: Record
     store = await descriptor.create(options, context)
     await store.open()
   } catch (error) {
-    // An installed plugin's own failure (its driver missing, a bug) names the backend and the
-    // plugin: "driver module not found" alone said neither (QA). Ours are typed, or a bug of ours.
-    if (registered.builtIn || isHivemindError(error)) throw error
-    throw new StoreUnavailableError(`${description}: the ${descriptor.name} backend (plugin ${registered.plugin}) failed to open it: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`, {
-      cause: error,
-      suggestion: `check the ${descriptor.name} settings (hivemind-core print-config), or report it to the plugin's authors; HIVEMIND_DEBUG=1 shows the stack`,
-    })
+    throw pluginFailure(error, registered, description, 'open it')
   }
   return {store, description, missing: false}
+}
+
+/**
+ * An installed plugin's own failure (its driver missing, a bug) names the backend and the
+ * plugin: "driver module not found" alone said neither (QA). Ours are typed, or a bug of ours,
+ * and pass as they are.
+ */
+function pluginFailure(error: unknown, registered: RegisteredBackend, description: string, what: string): unknown {
+  if (registered.builtIn || isHivemindError(error)) return error
+  const {name} = registered.descriptor
+  return new StoreUnavailableError(`${description}: the ${name} backend (plugin ${registered.plugin}) failed to ${what}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`, {
+    cause: error,
+    suggestion: `check the ${name} settings (hivemind-core print-config), or report it to the plugin's authors; HIVEMIND_DEBUG=1 shows the stack`,
+  })
 }
 
 /** Where the backend and its location came from, for the "Database:" line. */
@@ -171,35 +182,39 @@ export interface ClientsElsewhere {
 
 /** {@link findClientsElsewhere}, with each location's highest id. */
 export async function locateClientsElsewhere(settings: ResolvedSettings, registry: BackendRegistry, selectedLocation: string): Promise<ClientsElsewhere[]> {
-  const found: ClientsElsewhere[] = []
-  for (const candidate of registry.list()) {
-    const {descriptor} = candidate
-    if (!descriptor.probe) continue
-    let options: Record<string, unknown>
-    try {
-      options = optionValues(resolveBackendOptions(candidate, {fileDir: settings.cwd, flags: {}, env: {}, cwd: settings.cwd, paths: settings.paths, notices: []}))
-    } catch {
-      continue
-    }
-    const location = describeLocation(descriptor, options)
-    if (descriptor.name === settings.registered.descriptor.name && location === selectedLocation) continue
-    try {
-      const answer = await settleWithin(descriptor.probe(options, {paths: settings.paths, mode: 'read', warn() {}}), GUARD_PROBE_TIMEOUT_MS)
-      // A probe that does not answer in time is not waited for: the guard is advice.
-      const probe = answer.settled ? answer.value : undefined
-      if (probe?.exists && (probe.clients ?? 0) > 0) {
-        const notice =
-          `${descriptor.name} ${probe.location} holds ${probe.clients} client(s). ` +
-          `To use it: --db-backend ${descriptor.name}${'path' in options ? ` --db-path ${probe.location}` : ''}; ` +
-          `to move them here: hivemind-core migrate-db --from ${descriptor.name}${'path' in options ? ` --from-path ${probe.location}` : ''} ` +
-          `--to ${settings.registered.descriptor.name}${targetFlags(settings, selectedLocation)}`
-        found.push(probe.lastId === undefined ? {notice} : {notice, lastId: probe.lastId})
-      }
-    } catch {
-      // A location that cannot be probed is simply not reported; the guard is advice, not a check.
-    }
+  // All at once: one slow plugin costs the guard its time limit once, not once per plugin (QA).
+  const looked = await Promise.all(registry.list().map((candidate) => clientsAtDefaultOf(candidate, settings, selectedLocation)))
+  return looked.filter((found): found is ClientsElsewhere => found !== undefined)
+}
+
+/** What the agreement guard finds at one backend's default location: clients, or nothing to say. */
+async function clientsAtDefaultOf(candidate: RegisteredBackend, settings: ResolvedSettings, selectedLocation: string): Promise<ClientsElsewhere | undefined> {
+  const {descriptor} = candidate
+  if (!descriptor.probe) return undefined
+  let options: Record<string, unknown>
+  try {
+    options = optionValues(resolveBackendOptions(candidate, {fileDir: settings.cwd, flags: {}, env: {}, cwd: settings.cwd, paths: settings.paths, notices: []}))
+  } catch {
+    return undefined
   }
-  return found
+  const location = describeLocation(descriptor, options)
+  if (descriptor.name === settings.registered.descriptor.name && location === selectedLocation) return undefined
+  const probeOf = descriptor.probe.bind(descriptor)
+  try {
+    const answer = await settleWithin(() => probeOf(options, {paths: settings.paths, mode: 'read', warn() {}}), GUARD_PROBE_TIMEOUT_MS)
+    // A probe that does not answer in time is not waited for: the guard is advice.
+    const probe = answer.settled ? answer.value : undefined
+    if (!probe?.exists || (probe.clients ?? 0) === 0) return undefined
+    const notice =
+      `${descriptor.name} ${probe.location} holds ${probe.clients} client(s). ` +
+      `To use it: --db-backend ${descriptor.name}${'path' in options ? ` --db-path ${probe.location}` : ''}; ` +
+      `to move them here: hivemind-core migrate-db --from ${descriptor.name}${'path' in options ? ` --from-path ${probe.location}` : ''} ` +
+      `--to ${settings.registered.descriptor.name}${targetFlags(settings, selectedLocation)}`
+    return probe.lastId === undefined ? {notice} : {notice, lastId: probe.lastId}
+  } catch {
+    // A location that cannot be probed is simply not reported; the guard is advice, not a check.
+    return undefined
+  }
 }
 
 /**

@@ -45,6 +45,8 @@ export interface BackendLoadFailure {
   backend?: string
   /** The plugin's hook did not answer in time: every command waited for it. */
   timedOut?: boolean
+  /** Its hook failed (threw, did not import, did not answer): none of its backends is known. */
+  hookFailed?: boolean
 }
 
 /** How {@link BackendRegistry.register} treats a contribution. */
@@ -104,6 +106,7 @@ export class BackendRegistry {
       const timedOut = /^Timed out after \d+ ms\.?$/.test(failure.error.message)
       registry.failures.push({
         plugin: failure.plugin.name,
+        hookFailed: true,
         ...(timedOut ? {timedOut} : {}),
         message: timedOut
           ? `its hivemind:backends hook did not answer within ${hookTimeoutMs()} ms (a hook should only return descriptors; connecting belongs in create())`
@@ -139,7 +142,7 @@ export class BackendRegistry {
   /** The built-in backend reading the Python hub's plugin `module` (any case), if any. */
   private builtInReaderOf(module: string): RegisteredBackend | undefined {
     const wanted = module.toLowerCase()
-    return this.list().find((entry) => entry.builtIn && entry.descriptor.upstream?.modules.includes(wanted))
+    return this.list().find((entry) => entry.builtIn && readsUpstream(entry, wanted))
   }
 
   /**
@@ -231,7 +234,7 @@ export class BackendRegistry {
       const failed = this.failures.find((failure) => failure.backend === name || failure.message.includes(`"${name}"`))
       if (failed) throw new BackendOptionsError(`backend "${name}" could not be loaded: ${failed.plugin}: ${failed.message}`)
       // A plugin whose hook failed may be the one providing it: not "install the plugin" then (QA).
-      const unloaded = this.failures.filter((failure) => failure.backend === undefined).map((failure) => failure.plugin)
+      const unloaded = [...new Set(this.failures.filter((failure) => failure.hookFailed).map((failure) => failure.plugin))]
       throw new UnknownBackendError(name, this.names(), origin, closestName(name.toLowerCase(), this.names())?.name, unloaded)
     }
     return entry
@@ -249,7 +252,7 @@ export class BackendRegistry {
   /** The backend that reads the data of the Python hub's database plugin `module` (any case), if any: a built-in one first. */
   byUpstreamPlugin(module: string): RegisteredBackend | undefined {
     const wanted = module.toLowerCase()
-    return this.builtInReaderOf(module) ?? this.list().find((entry) => entry.descriptor.upstream?.modules.includes(wanted))
+    return this.builtInReaderOf(module) ?? this.list().find((entry) => readsUpstream(entry, wanted))
   }
 
   /** One failure line per ambiguous name, kept up to date as more claimants appear. */
@@ -261,6 +264,11 @@ export class BackendRegistry {
     if (index === -1) this.failures.push(failure)
     else this.failures[index] = failure
   }
+}
+
+/** Whether the backend reads the Python plugin `module` (lower case); a plugin may list it in any case (QA). */
+function readsUpstream(entry: RegisteredBackend, module: string): boolean {
+  return entry.descriptor.upstream?.modules.some((listed) => listed.toLowerCase() === module) ?? false
 }
 
 function describeInvalidDescriptor(value: unknown): string | undefined {

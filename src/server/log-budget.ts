@@ -29,9 +29,11 @@ export class LogBudget {
     return false
   }
 
-  /** Says the count of events not logged one by one, if any; the next event starts a new window. */
+  /**
+   * Says the count of events not logged one by one, if any. The window goes on: an owner that
+   * flushes often (a bus reconnecting every second) must not reopen the budget each time (QA).
+   */
   flush(): void {
-    this.windowStart = 0
     const count = this.unreported
     if (count === 0) return
     this.unreported = 0

@@ -70,10 +70,20 @@ describe('BackendRegistry', () => {
   it('an unknown name while a plugin failed to load says that plugin may provide it (QA: "install the plugin" for an installed one)', () => {
     const registry = new BackendRegistry()
     registry.register(backend('sqlite'), 'hivemind-core', {builtIn: true})
-    registry.failures.push({plugin: 'hivemind-backend-tiny', message: "its hivemind:backends hook failed: Cannot find package 'hivemind-core'"})
+    registry.failures.push({plugin: 'hivemind-backend-tiny', hookFailed: true, message: "its hivemind:backends hook failed: Cannot find package 'hivemind-core'"})
+    registry.failures.push({plugin: 'hivemind-backend-tiny', hookFailed: true, message: 'its hivemind:backends hook failed again'})
+    // A plugin that loaded but had one descriptor refused is not "failed to load".
+    registry.failures.push({plugin: 'plugin-loaded', message: 'backend "x": probe must be a function'})
     expect(() => registry.get('tiny')).to.throw(
       'unknown database backend "tiny"; available: sqlite; the installed plugin(s) hivemind-backend-tiny failed to load and may provide it (hivemind-core list-backends says why)',
     )
+  })
+
+  it('a plugin may list its Python plugin names in any case', () => {
+    const registry = new BackendRegistry()
+    registry.register({...backend('upcase'), upstream: {modules: ['HIVEMIND-UPCASE-DB-PLUGIN'], options: () => ({})}}, 'plugin-up')
+    expect(registry.byUpstreamPlugin('hivemind-upcase-db-plugin')?.descriptor.name).to.equal('upcase')
+    expect(registry.get('Hivemind-Upcase-DB-Plugin').descriptor.name).to.equal('upcase')
   })
 
   it('refuses descriptors whose probe or diagnose is not a function, whose option type is unknown, or whose upstream is malformed, naming the plugin (QA)', () => {
