@@ -31,6 +31,11 @@ export interface HivemindErrorOptions {
   cause?: unknown
   /** Process exit code; defaults to 1 (2 for usage errors). */
   exitCode?: number
+  /**
+   * The store cannot serve again in this process (its database file was replaced under it): a
+   * long-running process closes its connections instead of waiting for it to come back. Default false.
+   */
+  untilRestart?: boolean
 }
 
 /**
@@ -45,6 +50,8 @@ export class HivemindError extends Error {
   readonly code: HivemindErrorCode
   readonly suggestion?: string
   readonly exitCode: number
+  /** See {@link HivemindErrorOptions.untilRestart}. */
+  readonly untilRestart: boolean
 
   constructor(code: HivemindErrorCode, message: string, options: HivemindErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : {cause: options.cause})
@@ -52,6 +59,7 @@ export class HivemindError extends Error {
     this.code = code
     this.suggestion = options.suggestion
     this.exitCode = options.exitCode ?? 1
+    this.untilRestart = options.untilRestart ?? false
     Object.defineProperty(this, HIVEMIND_ERROR, {value: true})
   }
 }

@@ -3,6 +3,7 @@
  * polling its cheap `revision()` token, and runs `onChange` when it moves (R12, R13). A failed
  * refresh is retried on the next tick; store outages are logged once per outage.
  */
+import {isHivemindError} from '../core/errors.js'
 import type {ClientStore} from '../core/store.js'
 import {errorText, type Logger} from './logger.js'
 
@@ -26,7 +27,12 @@ export class RevisionPoller {
     private readonly onChange: () => Promise<void>,
     private readonly logger: Logger,
     readonly intervalMs = DEFAULT_POLL_INTERVAL_MS,
+    /** Called once when the store says it cannot serve again in this process (HivemindError.untilRestart). */
+    private readonly onUnrecoverable?: (error: Error) => void,
   ) {}
+
+  /** onUnrecoverable was called. */
+  private gaveUp = false
 
   /** Reads the current revision, then polls. */
   async start(): Promise<void> {
@@ -63,8 +69,12 @@ export class RevisionPoller {
         this.logger.info('store.available')
       }
     } catch (error) {
-      if (!this.failing) this.logger.warn('store.unavailable', {during: 'revision', error: errorText(error)})
+      if (!this.failing) this.logger.warn('store.unavailable', {during: 'revision', error: errorText(error), ...hintOf(error)})
       this.failing = true
+      if (isHivemindError(error) && error.untilRestart && !this.gaveUp) {
+        this.gaveUp = true
+        this.onUnrecoverable?.(error)
+      }
       // Forces a refresh once the store answers again.
       this.last = undefined
     } finally {
@@ -79,4 +89,9 @@ export class RevisionPoller {
       this.schedule()
     }, this.intervalMs)
   }
+}
+
+/** The store's advice, for the log line (our messages and suggestions hold no secret). */
+function hintOf(error: unknown): {suggestion?: string} {
+  return isHivemindError(error) && error.suggestion ? {suggestion: error.suggestion} : {}
 }

@@ -11,6 +11,7 @@ import type {Duplex} from 'node:stream'
 
 import {WebSocketServer} from 'ws'
 
+import {isHivemindError} from '../core/errors.js'
 import {maskUrlSecrets} from '../core/redact.js'
 import type {ClientStore} from '../core/store.js'
 import {AgentBus} from './agent-bus.js'
@@ -20,6 +21,7 @@ import {parseAuthorization} from './auth.js'
 import {DEFAULT_OFFER, type CryptoOffer, KDF_ITERATIONS, KdfLimiter} from './handshake.js'
 import type {HandshakeGate} from './handshake-gate.js'
 import {DEFAULT_LAST_SEEN_INTERVAL_MS, LastSeenWriter} from './last-seen.js'
+import {LogBudget} from './log-budget.js'
 import {errorText, type Logger} from './logger.js'
 import {type BusMessage, type HiveMessage, isObject, toBusMessage} from './messages.js'
 import {destinations, mayReceive, type PermissionPolicy} from './permissions.js'
@@ -94,6 +96,10 @@ export class HiveServer implements Hub {
   readonly agent: AgentBus
   private readonly poller: RevisionPoller
   private readonly sessions = new Set<Session>()
+  /** Connections refused because the store did not answer: any peer can cause them, unauthenticated (QA: 1,000 lines in 2.6 s). */
+  private readonly authUnavailableLog = new LogBudget(20, 60_000, (count) => {
+    this.logger.warn('auth.store_unavailable_unreported', {count, window_ms: 60_000})
+  })
   private readonly byPeer = new Map<string, Session>()
   /** Authenticated sessions per client id: last_seen is flushed when a client's last one closes. */
   private readonly sessionsByClient = new Map<number, Set<Session>>()
@@ -120,7 +126,7 @@ export class HiveServer implements Hub {
     this.lastSeen = new LastSeenWriter(this.store, this.logger, options.lastSeenIntervalMs ?? DEFAULT_LAST_SEEN_INTERVAL_MS)
     this.agent = new AgentBus({url: options.agentUrl, logger: this.logger})
     this.agent.onMessage((message) => this.fromAgent(message))
-    this.poller = new RevisionPoller(this.store, () => this.refresh(), this.logger, options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS)
+    this.poller = new RevisionPoller(this.store, () => this.refresh(), this.logger, options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS, (error) => this.storeUnusable(error))
   }
 
   /** Connected, fully established sessions. */
@@ -369,6 +375,23 @@ export class HiveServer implements Hub {
       delivered++
     }
     this.logger.debug('agent.in', {type: message.type, delivered})
+  }
+
+  /**
+   * The store cannot serve again until a restart (an SQLite file replaced under it): the sessions
+   * it authenticated are closed too, since their records can no longer be re-read. A client
+   * revoked in the new file must not stay connected (QA: its messages still reached the agent).
+   * Satellites are told to retry (1013): after the restart they find the database now there.
+   */
+  private storeUnusable(error: Error): void {
+    const sessions = [...this.sessions]
+    for (const session of sessions) session.close(CLOSE.tryAgain, 'database unavailable, retry later')
+    this.logger.error('store.unusable', {error: errorText(error), connections_closed: sessions.length, ...(isHivemindError(error) && error.suggestion ? {suggestion: error.suggestion} : {})})
+  }
+
+  /** Logs that a satellite could not be authenticated because the store did not answer: 20 a minute, then a count. */
+  storeUnavailableAtAuth(remote: string, error: unknown): void {
+    if (this.authUnavailableLog.take()) this.logger.warn('auth.store_unavailable', {remote, error: errorText(error)})
   }
 
   /** The store changed: re-read every connected client and apply (or close on revocation). */

@@ -63,6 +63,8 @@ export interface Hub {
   authFailed?(session: Session, reason: string): void
   /** Optional: a live client was disconnected because it was revoked or re-keyed ('revoked'), or its record is gone ('removed'). */
   clientRevoked?(session: Session, reason: 'revoked' | 'removed'): void
+  /** Optional: logs a connection refused because the store did not answer (within a budget). */
+  storeUnavailableAtAuth?(remote: string, error: unknown): void
   /** Optional: a client sent something its permissions do not allow. */
   policyViolation?(session: Session, reason: string, messageType: string): void
   toAgent(message: BusMessage): void
@@ -141,7 +143,8 @@ export class Session {
     if (this.state !== 'auth') return
     if (!result.ok) {
       if (result.reason === 'store-unavailable') {
-        logger.warn('auth.store_unavailable', {remote: this.remote, error: errorText(result.error)})
+        if (this.hub.storeUnavailableAtAuth) this.hub.storeUnavailableAtAuth(this.remote, result.error)
+        else logger.warn('auth.store_unavailable', {remote: this.remote, error: errorText(result.error)})
         this.close(CLOSE.tryAgain, 'store unavailable, retry')
       } else {
         logger.info('auth.rejected', {remote: this.remote, reason: result.reason})

@@ -66,9 +66,9 @@ export interface ConformanceOptions {
   /**
    * For backends several processes share: given the OPEN store of a test, returns a second store
    * over the same data, not yet opened, as another process would open it (a new instance on the
-   * same file / database; never the same instance). The suite checks that each one's `revision()`
-   * moves when the other writes, which `listen` relies on to see add-client and delete-client of
-   * other processes. Absent (default): that test is skipped.
+   * same file / database; never the same instance). The suite checks that the test's store's
+   * `revision()` moves when the other one writes, which `listen` relies on to see add-client and
+   * delete-client of other processes. Absent (default): that test is skipped.
    */
   another?: (open: ClientStore) => Promise<ClientStore>
 }

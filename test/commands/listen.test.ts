@@ -60,15 +60,24 @@ describe('hivemind-core listen (built CLI)', function () {
   it('a clients.db removed (or replaced) under a running listener: it serves no client of the old file from then on, and says why and what to do (QA: it went on accepting them in silence)', async () => {
     const kitchen = await add('--name', 'kitchen')
     listener = await startListener(['--agent-url', bus.url], {env: sandbox.env, cwd: sandbox.home})
-    await connect(kitchen)
+    const connected = await connect(kitchen)
     const database = path.join(sandbox.home, '.local/share/hivemind-core/clients.db')
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${database}${suffix}`, {force: true})
-    await listener.waitForLog(/"event":"store\.unavailable"/, 5000)
+    await listener.waitForLog(/"event":"store\.unusable"/, 5000)
     expect(listener.stderr()).to.contain(`${database} was removed while this process had it open: the file it still reads is no longer the database, so it serves no client from it`)
-    const again = await HiveTestClient.open({port: listener.port, accessKey: kitchen.api_key})
-    clients.push(again)
-    const closed = await again.waitClosed(5000)
-    expect(closed.code).to.equal(1013)
+    // The satellite connected before is closed too (QA: a client revoked in a new file stayed connected), told to retry.
+    expect(await connected.waitClosed(5000)).to.deep.equal({code: 1013, reason: 'database unavailable, retry later'})
+    const unusable = listener.stderr().split('\n').filter((line) => line.includes('"event":"store.unusable"')).map((line) => JSON.parse(line) as {level: string; connections_closed: number; suggestion: string})
+    expect(unusable).to.have.length(1)
+    expect(unusable[0]).to.deep.include({level: 'error', connections_closed: 1})
+    expect(unusable[0]!.suggestion).to.match(/^restart hivemind-core listen/)
+    // New connections are told to retry; their log lines are budgeted (QA: any peer, even without a key, made one line each).
+    for (let attempt = 0; attempt < 25; attempt++) {
+      const again = await HiveTestClient.open({port: listener.port, accessKey: attempt === 0 ? kitchen.api_key : `no-such-key-${attempt}`})
+      clients.push(again)
+      expect((await again.waitClosed(5000)).code).to.equal(1013)
+    }
+    expect(listener.stderr().split('\n').filter((line) => line.includes('"event":"auth.store_unavailable"'))).to.have.length(20)
     // A restart opens the database now there (a new, empty one): the old client is refused for good.
     await listener.stop('SIGTERM')
     listener = await startListener(['--agent-url', bus.url], {env: sandbox.env, cwd: sandbox.home})

@@ -330,7 +330,7 @@ export class SqliteClientStore implements ClientStore {
   private detach(inode: number): never {
     this.detached ??= new StoreUnavailableError(
       `${this.location} was ${inode === 0 ? 'removed' : 'replaced by another file'} while this process had it open: the file it still reads is no longer the database, so it serves no client from it`,
-      {suggestion: 'restart hivemind-core listen to open the database now there (to restore one, use hivemind-core restore-db rather than moving files: docs/security.md)'},
+      {suggestion: 'restart hivemind-core listen to open the database now there (to restore one, use hivemind-core restore-db rather than moving files: docs/security.md)', untilRestart: true},
     )
     throw this.detached
   }
