@@ -1,5 +1,5 @@
 import {StoreCommand} from '../base-command.js'
-import {findClientsElsewhere, openStore} from '../config/open-store.js'
+import {findClientsElsewhere, openStore, upstreamSettingsNote} from '../config/open-store.js'
 import {optionValues, type ResolvedSettings, selectedDatabase} from '../config/settings.js'
 import type {ClientStore, Finding} from '../core/store.js'
 import {settleWithin} from '../core/bounded.js'
@@ -51,13 +51,19 @@ Exits 1 when any problem is found (usable in CI), 0 otherwise. Nothing is change
 
     // Named even when it cannot be opened (an unreachable server): where doctor looked.
     let database = selectedDatabase(settings)
+    /** The backend's own findings about its server and settings (diagnose), whose fixes may need the server.json note. */
+    const aboutTheConnection = new Set<Finding>()
     // A backend whose own checks never answered is not opened either: its probe would hang the same way.
     let silent = false
     if (descriptor.diagnose) {
       try {
         const diagnose = descriptor.diagnose.bind(descriptor)
         const answer = await settleWithin(() => diagnose(optionValues(settings.backendOptions), {paths: settings.paths, mode: 'read', warn() {}}), DIAGNOSE_TIMEOUT_MS)
-        if (answer.settled) findings.push(...ownFindings(answer.value, descriptor.name, settings.registered.plugin))
+        if (answer.settled) {
+          const own = ownFindings(answer.value, descriptor.name, settings.registered.plugin)
+          for (const finding of own) aboutTheConnection.add(finding)
+          findings.push(...own)
+        }
         else {
           silent = true
           findings.push({id: 'diagnose-failed', severity: 'warning', message: `the ${descriptor.name} backend's own checks did not answer within ${DIAGNOSE_TIMEOUT_MS / 1000} s (plugin ${settings.registered.plugin})`})
@@ -100,11 +106,16 @@ Exits 1 when any problem is found (usable in CI), 0 otherwise. Nothing is change
           await opened.store.close()
         }
       } catch (error) {
+        // Its fix already says where server.json settings came from (openStore adds it).
         findings.push({id: 'store-unavailable', severity: 'problem', message: `cannot open the selected database: ${(error as Error).message}`, fix: (error as {suggestion?: string}).suggestion})
       }
     }
 
-    return this.report(database, findings, flags.quiet)
+    // A fix that says to set a password or host by variable or flag would move a hub whose
+    // database server.json chose to another server: the fixes say where those settings came from (QA).
+    const note = upstreamSettingsNote(settings.backendOptions, settings.paths)
+    const noted = note ? findings.map((finding) => (finding.fix && aboutTheConnection.has(finding) ? {...finding, fix: `${finding.fix}; ${note}`} : finding)) : findings
+    return this.report(database, noted, flags.quiet)
   }
 
   /** Prints the findings (and which database), sets the exit code, and returns the --json report. */

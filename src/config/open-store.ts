@@ -88,14 +88,23 @@ function withOptionSource(error: unknown, options: Record<string, Sourced<unknow
  */
 function withUpstreamNote(error: unknown, options: Record<string, Sourced<unknown>>, paths: Pick<HivemindPaths, 'configDir'>): unknown {
   if (!isHivemindError(error) || (error.code !== 'STORE_UNAVAILABLE' && error.code !== 'STORE_CORRUPT')) return error
-  const file = upstreamConfigFile(paths)
-  const sections = new Set(Object.values(options).flatMap(({source}) => (source.kind === 'file' && source.path === file ? [source.key] : [])))
-  if (sections.size === 0) return error
-  const note = `these database settings came from ${[...sections].join(', ')} in ${file} (the Python hivemind-core's config): change them there, since a database option set by flag, environment variable or .hivemindrc replaces that whole section`
+  const note = upstreamSettingsNote(options, paths)
+  if (!note) return error
   const suggestion = error.suggestion ? `${error.suggestion}; ${note}` : note
   // Replaced in place, as withSideHint does: the error keeps its class, code, exit code and cause.
   Object.defineProperty(error, 'suggestion', {value: suggestion, enumerable: true, configurable: true})
   return error
+}
+
+/**
+ * When some of these options came from the Python hub's server.json: where, and that they are
+ * changed there (see withUpstreamNote). Undefined otherwise. Doctor adds it to its fixes too.
+ */
+export function upstreamSettingsNote(options: Record<string, Sourced<unknown>>, paths: Pick<HivemindPaths, 'configDir'>): string | undefined {
+  const file = upstreamConfigFile(paths)
+  const sections = new Set(Object.values(options).flatMap(({source}) => (source.kind === 'file' && source.path === file ? [source.key] : [])))
+  if (sections.size === 0) return undefined
+  return `these database settings came from ${[...sections].join(', ')} in ${file} (the Python hivemind-core's config): to change them, change them there, since a database option set by flag, environment variable or .hivemindrc replaces that whole section`
 }
 
 /** Opens a backend with given options (see {@link openStore} for 'read' mode on a missing location). */

@@ -387,6 +387,18 @@ describe('doctor', function () {
     expect(human.stdout).to.contain('PROBLEM: unknown database backend "tiny-file"')
   })
 
+  it("a Redis server.json chose with a wrong password: the fix says the settings came from server.json, as the commands' hints do (QA: it gave only the HIVEMIND_REDIS_PASSWORD advice)", async () => {
+    const serverJson = path.join(sandbox.home, '.config/hivemind-core/server.json')
+    mkdirSync(path.dirname(serverJson), {recursive: true, mode: 0o700})
+    writeFileSync(serverJson, JSON.stringify({database: {module: 'hivemind-redis-db-plugin', 'hivemind-redis-db-plugin': {host: goodRedis.host, port: goodRedis.port, password: 'wrong-password-77'}}}), {mode: 0o600})
+    const {code, report, stderr} = await doctor()
+    expect(code).to.equal(1)
+    const withFix = report.findings.filter((finding) => finding.severity === 'problem' && finding.fix)
+    expect(withFix.length, JSON.stringify(report.findings)).to.be.greaterThan(0)
+    for (const finding of withFix) expect(finding.fix, finding.id).to.contain(`these database settings came from database.hivemind-redis-db-plugin in ${serverJson}`)
+    expect(JSON.stringify(report) + stderr).not.to.contain('wrong-password-77')
+  })
+
   it('an audit setting that cannot be resolved is a problem, which commands that change clients would refuse (QA: doctor said no problems)', async () => {
     expect((await sandbox.run(['add-client', '--name', 'kitchen', '-q'])).code).to.equal(0)
     writeConfig({audit: {file: '$AUDIT_DIR/audit.log'}}, 0o600)

@@ -287,7 +287,7 @@ describe("list-clients on the Python hivemind-core's server.json database", () =
     const result = await sandbox.run(['list-clients'])
     expectCleanFailure(result, 1, [PASSWORD, 'not-the-password-9'])
     expect(result.stderr).to.contain(`Redis at ${redis.host}:${redis.port}: authentication failed (wrong password)`)
-    expect(result.stderr).to.contain(`these database settings came from database.hivemind-redis-db-plugin in ${file} (the Python hivemind-core's config): change them there`)
+    expect(result.stderr).to.contain(`these database settings came from database.hivemind-redis-db-plugin in ${file} (the Python hivemind-core's config): to change them, change them there`)
     // The right password there: the same command works.
     writeServerJson({module: 'hivemind-redis-db-plugin', 'hivemind-redis-db-plugin': {host: redis.host, port: redis.port, password: PASSWORD}})
     const fixed = await sandbox.run(['list-clients', '-q'])
