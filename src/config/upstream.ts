@@ -25,6 +25,9 @@ export interface UpstreamValue<T> {
   key: string
 }
 
+/** An allowed_* list of server.json; `malformed` when it is there but not a list of names (then it allows nothing). */
+export type AllowedNames = UpstreamValue<string[]> & {malformed?: boolean}
+
 /** What hivemind-core takes from server.json. */
 export interface UpstreamConfig {
   /** The file read. */
@@ -39,9 +42,9 @@ export interface UpstreamConfig {
   /** That backend's options, translated from the plugin's section (keys of our options schema). */
   backendOptions: Record<string, UpstreamValue<unknown>>
   /** Its top-level `allowed_ciphers`: the frame ciphers satellites may choose (listen offers ours that it names). */
-  allowedCiphers?: UpstreamValue<string[]>
+  allowedCiphers?: AllowedNames
   /** Its top-level `allowed_encodings`: the same for the encodings of JSON frames. */
-  allowedEncodings?: UpstreamValue<string[]>
+  allowedEncodings?: AllowedNames
   /** Its top-level `binarize`: offer binary frames (listen's --binarize). */
   binarize?: UpstreamValue<boolean>
   /** Transports of `network_protocol` other than the websocket one (hivemind-http-plugin…), which listen does not serve. */
@@ -106,7 +109,9 @@ function readFrames(content: Record<string, unknown>, config: UpstreamConfig): v
     const value = content[key]
     if (value === undefined || value === null) continue
     if (Array.isArray(value) && value.every((item) => typeof item === 'string')) config[field] = {value: value as string[], key}
-    else config.notices.push(`${config.file}: ${key} is not a list of names; it is not used`)
+    // Not ignored: a restriction that cannot be read must not become "everything allowed" (QA).
+    // An empty list then allows nothing, and listen refuses to start, saying why.
+    else config[field] = {value: [], key, malformed: true}
   }
   if (typeof content.binarize === 'boolean') config.binarize = {value: content.binarize, key: 'binarize'}
   else if (content.binarize !== undefined && content.binarize !== null) config.notices.push(`${config.file}: binarize is not true or false; it is not used`)

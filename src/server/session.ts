@@ -306,7 +306,13 @@ export class Session {
   /** Protocol 0: the first frame is encrypted with the record's pre-shared crypto_key. */
   private tryLegacy(envelope: Record<string, unknown>): void {
     if (!this.cryptoKey) return this.badFrame('encrypted frame, but the client has no crypto key')
-    for (const encoding of ENCODINGS) {
+    // The protocol fixes AES-GCM for this mode: a hub that does not allow it (server.json's
+    // allowed_ciphers) refuses the mode too, rather than let it bypass the restriction (QA).
+    if (!this.hub.offer.ciphers.includes('AES-GCM')) {
+      this.hub.logger.info('handshake.rejected', {client_id: this.clientId, remote: this.remote, reason: 'crypto_key mode uses AES-GCM, which this hub does not allow'})
+      return this.close(CLOSE.policy, 'cipher not allowed')
+    }
+    for (const encoding of ENCODINGS.filter((allowed) => this.hub.offer.encodings.includes(allowed))) {
       let plaintext: Buffer
       try {
         plaintext = openJson('AES-GCM', encoding, this.cryptoKey, envelope)

@@ -5,7 +5,7 @@
  * default. Names hivemind-core does not speak are passed over: the Python hub's default lists
  * hold encodings it does not have (JSON-B91, JSON-Z85B, JSON-Z85P).
  */
-import type {UpstreamConfig, UpstreamValue} from '../config/upstream.js'
+import type {AllowedNames, UpstreamConfig} from '../config/upstream.js'
 import {InvalidInputError} from '../core/errors.js'
 import {CIPHERS} from './ciphers.js'
 import {ENCODINGS} from './encodings.js'
@@ -20,8 +20,13 @@ export function offerAllowedBy(upstream: UpstreamConfig | undefined): CryptoOffe
   }
 }
 
-function allowed<T extends string>(ours: readonly T[], theirs: UpstreamValue<string[]> | undefined, what: string, file: string): readonly T[] {
+function allowed<T extends string>(ours: readonly T[], theirs: AllowedNames | undefined, what: string, file: string): readonly T[] {
   if (!theirs) return ours
+  if (theirs.malformed) {
+    throw new InvalidInputError(`${file}: ${theirs.key} is not a list of names, so which ${what} it allows cannot be told`, {
+      suggestion: `write it as a list, e.g. "${theirs.key}": ${JSON.stringify(ours)}, or remove it to allow them all`,
+    })
+  }
   const kept = ours.filter((name) => theirs.value.includes(name))
   if (kept.length > 0) return kept
   // Serving anyway would offer what the operator did not allow; serving nothing, connect nobody.

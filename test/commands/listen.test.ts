@@ -191,6 +191,7 @@ describe('hivemind-core listen (built CLI)', function () {
 
   it("server.json's allowed_ciphers, allowed_encodings and binarize apply to the handshake; a transport it lists that listen does not serve is a warning; allowing none of ours refuses to start (QA: ignored in silence)", async () => {
     const kitchen = await add('--name', 'kitchen')
+    const legacy = await add('--name', 'old', '--crypto-key', 'sixteen-chars-k!')
     const serverJson = path.join(sandbox.home, '.config', 'hivemind-core', 'server.json')
     mkdirSync(path.dirname(serverJson), {recursive: true})
     writeFileSync(serverJson, JSON.stringify({
@@ -211,8 +212,23 @@ describe('hivemind-core listen (built CLI)', function () {
       (error: Error) => (refusal = error.message),
     )
     expect(refusal).to.match(/^closed 1008 /)
+    // The crypto_key mode is AES-GCM by protocol: refused too, not a way around the restriction.
+    let legacyRefusal = ''
+    await HiveTestClient.connect({port: listener.port, accessKey: legacy.api_key, cryptoKey: 'sixteen-chars-k!'})
+      .then((connected) => {
+        clients.push(connected)
+        connected.sendBus('recognizer_loop:utterance', {utterances: ['hi']})
+        return connected.waitClosed(5000)
+      })
+      .then((closed) => (legacyRefusal = `closed ${closed.code} ${closed.reason}`), (error: Error) => (legacyRefusal = error.message))
+    expect(legacyRefusal).to.equal('closed 1008 cipher not allowed')
     expect(await listener.stop('SIGTERM')).to.equal(0)
     listener = undefined
+
+    writeFileSync(serverJson, JSON.stringify({allowed_ciphers: 'CHACHA20-POLY1305'}))
+    const unreadable = await sandbox.run(['listen', '--agent-url', bus.url, '--port', '0'])
+    expect(unreadable.code).to.equal(1)
+    expect(unreadable.stderr).to.contain(`${serverJson}: allowed_ciphers is not a list of names, so which ciphers it allows cannot be told`)
 
     writeFileSync(serverJson, JSON.stringify({allowed_ciphers: ['AES-CBC']}))
     const refused = await sandbox.run(['listen', '--agent-url', bus.url, '--port', '0'])
