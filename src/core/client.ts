@@ -401,5 +401,7 @@ function describeType(value: unknown): string {
   if (value === undefined) return 'nothing'
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'a list'
+  // "must be a number, found a number" for 1e400 (read as Infinity) said nothing (QA).
+  if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? 'NaN' : 'a number too large to hold'
   return `a ${typeof value}`
 }

@@ -57,3 +57,11 @@ describe('assertStorableRecord and its shortcut, hasRecordShape', () => {
     expect(hasRecordShape([] as unknown as ClientRecord)).to.equal(false)
   })
 })
+
+describe('parseClientRecord messages', () => {
+  it('says what a non-finite number is, not "found a number" (QA: last_seen 1e400)', () => {
+    const record = {...variedClients(1)[0]!, last_seen: JSON.parse('1e400') as number}
+    expect(() => parseClientRecord(record, 'clients.json, record "1"')).to.throw('clients.json, record "1": field "last_seen" must be a number, found a number too large to hold')
+    expect(() => parseClientRecord({...record, last_seen: Number.NaN}, 'x')).to.throw('field "last_seen" must be a number, found NaN')
+  })
+})
